@@ -1,0 +1,342 @@
+"""The op/event protocol between the agent core and its front ends.
+
+Ops go in (a front end submits them), events come out (the bus carries them). Both are
+pydantic models discriminated by ``type`` and serialise to one JSON object per line: that
+is what ``--json`` prints, what the journal keeps and what the UI renders.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+ApprovalMode = Literal["ask", "auto", "yolo"]
+Risk = Literal["low", "medium", "high"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --------------------------------------------------------------------------- ops
+
+
+class UserInput(_Model):
+    type: Literal["user_input"] = "user_input"
+    text: str
+
+
+class ApprovalDecision(_Model):
+    call_id: str
+    approved: bool
+    feedback: str | None = None
+    remember: bool = False
+    """Store a rule with the item's ``remember_scope`` so the same kind of call is
+    approved without asking next time."""
+
+
+class Approval(_Model):
+    type: Literal["approval"] = "approval"
+    decisions: list[ApprovalDecision]
+
+
+class Interrupt(_Model):
+    type: Literal["interrupt"] = "interrupt"
+
+
+class Compact(_Model):
+    type: Literal["compact"] = "compact"
+    focus: str | None = None
+
+
+class Undo(_Model):
+    type: Literal["undo"] = "undo"
+
+
+class New(_Model):
+    type: Literal["new"] = "new"
+
+
+class Resume(_Model):
+    type: Literal["resume"] = "resume"
+    session_id: str
+
+
+class SetModel(_Model):
+    type: Literal["set_model"] = "set_model"
+    model: str
+
+
+class SetMode(_Model):
+    type: Literal["set_mode"] = "set_mode"
+    mode: ApprovalMode
+
+
+class SetBudget(_Model):
+    type: Literal["set_budget"] = "set_budget"
+    budget_usd: float | None
+
+
+class JobCancel(_Model):
+    type: Literal["job_cancel"] = "job_cancel"
+    job_id: str
+
+
+class Shutdown(_Model):
+    type: Literal["shutdown"] = "shutdown"
+
+
+Op = Annotated[
+    UserInput
+    | Approval
+    | Interrupt
+    | Compact
+    | Undo
+    | New
+    | Resume
+    | SetModel
+    | SetMode
+    | SetBudget
+    | JobCancel
+    | Shutdown,
+    Field(discriminator="type"),
+]
+OP_ADAPTER: TypeAdapter[Op] = TypeAdapter(Op)
+
+
+# ------------------------------------------------------------------------ events
+
+
+class EventBase(_Model):
+    session_id: str = ""
+    seq: int = 0
+    """Stamped by the bus: strictly increasing per bus."""
+    ts: float = Field(default_factory=time.time)
+
+
+class Ready(EventBase):
+    type: Literal["ready"] = "ready"
+    model: str
+    mode: ApprovalMode
+    tools: list[str]
+    cwd: str
+    context_limit: int
+    resumed: bool = False
+    messages: int = 0
+    """Number of conversation messages restored (0 for a fresh session)."""
+
+
+class TurnStarted(EventBase):
+    type: Literal["turn_started"] = "turn_started"
+    text: str = ""
+
+
+class AssistantDelta(EventBase):
+    type: Literal["assistant_delta"] = "assistant_delta"
+    text: str
+    parent_id: str | None = None
+
+
+class AssistantMessage(EventBase):
+    type: Literal["assistant_message"] = "assistant_message"
+    text: str
+    parent_id: str | None = None
+
+
+class ReasoningDelta(EventBase):
+    type: Literal["reasoning_delta"] = "reasoning_delta"
+    text: str
+    parent_id: str | None = None
+
+
+class ToolCall(EventBase):
+    type: Literal["tool_call"] = "tool_call"
+    call_id: str
+    tool: str
+    args: dict[str, Any]
+    parent_id: str | None = None
+
+
+class ToolProgress(EventBase):
+    type: Literal["tool_progress"] = "tool_progress"
+    call_id: str
+    text: str
+
+
+class ToolResultEvent(EventBase):
+    type: Literal["tool_result"] = "tool_result"
+    call_id: str
+    ok: bool
+    summary: str
+    output: str
+    truncated: bool = False
+    status: Literal["ok", "failed", "rejected", "cancelled", "abandoned"] = "ok"
+    data: dict[str, Any] | None = None
+    """Structured payload for the UI (diff, table rows, job id); never sent to the model."""
+    parent_id: str | None = None
+
+
+class ApprovalItem(_Model):
+    call_id: str
+    tool: str
+    title: str
+    details: str
+    risk: Risk = "medium"
+    cost_estimate_usd: float | None = None
+    remember_scope: str
+    """Human-readable scope a "remember" answer would store, e.g. ``bash: python train.py*``."""
+    blocked_reason: str | None = None
+    """Why the current mode could not approve it by itself (budget, always-manual...)."""
+
+
+class ApprovalRequired(EventBase):
+    type: Literal["approval_required"] = "approval_required"
+    items: list[ApprovalItem]
+
+
+class PlanItem(_Model):
+    id: str
+    content: str
+    status: Literal["pending", "in_progress", "completed"]
+
+
+class PlanUpdated(EventBase):
+    type: Literal["plan_updated"] = "plan_updated"
+    items: list[PlanItem]
+
+
+class ContextUsage(EventBase):
+    type: Literal["context_usage"] = "context_usage"
+    used: int
+    limit: int
+    threshold: int
+
+
+class Spend(EventBase):
+    type: Literal["spend"] = "spend"
+    llm_usd: float
+    jobs_usd: float
+    budget_usd: float | None = None
+
+
+class Compacted(EventBase):
+    type: Literal["compacted"] = "compacted"
+    before: int
+    after: int
+    undoable: bool = True
+
+
+class LoopWarning(EventBase):
+    type: Literal["loop_warning"] = "loop_warning"
+    kind: str
+    detail: str
+
+
+class JobUpdated(EventBase):
+    type: Literal["job_updated"] = "job_updated"
+    job_id: str
+    kind: Literal["local", "hf"]
+    status: str
+    flavor: str | None = None
+    cost_usd: float = 0.0
+    url: str | None = None
+    title: str = ""
+    started_at: float | None = None
+    ended_at: float | None = None
+
+
+class JobLog(EventBase):
+    type: Literal["job_log"] = "job_log"
+    job_id: str
+    lines: list[str]
+
+
+class Notice(EventBase):
+    type: Literal["notice"] = "notice"
+    level: Literal["info", "warning", "error", "success"] = "info"
+    text: str
+
+
+class Error(EventBase):
+    type: Literal["error"] = "error"
+    kind: str
+    message: str
+    recoverable: bool = True
+
+
+class Interrupted(EventBase):
+    type: Literal["interrupted"] = "interrupted"
+
+
+class TurnComplete(EventBase):
+    type: Literal["turn_complete"] = "turn_complete"
+    final_text: str
+    iterations: int
+    reason: Literal["done", "iteration_cap", "error", "approval_pending", "budget"] = "done"
+
+
+class Undone(EventBase):
+    type: Literal["undone"] = "undone"
+    what: Literal["turn", "compaction", "nothing"] = "turn"
+    text: str = ""
+    """The user text that was undone (so a UI can put it back in the prompt)."""
+
+
+class SessionSaved(EventBase):
+    type: Literal["session_saved"] = "session_saved"
+    path: str
+
+
+class ShutdownEvent(EventBase):
+    type: Literal["shutdown"] = "shutdown"
+
+
+Event = Annotated[
+    Ready
+    | TurnStarted
+    | AssistantDelta
+    | AssistantMessage
+    | ReasoningDelta
+    | ToolCall
+    | ToolProgress
+    | ToolResultEvent
+    | ApprovalRequired
+    | PlanUpdated
+    | ContextUsage
+    | Spend
+    | Compacted
+    | LoopWarning
+    | JobUpdated
+    | JobLog
+    | Notice
+    | Error
+    | Interrupted
+    | TurnComplete
+    | Undone
+    | SessionSaved
+    | ShutdownEvent,
+    Field(discriminator="type"),
+]
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+AnyEvent = EventBase
+"""Annotation for "some event": every concrete event subclasses ``EventBase``."""
+
+
+def event_to_json(event: EventBase) -> str:
+    """One event as one compact JSON line (no trailing newline)."""
+    return event.model_dump_json(exclude_none=False)
+
+
+def event_from_json(line: str) -> EventBase:
+    """Parse one JSON line back into its event class."""
+    result: EventBase = EVENT_ADAPTER.validate_json(line)
+    return result
+
+
+def op_from_json(line: str) -> BaseModel:
+    """Parse one JSON op (used by tests and scripted front ends)."""
+    result: BaseModel = OP_ADAPTER.validate_json(line)
+    return result

@@ -1,0 +1,36 @@
+"""Test-wide setup: offline-safe environment and per-test data/config directories."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from ml_intern_tui import envdefaults
+
+envdefaults.apply()
+os.environ.setdefault("ML_INTERN_TEST", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep every test away from the real user's config, data and HF cache."""
+    base = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(base / "cache"))
+    monkeypatch.setenv("HF_HOME", str(base / "hf"))
+    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "GITHUB_TOKEN", "ML_INTERN_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    for var in list(os.environ):
+        if var.startswith("ML_INTERN_") and var != "ML_INTERN_TEST":
+            monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def python_exe() -> str:
+    return sys.executable
