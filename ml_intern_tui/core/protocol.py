@@ -84,6 +84,19 @@ class JobCancel(_Model):
     job_id: str
 
 
+class ListPermissions(_Model):
+    """Ask for the remembered approval rules (answered by a ``permissions`` event)."""
+
+    type: Literal["list_permissions"] = "list_permissions"
+
+
+class RemovePermission(_Model):
+    """Forget a remembered approval rule, named as ``permissions`` lists it."""
+
+    type: Literal["remove_permission"] = "remove_permission"
+    rule: str
+
+
 class Shutdown(_Model):
     type: Literal["shutdown"] = "shutdown"
 
@@ -100,6 +113,8 @@ Op = Annotated[
     | SetMode
     | SetBudget
     | JobCancel
+    | ListPermissions
+    | RemovePermission
     | Shutdown,
     Field(discriminator="type"),
 ]
@@ -284,6 +299,12 @@ class Undone(EventBase):
     """The user text that was undone (so a UI can put it back in the prompt)."""
 
 
+class Permissions(EventBase):
+    type: Literal["permissions"] = "permissions"
+    rules: list[str]
+    """Each remembered rule as ``tool [operation]: pattern``; the text names it for removal."""
+
+
 class SessionSaved(EventBase):
     type: Literal["session_saved"] = "session_saved"
     path: str
@@ -315,6 +336,7 @@ Event = Annotated[
     | Interrupted
     | TurnComplete
     | Undone
+    | Permissions
     | SessionSaved
     | ShutdownEvent,
     Field(discriminator="type"),

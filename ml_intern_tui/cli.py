@@ -1,0 +1,190 @@
+"""Command line: ``ml-intern-tui [prompt]``.
+
+Without a prompt it opens the full-screen app; with one it runs headless (plain text, or
+JSON lines with ``--json``). This module imports only the standard library at import
+time so ``--help`` and ``--version`` answer instantly; everything else is imported once
+the arguments are known.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ml_intern_tui import __version__
+
+EXIT_OK = 0
+EXIT_AGENT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_NEEDS_HUMAN = 3
+EXIT_INTERRUPTED = 130
+
+DESCRIPTION = """\
+An autonomous ML-engineering agent for the Hugging Face ecosystem, in your terminal.
+Without a prompt: the full-screen app. With a prompt: headless, prints the answer.
+"""
+
+EPILOG = """\
+exit codes: 0 done · 1 agent error · 2 usage or config error ·
+            3 stopped: an approval a person must give, or over budget · 130 interrupted
+
+examples:
+  ml-intern-tui                              open the app
+  ml-intern-tui --demo                       the app on the offline scripted demo
+  ml-intern-tui -p "fine-tune a small model on imdb" --mode auto
+  ml-intern-tui --model vllm/qwen3 "hello" --json
+  ml-intern-tui --resume last "continue"
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # One line: what is wrong, what to do.
+        sys.stderr.write(f"ml-intern-tui: {message} (see ml-intern-tui --help)\n")
+        sys.exit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="ml-intern-tui",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("prompt", nargs="?", help="run headless with this prompt")
+    parser.add_argument("-p", "--prompt", dest="prompt_opt", metavar="TEXT", help="same as the positional prompt")
+    parser.add_argument("-m", "--model", help="model id (org/name via the HF router, vllm/NAME, ollama/NAME, …)")
+    parser.add_argument("--mode", choices=["ask", "auto", "yolo"], help="approval mode")
+    parser.add_argument("--budget", type=_usd, metavar="USD", help="spending cap in US dollars")
+    parser.add_argument("--max-iterations", type=_positive_int, metavar="N", help="model calls per turn (default 300)")
+    parser.add_argument("--no-stream", action="store_true", help="ask the model for whole answers, not streams")
+    parser.add_argument("--json", action="store_true", help="headless: print every event as one JSON line")
+    parser.add_argument("--resume", nargs="?", const="last", metavar="SESSION", help="resume a session (id, prefix or 'last')")
+    parser.add_argument("--list-sessions", action="store_true", help="list stored sessions, newest first")
+    parser.add_argument("--demo", action="store_true", help="use the offline scripted demo model in a temporary workspace")
+    parser.add_argument("--cwd", type=Path, metavar="DIR", help="working directory for the agent (default: here)")
+    parser.add_argument("--debug", action="store_true", help="log to stderr and show tracebacks")
+    parser.add_argument("--version", action="version", version=f"ml-intern-tui {__version__}")
+    return parser
+
+
+def _usd(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--budget expects a number of US dollars, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("--budget must be more than 0")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ml_intern_tui import envdefaults
+
+    envdefaults.apply()
+    _setup_logging(args.debug)
+    cwd = (args.cwd or Path.cwd()).resolve()
+    if not cwd.is_dir():
+        return _fail(f"--cwd {cwd} is not a directory", EXIT_USAGE)
+
+    from ml_intern_tui.config import ConfigError, load_config
+
+    overrides: dict[str, object] = {}
+    for key, value in (
+        ("model", args.model),
+        ("mode", args.mode),
+        ("budget_usd", args.budget),
+        ("max_iterations", args.max_iterations),
+    ):
+        if value is not None:
+            overrides[key] = value
+    if args.no_stream:
+        overrides["stream"] = False
+    try:
+        loaded = load_config(cwd=cwd, cli_overrides=overrides)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            sys.stderr.write(f"ml-intern-tui: {problem}\n")
+        return EXIT_USAGE
+    settings = loaded.settings
+
+    if args.list_sessions:
+        return _list_sessions(settings)
+
+    if not args.demo:
+        from ml_intern_tui.core.models import validate_model_id
+
+        problem = validate_model_id(settings.model)
+        if problem:
+            return _fail(problem, EXIT_USAGE)
+
+    prompt = args.prompt_opt or args.prompt
+    if prompt is None and not sys.stdin.isatty() and not args.demo:
+        prompt = sys.stdin.read().strip() or None
+        if prompt is None:
+            return _fail("no prompt: pass one as an argument or with -p", EXIT_USAGE)
+
+    from ml_intern_tui.agent import build_runtime
+
+    runtime = build_runtime(settings, cwd=cwd, demo=args.demo, resume=args.resume, loaded=loaded)
+    if prompt is not None:
+        from ml_intern_tui.headless import run_headless
+
+        return run_headless(runtime, prompt, json_mode=args.json)
+    if not sys.stdout.isatty():
+        return _fail("the app needs a terminal; pass a prompt to run headless", EXIT_USAGE)
+    from ml_intern_tui.tui.app import run_app
+
+    return run_app(runtime)
+
+
+def _list_sessions(settings: object) -> int:
+    from ml_intern_tui.core.journal import list_sessions
+    from ml_intern_tui.paths import sessions_dir
+
+    directory = getattr(getattr(settings, "sessions", None), "dir", None) or sessions_dir()
+    sessions = list_sessions(directory)
+    if not sessions:
+        print(f"No sessions in {directory}.")
+        return EXIT_OK
+    for info in sessions:
+        print(f"{info.session_id}  {info.messages:>4} msgs  ${info.cost_usd:.2f}  {info.model}  {info.title}")
+    return EXIT_OK
+
+
+def _fail(message: str, code: int) -> int:
+    sys.stderr.write(f"ml-intern-tui: {message}\n")
+    return code
+
+
+def _setup_logging(debug: bool) -> None:
+    import logging
+
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    else:
+        logging.basicConfig(level=logging.CRITICAL)
+        logging.getLogger("ml_intern_tui").setLevel(logging.CRITICAL)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,329 @@
+"""The settings of ml-intern-tui as pydantic models: one class per TOML table.
+
+``configs/default.toml`` carries the same keys with the shipped values and a comment on
+each. Unknown keys are errors everywhere except inside ``[keymap]`` and the ``env`` /
+``headers`` tables of an MCP server. TOML has no null: an optional setting is "off" when
+its key is absent, and a later layer can switch it off again with ``"none"``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from ml_intern_tui.core.tool import RememberRule
+
+ApprovalMode = Literal["ask", "auto", "yolo"]
+ReasoningEffort = Literal["minimal", "low", "medium", "high", "xhigh", "max"]
+McpTransport = Literal["stdio", "http", "streamable-http", "sse"]
+
+OFF_WORDS = frozenset({"", "none", "off", "null"})
+"""Strings that mean "no value" for optional settings (TOML cannot say null)."""
+
+_SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+def _off_to_none(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in OFF_WORDS:
+        return None
+    return value
+
+
+def _strip_slash(value: Any) -> Any:
+    return value.rstrip("/") if isinstance(value, str) else value
+
+
+Url = Annotated[str, BeforeValidator(_strip_slash)]
+"""A base URL; a trailing slash is dropped so paths can be appended."""
+
+
+class Section(BaseModel):
+    """Base of every config table: unknown keys are errors, field docstrings are docs."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+
+class ContextConfig(Section):
+    """``[context]``: how much history the model sees and when it is compacted."""
+
+    limit: Annotated[Annotated[int, Field(ge=1000)] | None, BeforeValidator(_off_to_none)] = None
+    """Context window in tokens; absent = what the model reports (200k for local models)."""
+    compact_threshold: Annotated[float, Field(ge=0.5, le=0.98)] = 0.9
+    """Compact when usage passes this fraction of the window."""
+    keep_recent: Annotated[int, Field(ge=1)] = 5
+    """Most recent messages kept verbatim by compaction."""
+    per_message_cap_tokens: Annotated[int, Field(ge=1000)] = 50_000
+    """A single message larger than this becomes a placeholder during compaction."""
+
+
+class LlmConfig(Section):
+    """``[llm]``: calls to the model."""
+
+    timeout_s: Annotated[float, Field(gt=0)] = 600
+    """Seconds one model call may take before it is retried."""
+    max_retries: Annotated[int, Field(ge=0)] = 3
+    """Retries for rate limits, server errors, timeouts and broken streams."""
+    retry_base_delay_s: Annotated[float, Field(ge=0)] = 2.0
+    """First retry delay; it doubles on each retry."""
+    retry_max_delay_s: Annotated[float, Field(ge=0)] = 30.0
+    """Longest delay between two retries."""
+    hf_router_base: Url = "https://router.huggingface.co/v1"
+    """OpenAI-compatible base URL of the Hugging Face inference router."""
+
+    @model_validator(mode="after")
+    def _delays_ordered(self) -> LlmConfig:
+        if self.retry_max_delay_s < self.retry_base_delay_s:
+            raise ValueError(
+                f"retry_max_delay_s ({self.retry_max_delay_s}) must be at least "
+                f"retry_base_delay_s ({self.retry_base_delay_s})"
+            )
+        return self
+
+
+class ToolsConfig(Section):
+    """``[tools]``: limits the built-in tools work within."""
+
+    output_budget_chars: Annotated[int, Field(ge=1000)] = 30_000
+    """Characters of one tool output the model sees; the rest is cut (and the cut said)."""
+    bash_timeout_s: Annotated[int, Field(ge=1)] = 120
+    """Default timeout of a foreground shell command."""
+    bash_max_timeout_s: Annotated[int, Field(ge=1)] = 3600
+    """Largest timeout the model may ask for."""
+    readonly_allowlist: list[str] = []
+    """Command prefixes that run without approval in ``ask`` mode; empty = built-in list."""
+
+    @model_validator(mode="after")
+    def _timeouts_ordered(self) -> ToolsConfig:
+        if self.bash_timeout_s > self.bash_max_timeout_s:
+            raise ValueError(
+                f"bash_timeout_s ({self.bash_timeout_s}) must not exceed "
+                f"bash_max_timeout_s ({self.bash_max_timeout_s})"
+            )
+        return self
+
+
+class RememberedRule(RememberRule):
+    """A remembered approval as written in ``[[approvals.remembered]]`` (no unknown keys)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ApprovalsConfig(Section):
+    """``[approvals]``: decisions stored by answering "remember"."""
+
+    remembered: list[RememberedRule] = []
+    """Rules approved without asking; lists from every config layer add up."""
+
+
+class SessionsConfig(Section):
+    """``[sessions]``: the per-session journal."""
+
+    journal: bool = True
+    """Write an append-only JSONL journal of every session (needed for resume)."""
+    dir: Path | None = None
+    """Where journals go; absent = ``$XDG_DATA_HOME/ml-intern-tui/sessions``."""
+
+    @field_validator("dir", mode="before")
+    @classmethod
+    def _expand_dir(cls, value: Any) -> Any:
+        value = _off_to_none(value)
+        return Path(value).expanduser() if isinstance(value, str) else value
+
+
+class UiConfig(Section):
+    """``[ui]``: the look of the terminal app."""
+
+    theme: str = "ml-intern-dark"
+    """A bundled theme, a theme file in the config directory, or a Textual built-in."""
+    show_reasoning: bool = True
+    """Show the model's reasoning stream (dimmed) above its answer."""
+    max_chat_blocks: Annotated[int, Field(ge=10)] = 200
+    """Chat blocks kept on screen; older ones are dropped from view (not from history)."""
+
+
+class HubConfig(Section):
+    """``[hub]``: Hugging Face Hub endpoints."""
+
+    endpoint: Url = "https://huggingface.co"
+    """Hub base URL."""
+    datasets_server: Url = "https://datasets-server.huggingface.co"
+    """Dataset viewer API used to inspect datasets."""
+
+
+class GithubConfig(Section):
+    """``[github]``: the GitHub API used by the code-search tools."""
+
+    api_base: Url = "https://api.github.com"
+    """GitHub REST API base URL (GitHub Enterprise: ``https://HOST/api/v3``)."""
+
+
+class McpServerConfig(Section):
+    """``[mcp.servers.NAME]``: one MCP server, local (``command``) or remote (``url``)."""
+
+    command: str | None = None
+    """Program to start (stdio transport)."""
+    args: list[str] = []
+    """Arguments for ``command``."""
+    env: dict[str, str] = {}
+    """Extra environment variables for ``command``."""
+    cwd: str | None = None
+    """Working directory for ``command``; absent = the project directory."""
+    url: str | None = None
+    """Address of a remote server."""
+    transport: McpTransport | None = None
+    """``stdio`` for ``command``; ``http`` (default for ``url``), ``streamable-http`` or ``sse``."""
+    headers: dict[str, str] = {}
+    """HTTP headers sent to ``url``."""
+    enabled: bool = True
+    """Connect to this server at start-up."""
+    trusted: bool = False
+    """Run this server's tools without asking for approval."""
+    send_hf_token: bool = False
+    """Send the Hugging Face token as a bearer token (only to ``url`` servers)."""
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> McpServerConfig:
+        if (self.command is None) == (self.url is None):
+            raise ValueError("set either command (a local server) or url (a remote one)")
+        if self.command is not None and self.transport not in (None, "stdio"):
+            raise ValueError(f"transport {self.transport!r} needs url, not command")
+        if self.url is not None and self.transport == "stdio":
+            raise ValueError("transport 'stdio' needs command, not url")
+        return self
+
+    @property
+    def effective_transport(self) -> McpTransport:
+        """The transport to use, filling in the default for the server kind."""
+        if self.transport is not None:
+            return self.transport
+        return "stdio" if self.command is not None else "http"
+
+
+class McpConfig(Section):
+    """``[mcp]``: Model Context Protocol servers whose tools join the built-in ones."""
+
+    servers: dict[str, McpServerConfig] = {}
+    """Servers by name; their tools are named ``<server>__<tool>``."""
+
+    @field_validator("servers")
+    @classmethod
+    def _names(cls, value: dict[str, McpServerConfig]) -> dict[str, McpServerConfig]:
+        for name in value:
+            if not _SERVER_NAME.match(name) or "__" in name:
+                raise ValueError(
+                    f"server name {name!r}: use letters, digits, '-' and single '_' only"
+                )
+        return value
+
+
+class NotificationsConfig(Section):
+    """``[notifications]``: where the ``notify`` tool sends messages (placeholder)."""
+
+    enabled: bool = False
+    """Send notifications at all."""
+    destinations: dict[str, dict[str, Any]] = {}
+    """Named destinations, each a table of its own settings."""
+
+
+class AppConfig(Section):
+    """All settings, after merging the config layers."""
+
+    model: str = "moonshotai/Kimi-K2.6"
+    """Model id: ``org/name`` (HF router, optional ``:provider`` suffix) or a local prefix."""
+    mode: ApprovalMode = "ask"
+    """Approval mode: ``ask``, ``auto`` (approve local work) or ``yolo`` (approve all within budget)."""
+    budget_usd: Annotated[
+        Annotated[float, Field(gt=0)] | None, BeforeValidator(_off_to_none)
+    ] = None
+    """Spending cap in US dollars for paid jobs and model calls; absent = no cap."""
+    max_iterations: Annotated[int, Field(ge=1)] = 300
+    """Model calls in one turn before it stops with a notice."""
+    stream: bool = True
+    """Stream the model's answer token by token."""
+    reasoning_effort: Annotated[ReasoningEffort | None, BeforeValidator(_off_to_none)] = None
+    """Reasoning effort sent to the model; absent = the model's own default."""
+    suggested_models: list[str] = []
+    """Model ids offered by the ``/model`` picker."""
+    context: ContextConfig = ContextConfig()
+    llm: LlmConfig = LlmConfig()
+    tools: ToolsConfig = ToolsConfig()
+    approvals: ApprovalsConfig = ApprovalsConfig()
+    sessions: SessionsConfig = SessionsConfig()
+    ui: UiConfig = UiConfig()
+    keymap: dict[str, str] = {}
+    """Key binding overrides: binding id = keys (comma-separated for several)."""
+    hub: HubConfig = HubConfig()
+    github: GithubConfig = GithubConfig()
+    mcp: McpConfig = McpConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
+
+    @field_validator("model")
+    @classmethod
+    def _model_id(cls, value: str) -> str:
+        value = value.strip()
+        if not value or any(ch.isspace() for ch in value):
+            raise ValueError(f"model id {value!r} must be non-empty without spaces")
+        return value
+
+
+# ----------------------------------------------------------------------------- introspection
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The concrete types an annotation allows (``Annotated`` and ``None`` removed)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _unwrap(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return [t for arg in get_args(annotation) for t in _unwrap(arg) if t is not type(None)]
+    return [annotation]
+
+
+def _annotation_at(path: tuple[str | int, ...]) -> Any:
+    """The annotation of the setting at ``path``, or ``None`` when no such setting exists."""
+    annotation: Any = AppConfig
+    for key in path:
+        for candidate in _unwrap(annotation):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                field = candidate.model_fields.get(str(key))
+                annotation = field.annotation if field is not None else None
+                break
+            if get_origin(candidate) is dict:
+                annotation = get_args(candidate)[1]
+                break
+            if get_origin(candidate) is list and isinstance(key, int):
+                annotation = get_args(candidate)[0]
+                break
+        else:
+            return None
+        if annotation is None:
+            return None
+    return annotation
+
+
+def expects_text(path: tuple[str | int, ...]) -> bool:
+    """True when the setting at ``path`` takes a string (a path, a name, one of some words)."""
+    annotation = _annotation_at(path)
+    if annotation is None:
+        return False
+    kinds = _unwrap(annotation)
+    for kind in kinds:
+        if get_origin(kind) is Literal:
+            if not all(isinstance(v, str) for v in get_args(kind)):
+                return False
+        elif kind not in (str, Path):
+            return False
+    return bool(kinds)
+
+
+def known_keys(path: tuple[str | int, ...]) -> list[str] | None:
+    """The setting names of the table at ``path`` (``None`` when it takes any keys)."""
+    annotation = _annotation_at(path)
+    for kind in _unwrap(annotation) if annotation is not None else []:
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            return list(kind.model_fields)
+    return None

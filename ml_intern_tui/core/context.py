@@ -1,0 +1,341 @@
+"""The conversation history: token accounting, compaction and undo.
+
+Messages are OpenAI-format dicts. Keys starting with ``_`` are our bookkeeping (``_origin``
+says where a message came from) and never reach the model (``for_llm`` strips them).
+Every change is reported to ``on_change`` as a journal record, and ``rebuild`` replays
+those records, so a session can be resumed exactly as it was.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ml_intern_tui.core.guards import patch_dangling_tool_calls
+
+Message = dict[str, Any]
+TokenCounter = Callable[[list[dict[str, Any]]], int]
+"""Counts the tokens of a list of (stripped) messages for the current model."""
+Summarizer = Callable[[list[dict[str, Any]], str | None], Awaitable[str]]
+"""Summarises messages, optionally focused on a hint from the user, into text."""
+Record = dict[str, Any]
+
+SUMMARY_PREFIX = "[Summary of the earlier conversation, condensed to save context]"
+CUT_NOTICE = "[cut for compaction: {tokens} tokens; the full text is in the session journal]"
+
+
+class CompactionError(Exception):
+    """Compaction could not bring the context under the threshold (or failed outright).
+
+    The history is left usable: unchanged, or compacted as far as it got (``after``).
+    """
+
+    def __init__(self, message: str, *, before: int = 0, after: int = 0) -> None:
+        super().__init__(message)
+        self.before = before
+        self.after = after
+
+
+@dataclass
+class _Checkpoint:
+    kind: Literal["turn", "compaction"]
+    index: int = 0
+    """For a turn: position of its real user message (undo truncates to it)."""
+    text: str = ""
+    previous: list[Message] = field(default_factory=list)
+    """For a compaction: the history before it."""
+    compacted_len: int = 0
+    """For a compaction: length of the compacted history (later messages survive undo)."""
+
+
+def strip_private(messages: Iterable[Message]) -> list[Message]:
+    """Copies of ``messages`` without the ``_`` bookkeeping keys."""
+    return [{k: v for k, v in m.items() if not k.startswith("_")} for m in messages]
+
+
+def is_real_user(message: Message) -> bool:
+    """Whether this is something the user typed (also after it became a placeholder)."""
+    return message.get("role") == "user" and "user" in (
+        message.get("_origin"),
+        message.get("_replaced_origin"),
+    )
+
+
+def rebuild(records: Iterable[Record]) -> list[Message]:
+    """Replay ``on_change`` journal records into the message list they describe."""
+    messages: list[Message] = []
+    for record in records:
+        kind = record.get("kind")
+        if kind == "message":
+            messages.append(dict(record["message"]))
+        elif kind == "truncate":
+            del messages[int(record["length"]) :]
+        elif kind == "replace":
+            messages = [dict(m) for m in record["messages"]]
+        elif kind == "system":
+            system = {"role": "system", "content": record["content"]}
+            if messages and messages[0].get("role") == "system":
+                messages[0] = system
+            else:
+                messages.insert(0, system)
+    return messages
+
+
+class ContextManager:
+    """The message history of one session, system prompt first."""
+
+    def __init__(
+        self,
+        system_prompt: str,
+        *,
+        limit: int,
+        counter: TokenCounter,
+        threshold_ratio: float = 0.9,
+        keep_recent: int = 5,
+        per_message_cap: int = 50_000,
+        on_change: Callable[[Record], None] | None = None,
+    ) -> None:
+        self._messages: list[Message] = [{"role": "system", "content": system_prompt}]
+        self._counter = counter
+        self.threshold_ratio = threshold_ratio
+        self.keep_recent = keep_recent
+        self.per_message_cap = per_message_cap
+        self._on_change = on_change
+        self._limit = limit
+        self._checkpoints: list[_Checkpoint] = []
+        self._tokens: int | None = None
+
+    # ------------------------------------------------------------ reading
+
+    @property
+    def messages(self) -> list[Message]:
+        """The history (a new list; do not mutate the dicts)."""
+        return list(self._messages)
+
+    @property
+    def limit(self) -> int:
+        return self._limit
+
+    @property
+    def threshold(self) -> int:
+        return int(self._limit * self.threshold_ratio)
+
+    def set_limit(self, limit: int) -> None:
+        """Use another model's context window."""
+        self._limit = limit
+
+    def tokens(self) -> int:
+        """Tokens of the whole history, tool outputs included (cached until it changes)."""
+        if self._tokens is None:
+            self._tokens = self._count(self._messages)
+        return self._tokens
+
+    def usage(self) -> tuple[int, int, int]:
+        """(used, limit, threshold) for the ``context_usage`` event."""
+        return self.tokens(), self._limit, self.threshold
+
+    def needs_compaction(self) -> bool:
+        return self.tokens() > self.threshold
+
+    def for_llm(self) -> list[Message]:
+        """What the model gets: bookkeeping stripped, dangling tool calls answered."""
+        return strip_private(patch_dangling_tool_calls(self._messages))
+
+    def last_user_text(self) -> str | None:
+        for message in reversed(self._messages):
+            if is_real_user(message):
+                return str(message.get("content") or "")
+        return None
+
+    def turn_count(self) -> int:
+        """Turns started and not undone (including those compacted into a summary)."""
+        return sum(1 for cp in self._checkpoints if cp.kind == "turn")
+
+    # ------------------------------------------------------------ writing
+
+    def add(self, message: Message) -> None:
+        """Append a message as is (assistant replies, tool results)."""
+        if "role" not in message:
+            raise ValueError("a message needs a 'role'")
+        self._append(dict(message))
+
+    def start_turn(self, text: str) -> None:
+        """Append what the user typed and remember where the turn began (for undo)."""
+        self._checkpoints.append(_Checkpoint("turn", index=len(self._messages), text=text))
+        self._append({"role": "user", "content": text, "_origin": "user"})
+
+    def inject(self, text: str, origin: str = "guard") -> None:
+        """Append a user-role message written by the agent itself (guards, notices).
+
+        Injected messages never start a turn, so undo goes past them.
+        """
+        if origin == "user":
+            raise ValueError("injected messages cannot have origin 'user'; use start_turn")
+        self._append({"role": "user", "content": text, "_origin": origin})
+
+    def replace_system_prompt(self, text: str) -> None:
+        self._messages[0] = {"role": "system", "content": text}
+        self._changed({"kind": "system", "content": text})
+
+    def restore(self, messages: Sequence[Message]) -> None:
+        """Load a resumed history; each real user message becomes an undoable turn."""
+        restored = [dict(m) for m in messages]
+        if not restored or restored[0].get("role") != "system":
+            restored.insert(0, dict(self._messages[0]))
+        self._checkpoints = [
+            _Checkpoint("turn", index=i, text=str(m.get("content") or ""))
+            for i, m in enumerate(restored)
+            if is_real_user(m)
+        ]
+        self._replace(restored)
+
+    def undo(self) -> tuple[Literal["turn", "compaction", "nothing"], str]:
+        """Take back the latest turn or compaction.
+
+        A turn is cut back to just before its real user message (guard messages inside
+        it go too) and its text is returned so the user can edit and resend it.
+        """
+        if not self._checkpoints:
+            return "nothing", ""
+        checkpoint = self._checkpoints.pop()
+        if checkpoint.kind == "compaction":
+            # Messages added after the compaction (the rest of that turn) are kept.
+            later = self._messages[checkpoint.compacted_len :]
+            self._replace([*checkpoint.previous, *later])
+            return "compaction", ""
+        length = max(1, min(checkpoint.index, len(self._messages)))
+        del self._messages[length:]
+        self._changed({"kind": "truncate", "length": length})
+        return "turn", checkpoint.text
+
+    # ------------------------------------------------------------ compaction
+
+    async def compact(
+        self, summarize: Summarizer, *, focus: str | None = None, force: bool = False
+    ) -> tuple[int, int]:
+        """Summarise the middle of the history; return tokens (before, after).
+
+        Keeps the system prompt, the first real user message and a recent tail that never
+        starts inside a tool-call block; messages over ``per_message_cap`` there become
+        placeholders. Without ``force`` it only acts above the threshold. Raises
+        ``CompactionError`` when the summary fails (history unchanged) or the result is
+        still over the threshold (kept if it helped, and undoable).
+        """
+        before = self.tokens()
+        if not force and before <= self.threshold:
+            return before, before
+        head_end, tail_start = self._split()
+        middle = self._messages[head_end:tail_start]
+        head = [self._capped(m) for m in self._messages[1:head_end]]
+        tail = [self._capped(m) for m in self._messages[tail_start:]]
+        summary: list[Message] = []
+        if middle:
+            try:
+                text = await summarize(strip_private(patch_dangling_tool_calls(middle)), focus)
+            except Exception as exc:
+                raise CompactionError(
+                    f"compaction failed, history unchanged: the summary call raised "
+                    f"{type(exc).__name__}: {exc}; try /compact again or /undo the last turn",
+                    before=before,
+                    after=before,
+                ) from exc
+            if not text.strip():
+                raise CompactionError(
+                    "compaction failed, history unchanged: the summary came back empty; "
+                    "try /compact again",
+                    before=before,
+                    after=before,
+                )
+            summary = [
+                {
+                    "role": "assistant",
+                    "content": f"{SUMMARY_PREFIX}\n\n{text.strip()}",
+                    "_origin": "summary",
+                }
+            ]
+        compacted = [self._messages[0], *head, *summary, *tail]
+        changed = bool(middle) or any(m.get("_origin") == "placeholder" for m in head + tail)
+        after = self._count(compacted) if changed else before
+        if changed and after < before:
+            self._checkpoints.append(
+                _Checkpoint(
+                    "compaction", previous=list(self._messages), compacted_len=len(compacted)
+                )
+            )
+            self._replace(compacted)
+        else:
+            after = before
+        if after > self.threshold:
+            raise CompactionError(
+                f"context still over the threshold after compaction ({after:,} > "
+                f"{self.threshold:,} tokens); /undo recent turns, start a /new session or "
+                "switch to a model with a larger context window",
+                before=before,
+                after=after,
+            )
+        return before, after
+
+    def _split(self) -> tuple[int, int]:
+        """(end of the kept head, start of the kept tail) in the current history."""
+        first_user = next((i for i, m in enumerate(self._messages) if is_real_user(m)), None)
+        if first_user is None:
+            first_user = next(
+                (i for i, m in enumerate(self._messages) if m.get("role") == "user"), 0
+            )
+        head_end = first_user + 1
+        n = len(self._messages)
+        start = max(n - self.keep_recent, head_end)
+        # Never start the tail inside a tool-call block: its results would be orphaned.
+        back = start
+        while back > head_end and self._starts_inside(back):
+            back -= 1
+        if self._starts_inside(back):
+            # Walked back into the head: move forward instead and summarise the block.
+            while self._starts_inside(back):
+                back += 1
+        return head_end, back
+
+    def _starts_inside(self, index: int) -> bool:
+        return index < len(self._messages) and self._messages[index].get("role") == "tool"
+
+    def _capped(self, message: Message) -> Message:
+        """``message``, or a placeholder for it when it is over ``per_message_cap``."""
+        tokens = self._count([message])
+        if tokens <= self.per_message_cap:
+            return message
+        placeholder: Message = {
+            k: v
+            for k, v in message.items()
+            if k in ("role", "tool_call_id", "tool_calls", "name") or k.startswith("_")
+        }
+        placeholder["content"] = CUT_NOTICE.format(tokens=tokens)
+        placeholder["_replaced_origin"] = message.get("_origin")
+        placeholder["_origin"] = "placeholder"
+        if placeholder.get("tool_calls") and self._count([placeholder]) > self.per_message_cap:
+            # The bulk is in the call arguments (a huge write): cut those too.
+            note = json.dumps({"note": CUT_NOTICE.format(tokens=tokens)})
+            placeholder["tool_calls"] = [
+                {**call, "function": {**call.get("function", {}), "arguments": note}}
+                for call in placeholder["tool_calls"]
+            ]
+        return placeholder
+
+    # ------------------------------------------------------------ internals
+
+    def _count(self, messages: Sequence[Message]) -> int:
+        return int(self._counter(strip_private(messages)))
+
+    def _append(self, message: Message) -> None:
+        self._messages.append(message)
+        self._changed({"kind": "message", "message": dict(message)})
+
+    def _replace(self, messages: list[Message]) -> None:
+        self._messages = list(messages)
+        self._changed({"kind": "replace", "messages": [dict(m) for m in messages]})
+
+    def _changed(self, record: Record) -> None:
+        self._tokens = None
+        if self._on_change is not None:
+            self._on_change(record)

@@ -1,0 +1,434 @@
+"""The submission loop: reads ops, owns the session, runs turns as cancellable tasks.
+
+Ops arrive on a queue (``submit``); the loop answers each one and runs at most one turn
+at a time as an asyncio task, so ``interrupt`` can cancel it while the loop keeps
+reading ops. Every event goes through ``_publish``, which stamps the session id and
+puts it on the bus (the journal and the front ends listen there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from ml_intern_tui import __version__
+from ml_intern_tui.core.approval import ApprovalPolicy
+from ml_intern_tui.core.bus import EventBus
+from ml_intern_tui.core.context import ContextManager, rebuild
+from ml_intern_tui.core.cost import SpendTracker
+from ml_intern_tui.core.journal import new_session_id
+from ml_intern_tui.core.protocol import (
+    Approval,
+    Compact,
+    ContextUsage,
+    Error,
+    EventBase,
+    Interrupt,
+    Interrupted,
+    JobCancel,
+    ListPermissions,
+    New,
+    Notice,
+    Permissions,
+    PlanItem,
+    PlanUpdated,
+    Ready,
+    RemovePermission,
+    Resume,
+    SetBudget,
+    SetMode,
+    SetModel,
+    Shutdown,
+    ShutdownEvent,
+    Spend,
+    TurnStarted,
+    Undo,
+    Undone,
+    UserInput,
+)
+from ml_intern_tui.core.session import Backend, LoopSettings, Session
+from ml_intern_tui.core.tool import ToolRouter
+from ml_intern_tui.core.turn import TurnRunner
+
+log = logging.getLogger(__name__)
+
+
+class AgentLoop:
+    """Serves ops for one session at a time until ``shutdown``."""
+
+    def __init__(
+        self,
+        *,
+        bus: EventBus,
+        router: ToolRouter,
+        backend: Backend,
+        settings: LoopSettings,
+        policy: ApprovalPolicy,
+        spend: SpendTracker,
+        cwd: Path,
+        services: dict[str, Any] | None = None,
+    ) -> None:
+        self.bus = bus
+        self.router = router
+        self.backend = backend
+        self.settings = settings
+        self.policy = policy
+        self.spend = spend
+        self.cwd = cwd
+        self.services = services if services is not None else {}
+        self.ops: asyncio.Queue[Any] = asyncio.Queue()
+        self.session: Session | None = None
+        self.runner: TurnRunner | None = None
+        self.turn_task: asyncio.Task[None] | None = None
+        self.stopped = asyncio.Event()
+
+    # ----------------------------------------------------------------- public
+
+    def submit(self, op: Any) -> None:
+        """Queue an op (call from the event loop's thread)."""
+        self.ops.put_nowait(op)
+
+    async def run(self, *, resume: str | None = None) -> None:
+        """Start a session (fresh or resumed) and serve ops until ``shutdown``."""
+        try:
+            await self.backend.prepare(self.settings.model)
+            if resume:
+                if not await self._resume(resume):
+                    return
+            else:
+                self._start_session()
+            while True:
+                op = await self.ops.get()
+                if isinstance(op, Shutdown):
+                    break
+                try:
+                    await self._handle(op)
+                except Exception as exc:  # one bad op must not end the session
+                    log.exception("op %s failed", type(op).__name__)
+                    self._publish(Error(kind="internal", message=f"{type(exc).__name__}: {exc}"))
+        finally:
+            await self._stop_turn()
+            await self._close_session()
+            jobs = self.services.get("jobs")
+            if jobs is not None:
+                with contextlib.suppress(Exception):
+                    await jobs.shutdown()
+            self._publish(ShutdownEvent())
+            self.bus.close()
+            self.stopped.set()
+
+    @property
+    def busy(self) -> bool:
+        return self.turn_task is not None and not self.turn_task.done()
+
+    # -------------------------------------------------------------- sessions
+
+    def _publish(self, event: EventBase) -> None:
+        if self.session is not None:
+            event.session_id = self.session.session_id
+        self.bus.publish(event)
+
+    def _journal_event(self, event: EventBase) -> None:
+        if self.session is not None and self.session.journal is not None:
+            self.session.journal.record_event(event)
+
+    def _build_session(self, session_id: str, model: str) -> Session:
+        limit = self.backend.context_limit(model)
+
+        def count(messages: list[dict[str, Any]]) -> int:
+            return self.backend.count_tokens(model, messages)
+
+        context = ContextManager(
+            self.backend.system_prompt(model, self.router.names()),
+            limit=limit,
+            counter=count,
+            threshold_ratio=self.settings.compact_threshold,
+            keep_recent=self.settings.keep_recent,
+            per_message_cap=self.settings.per_message_cap,
+        )
+        session = Session(
+            session_id=session_id,
+            model=model,
+            cwd=self.cwd,
+            context=context,
+            llm=self.backend.make_llm(model),
+            router=self.router,
+            policy=self.policy,
+            spend=self.spend,
+            journal=None,
+            publish=self._publish,
+        )
+        return session
+
+    def _attach(self, session: Session) -> None:
+        self.session = session
+        self.runner = TurnRunner(session, self.settings, self.services)
+        if session.journal is not None:
+            journal = session.journal
+            session.context.on_change = journal.append
+            self.bus.add_listener(self._journal_event)
+
+    def _start_session(self) -> None:
+        session_id = new_session_id()
+        session = self._build_session(session_id, self.settings.model)
+        session.journal = self.backend.open_journal(
+            session_id,
+            {"model": self.settings.model, "cwd": str(self.cwd), "version": __version__},
+        )
+        self._attach(session)
+        self._publish_ready(resumed=False)
+
+    def _publish_ready(self, *, resumed: bool) -> None:
+        s = self._require()
+        used, limit, threshold = s.context.usage()
+        self._publish(
+            Ready(
+                model=s.model,
+                mode=self.policy.mode,
+                tools=self.router.names(),
+                cwd=str(self.cwd),
+                context_limit=limit,
+                resumed=resumed,
+                messages=len(s.context.messages) - 1,
+            )
+        )
+        self._publish(ContextUsage(used=used, limit=limit, threshold=threshold))
+        self._publish(
+            Spend(
+                llm_usd=s.spend.llm_usd,
+                jobs_usd=s.spend.jobs_total(),
+                budget_usd=self.policy.budget_usd,
+            )
+        )
+
+    async def _close_session(self) -> None:
+        s = self.session
+        if s is None:
+            return
+        self.bus.remove_listener(self._journal_event)
+        if s.journal is not None:
+            s.journal.close()
+
+    async def _resume(self, key: str) -> bool:
+        try:
+            stored = self.backend.load_session(key)
+        except Exception as exc:
+            self._publish(Error(kind="resume", message=str(exc), recoverable=True))
+            if self.session is None:
+                self._start_session()
+            return self.session is not None
+        await self._stop_turn()
+        await self._close_session()
+        model = str(stored.meta.get("model") or self.settings.model)
+        if self.backend.validate_model(model) is not None:
+            model = self.settings.model
+        await self.backend.prepare(model)
+        session = self._build_session(stored.session_id, model)
+        messages = rebuild(stored.records)
+        if messages and messages[0].get("role") == "system":
+            messages = messages[1:]
+        session.context.restore(messages)
+        for event in stored.events:
+            if isinstance(event, PlanUpdated):
+                session.state.plan = list(event.items)
+            if isinstance(event, Spend):
+                self.spend.llm_usd = event.llm_usd
+        session.journal = self.backend.reopen_journal(stored.path)
+        self.settings.model = model
+        self._attach(session)
+        self._publish_ready(resumed=True)
+        if session.state.plan:
+            self._publish(PlanUpdated(items=session.state.plan))
+        self._publish(
+            Notice(text=f"Resumed session {stored.session_id} ({len(messages)} messages, {model}).")
+        )
+        return True
+
+    def _require(self) -> Session:
+        if self.session is None:  # pragma: no cover - run() always starts one
+            raise RuntimeError("no session")
+        return self.session
+
+    # -------------------------------------------------------------------- ops
+
+    async def _handle(self, op: Any) -> None:
+        s = self._require()
+        if isinstance(op, UserInput):
+            await self._user_input(op.text)
+        elif isinstance(op, Approval):
+            await self._approval(op)
+        elif isinstance(op, Interrupt):
+            await self._interrupt()
+        elif isinstance(op, Compact | Undo | New | Resume) and self.busy:
+            self._publish(
+                Notice(level="warning", text="The agent is working: wait for the turn to end or press Esc.")
+            )
+        elif isinstance(op, Compact):
+            assert self.runner is not None
+            await self.runner.compact(focus=op.focus, force=True)
+        elif isinstance(op, Undo):
+            self._undo()
+        elif isinstance(op, New):
+            if s.pending and self.runner is not None:
+                self.runner.abandon_pending("Not run: the user started a new session.")
+            await self._close_session()
+            self._start_session()
+            self._publish(PlanUpdated(items=[]))
+        elif isinstance(op, Resume):
+            await self._resume(op.session_id)
+        elif isinstance(op, SetModel):
+            await self._set_model(op.model)
+        elif isinstance(op, SetMode):
+            self.policy.set_mode(op.mode)
+            self.settings.mode = op.mode
+            self._publish(Notice(text=f"Approval mode: {op.mode}"))
+            self._publish_ready(resumed=False)
+        elif isinstance(op, SetBudget):
+            self.policy.set_budget(op.budget_usd)
+            self.settings.budget_usd = op.budget_usd
+            text = "no budget" if op.budget_usd is None else f"${op.budget_usd:.2f}"
+            self._publish(Notice(text=f"Budget: {text}"))
+            self._publish(
+                Spend(llm_usd=s.spend.llm_usd, jobs_usd=s.spend.jobs_total(), budget_usd=op.budget_usd)
+            )
+        elif isinstance(op, JobCancel):
+            await self._cancel_job(op.job_id)
+        elif isinstance(op, ListPermissions):
+            self._publish(Permissions(rules=[r.describe() for r in self.policy.rules]))
+        elif isinstance(op, RemovePermission):
+            if not self.policy.forget(op.rule):
+                self._publish(Notice(level="warning", text=f"No remembered rule {op.rule!r}."))
+            self._publish(Permissions(rules=[r.describe() for r in self.policy.rules]))
+        else:  # pragma: no cover - the op union is closed
+            self._publish(Error(kind="bad_op", message=f"unknown op {op!r}"))
+
+    async def _user_input(self, text: str) -> None:
+        s = self._require()
+        if not text.strip():
+            return
+        if self.busy:
+            s.queued_inputs.append(text)
+            return
+        assert self.runner is not None
+        if s.pending:
+            self.runner.abandon_pending(
+                "Not run: the user sent a new message instead of answering the approval."
+            )
+        s.iterations = 0
+        s.context.start_turn(text)
+        self._publish(TurnStarted(text=text))
+        self._start_turn(self.runner.run())
+
+    async def _approval(self, op: Approval) -> None:
+        s = self._require()
+        if not s.pending or self.busy:
+            self._publish(Notice(level="warning", text="No approval is pending."))
+            return
+        assert self.runner is not None
+        decisions = {d.call_id: (d.approved, d.feedback, d.remember) for d in op.decisions}
+        runner = self.runner
+
+        async def resume() -> None:
+            await runner.resolve_approvals(decisions)
+            await runner.run()
+
+        self._start_turn(resume())
+
+    def _start_turn(self, coro: Any) -> None:
+        self.turn_task = asyncio.create_task(self._guard_turn(coro))
+
+    async def _guard_turn(self, coro: Any) -> None:
+        s = self._require()
+        try:
+            await coro
+        except asyncio.CancelledError:
+            if self.runner is not None:
+                self.runner.after_interrupt()
+            self._report_running_jobs()
+            self._publish(Interrupted())
+            raise
+        except Exception as exc:
+            log.exception("turn failed")
+            self._publish(Error(kind="internal", message=f"{type(exc).__name__}: {exc}"))
+        finally:
+            if self.runner is not None:
+                self.runner.publish_usage()
+        if s.queued_inputs and not s.pending:
+            self.submit(UserInput(text=s.queued_inputs.pop(0)))
+
+    def _report_running_jobs(self) -> None:
+        jobs = self.services.get("jobs")
+        running = jobs.running() if jobs is not None else []
+        if running:
+            names = ", ".join(f"{j.id} ({j.title})" for j in running)
+            self._publish(
+                Notice(
+                    level="warning",
+                    text=f"Still running: {names}. They keep running; cancel them from the jobs pane.",
+                )
+            )
+
+    async def _interrupt(self) -> None:
+        s = self._require()
+        if self.busy:
+            await self._stop_turn()
+        elif s.pending and self.runner is not None:
+            self.runner.abandon_pending("Not run: the user interrupted.", status="cancelled")
+            self._publish(Interrupted())
+
+    async def _stop_turn(self) -> None:
+        task = self.turn_task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.turn_task = None
+
+    def _undo(self) -> None:
+        s = self._require()
+        if s.pending and self.runner is not None:
+            self.runner.abandon_pending("Not run: the user undid the turn.", status="cancelled")
+        what, text = s.context.undo()
+        self._publish(Undone(what=what, text=text))
+        if self.runner is not None:
+            self.runner.publish_usage()
+
+    async def _set_model(self, model: str) -> None:
+        s = self._require()
+        problem = self.backend.validate_model(model)
+        if problem:
+            self._publish(Error(kind="model", message=problem, recoverable=True))
+            return
+        try:
+            await self.backend.prepare(model)
+            llm = self.backend.make_llm(model)
+        except Exception as exc:
+            self._publish(Error(kind="model", message=f"cannot use {model}: {exc}"))
+            return
+        s.llm = llm
+        s.model = model
+        self.settings.model = model
+        s.context.limit = self.backend.context_limit(model)
+        s.context.threshold = int(s.context.limit * self.settings.compact_threshold)
+        self._publish(Notice(text=f"Model: {model}"))
+        self._publish_ready(resumed=False)
+
+    async def _cancel_job(self, job_id: str) -> None:
+        jobs = self.services.get("jobs")
+        if jobs is None or jobs.get(job_id) is None:
+            self._publish(Notice(level="warning", text=f"No job {job_id}."))
+            return
+        ok = await jobs.cancel(job_id)
+        self._publish(Notice(text=f"Cancelled {job_id}." if ok else f"{job_id} was not running."))
+
+
+def restore_plan(events: list[EventBase]) -> list[PlanItem]:
+    """The plan as the last ``plan_updated`` event left it."""
+    plan: list[PlanItem] = []
+    for event in events:
+        if isinstance(event, PlanUpdated):
+            plan = list(event.items)
+    return plan

@@ -1,0 +1,277 @@
+"""The ``scripted/<scenario>`` model: a litellm custom provider that replays a scenario.
+
+No model can be reached from a fresh machine, so the demo and the tests drive the real
+loop and the real tools with this provider. A scenario is a list of steps; the step for a
+request is picked by how many assistant messages the request already holds, so the
+provider keeps no state and survives retries. A request without tools that asks for a
+summary (compaction) gets a deterministic summary of the conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+ToolArgs = dict[str, Any] | Callable[[list[dict[str, Any]]], dict[str, Any]]
+"""Literal arguments, or a function of the request's messages (to use earlier results)."""
+
+SUMMARY_MARKER = "[[summarize-conversation]]"
+"""Present in the compaction request (see ``core.compaction_prompt``)."""
+
+
+@dataclass
+class Step:
+    """One scripted assistant response."""
+
+    text: str = ""
+    reasoning: str = ""
+    tool_calls: Sequence[tuple[str, ToolArgs]] = ()
+    finish_reason: str | None = None
+    """Override the finish reason (``length`` simulates output cut by the token limit)."""
+
+
+StepSource = Step | Callable[[list[dict[str, Any]]], Step]
+
+
+@dataclass
+class Scenario:
+    """A named list of steps. ``closing`` answers once the steps run out."""
+
+    name: str
+    steps: list[StepSource]
+    closing: str = "The scripted scenario has no more steps. Ask me anything else to end the demo."
+    context_limit: int = 32_000
+    chunk_delay_s: float = 0.0
+    """Pause between streamed chunks (the demo uses a little so streaming is visible)."""
+    description: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def step_for(self, messages: list[dict[str, Any]]) -> Step:
+        index = sum(1 for m in messages if m.get("role") == "assistant")
+        if index >= len(self.steps):
+            return Step(text=self.closing)
+        source = self.steps[index]
+        return source(messages) if callable(source) else source
+
+
+_SCENARIOS: dict[str, Scenario] = {}
+
+
+def register_scenario(scenario: Scenario) -> None:
+    """Make ``scripted/<scenario.name>`` available (replaces one of the same name)."""
+    _SCENARIOS[scenario.name] = scenario
+
+
+def get_scenario(name: str) -> Scenario:
+    if not _SCENARIOS:
+        _register_builtins()
+    if name not in _SCENARIOS:
+        _register_builtins()
+    if name not in _SCENARIOS:
+        known = ", ".join(sorted(_SCENARIOS))
+        raise KeyError(f"unknown scripted scenario {name!r}; known: {known}")
+    return _SCENARIOS[name]
+
+
+def scenario_names() -> list[str]:
+    _register_builtins()
+    return sorted(_SCENARIOS)
+
+
+def _register_builtins() -> None:
+    from ml_intern_tui.demo.scenario import builtin_scenarios
+
+    for scenario in builtin_scenarios():
+        _SCENARIOS.setdefault(scenario.name, scenario)
+
+
+def last_tool_output(messages: list[dict[str, Any]]) -> str:
+    """The content of the most recent tool message (for steps that use earlier results)."""
+    for message in reversed(messages):
+        if message.get("role") == "tool":
+            return str(message.get("content") or "")
+    return ""
+
+
+def find_in_history(messages: list[dict[str, Any]], pattern: str, default: str = "") -> str:
+    """The first group of the last match of ``pattern`` in tool outputs, newest first."""
+    regex = re.compile(pattern)
+    for message in reversed(messages):
+        if message.get("role") == "tool":
+            match = regex.search(str(message.get("content") or ""))
+            if match:
+                return match.group(1)
+    return default
+
+
+def _summary_of(messages: list[dict[str, Any]]) -> str:
+    tools: list[str] = []
+    for message in messages:
+        for call in message.get("tool_calls") or []:
+            tools.append(call["function"]["name"])
+    users = [str(m.get("content"))[:80] for m in messages if m.get("role") == "user"]
+    return (
+        f"Summary of {len(messages)} earlier messages: the user asked "
+        f"{'; '.join(users[:3]) or 'for help'}; tools used: {', '.join(tools) or 'none'}."
+    )
+
+
+def _split(text: str) -> list[str]:
+    """Stream in word-sized pieces so the UI shows real streaming."""
+    return re.findall(r"\S+\s*|\s+", text) or [text]
+
+
+def _is_summary_request(messages: list[dict[str, Any]], tools: Any) -> bool:
+    if tools:
+        return False
+    last = messages[-1] if messages else {}
+    return SUMMARY_MARKER in str(last.get("content") or "")
+
+
+def build_handler() -> Any:
+    """Create the litellm ``CustomLLM`` handler (imports litellm; call from a thread)."""
+    from litellm import CustomLLM
+    from litellm.types.utils import (
+        ChatCompletionMessageToolCall,
+        Choices,
+        Delta,
+        Function,
+        GenericStreamingChunk,
+        Message,
+        ModelResponseStream,
+        StreamingChoices,
+        Usage,
+    )
+
+    def resolve(model: str, messages: list[dict[str, Any]], tools: Any) -> tuple[Step, Scenario]:
+        name = model.split("/", 1)[-1]
+        scenario = get_scenario(name)
+        if _is_summary_request(messages, tools):
+            return Step(text=_summary_of(messages[:-1])), scenario
+        return scenario.step_for(messages), scenario
+
+    def calls_of(step: Step, messages: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+        out = []
+        base = sum(1 for m in messages if m.get("role") == "assistant")
+        for i, (name, args) in enumerate(step.tool_calls):
+            value = args(messages) if callable(args) else args
+            raw = value if isinstance(value, str) else json.dumps(value)
+            out.append((f"call_s{base}_{i}", name, raw))
+        return out
+
+    def usage_for(messages: list[dict[str, Any]], text: str) -> dict[str, int]:
+        prompt = sum(len(str(m.get("content") or "")) for m in messages) // 4 + 1
+        completion = len(text) // 4 + 1
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
+
+    class ScriptedLLM(CustomLLM):  # type: ignore[misc]
+        async def acompletion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
+            optional = kwargs.get("optional_params") or {}
+            step, _ = resolve(model, messages, optional.get("tools"))
+            model_response = kwargs["model_response"]
+            calls = calls_of(step, messages)
+            tool_calls = [
+                ChatCompletionMessageToolCall(
+                    id=cid, type="function", function=Function(name=name, arguments=raw)
+                )
+                for cid, name, raw in calls
+            ] or None
+            finish = step.finish_reason or ("tool_calls" if calls else "stop")
+            model_response.choices = [
+                Choices(
+                    index=0,
+                    finish_reason=finish,
+                    message=Message(role="assistant", content=step.text or None, tool_calls=tool_calls),
+                )
+            ]
+            model_response.usage = Usage(**usage_for(messages, step.text))
+            return model_response
+
+        async def astreaming(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+            optional = kwargs.get("optional_params") or {}
+            step, scenario = resolve(model, messages, optional.get("tools"))
+            delay = float(os.environ.get("ML_INTERN_SCRIPTED_DELAY", scenario.chunk_delay_s))
+            for piece in _split(step.reasoning) if step.reasoning else []:
+                yield ModelResponseStream(
+                    choices=[StreamingChoices(index=0, delta=Delta(reasoning_content=piece))]
+                )
+                if delay:
+                    await asyncio.sleep(delay)
+            for piece in _split(step.text) if step.text else []:
+                yield GenericStreamingChunk(
+                    text=piece, is_finished=False, finish_reason="", usage=None, index=0, tool_use=None
+                )
+                if delay:
+                    await asyncio.sleep(delay)
+            for index, (cid, name, raw) in enumerate(calls_of(step, messages)):
+                half = max(1, len(raw) // 2)
+                for n, fragment in enumerate((raw[:half], raw[half:])):
+                    yield GenericStreamingChunk(
+                        text="",
+                        is_finished=False,
+                        finish_reason="",
+                        usage=None,
+                        index=0,
+                        tool_use={
+                            "id": cid if n == 0 else None,
+                            "type": "function",
+                            "index": index,
+                            "function": {"name": name if n == 0 else None, "arguments": fragment},
+                        },
+                    )
+            finish = step.finish_reason or ("tool_calls" if step.tool_calls else "stop")
+            yield GenericStreamingChunk(
+                text="",
+                is_finished=True,
+                finish_reason=finish,
+                usage=usage_for(messages, step.text),  # type: ignore[typeddict-item]
+                index=0,
+                tool_use=None,
+            )
+
+    return ScriptedLLM()
+
+
+_installed = False
+
+
+def install(litellm: Any) -> None:
+    """Register the provider and every known scenario's model info with litellm."""
+    global _installed
+    if not _installed:
+        handler = build_handler()
+        current = [p for p in (litellm.custom_provider_map or []) if p.get("provider") != "scripted"]
+        litellm.custom_provider_map = [*current, {"provider": "scripted", "custom_handler": handler}]
+        # litellm reads the map into its provider registry on change.
+        from litellm.utils import custom_llm_setup
+
+        custom_llm_setup()
+        _installed = True
+    register_models(litellm)
+
+
+def register_models(litellm: Any) -> None:
+    _register_builtins()
+    litellm.register_model(
+        {
+            f"scripted/{s.name}": {
+                "max_input_tokens": s.context_limit,
+                "max_output_tokens": 4096,
+                "litellm_provider": "scripted",
+                "mode": "chat",
+                "input_cost_per_token": 0.0,
+                "output_cost_per_token": 0.0,
+                "supports_function_calling": True,
+            }
+            for s in _SCENARIOS.values()
+        }
+    )
