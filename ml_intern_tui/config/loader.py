@@ -94,7 +94,9 @@ def describe_validation_error(error: ErrorDetails) -> str:
     if kind == "extra_forbidden":
         known = known_keys(loc[:-1]) or []
         close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]!r}?" if close else "see configs/default.toml for the settings"
+        hint = (
+            f"did you mean {close[0]!r}?" if close else "see configs/default.toml for the settings"
+        )
         what = f"unknown setting; {hint}"
     elif kind == "missing":
         what = "required key is missing"
@@ -149,7 +151,9 @@ class _Layers:
             if isinstance(value, dict) and isinstance(current, dict):
                 self.origins[path] = label
                 self._merge_into(current, value, label, path)
-            elif path in CONCATENATED_LISTS and isinstance(value, list) and isinstance(current, list):
+            elif (
+                path in CONCATENATED_LISTS and isinstance(value, list) and isinstance(current, list)
+            ):
                 for item in value:
                     if item not in current:
                         self._record((*path, len(current)), item, label)

@@ -236,9 +236,9 @@ class AppConfig(Section):
     """Model id: ``org/name`` (HF router, optional ``:provider`` suffix) or a local prefix."""
     mode: ApprovalMode = "ask"
     """Approval mode: ``ask``, ``auto`` (approve local work) or ``yolo`` (approve all within budget)."""
-    budget_usd: Annotated[
-        Annotated[float, Field(gt=0)] | None, BeforeValidator(_off_to_none)
-    ] = None
+    budget_usd: Annotated[Annotated[float, Field(gt=0)] | None, BeforeValidator(_off_to_none)] = (
+        None
+    )
     """Spending cap in US dollars for paid jobs and model calls; absent = no cap."""
     max_iterations: Annotated[int, Field(ge=1)] = 300
     """Model calls in one turn before it stops with a notice."""

@@ -12,7 +12,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ml_intern_tui.config.loader import ConfigError
 
@@ -39,9 +39,9 @@ def _load(path: Path) -> TOMLDocument:
         ) from exc
 
 
-def _save(path: Path, document: TOMLDocument) -> None:
+def _save(path: Path, document: TOMLDocument | str) -> None:
     """Write ``document`` to ``path`` atomically, keeping the file's permissions."""
-    text = document.as_string()
+    text = document if isinstance(document, str) else document.as_string()
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = path.stat().st_mode & 0o777 if path.exists() else None
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -134,7 +134,7 @@ def _remembered(document: TOMLDocument, path: Path, *, create: bool) -> AoT | Ar
         # "remembered = []" (as in the defaults): write rules as [[tables]] instead.
         approvals["remembered"] = tomlkit.aot()
         rules = approvals["remembered"]
-    return rules  # type: ignore[return-value]
+    return cast("AoT | Array", rules)
 
 
 def _same_rule(item: Any, wanted: dict[str, str]) -> bool:
@@ -152,7 +152,6 @@ def append_remembered(path: Path, rule: Mapping[str, Any]) -> bool:
     Returns False, and leaves the file alone, when an identical rule is already there.
     """
     import tomlkit
-
     from tomlkit.items import AoT
 
     wanted = _normal_rule(rule)
@@ -161,15 +160,22 @@ def append_remembered(path: Path, rule: Mapping[str, Any]) -> bool:
     assert rules is not None
     if any(_same_rule(item, wanted) for item in rules):
         return False
+    before = document.as_string()
     if isinstance(rules, AoT):
+        if len(rules) and not rules[-1].as_string().endswith("\n\n"):
+            rules[-1].add(tomlkit.nl())  # a blank line between the old rule and the new
         table = tomlkit.table()
         table.update(wanted)
+        table.add(tomlkit.nl())  # and between the new rule and whatever follows
         rules.append(table)
     else:
         inline = tomlkit.inline_table()
         inline.update(wanted)
         rules.append(inline)
-    _save(path, document)
+    text = document.as_string()
+    if text.endswith("\n\n") and not before.endswith("\n\n"):
+        text = text.rstrip("\n") + "\n"  # no stray blank line at the end of the file
+    _save(path, text)
     return True
 
 
@@ -188,6 +194,6 @@ def remove_remembered(path: Path, rule: Mapping[str, Any]) -> bool:
     for index in reversed(doomed):
         del rules[index]
     if len(rules) == 0:
-        del document["approvals"]["remembered"]  # type: ignore[union-attr]
+        del document["approvals"]["remembered"]
     _save(path, document)
     return True

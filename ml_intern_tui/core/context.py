@@ -97,15 +97,20 @@ class ContextManager:
         per_message_cap: int = 50_000,
         on_change: Callable[[Record], None] | None = None,
     ) -> None:
-        self._messages: list[Message] = [{"role": "system", "content": system_prompt}]
+        self._messages: list[Message] = []
         self._counter = counter
         self.threshold_ratio = threshold_ratio
         self.keep_recent = keep_recent
         self.per_message_cap = per_message_cap
-        self._on_change = on_change
+        self.on_change = on_change
+        """Receives every journal record; may be attached after construction."""
         self._limit = limit
+        self._threshold = int(limit * threshold_ratio)
         self._checkpoints: list[_Checkpoint] = []
         self._tokens: int | None = None
+        self._rewrites = 0
+        """Bumped when messages are removed or replaced (not on append)."""
+        self._append({"role": "system", "content": system_prompt})
 
     # ------------------------------------------------------------ reading
 
@@ -116,15 +121,22 @@ class ContextManager:
 
     @property
     def limit(self) -> int:
+        """The model's context window in tokens; setting it recomputes the threshold."""
         return self._limit
+
+    @limit.setter
+    def limit(self, value: int) -> None:
+        self._limit = value
+        self._threshold = int(value * self.threshold_ratio)
 
     @property
     def threshold(self) -> int:
-        return int(self._limit * self.threshold_ratio)
+        """Usage above which ``compact`` acts without ``force``."""
+        return self._threshold
 
-    def set_limit(self, limit: int) -> None:
-        """Use another model's context window."""
-        self._limit = limit
+    @threshold.setter
+    def threshold(self, value: int) -> None:
+        self._threshold = value
 
     def tokens(self) -> int:
         """Tokens of the whole history, tool outputs included (cached until it changes)."""
@@ -207,6 +219,7 @@ class ContextManager:
             return "compaction", ""
         length = max(1, min(checkpoint.index, len(self._messages)))
         del self._messages[length:]
+        self._rewrites += 1
         self._changed({"kind": "truncate", "length": length})
         return "turn", checkpoint.text
 
@@ -226,45 +239,30 @@ class ContextManager:
         before = self.tokens()
         if not force and before <= self.threshold:
             return before, before
+        rewrites = self._rewrites
         head_end, tail_start = self._split()
         middle = self._messages[head_end:tail_start]
+        summary = await self._summarise(summarize, middle, focus, before) if middle else []
+        if self._rewrites != rewrites:
+            raise CompactionError(
+                "compaction abandoned: the history was rewritten (undo or resume) while the "
+                "summary was being written; run /compact again",
+                before=before,
+                after=self.tokens(),
+            )
+        # Messages appended while the summary was written belong to the tail.
+        before = self.tokens()
         head = [self._capped(m) for m in self._messages[1:head_end]]
         tail = [self._capped(m) for m in self._messages[tail_start:]]
-        summary: list[Message] = []
-        if middle:
-            try:
-                text = await summarize(strip_private(patch_dangling_tool_calls(middle)), focus)
-            except Exception as exc:
-                raise CompactionError(
-                    f"compaction failed, history unchanged: the summary call raised "
-                    f"{type(exc).__name__}: {exc}; try /compact again or /undo the last turn",
-                    before=before,
-                    after=before,
-                ) from exc
-            if not text.strip():
-                raise CompactionError(
-                    "compaction failed, history unchanged: the summary came back empty; "
-                    "try /compact again",
-                    before=before,
-                    after=before,
-                )
-            summary = [
-                {
-                    "role": "assistant",
-                    "content": f"{SUMMARY_PREFIX}\n\n{text.strip()}",
-                    "_origin": "summary",
-                }
-            ]
         compacted = [self._messages[0], *head, *summary, *tail]
         changed = bool(middle) or any(m.get("_origin") == "placeholder" for m in head + tail)
         after = self._count(compacted) if changed else before
         if changed and after < before:
-            self._checkpoints.append(
-                _Checkpoint(
-                    "compaction", previous=list(self._messages), compacted_len=len(compacted)
-                )
-            )
+            previous = list(self._messages)
             self._replace(compacted)
+            self._checkpoints.append(
+                _Checkpoint("compaction", previous=previous, compacted_len=len(compacted))
+            )
         else:
             after = before
         if after > self.threshold:
@@ -276,6 +274,29 @@ class ContextManager:
                 after=after,
             )
         return before, after
+
+    async def _summarise(
+        self, summarize: Summarizer, middle: list[Message], focus: str | None, before: int
+    ) -> list[Message]:
+        """The summary message for ``middle``; ``CompactionError`` if none can be had."""
+        try:
+            text = await summarize(strip_private(patch_dangling_tool_calls(middle)), focus)
+        except Exception as exc:
+            raise CompactionError(
+                f"compaction failed, history unchanged: the summary call raised "
+                f"{type(exc).__name__}: {exc}; try /compact again or /undo the last turn",
+                before=before,
+                after=before,
+            ) from exc
+        if not text.strip():
+            raise CompactionError(
+                "compaction failed, history unchanged: the summary came back empty; "
+                "try /compact again",
+                before=before,
+                after=before,
+            )
+        content = f"{SUMMARY_PREFIX}\n\n{text.strip()}"
+        return [{"role": "assistant", "content": content, "_origin": "summary"}]
 
     def _split(self) -> tuple[int, int]:
         """(end of the kept head, start of the kept tail) in the current history."""
@@ -333,9 +354,10 @@ class ContextManager:
 
     def _replace(self, messages: list[Message]) -> None:
         self._messages = list(messages)
+        self._rewrites += 1
         self._changed({"kind": "replace", "messages": [dict(m) for m in messages]})
 
     def _changed(self, record: Record) -> None:
         self._tokens = None
-        if self._on_change is not None:
-            self._on_change(record)
+        if self.on_change is not None:
+            self.on_change(record)

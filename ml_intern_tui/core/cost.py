@@ -44,7 +44,12 @@ JOB_HOURLY_USD: dict[str, float] = {
 }
 """HF Jobs hardware, US dollars per hour."""
 
-UNPRICED_FLAVORS: tuple[str, ...] = ("rtx-pro-6000", "rtx-pro-6000x2", "rtx-pro-6000x4", "rtx-pro-6000x8")
+UNPRICED_FLAVORS: tuple[str, ...] = (
+    "rtx-pro-6000",
+    "rtx-pro-6000x2",
+    "rtx-pro-6000x4",
+    "rtx-pro-6000x8",
+)
 """Flavors the Jobs API offers whose price we do not know."""
 
 KNOWN_FLAVORS: tuple[str, ...] = (*JOB_HOURLY_USD, *UNPRICED_FLAVORS)
@@ -108,9 +113,11 @@ def job_cost_so_far(flavor: str | None, elapsed_s: float) -> float:
 def llm_call_cost(model: str, prompt_tokens: int, completion_tokens: int) -> float:
     """USD of one LLM call from litellm's price map; 0.0 when the model is not priced."""
     try:
-        from litellm import cost_per_token
+        import litellm
 
-        prompt_usd, completion_usd = cost_per_token(
+        # Unknown models make litellm print a "Provider List" banner to stdout.
+        litellm.suppress_debug_info = True
+        prompt_usd, completion_usd = litellm.cost_per_token(
             model=model,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,

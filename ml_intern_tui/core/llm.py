@@ -17,34 +17,15 @@ import importlib
 import json
 import logging
 import random
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
 
 from ml_intern_tui import envdefaults
-from ml_intern_tui.core.llm_errors import (
-    ContextOverflowError,
-    LLMError,
-    classify_error,
-    stream_error,
-)
-from ml_intern_tui.core.models import ModelRoute
-
-__all__ = [
-    "ContextOverflowError",
-    "LLMClient",
-    "LLMError",
-    "LLMResponse",
-    "RetryPolicy",
-    "ToolCallRequest",
-    "Usage",
-    "classify_error",
-    "context_limit",
-    "count_tokens",
-    "ensure_litellm",
-    "load_litellm",
-]
+from ml_intern_tui.core.models import ModelRoute, local_base_env, local_key_env
 
 _litellm: Any = None
 _load_lock = threading.Lock()
@@ -74,6 +55,230 @@ async def ensure_litellm() -> Any:
     if _litellm is not None:
         return _litellm
     return await asyncio.to_thread(load_litellm)
+
+
+# -- errors -----------------------------------------------------------------------------
+
+# fmt: off
+ErrorKind = Literal["auth", "rate_limit", "server", "timeout", "connection", "broken_stream",
+                    "bad_request", "not_found", "billing", "context_overflow"]
+# fmt: on
+
+
+class LLMError(Exception):
+    """A failed model call; ``str()`` is one line saying what happened and what to do."""
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        retryable: bool = False,
+        status_code: int | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind: ErrorKind = kind
+        self.message = message
+        self.retryable = retryable
+        self.status_code = status_code
+        self.retry_after_s = retry_after_s
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ContextOverflowError(LLMError):
+    """The request does not fit the model's context window: compact, never retry as is."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__("context_overflow", message, status_code=status_code)
+
+
+# Phrases seen in the wild (litellm's own list plus the retired CLI's). litellm maps most
+# of them to a plain BadRequestError for OpenAI-compatible servers, so text matters.
+# fmt: off
+_OVERFLOW_PHRASES = (
+    "context window exceeded", "context_length_exceeded", "context length exceeded",
+    "maximum context length", "max context length", "prompt is too long",
+    "too many input tokens", "input is too long", "exceed context limit",
+    "model's maximum context limit", "is longer than the model's context length",
+    "input tokens exceed the configured limit", "exceeds the available context size",
+    "exceeds the maximum number of tokens allowed",
+)
+_BILLING_PHRASES = (
+    "insufficient credit", "insufficient_quota", "exceeded your current quota",
+    "quota exceeded", "payment required", "credits exhausted", "monthly credits", "billing",
+)
+_TEXT_KINDS: tuple[tuple[ErrorKind, tuple[str, ...]], ...] = (
+    ("rate_limit", ("rate limit", "rate_limit", "too many requests", "throttl")),
+    ("timeout", ("timed out", "timeout")),
+    ("connection", ("connection refused", "connection reset", "connection error",
+                    "cannot connect", "name or service not known", "broken pipe",
+                    "unexpected eof")),
+    ("server", ("service unavailable", "bad gateway", "internal server error", "overloaded")),
+)
+# fmt: on
+_PREFIX = re.compile(r"^(?:(?:litellm\.)?\w*(?:Error|Exception)\s*[:\-]\s*)+")
+
+
+def is_context_overflow(text: str) -> bool:
+    """Whether an error text says the request is larger than the context window."""
+    low = text.lower()
+    if any(phrase in low for phrase in _OVERFLOW_PHRASES):
+        return True
+    if "current length is" in low and "while limit is" in low:
+        return True
+    return "maximum input length is" in low and "tokens" in low
+
+
+def _detail(exc: BaseException) -> str:
+    """The server's own message, one line, without litellm's class-name prefixes."""
+    body = getattr(exc, "body", None)
+    err = body.get("error", body) if isinstance(body, dict) else None
+    text = err.get("message") if isinstance(err, dict) else err
+    if not isinstance(text, str) or not text:
+        text = str(getattr(exc, "message", "") or exc) or type(exc).__name__
+    text = _PREFIX.sub("", " ".join(text.split()))
+    if text.startswith("{"):
+        with contextlib.suppress(ValueError, AttributeError):
+            loaded = json.loads(text)
+            inner = loaded.get("error", loaded)
+            text = str(inner.get("message", text) if isinstance(inner, dict) else inner)
+    return text[:200] + ("…" if len(text) > 200 else "")
+
+
+def _status(exc: BaseException) -> int | None:
+    for source in (exc, getattr(exc, "response", None)):
+        code = getattr(source, "status_code", None)
+        if isinstance(code, int | str) and str(code).isdigit():
+            return int(code)
+    return None
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    for source in ("litellm_response_headers", "headers", "response"):
+        headers = getattr(exc, source, None)
+        if source == "response":
+            headers = getattr(headers, "headers", None)
+        if not headers:
+            continue
+        with contextlib.suppress(Exception):
+            if headers.get("retry-after-ms"):
+                return float(headers["retry-after-ms"]) / 1000
+            value = headers.get("retry-after")
+            if value:
+                try:
+                    return float(value)
+                except ValueError:
+                    when = parsedate_to_datetime(value)
+                    now = when.now(when.tzinfo)
+                    return max(0.0, (when - now).total_seconds())
+    return None
+
+
+def _where(route: ModelRoute | None) -> str:
+    if route is None or route.kind == "native":
+        head, slash, _ = (route.model_id if route else "").partition("/")
+        return head if slash else "the model provider"
+    if route.kind == "local":
+        return f"the model server at {route.api_base}"
+    return "the Hugging Face router" if route.kind == "router" else "the scripted model"
+
+
+def _message(kind: ErrorKind, route: ModelRoute | None, detail: str, status: int | None) -> str:
+    where, model = _where(route), (route.model_id if route else "the model")
+    local, router = (route.kind == "local", route.kind == "router") if route else (False, False)
+    if kind == "connection" and local:
+        return f"cannot reach {where}: start it or set {local_base_env(model)}"
+    if kind == "auth" and local:
+        return f"{where} rejected the API key: set {local_key_env(model)}"
+    if kind == "auth" and router:
+        return "the Hugging Face router rejected the token: set HF_TOKEN or run `hf auth login`"
+    if kind == "billing":
+        hint = (
+            "add credits at https://huggingface.co/settings/billing"
+            if router
+            else "check your plan"
+        )
+        return f"{where} refused the request for billing reasons ({detail}): {hint} or switch model"
+    if kind == "bad_request" and "provider" in detail.lower() and "support" in detail.lower():
+        return f"{where} cannot serve {model!r} that way ({detail}): drop the ':provider' suffix"
+    code = f"HTTP {status}: " if status else ""
+    templates: dict[str, str] = {
+        "connection": f"cannot reach {where} ({detail}): check your network connection",
+        "auth": f"{where} rejected the API key ({detail}): set the provider's API key variable",
+        "rate_limit": f"rate limited by {where} ({detail}): wait a moment or switch model with /model",
+        "timeout": f"{where} did not answer in time: try again, or raise the LLM timeout",
+        "not_found": f"model {model!r} was not found on {where} ({detail}): check the id or /model",
+        "server": f"{where} failed ({code}{detail}): try again later or switch model with /model",
+    }
+    return templates.get(kind, f"{where} rejected the request ({code}{detail})")
+
+
+def _kind_of(exc: BaseException, status: int | None, text: str) -> ErrorKind | None:
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    code = status or 0
+    low = text.lower()
+    if "PaymentRequiredError" in names or code == 402 or any(p in low for p in _BILLING_PHRASES):
+        return "billing"
+    if names & {"AuthenticationError", "PermissionDeniedError"} or code in (401, 403):
+        return "auth"
+    if "RateLimitError" in names or code == 429:
+        return "rate_limit"
+    if names & {"Timeout", "APITimeoutError", "TimeoutError", "TimeoutException"} or code == 408:
+        return "timeout"
+    if names & {"APIConnectionError", "ConnectError", "ConnectionError", "NetworkError"}:
+        return "connection"
+    if "NotFoundError" in names or code == 404:
+        return "not_found"
+    if names & {"InternalServerError", "ServiceUnavailableError", "BadGatewayError"} or code >= 500:
+        return "server"
+    if names & {"BadRequestError", "UnprocessableEntityError"} or code >= 400:
+        return "bad_request"
+    return next((k for k, phrases in _TEXT_KINDS if any(p in low for p in phrases)), None)
+
+
+def classify_error(exc: BaseException, route: ModelRoute | None = None) -> LLMError:
+    """Map a litellm / SDK / network exception to an :class:`LLMError` (by type, then text)."""
+    if isinstance(exc, LLMError):
+        return exc
+    original = getattr(exc, "original_exception", None)  # litellm's MidStreamFallbackError
+    if isinstance(original, BaseException):
+        exc = original
+    status, detail = _status(exc), _detail(exc)
+    text = f"{exc} {detail}"
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if "ContextWindowExceededError" in names or is_context_overflow(text):
+        return ContextOverflowError(
+            f"the conversation is larger than the model's context window ({detail}): "
+            "compact it with /compact or switch to a larger model",
+            status_code=status,
+        )
+    kind = _kind_of(exc, status, text)
+    if kind is None:
+        return LLMError("server", f"the model call failed: {detail}", status_code=status)
+    retryable = kind in ("rate_limit", "timeout", "connection", "server")
+    return LLMError(
+        kind,
+        _message(kind, route, detail, status),
+        retryable=retryable,
+        status_code=status,
+        retry_after_s=_retry_after(exc) if retryable else None,
+    )
+
+
+def stream_error(exc: BaseException, route: ModelRoute | None = None) -> LLMError:
+    """Classify an exception raised while reading a stream: a cut connection is a broken stream."""
+    error = classify_error(exc, route)
+    if error.kind not in ("connection", "server"):
+        return error
+    return LLMError(
+        "broken_stream",
+        f"the model's answer stream broke ({_detail(exc)})",
+        retryable=True,
+        status_code=error.status_code,
+    )
 
 
 # -- results ----------------------------------------------------------------------------
@@ -127,7 +332,9 @@ class RetryPolicy:
         return float(delay * random.uniform(0.75, 1.0))
 
 
-# -- streaming accumulation ---------------------------------------------------------------
+# -- collecting one answer ----------------------------------------------------------------
+
+TextCallback = Callable[[str], None]
 
 
 @dataclass
@@ -137,44 +344,37 @@ class _PartialCall:
     arguments: list[str] = field(default_factory=list)
 
 
-class _StreamState:
-    """Collects one streamed answer: text, reasoning, tool-call fragments, usage."""
+class _Answer:
+    """Collects one answer (streamed deltas or a whole message): text, reasoning, calls."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_text: TextCallback | None, on_reasoning: TextCallback | None) -> None:
+        self.on_text, self.on_reasoning = on_text, on_reasoning
         self.text: list[str] = []
         self.reasoning: list[str] = []
         self.calls: dict[int, _PartialCall] = {}
         self.finish_reason: str | None = None
         self.usage: Any = None
 
-    def add(
-        self,
-        chunk: Any,
-        on_text: Callable[[str], None] | None,
-        on_reasoning: Callable[[str], None] | None,
-    ) -> None:
-        usage = getattr(chunk, "usage", None)
-        if usage is not None:
-            self.usage = usage
+    def add_chunk(self, chunk: Any) -> None:
+        self.usage = getattr(chunk, "usage", None) or self.usage
         choices = getattr(chunk, "choices", None) or []
-        if not choices:
-            return
-        choice = choices[0]
+        if choices:
+            self.add_choice(choices[0], getattr(choices[0], "delta", None))
+
+    def add_choice(self, choice: Any, delta: Any) -> None:
+        """Take a choice's finish reason and its delta (or whole message)."""
         if getattr(choice, "finish_reason", None):
             self.finish_reason = str(choice.finish_reason)
-        delta = getattr(choice, "delta", None)
         if delta is None:
             return
-        reasoning = _reasoning_of(delta)
-        if reasoning:
-            self.reasoning.append(reasoning)
-            if on_reasoning is not None:
-                on_reasoning(reasoning)
-        text = getattr(delta, "content", None)
-        if text:
-            self.text.append(text)
-            if on_text is not None:
-                on_text(text)
+        for value, parts, callback in (
+            (_reasoning_of(delta), self.reasoning, self.on_reasoning),
+            (getattr(delta, "content", None), self.text, self.on_text),
+        ):
+            if value:
+                parts.append(value)
+                if callback is not None:
+                    callback(value)
         for position, fragment in enumerate(getattr(delta, "tool_calls", None) or []):
             self._add_tool_fragment(position, fragment)
 
@@ -183,27 +383,34 @@ class _StreamState:
         index = position if index is None else int(index)
         frag_id = getattr(fragment, "id", None) or ""
         function = getattr(fragment, "function", None)
-        name = (getattr(function, "name", None) or "") if function is not None else ""
-        args = (getattr(function, "arguments", None) or "") if function is not None else ""
+        name = getattr(function, "name", None) or ""
+        args = getattr(function, "arguments", None) or ""
         current = self.calls.get(index)
         if current is not None and frag_id and current.id and frag_id != current.id and name:
             # Some servers reuse index 0 for every call; a new id + name is a new call.
-            index = max(self.calls) + 1
-            current = None
+            index, current = max(self.calls) + 1, None
         if current is None:
             current = self.calls[index] = _PartialCall()
-        if frag_id and not current.id:
-            current.id = frag_id
-        if name and not current.name:
-            current.name = name
+        current.id = current.id or frag_id
+        current.name = current.name or name
         if args:
             current.arguments.append(args)
 
-    def tool_calls(self) -> list[ToolCallRequest]:
-        return [
+    def response(self, litellm: Any, route: ModelRoute) -> LLMResponse:
+        calls = [
             ToolCallRequest(call.id or f"call_{n}", call.name, "".join(call.arguments))
             for n, (_, call) in enumerate(sorted(self.calls.items()))
         ]
+        usage = _usage_of(self.usage)
+        return LLMResponse(
+            content="".join(self.text),
+            reasoning="".join(self.reasoning),
+            tool_calls=calls,
+            finish_reason=self.finish_reason or ("tool_calls" if calls else "stop"),
+            usage=usage,
+            cost_usd=_cost_usd(litellm, route.litellm_model, usage),
+            model=route.model_id,
+        )
 
 
 def _reasoning_of(delta: Any) -> str:
@@ -214,10 +421,15 @@ def _reasoning_of(delta: Any) -> str:
     return ""
 
 
-def _provider_finished(stream: Any, state: _StreamState) -> bool:
-    """True when the provider itself sent a finish reason (not litellm's synthetic one)."""
+def _provider_finished(stream: Any, answer: _Answer) -> bool:
+    """True when the provider itself sent a finish reason, not litellm's synthetic "stop".
+
+    litellm's CustomStreamWrapper sets ``received_finish_reason`` only from a provider
+    chunk; when the connection closes early it still yields a made-up final chunk with
+    ``finish_reason="stop"`` (and estimated usage), so the chunks alone cannot tell.
+    """
     if not hasattr(stream, "received_finish_reason"):
-        return state.finish_reason is not None
+        return answer.finish_reason is not None
     return (
         stream.received_finish_reason is not None
         or getattr(stream, "intermittent_finish_reason", None) is not None
@@ -232,19 +444,14 @@ def _int(value: Any) -> int:
 
 
 def _usage_of(raw: Any) -> Usage:
+    def get(obj: Any, key: str) -> Any:
+        return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
+
     if raw is None:
         return Usage()
-    get: Callable[[str], Any]
-    get = raw.get if isinstance(raw, dict) else lambda key: getattr(raw, key, None)
-    details = get("prompt_tokens_details")
-    cached = (
-        details.get("cached_tokens")
-        if isinstance(details, dict)
-        else getattr(details, "cached_tokens", None)
-    )
-    prompt, completion = _int(get("prompt_tokens")), _int(get("completion_tokens"))
-    total = _int(get("total_tokens")) or prompt + completion
-    return Usage(prompt, completion, total, _int(cached))
+    prompt, completion = _int(get(raw, "prompt_tokens")), _int(get(raw, "completion_tokens"))
+    cached = _int(get(get(raw, "prompt_tokens_details"), "cached_tokens"))
+    return Usage(prompt, completion, _int(get(raw, "total_tokens")) or prompt + completion, cached)
 
 
 def _cost_usd(litellm: Any, model: str, usage: Usage) -> float:
@@ -259,15 +466,7 @@ def _cost_usd(litellm: Any, model: str, usage: Usage) -> float:
         )
         return float(prompt_cost) + float(completion_cost)
     except Exception:
-        return 0.0  # unknown price (router, local, scripted models)
-
-
-async def _aclose(obj: Any) -> None:
-    closer = getattr(obj, "aclose", None)
-    if closer is None:
-        return
-    with contextlib.suppress(Exception):
-        await closer()
+        return 0.0  # no known price (router, local, scripted models)
 
 
 # -- the client -------------------------------------------------------------------------
@@ -294,25 +493,19 @@ class LLMClient:
     def request_kwargs(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, stream: bool
     ) -> dict[str, Any]:
-        """The keyword arguments passed to ``litellm.acompletion`` (public for tests/debug)."""
-        kwargs: dict[str, Any] = {
-            "model": self.route.litellm_model,
-            "messages": messages,
-            "stream": stream,
-            "timeout": self.timeout_s,
-            "num_retries": 0,
-            "max_retries": 0,
-        }
-        if self.route.api_base is not None:
-            kwargs["api_base"] = self.route.api_base
-        if self.route.api_key is not None:
-            kwargs["api_key"] = self.route.api_key
+        """The keyword arguments given to ``litellm.acompletion``."""
+        route = self.route
+        kwargs: dict[str, Any] = {"model": route.litellm_model, "messages": messages}
+        kwargs.update(stream=stream, timeout=self.timeout_s, num_retries=0, max_retries=0)
+        if route.api_base is not None:
+            kwargs["api_base"] = route.api_base
+        if route.api_key is not None:
+            kwargs["api_key"] = route.api_key
         if tools:
-            kwargs["tools"] = tools
-            kwargs["tool_choice"] = "auto"
+            kwargs.update(tools=tools, tool_choice="auto")
         if stream:
             kwargs["stream_options"] = {"include_usage": True}
-        if self.route.send_effort and self.reasoning_effort:
+        if route.send_effort and self.reasoning_effort:
             kwargs["reasoning_effort"] = self.reasoning_effort
         if self.max_output_tokens:
             kwargs["max_tokens"] = self.max_output_tokens
@@ -324,22 +517,31 @@ class LLMClient:
         tools: list[dict[str, Any]] | None,
         *,
         stream: bool = True,
-        on_text: Callable[[str], None] | None = None,
-        on_reasoning: Callable[[str], None] | None = None,
-        on_retry: Callable[[str], None] | None = None,
+        on_text: TextCallback | None = None,
+        on_reasoning: TextCallback | None = None,
+        on_retry: TextCallback | None = None,
     ) -> LLMResponse:
-        """One answer, retried on transient failures. Raises :class:`LLMError`."""
+        """One answer, retried on transient failures; raises :class:`LLMError`.
+
+        Before each retry ``on_retry`` gets a one-line message: text already delivered to
+        ``on_text`` belongs to the failed attempt and should be discarded by the caller.
+        """
         litellm = await ensure_litellm()
         kwargs = self.request_kwargs(messages, tools, stream)
         attempt = 0
         while True:
+            answer = _Answer(on_text, on_reasoning)
             try:
                 if stream:
-                    return await self._streamed(litellm, kwargs, on_text, on_reasoning)
-                return await self._whole(litellm, kwargs, on_text, on_reasoning)
+                    await self._stream_into(answer, litellm, kwargs)
+                else:
+                    response = await litellm.acompletion(**kwargs)
+                    answer.usage = getattr(response, "usage", None)
+                    answer.add_choice(response.choices[0], response.choices[0].message)
+                return answer.response(litellm, self.route)
             except LLMError as err:
                 error = err
-            except Exception as exc:  # litellm / SDK exceptions, mapped here
+            except Exception as exc:  # litellm / SDK exceptions
                 error = classify_error(exc, self.route)
                 error.__cause__ = exc
             if not error.retryable or attempt >= self.retry.max_retries:
@@ -347,84 +549,29 @@ class LLMClient:
             delay = self.retry.delay_s(attempt, error)
             attempt += 1
             if on_retry is not None:
-                on_retry(
-                    f"{error} (retry {attempt} of {self.retry.max_retries} in {delay:.1f}s)"
-                )
+                on_retry(f"{error} (retry {attempt} of {self.retry.max_retries} in {delay:.1f}s)")
             await asyncio.sleep(delay)
 
-    async def _whole(
-        self,
-        litellm: Any,
-        kwargs: dict[str, Any],
-        on_text: Callable[[str], None] | None,
-        on_reasoning: Callable[[str], None] | None,
-    ) -> LLMResponse:
-        response = await litellm.acompletion(**kwargs)
-        choice = response.choices[0]
-        message = choice.message
-        content = message.content or ""
-        reasoning = _reasoning_of(message)
-        if reasoning and on_reasoning is not None:
-            on_reasoning(reasoning)
-        if content and on_text is not None:
-            on_text(content)
-        calls = [
-            ToolCallRequest(
-                call.id or f"call_{n}", call.function.name or "", call.function.arguments or ""
-            )
-            for n, call in enumerate(message.tool_calls or [])
-        ]
-        usage = _usage_of(getattr(response, "usage", None))
-        return LLMResponse(
-            content=content,
-            reasoning=reasoning,
-            tool_calls=calls,
-            finish_reason=str(choice.finish_reason or ("tool_calls" if calls else "stop")),
-            usage=usage,
-            cost_usd=_cost_usd(litellm, self.route.litellm_model, usage),
-            model=self.route.model_id,
-        )
-
-    async def _streamed(
-        self,
-        litellm: Any,
-        kwargs: dict[str, Any],
-        on_text: Callable[[str], None] | None,
-        on_reasoning: Callable[[str], None] | None,
-    ) -> LLMResponse:
-        response = await litellm.acompletion(**kwargs)
-        state = _StreamState()
+    async def _stream_into(self, answer: _Answer, litellm: Any, kwargs: dict[str, Any]) -> None:
+        stream = await litellm.acompletion(**kwargs)
         try:
-            iterator = response.__aiter__()
+            iterator = stream.__aiter__()
             while True:
                 try:
                     chunk = await iterator.__anext__()
                 except StopAsyncIteration:
                     break
-                except Exception as exc:
-                    error = stream_error(exc, self.route)
-                    error.__cause__ = exc
-                    raise error from exc
-                state.add(chunk, on_text, on_reasoning)
+                except Exception as exc:  # only the stream's own failures, not callbacks'
+                    raise stream_error(exc, self.route) from exc
+                answer.add_chunk(chunk)
         finally:
-            await _aclose(response)  # also on cancellation: release the HTTP stream now
-        if not _provider_finished(response, state):
-            raise LLMError(
-                "broken_stream",
-                "the model's answer stream ended before it finished",
-                retryable=True,
-            )
-        usage = _usage_of(state.usage)
-        calls = state.tool_calls()
-        return LLMResponse(
-            content="".join(state.text),
-            reasoning="".join(state.reasoning),
-            tool_calls=calls,
-            finish_reason=state.finish_reason or ("tool_calls" if calls else "stop"),
-            usage=usage,
-            cost_usd=_cost_usd(litellm, self.route.litellm_model, usage),
-            model=self.route.model_id,
-        )
+            closer = getattr(stream, "aclose", None)  # also on cancel: free the HTTP stream
+            if closer is not None:
+                with contextlib.suppress(Exception):
+                    await closer()
+        if not _provider_finished(stream, answer):
+            message = "the model's answer stream ended before it finished"
+            raise LLMError("broken_stream", message, retryable=True)
 
 
 # -- token accounting -------------------------------------------------------------------

@@ -66,7 +66,12 @@ class Conversation:
 
 
 def test_complete_history_is_unchanged() -> None:
-    history = [*BASE, assistant(call("a", "read")), result("a", "ok"), {"role": "assistant", "content": "done"}]
+    history = [
+        *BASE,
+        assistant(call("a", "read")),
+        result("a", "ok"),
+        {"role": "assistant", "content": "done"},
+    ]
     assert patch_dangling_tool_calls(history) == history
 
 
@@ -80,7 +85,15 @@ def test_missing_result_gets_stub_after_existing_results() -> None:
     original = copy.deepcopy(history)
     patched = patch_dangling_tool_calls(history)
     assert history == original  # input untouched
-    assert [m["role"] for m in patched] == ["system", "user", "assistant", "tool", "tool", "tool", "user"]
+    assert [m["role"] for m in patched] == [
+        "system",
+        "user",
+        "assistant",
+        "tool",
+        "tool",
+        "tool",
+        "user",
+    ]
     assert patched[3] == result("b", "ran")
     stubs = patched[4:6]
     assert [s["tool_call_id"] for s in stubs] == ["a", "c"]
@@ -104,7 +117,12 @@ def test_orphan_and_duplicate_results_are_dropped() -> None:
 
 
 def test_late_result_moves_up_to_its_call() -> None:
-    history = [*BASE, assistant(call("a", "bash")), {"role": "user", "content": "hurry"}, result("a", "late")]
+    history = [
+        *BASE,
+        assistant(call("a", "bash")),
+        {"role": "user", "content": "hurry"},
+        result("a", "late"),
+    ]
     patched = patch_dangling_tool_calls(history)
     assert patched[2:] == [history[2], result("a", "late"), {"role": "user", "content": "hurry"}]
 
@@ -252,7 +270,10 @@ def test_malformed_result_round_trips_the_tool_name() -> None:
 def malformed_step(conv: Conversation, tool: str) -> None:
     conv.n += 1
     cid = f"m{conv.n}"
-    conv.messages += [assistant(call(cid, tool, "{}")), result(cid, malformed_result(tool, "bad json"))]
+    conv.messages += [
+        assistant(call(cid, tool, "{}")),
+        result(cid, malformed_result(tool, "bad json")),
+    ]
 
 
 def test_two_malformed_results_for_the_same_tool_prompt_a_correction() -> None:

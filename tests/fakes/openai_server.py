@@ -91,7 +91,11 @@ class Reply:
         if self.usage is not None:
             return self.usage
         completion = max(1, len(self.text.split())) + 5 * len(self.tool_calls)
-        return {"prompt_tokens": 20, "completion_tokens": completion, "total_tokens": 20 + completion}
+        return {
+            "prompt_tokens": 20,
+            "completion_tokens": completion,
+            "total_tokens": 20 + completion,
+        }
 
 
 @dataclass
@@ -203,7 +207,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if self.path.rstrip("/").endswith("/models"):
-            data = [{"id": m, "object": "model", "owned_by": "fake"} for m in self.server_fake.models]
+            data = [
+                {"id": m, "object": "model", "owned_by": "fake"} for m in self.server_fake.models
+            ]
             self._send_json(200, {"object": "list", "data": data})
         else:
             self._send_json(404, {"error": {"message": f"no route {self.path}"}})
@@ -254,7 +260,9 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             return True
 
-    def _send_json(self, status: int, payload: dict[str, Any], extra: dict[str, str] | None = None) -> None:
+    def _send_json(
+        self, status: int, payload: dict[str, Any], extra: dict[str, str] | None = None
+    ) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -327,7 +335,9 @@ def _stream_chunks(reply: Reply, include_usage: bool) -> Iterator[dict[str, Any]
         }
         yield _chunk(reply, {"tool_calls": [head]})
         for fragment in _split(arguments, max(2, reply.arg_fragments)):
-            yield _chunk(reply, {"tool_calls": [{"index": index, "function": {"arguments": fragment}}]})
+            yield _chunk(
+                reply, {"tool_calls": [{"index": index, "function": {"arguments": fragment}}]}
+            )
     yield _chunk(reply, {}, reply.resolved_finish_reason())
     if include_usage:
         final = _chunk(reply, {})
@@ -350,6 +360,8 @@ def _completion_body(reply: Reply) -> dict[str, Any]:
         "object": "chat.completion",
         "created": int(time.time()),
         "model": reply.model,
-        "choices": [{"index": 0, "message": message, "finish_reason": reply.resolved_finish_reason()}],
+        "choices": [
+            {"index": 0, "message": message, "finish_reason": reply.resolved_finish_reason()}
+        ],
         "usage": reply.resolved_usage(),
     }

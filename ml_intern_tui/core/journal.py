@@ -1,0 +1,353 @@
+"""The session journal: one append-only JSONL file per session, the source of resume.
+
+Every line is one JSON record with a ``kind``: ``meta`` (first line), ``event`` (a
+protocol event), and ``message`` / ``replace`` / ``truncate`` (written by the context
+manager, which alone knows how to rebuild history from them). Records are scrubbed with
+``redact`` before they reach the disk and flushed at once; conversation records are also
+fsync'ed, so a killed process loses nothing it had finished. Reading back is forgiving:
+a torn last line is ignored and unreadable lines are counted, never fatal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import ValidationError
+
+from ml_intern_tui import __version__
+from ml_intern_tui.core.protocol import EVENT_ADAPTER, EventBase
+from ml_intern_tui.core.redact import redact
+
+SUFFIX = ".jsonl"
+DURABLE_KINDS = frozenset({"message", "replace", "truncate"})
+"""Record kinds that are fsync'ed: losing them would change the conversation on resume."""
+SKIPPED_EVENT_TYPES = frozenset({"assistant_delta", "reasoning_delta", "tool_progress", "job_log"})
+"""High-rate events the journal does not keep (their final forms are kept instead)."""
+TITLE_CHARS = 80
+
+
+class JournalError(Exception):
+    """A journal cannot be found, created or read; the message is one line for a person."""
+
+
+def new_session_id() -> str:
+    """A fresh session id that sorts by creation time: ``20261122-034512-a1b2c3``."""
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+
+
+def default_directory() -> Path:
+    """Where journals go by default: ``$XDG_DATA_HOME/ml-intern-tui/sessions``."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "ml-intern-tui" / "sessions"
+
+
+class Journal:
+    """An open journal file that records are appended to (thread-safe)."""
+
+    def __init__(self, path: Path, handle: IO[str], meta: dict[str, Any]) -> None:
+        self.path = path
+        self.meta = meta
+        self._handle: IO[str] | None = handle
+        self._lock = threading.Lock()
+
+    @property
+    def session_id(self) -> str:
+        return str(self.meta.get("session_id") or self.path.stem)
+
+    @classmethod
+    def create(cls, directory: Path, session_id: str, meta: dict[str, Any]) -> Journal:
+        """Start ``<directory>/<session_id>.jsonl`` with its ``meta`` record."""
+        directory = Path(directory)
+        path = directory / f"{session_id}{SUFFIX}"
+        try:
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        except FileExistsError as exc:
+            raise JournalError(
+                f"a journal for session {session_id} already exists: {path}"
+            ) from exc
+        except OSError as exc:
+            raise JournalError(f"cannot create the session journal {path}: {exc.strerror}") from exc
+        record: dict[str, Any] = {
+            "kind": "meta",
+            "session_id": session_id,
+            "created": time.time(),
+            "model": "",
+            "cwd": os.getcwd(),
+            "version": __version__,
+        }
+        record.update({k: v for k, v in meta.items() if k != "kind"})
+        record["session_id"] = session_id
+        journal = cls(path, os.fdopen(fd, "a", encoding="utf-8"), record)
+        journal.append(record, durable=True)
+        return journal
+
+    @classmethod
+    def open_existing(cls, path: Path) -> Journal:
+        """Reopen a journal to append to it (resume)."""
+        path = Path(path)
+        try:
+            loaded = load(path)
+            needs_newline = _ends_without_newline(path)
+            handle = path.open("a", encoding="utf-8")
+        except OSError as exc:
+            raise JournalError(f"cannot open the session journal {path}: {exc.strerror}") from exc
+        if needs_newline:
+            # Keep a torn last line on its own line so the next record is not glued to it.
+            handle.write("\n")
+            handle.flush()
+        meta = loaded.meta or {"kind": "meta", "session_id": path.stem}
+        return cls(path, handle, meta)
+
+    def append(self, record: dict[str, Any], *, durable: bool | None = None) -> None:
+        """Write one record as one scrubbed JSON line and flush it.
+
+        ``durable`` forces (or skips) an fsync; by default conversation records are
+        fsync'ed and the others only flushed.
+        """
+        kind = record.get("kind")
+        if not isinstance(kind, str) or not kind:
+            raise ValueError("a journal record needs a 'kind'")
+        line = json.dumps(redact(record), ensure_ascii=False, separators=(",", ":"), default=str)
+        sync = kind in DURABLE_KINDS if durable is None else durable
+        with self._lock:
+            handle = self._handle
+            if handle is None:
+                raise JournalError(f"the session journal {self.path} is closed")
+            handle.write(line + "\n")
+            handle.flush()
+            if sync:
+                os.fsync(handle.fileno())
+
+    def record_event(self, event: EventBase) -> None:
+        """Append a protocol event, except the high-rate streaming ones."""
+        if getattr(event, "type", "") in SKIPPED_EVENT_TYPES:
+            return
+        self.append({"kind": "event", "event": event.model_dump(mode="json")})
+
+    @property
+    def closed(self) -> bool:
+        return self._handle is None
+
+    def close(self) -> None:
+        with self._lock:
+            handle, self._handle = self._handle, None
+        if handle is not None:
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+
+
+def _ends_without_newline(path: Path) -> bool:
+    with path.open("rb") as f:
+        f.seek(0, os.SEEK_END)
+        if f.tell() == 0:
+            return False
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) != b"\n"
+
+
+@dataclass
+class LoadedJournal:
+    """A journal read back from disk."""
+
+    path: Path
+    meta: dict[str, Any] = field(default_factory=dict)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    """Every readable record in file order, the ``meta`` record included."""
+    events: list[EventBase] = field(default_factory=list)
+    skipped: int = 0
+    """Unreadable lines (garbage, or events this version cannot parse)."""
+    torn: bool = False
+    """The last line was cut off mid-write (expected after a crash; not counted in ``skipped``)."""
+
+
+def _scan(path: Path) -> tuple[list[dict[str, Any]], int, bool]:
+    """Parse a journal's lines: (records, unreadable lines, torn last line)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise JournalError(f"no session journal at {path}") from exc
+    except OSError as exc:
+        raise JournalError(f"cannot read the session journal {path}: {exc.strerror}") from exc
+    lines = data.split(b"\n")
+    complete = len(lines) - 1  # the piece after the last newline is unterminated
+    records: list[dict[str, Any]] = []
+    skipped = 0
+    torn = False
+    for index, raw in enumerate(lines):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            record = None
+        if isinstance(record, dict) and isinstance(record.get("kind"), str):
+            records.append(record)
+        elif index >= complete:
+            torn = True
+        else:
+            skipped += 1
+    return records, skipped, torn
+
+
+def load(path: Path) -> LoadedJournal:
+    """Read a journal back: its meta, records and events, tolerating damage."""
+    path = Path(path)
+    records, skipped, torn = _scan(path)
+    loaded = LoadedJournal(path=path, records=records, skipped=skipped, torn=torn)
+    for record in records:
+        kind = record["kind"]
+        if kind == "meta" and not loaded.meta:
+            loaded.meta = record
+        elif kind == "event":
+            try:
+                loaded.events.append(EVENT_ADAPTER.validate_python(record.get("event")))
+            except ValidationError:
+                loaded.skipped += 1
+    return loaded
+
+
+# --------------------------------------------------------------------- listing
+
+
+@dataclass
+class SessionInfo:
+    """One saved session as a picker lists it."""
+
+    session_id: str
+    path: Path
+    title: str
+    """The first user message, on one line, at most 80 characters."""
+    model: str
+    created: float
+    updated: float
+    """Last write (file mtime)."""
+    messages: int
+    cost_usd: float | None
+    """LLM + jobs spend from the last ``spend`` event, if any."""
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [part.get("text", "") if isinstance(part, dict) else str(part) for part in content]
+        return " ".join(p for p in parts if isinstance(p, str))
+    return ""
+
+
+def _one_line(text: str, limit: int = TITLE_CHARS) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def _first_user_text(records: list[dict[str, Any]]) -> str:
+    for record in records:
+        if record.get("kind") != "message":
+            continue
+        message = record.get("message", record)
+        if isinstance(message, dict) and message.get("role") == "user":
+            text = _text_of(message.get("content"))
+            if text.strip():
+                return text
+    for record in records:  # no message records: fall back to the first turn's input
+        event = record.get("event") if record.get("kind") == "event" else None
+        if isinstance(event, dict) and event.get("type") == "turn_started" and event.get("text"):
+            return str(event["text"])
+    return ""
+
+
+def _last_cost(records: list[dict[str, Any]]) -> float | None:
+    for record in reversed(records):
+        event = record.get("event") if record.get("kind") == "event" else None
+        if isinstance(event, dict) and event.get("type") == "spend":
+            try:
+                return float(event.get("llm_usd") or 0.0) + float(event.get("jobs_usd") or 0.0)
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def session_info(path: Path) -> SessionInfo:
+    """Summarise one journal file (raises ``JournalError`` when it cannot be read)."""
+    path = Path(path)
+    records, _skipped, _torn = _scan(path)
+    try:
+        updated = path.stat().st_mtime
+    except OSError as exc:
+        raise JournalError(f"cannot read the session journal {path}: {exc.strerror}") from exc
+    meta = next((r for r in records if r.get("kind") == "meta"), {})
+    created = meta.get("created")
+    return SessionInfo(
+        session_id=str(meta.get("session_id") or path.stem),
+        path=path,
+        title=_one_line(_first_user_text(records)),
+        model=str(meta.get("model") or ""),
+        created=float(created) if isinstance(created, int | float) else updated,
+        updated=updated,
+        messages=sum(1 for r in records if r.get("kind") == "message"),
+        cost_usd=_last_cost(records),
+    )
+
+
+def list_sessions(directory: Path) -> list[SessionInfo]:
+    """Saved sessions in ``directory``, most recently written first; bad files are left out."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    infos: list[SessionInfo] = []
+    for path in directory.glob(f"*{SUFFIX}"):
+        try:
+            info = session_info(path)
+        except JournalError:
+            continue
+        infos.append(info)
+    infos.sort(key=lambda i: (i.updated, i.session_id), reverse=True)
+    return infos
+
+
+def _candidates(names: list[str], limit: int = 5) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def find_session(directory: Path, key: str) -> Path:
+    """The journal for ``key``: an exact id, a unique id prefix, ``last``/``latest``, or a path."""
+    directory = Path(directory)
+    key = key.strip()
+    if not key:
+        raise JournalError("no session id given; use an id, a unique prefix of one, or 'last'")
+    if key.endswith(SUFFIX) and Path(key).expanduser().is_file():
+        return Path(key).expanduser()
+    if key.lower() in ("last", "latest"):
+        sessions = list_sessions(directory)
+        if not sessions:
+            raise JournalError(f"there are no saved sessions in {directory}")
+        return sessions[0].path
+    exact = directory / f"{key}{SUFFIX}"
+    if exact.is_file():
+        return exact
+    ids = sorted(
+        (p.name[: -len(SUFFIX)] for p in directory.glob(f"*{SUFFIX}"))
+        if directory.is_dir()
+        else [],
+        reverse=True,
+    )
+    matches = [i for i in ids if i.startswith(key)]
+    if len(matches) == 1:
+        return directory / f"{matches[0]}{SUFFIX}"
+    if matches:
+        raise JournalError(
+            f"session {key!r} is ambiguous: it matches {_candidates(matches)}; type more of the id"
+        )
+    if not ids:
+        raise JournalError(f"no session {key!r}: there are no saved sessions in {directory}")
+    raise JournalError(f"no session {key!r} in {directory}; recent sessions: {_candidates(ids)}")

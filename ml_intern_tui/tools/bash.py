@@ -1,0 +1,379 @@
+"""``bash``: run a shell command on this machine, in the foreground or as a background job.
+
+Unlike the retired CLI (blocking ``subprocess.run``, no approvals), the command runs as
+an asyncio subprocess in its own process group: a timeout or an interrupt kills the
+whole group, children included. Read-only commands from an allowlist run without
+asking; everything else needs a ``local`` approval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shlex
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ml_intern_tui.core.protocol import Risk
+from ml_intern_tui.core.tool import ApprovalRequest, Tool, ToolContext, ToolError, ToolResult
+from ml_intern_tui.jobs.local import (
+    DEFAULT_KILL_GRACE_S,
+    LineSplitter,
+    OutputCollector,
+    kill_on_cancel,
+    kill_process_group,
+    spawn_shell,
+    wait_exit,
+)
+
+DEFAULT_READONLY_ALLOWLIST: tuple[str, ...] = (
+    "ls", "cat", "head", "tail", "wc", "pwd", "echo", "grep", "egrep", "fgrep", "rg",
+    "find", "git status", "git log", "git diff", "git show", "git branch", "python --version",
+    "python3 --version", "pip list", "pip show", "pip freeze", "nvidia-smi", "df", "du", "ps",
+    "which", "file", "stat", "date", "tree", "uname", "whoami", "nproc", "free", "basename",
+    "dirname", "realpath", "sort", "uniq", "cut", "true", "cd",
+)  # fmt: skip
+"""Commands (or command prefixes) that only read. ``env``/``printenv`` are left out on
+purpose: they print secrets into the model's context."""
+
+_DENIED_ARGS: dict[str, tuple[str, ...]] = {
+    "find": ("-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fls"),
+    "rg": ("--pre",),
+    "tree": ("-o",),
+    "sort": ("-o", "--output"),
+    "git": ("--output",),
+    "date": ("-s", "--set"),
+    "nvidia-smi": (
+        "-pm", "--persistence-mode", "-r", "--gpu-reset", "-ac", "--applications-clocks",
+        "-rac", "-pl", "--power-limit", "-c", "--compute-mode", "-e", "--ecc-config", "-lgc",
+        "-rgc", "-mig", "--multi-instance-gpu",
+    ),
+}  # fmt: skip
+"""Arguments that make an allowlisted command write or execute something."""
+
+_SEPARATORS = {"|", "||", "&&", ";", "&", ";;", "(", ")", "|&"}
+_REDIRECT_CHARS = frozenset("<>&|")
+_NULL_TARGETS = {"/dev/null", "/dev/stdout", "/dev/stderr"}
+_SECRET_VAR_RE = re.compile(r"\$\{?\w*(TOKEN|KEY|SECRET|PASSWORD|PASSWD)", re.IGNORECASE)
+_ASSIGNMENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_HIGH_RISK_RES = [
+    re.compile(r"(^|[\s;&|(])sudo\b"),
+    re.compile(r"(^|[\s;&|(])rm\s+(-[a-zA-Z]*[rRf][a-zA-Z]*\s+)*-[a-zA-Z]*[rRf]"),
+    re.compile(r"\b(curl|wget)\b[^|]*\|\s*(sudo\s+)?(sh|bash|zsh|python3?)\b"),
+    re.compile(r"(^|[\s;&|(])(mkfs(\.\w+)?|dd|shred|wipefs)\b"),
+    re.compile(r"\bchmod\s+(-R\s+)?777\s+/"),
+    re.compile(r"\bgit\s+push\b.*(--force|-f\b)"),
+    re.compile(r">\s*/dev/(sd|nvme|hd)"),
+]
+
+
+def classify_command(command: str, allowlist: tuple[str, ...] | list[str]) -> str | None:
+    """``None`` when the command only reads; otherwise why it needs approval."""
+    if not command.strip():
+        return "empty command"
+    if "`" in command or "$(" in command or "<(" in command or ">(" in command:
+        return "command substitution"
+    if _SECRET_VAR_RE.search(command):
+        return "expands a variable that may hold a secret"
+    try:
+        lexer = shlex.shlex(command.replace("\n", ";"), posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        tokens = list(lexer)
+    except ValueError as exc:
+        return f"cannot be parsed ({exc})"
+    prefixes = [entry.split() for entry in allowlist]
+    segment: list[str] = []
+    for token in [*tokens, ";"]:
+        if token not in _SEPARATORS:
+            segment.append(token)
+            continue
+        if segment:
+            reason = _classify_segment(segment, prefixes)
+            if reason:
+                return reason
+        segment = []
+    return None
+
+
+def _classify_segment(words: list[str], prefixes: list[list[str]]) -> str | None:
+    cleaned: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word and set(word) <= _REDIRECT_CHARS:
+            target = words[i + 1] if i + 1 < len(words) else ""
+            harmless = word == "<" or (
+                word in (">", ">>", "&>", "&>>", ">&")
+                and (target in _NULL_TARGETS or (word == ">&" and target.isdigit()))
+            )
+            if not harmless:
+                return f"redirects output or input ({word})"
+            i += 2
+            continue
+        cleaned.append(word)
+        i += 1
+    if not cleaned:
+        return None
+    if _ASSIGNMENT_RE.match(cleaned[0]):
+        return "sets environment variables"
+    if cleaned[0] == "sudo":
+        return "uses sudo"
+    for prefix in prefixes:
+        if cleaned[: len(prefix)] == prefix:
+            denied = _DENIED_ARGS.get(cleaned[0], ())
+            bad = [w for w in cleaned[1:] if any(w == d or w.startswith(d + "=") for d in denied)]
+            if bad:
+                return f"{cleaned[0]} {bad[0]} can write or execute"
+            return None
+    name = cleaned[0]
+    if len(cleaned) > 1 and not cleaned[1].startswith("-"):
+        name = f"{cleaned[0]} {cleaned[1]}"
+    return f"{name} is not a read-only command"
+
+
+def command_risk(command: str) -> Risk:
+    """``high`` for destructive or privileged patterns, else ``medium``."""
+    return "high" if any(rx.search(command) for rx in _HIGH_RISK_RES) else "medium"
+
+
+def scope_pattern(command: str) -> str:
+    """The glob a remembered approval stores: leading assignments, program, subcommand."""
+    words = command.split()
+    if not words:
+        return command
+    i = 0
+    while i < len(words) - 1 and _ASSIGNMENT_RE.match(words[i]):
+        i += 1
+    keep = words[: i + 1]
+    if i + 1 < len(words) and not words[i + 1].startswith("-"):
+        return " ".join([*keep, words[i + 1]]) + "*"
+    return " ".join(keep) + (" *" if len(words) > len(keep) else "")
+
+
+def one_line(text: str, limit: int = 100) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    if len(first) > limit or "\n" in text.strip():
+        return first[: limit - 1].rstrip() + "…"
+    return first
+
+
+class BashArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    command: str = Field(min_length=1, description="The shell command to run (bash syntax).")
+    description: str | None = Field(
+        None, description="What the command does, in 5-10 words (shown to the user)."
+    )
+    timeout: int | None = Field(
+        None,
+        ge=1,
+        description="Seconds before the command is killed. Ignored when background=true.",
+    )
+    work_dir: str | None = Field(
+        None, description="Directory to run in, relative to the project directory (default: it)."
+    )
+    background: bool = Field(
+        False,
+        description=(
+            "Run as a background job and return at once with its job id; follow it with the "
+            "jobs tool. Use it for training, long downloads, servers."
+        ),
+    )
+
+
+class BashTool(Tool):
+    """Run shell commands; read-only ones without approval."""
+
+    name = "bash"
+    description = (
+        "Run a shell command on the user's machine. stdout and stderr are merged; the "
+        "output is cut when long (the full text is saved to a file you can read). Use "
+        "background=true for anything that may run longer than a few minutes, then the "
+        "jobs tool to follow it. Prefer the read/write/edit tools for files."
+    )
+    Args = BashArgs
+
+    def __init__(
+        self,
+        *,
+        timeout_s: int = 120,
+        max_timeout_s: int = 3600,
+        readonly_allowlist: list[str] | None = None,
+        spill_dir: Path | None = None,
+        kill_grace_s: float = DEFAULT_KILL_GRACE_S,
+        progress_interval_s: float = 0.5,
+    ) -> None:
+        self.timeout_s = timeout_s
+        self.max_timeout_s = max_timeout_s
+        self.allowlist = tuple(
+            DEFAULT_READONLY_ALLOWLIST if readonly_allowlist is None else readonly_allowlist
+        )
+        self.spill_dir = spill_dir
+        self.kill_grace_s = kill_grace_s
+        self.progress_interval_s = progress_interval_s
+
+    def spec(self) -> dict[str, Any]:
+        spec = super().spec()
+        props = spec["function"]["parameters"]["properties"]
+        props["timeout"]["description"] = (
+            f"Seconds before the command is killed (default {self.timeout_s}, max "
+            f"{self.max_timeout_s}). Ignored when background=true."
+        )
+        return spec
+
+    # ------------------------------------------------------------ approval
+
+    def approval(self, args: BashArgs, ctx: ToolContext) -> ApprovalRequest | None:
+        reason = classify_command(args.command, self.allowlist)
+        if reason is None:
+            return None
+        work_dir = self._work_dir(args, ctx, check=False)
+        how = (
+            "background job (no timeout; follow it with the jobs tool)"
+            if args.background
+            else f"timeout {args.timeout or self.timeout_s}s"
+        )
+        details = f"$ {args.command}\n\nin {work_dir}\n{how}\nneeds approval: {reason}"
+        if args.description:
+            details = f"{args.description}\n\n{details}"
+        return ApprovalRequest(
+            kind="local",
+            title=f"Run: {one_line(args.command)}",
+            details=details,
+            risk=command_risk(args.command),
+            operation="run",
+            scope_value=args.command,
+            scope_pattern=scope_pattern(args.command),
+        )
+
+    # ----------------------------------------------------------------- run
+
+    async def run(self, args: BashArgs, ctx: ToolContext) -> ToolResult:
+        work_dir = self._work_dir(args, ctx, check=True)
+        if args.background:
+            return await self._start_background(args, ctx, work_dir)
+        timeout = args.timeout or self.timeout_s
+        if timeout > self.max_timeout_s:
+            raise ToolError(
+                f"timeout {timeout}s is above the limit of {self.max_timeout_s}s; "
+                "run long work with background=true"
+            )
+        return await self._run_foreground(args.command, work_dir, timeout, ctx)
+
+    def _work_dir(self, args: BashArgs, ctx: ToolContext, *, check: bool) -> Path:
+        if not args.work_dir:
+            return ctx.cwd
+        path = Path(args.work_dir).expanduser()
+        path = (path if path.is_absolute() else ctx.cwd / path).resolve()
+        if check and not path.is_dir():
+            raise ToolError(f"work_dir {args.work_dir} is not a directory ({path})")
+        return path
+
+    async def _start_background(
+        self, args: BashArgs, ctx: ToolContext, work_dir: Path
+    ) -> ToolResult:
+        jobs = ctx.service("jobs")
+        title = args.description or one_line(args.command, 60)
+        try:
+            record = await jobs.start_local(args.command, work_dir, title)
+        except OSError as exc:
+            raise ToolError(f"could not start the job: {exc}") from exc
+        output = (
+            f"Started background job {record.id} (pid {record.pid}) in {work_dir}.\n"
+            f"Full log: {record.log_path}\n"
+            f'Follow it with the jobs tool: jobs(operation="logs", job_id="{record.id}") for '
+            f'the latest lines, operation="wait" to wait for it, operation="cancel" to stop it.'
+        )
+        return ToolResult(
+            summary=f"started {record.id}",
+            output=output,
+            data={"job_id": record.id, "log_path": str(record.log_path)},
+        )
+
+    def _spill_path(self, ctx: ToolContext) -> Path:
+        base = ctx.services.get("spill_dir") or self.spill_dir
+        if base is None:
+            base = Path(tempfile.gettempdir()) / "ml-intern-tui" / (ctx.session_id or "session")
+        directory = Path(base)
+        directory.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix="bash-output-", suffix=".txt", dir=directory)
+        os.close(handle)
+        return Path(name)
+
+    async def _run_foreground(
+        self, command: str, work_dir: Path, timeout: int, ctx: ToolContext
+    ) -> ToolResult:
+        started = time.monotonic()
+        try:
+            proc = await spawn_shell(command, work_dir)
+        except OSError as exc:
+            raise ToolError(f"could not start the command: {exc}") from exc
+        splitter = LineSplitter()
+        collector = OutputCollector(ctx.output_budget, lambda: self._spill_path(ctx))
+        last_progress = 0.0
+
+        async def pump() -> None:
+            nonlocal last_progress
+            assert proc.stdout is not None
+            while chunk := await proc.stdout.read(65536):
+                collector.add(splitter.feed(chunk))
+                now = time.monotonic()
+                if collector.last_line and now - last_progress >= self.progress_interval_s:
+                    last_progress = now
+                    ctx.progress(one_line(collector.last_line, 200))
+            collector.add(splitter.finish())
+
+        reader = asyncio.create_task(pump())
+        lingering = False
+        try:
+            exited = await wait_exit(proc, timeout)
+            if not exited:
+                await kill_process_group(proc, self.kill_grace_s)
+            try:
+                # A backgrounded grandchild ("cmd &") may hold the pipe open forever.
+                await asyncio.wait_for(asyncio.shield(reader), 1.0)
+            except TimeoutError:
+                lingering = True
+                reader.cancel()
+                collector.add(splitter.finish())
+        except asyncio.CancelledError:
+            reader.cancel()
+            await kill_on_cancel(proc, self.kill_grace_s)
+            collector.close()
+            raise
+        elapsed = time.monotonic() - started
+        code = proc.returncode
+        hint = ""
+        text, truncated = collector.text(
+            hint=f"the command has finished; full output ({collector.lines} lines) saved to "
+            f"{collector.spill_path} - read it with the read tool (offset/limit)"
+        )
+        if not text.strip():
+            text = "(no output)"
+        if not exited:
+            hint = (
+                f"\n\n[timed out after {timeout}s: the command and its child processes were "
+                "stopped. For long-running work use background=true and follow it with the "
+                "jobs tool.]"
+            )
+            summary = f"timed out after {timeout}s · {collector.lines} lines"
+            return ToolResult(
+                ok=False, summary=summary, output=text + hint, truncated=truncated, data=None
+            )
+        if lingering:
+            hint += (
+                "\n\n[a background process started by the command still holds its output; it "
+                "was left running. Start long-running processes with background=true.]"
+            )
+        if code != 0:
+            hint += f"\n\n[exit code {code}]"
+        summary = f"exit {code} · {collector.lines} lines · {elapsed:.1f}s"
+        data = {"exit_code": code, "spill_path": str(collector.spill_path)} if truncated else None
+        return ToolResult(
+            ok=code == 0, summary=summary, output=text + hint, truncated=truncated, data=data
+        )

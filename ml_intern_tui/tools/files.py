@@ -1,0 +1,287 @@
+"""``read`` and ``write``: files on this machine, plus the helpers ``edit`` shares.
+
+The read set lives in the session (``ctx.state.files_read``: path -> mtime), not in the
+process, and a write or edit checks the file has not changed since it was read. Sizes
+are real byte counts. Disk work runs in a thread so the event loop never blocks.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import difflib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ml_intern_tui.core.tool import ApprovalRequest, Tool, ToolContext, ToolError, ToolResult
+
+DEFAULT_READ_LIMIT = 2000
+MAX_LINE_CHARS = 2000
+_SNIFF_BYTES = 8192
+_TRAINING_CONFIG_RE = re.compile(r"\b(TrainingArguments|SFTConfig|DPOConfig|GRPOConfig)\s*\(")
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def resolve_path(raw: str, ctx: ToolContext) -> Path:
+    """``raw`` made absolute (relative to the project directory) with symlinks resolved."""
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        path = ctx.cwd / path
+    return path.resolve()
+
+
+def inside_project(path: Path, ctx: ToolContext) -> bool:
+    return path.is_relative_to(ctx.cwd.resolve())
+
+
+def outside_project_approval(
+    path: Path, ctx: ToolContext, operation: str, details: str
+) -> ApprovalRequest | None:
+    """A ``local`` approval for touching a file outside the project; None inside it."""
+    if inside_project(path, ctx):
+        return None
+    return ApprovalRequest(
+        kind="local",
+        title=f"Write outside the project: {path}",
+        details=details,
+        risk="medium",
+        operation=operation,
+        scope_value=str(path),
+        scope_pattern=f"{path.parent}/*",
+    )
+
+
+def display_path(path: Path, ctx: ToolContext) -> str:
+    """The path relative to the project when it is inside, else absolute."""
+    return str(path.relative_to(ctx.cwd.resolve())) if inside_project(path, ctx) else str(path)
+
+
+def check_fresh(path: Path, ctx: ToolContext, verb: str) -> None:
+    """Refuse to change an existing file the agent has not read, or that changed since."""
+    key = str(path)
+    if key not in ctx.state.files_read:
+        raise ToolError(
+            f"{path} exists but has not been read in this session; read it before you {verb} it"
+        )
+    if path.stat().st_mtime != ctx.state.files_read[key]:
+        raise ToolError(
+            f"{path} changed on disk since you last read it; read it again before you {verb} it"
+        )
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write via a temporary file in the same directory and ``os.replace`` (keeps the mode)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o7777 if path.exists() else None
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def remember_read(path: Path, ctx: ToolContext) -> None:
+    ctx.state.files_read[str(path)] = path.stat().st_mtime
+
+
+def unified_diff(before: str, after: str, label: str) -> str:
+    return "".join(
+        difflib.unified_diff(
+            before.splitlines(keepends=True),
+            after.splitlines(keepends=True),
+            fromfile=f"a/{label}",
+            tofile=f"b/{label}",
+        )
+    )
+
+
+def count_lines(text: str) -> int:
+    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+
+
+def python_warnings(path: Path, text: str) -> list[str]:
+    """Problems worth telling the model right after it wrote a Python file."""
+    if path.suffix != ".py":
+        return []
+    warnings: list[str] = []
+    try:
+        ast.parse(text, filename=str(path))
+    except SyntaxError as exc:
+        warnings.append(f"warning: syntax error at line {exc.lineno}: {exc.msg}")
+    found = sorted(set(_TRAINING_CONFIG_RE.findall(text)))
+    missing = [key for key in ("push_to_hub", "hub_model_id") if key not in text]
+    if found and missing:
+        warnings.append(
+            f"hint: {', '.join(found)} without {' and '.join(missing)}; a model trained in a "
+            "job is lost when the job ends unless it is pushed to the Hub"
+        )
+    return warnings
+
+
+def _looks_binary(head: bytes) -> bool:
+    if b"\0" in head:
+        return True
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start < len(head) - 4  # a multi-byte char cut by the sniff is fine
+    return False
+
+
+# --------------------------------------------------------------------- read
+
+
+class ReadArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(min_length=1, description="File to read, absolute or relative to the project.")
+    offset: int | None = Field(None, ge=1, description="First line to show, 1-based (default 1).")
+    limit: int | None = Field(
+        None, ge=1, description=f"How many lines to show (default {DEFAULT_READ_LIMIT})."
+    )
+
+
+class ReadTool(Tool):
+    """Show a text file with line numbers."""
+
+    name = "read"
+    description = (
+        "Read a text file, shown with line numbers (cat -n style). Long files: use offset and "
+        "limit to page. Read a file before you write or edit it."
+    )
+    Args = ReadArgs
+    read_only = True
+
+    async def run(self, args: ReadArgs, ctx: ToolContext) -> ToolResult:
+        path = resolve_path(args.path, ctx)
+        return await asyncio.to_thread(self._read, path, args, ctx)
+
+    def _read(self, path: Path, args: ReadArgs, ctx: ToolContext) -> ToolResult:
+        if not path.exists():
+            raise ToolError(f"{path} does not exist{_similar_names(path)}")
+        if path.is_dir():
+            entries = sorted(p.name + ("/" if p.is_dir() else "") for p in path.iterdir())
+            shown = ", ".join(entries[:15]) + (", …" if len(entries) > 15 else "")
+            raise ToolError(
+                f"{path} is a directory ({len(entries)} entries: {shown or 'empty'}); "
+                "read a file inside it, or list it with bash ls"
+            )
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            if _looks_binary(fh.read(_SNIFF_BYTES)):
+                raise ToolError(
+                    f"{path} is a binary file ({size:,} bytes) and cannot be shown as text; "
+                    "inspect it with a Python snippet via bash"
+                )
+        offset = args.offset or 1
+        limit = args.limit or DEFAULT_READ_LIMIT
+        shown_lines: list[str] = []
+        total = 0
+        with path.open(encoding="utf-8", errors="replace", newline="") as fh:
+            for total, line in enumerate(fh, start=1):  # noqa: B007 - total is used after
+                if offset <= total < offset + limit:
+                    text = line.rstrip("\r\n")
+                    if len(text) > MAX_LINE_CHARS:
+                        extra = len(text) - MAX_LINE_CHARS
+                        text = f"{text[:MAX_LINE_CHARS]}… [{extra:,} more characters]"
+                    shown_lines.append(f"{total:>6}\t{text}")
+        remember_read(path, ctx)
+        label = display_path(path, ctx)
+        if total == 0:
+            return ToolResult(summary=f"{label}: empty", output=f"{path} is empty (0 lines).")
+        if offset > total:
+            raise ToolError(f"offset {offset} is past the end of {path} ({total} lines)")
+        last = offset + len(shown_lines) - 1
+        output = "\n".join(shown_lines)
+        if last < total:
+            output += (
+                f"\n\n(showing lines {offset}-{last} of {total}; "
+                f"continue with offset={last + 1})"
+            )
+        summary = f"{label}: lines {offset}-{last} of {total}"
+        return ToolResult(summary=summary, output=output, data={"path": str(path)})
+
+
+def _similar_names(path: Path) -> str:
+    parent = path.parent
+    if not parent.is_dir():
+        return f" (nor does its directory {parent})"
+    names = [p.name for p in parent.iterdir()]
+    close = difflib.get_close_matches(path.name, names, n=3, cutoff=0.6)
+    return f"; did you mean {', '.join(close)}?" if close else ""
+
+
+# -------------------------------------------------------------------- write
+
+
+class WriteArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(min_length=1, description="File to write, absolute or relative to the project.")
+    content: str = Field(description="The complete new content of the file.")
+
+
+class WriteTool(Tool):
+    """Create or overwrite a file atomically."""
+
+    name = "write"
+    description = (
+        "Create a file, or overwrite one with new complete content (parent directories are "
+        "created). An existing file must be read first. For small changes prefer edit."
+    )
+    Args = WriteArgs
+
+    def approval(self, args: WriteArgs, ctx: ToolContext) -> ApprovalRequest | None:
+        path = resolve_path(args.path, ctx)
+        size = len(args.content.encode("utf-8"))
+        preview = "\n".join(args.content.splitlines()[:40])
+        details = f"write {path} ({size:,} bytes, {count_lines(args.content)} lines)\n\n{preview}"
+        return outside_project_approval(path, ctx, "write", details)
+
+    async def run(self, args: WriteArgs, ctx: ToolContext) -> ToolResult:
+        path = resolve_path(args.path, ctx)
+        return await asyncio.to_thread(self._write, path, args.content, ctx)
+
+    def _write(self, path: Path, content: str, ctx: ToolContext) -> ToolResult:
+        if path.is_dir():
+            raise ToolError(f"{path} is a directory; give a file path")
+        existed = path.exists()
+        before = ""
+        if existed:
+            check_fresh(path, ctx, "overwrite")
+            before = path.read_text(encoding="utf-8", errors="replace")
+        data = content.encode("utf-8")
+        try:
+            atomic_write(path, data)
+        except OSError as exc:
+            raise ToolError(f"could not write {path}: {exc.strerror or exc}") from exc
+        remember_read(path, ctx)
+        label = display_path(path, ctx)
+        lines = count_lines(content)
+        verb = "Overwrote" if existed else "Created"
+        output = f"{verb} {path} ({len(data):,} bytes, {lines} lines)"
+        result_data: dict[str, object] = {"path": str(path), "created": not existed}
+        if existed:
+            diff = unified_diff(before, content, label)
+            result_data["diff"] = diff
+            if not diff:
+                output += " - content unchanged"
+        output = "\n".join([output, *python_warnings(path, content)])
+        return ToolResult(
+            summary=f"{verb.lower()} {label} · {len(data):,} bytes · {lines} lines",
+            output=output,
+            data=result_data,
+        )

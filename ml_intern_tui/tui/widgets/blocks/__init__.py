@@ -1,0 +1,1 @@
+"""The blocks the chat pane stacks: one widget per module."""

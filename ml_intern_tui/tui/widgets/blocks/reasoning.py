@@ -1,0 +1,43 @@
+"""The model's reasoning: dimmed, collapsible, streamed."""
+
+from __future__ import annotations
+
+from textual.widgets import Collapsible, Markdown
+from textual.widgets.markdown import MarkdownStream
+
+from ml_intern_tui.tui.formatting import format_tokens
+
+
+class ReasoningBlock(Collapsible):
+    """A collapsible block holding one streamed reasoning text."""
+
+    DEFAULT_CSS = """
+    ReasoningBlock {
+        margin: 1 0 0 0;
+        padding: 0;
+        border: none;
+        background: transparent;
+        color: $text-muted;
+        & > Contents { padding: 0 0 0 2; }
+        & Markdown { color: $text-muted; background: transparent; margin: 0; padding: 0; }
+        & CollapsibleTitle { color: $text-muted; padding: 0 1; }
+    }
+    """
+
+    def __init__(self, *, collapsed: bool) -> None:
+        self._body = Markdown(classes="reasoning")
+        super().__init__(self._body, title="Reasoning…", collapsed=collapsed)
+        self._stream: MarkdownStream | None = None
+        self.chars = 0
+
+    async def write(self, fragment: str) -> None:
+        if self._stream is None:
+            self._stream = Markdown.get_stream(self._body)
+        self.chars += len(fragment)
+        await self._stream.write(fragment)
+
+    async def finish(self) -> None:
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            await stream.stop()
+        self.title = f"Reasoning · {format_tokens(self.chars)} chars"
