@@ -242,8 +242,8 @@ def build_runtime(
             )
         )
     )
-    jobs = JobRegistry(bus.publish, log_dir=_jobs_dir(settings))
-    jobs.on_cost = spend.set_job_cost if hasattr(spend, "set_job_cost") else None
+    # Job events go through the loop so they carry the session id (late-bound closure).
+    jobs = JobRegistry(lambda event: loop.publish(event), log_dir=_jobs_dir(settings))
     services: dict[str, Any] = {"jobs": jobs, "settings": settings}
     loop_settings = LoopSettings(
         model=settings.model,

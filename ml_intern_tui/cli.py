@@ -122,8 +122,8 @@ def _run(args: argparse.Namespace) -> int:
     try:
         loaded = load_config(cwd=cwd, cli_overrides=overrides)
     except ConfigError as exc:
-        for problem in exc.problems:
-            sys.stderr.write(f"ml-intern-tui: {problem}\n")
+        for line in exc.problems:
+            sys.stderr.write(f"ml-intern-tui: {line}\n")
         return EXIT_USAGE
     settings = loaded.settings
 
@@ -137,7 +137,7 @@ def _run(args: argparse.Namespace) -> int:
         if problem:
             return _fail(problem, EXIT_USAGE)
 
-    prompt = args.prompt_opt or args.prompt
+    prompt: str | None = args.prompt_opt or args.prompt
     if prompt is None and not sys.stdin.isatty() and not args.demo:
         prompt = sys.stdin.read().strip() or None
         if prompt is None:
@@ -154,7 +154,7 @@ def _run(args: argparse.Namespace) -> int:
         return _fail("the app needs a terminal; pass a prompt to run headless", EXIT_USAGE)
     from ml_intern_tui.tui.app import run_app
 
-    return run_app(runtime)
+    return int(run_app(runtime))
 
 
 def _list_sessions(settings: object) -> int:

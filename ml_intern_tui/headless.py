@@ -9,6 +9,7 @@ mode may not grant, or the budget), 130 interrupted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import sys
@@ -91,7 +92,7 @@ class TextPrinter:
 def _short_args(args: dict[str, Any], limit: int = 100) -> str:
     for key in ("command", "path", "operation", "query", "job_id"):
         if key in args and isinstance(args[key], str):
-            text = args[key].replace("\n", " ")
+            text = str(args[key]).replace("\n", " ")
             return text if len(text) <= limit else text[: limit - 1] + "…"
     text = json.dumps(args, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -186,7 +187,7 @@ async def _run(runtime: Any, prompt: str, json_mode: bool, out: TextIO, err: Tex
         await asyncio.wait_for(task, timeout=15)
     except (TimeoutError, asyncio.CancelledError):
         task.cancel()
-    with _suppress():
+    with contextlib.suppress(Exception):
         loop.remove_signal_handler(signal.SIGINT)
     if not json_mode and isinstance(printer, TextPrinter) and not printer.at_line_start:
         out.write("\n")
@@ -197,11 +198,3 @@ async def _run(runtime: Any, prompt: str, json_mode: bool, out: TextIO, err: Tex
         err.write(f"ml-intern-tui: internal error: {task.exception()}\n")
         return EXIT_AGENT_ERROR
     return code
-
-
-class _suppress:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> bool:
-        return True

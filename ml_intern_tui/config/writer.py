@@ -39,9 +39,13 @@ def _load(path: Path) -> TOMLDocument:
         ) from exc
 
 
-def _save(path: Path, document: TOMLDocument | str) -> None:
+def _save(path: Path, document: TOMLDocument) -> None:
     """Write ``document`` to ``path`` atomically, keeping the file's permissions."""
-    text = document if isinstance(document, str) else document.as_string()
+    text = document.as_string()
+    original = path.read_text(encoding="utf-8") if path.exists() else ""
+    if text.endswith("\n\n") and not original.endswith("\n\n"):
+        # tomlkit separates tables with a blank line; none is wanted at the end of a file.
+        text = text.rstrip("\n") + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = path.stat().st_mode & 0o777 if path.exists() else None
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -160,7 +164,6 @@ def append_remembered(path: Path, rule: Mapping[str, Any]) -> bool:
     assert rules is not None
     if any(_same_rule(item, wanted) for item in rules):
         return False
-    before = document.as_string()
     if isinstance(rules, AoT):
         if len(rules) and not rules[-1].as_string().endswith("\n\n"):
             rules[-1].add(tomlkit.nl())  # a blank line between the old rule and the new
@@ -172,10 +175,7 @@ def append_remembered(path: Path, rule: Mapping[str, Any]) -> bool:
         inline = tomlkit.inline_table()
         inline.update(wanted)
         rules.append(inline)
-    text = document.as_string()
-    if text.endswith("\n\n") and not before.endswith("\n\n"):
-        text = text.rstrip("\n") + "\n"  # no stray blank line at the end of the file
-    _save(path, text)
+    _save(path, document)
     return True
 
 

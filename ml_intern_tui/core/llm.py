@@ -157,23 +157,18 @@ def _status(exc: BaseException) -> int | None:
 
 
 def _retry_after(exc: BaseException) -> float | None:
-    for source in ("litellm_response_headers", "headers", "response"):
-        headers = getattr(exc, source, None)
-        if source == "response":
-            headers = getattr(headers, "headers", None)
-        if not headers:
-            continue
+    """Seconds the server asked us to wait (``retry-after[-ms]``, seconds or HTTP date)."""
+    response_headers = getattr(getattr(exc, "response", None), "headers", None)
+    for headers in (getattr(exc, "litellm_response_headers", None), response_headers):
         with contextlib.suppress(Exception):
-            if headers.get("retry-after-ms"):
+            if headers and headers.get("retry-after-ms"):
                 return float(headers["retry-after-ms"]) / 1000
-            value = headers.get("retry-after")
+            value = str(headers.get("retry-after") or "") if headers else ""
+            if value.replace(".", "", 1).isdigit():
+                return float(value)
             if value:
-                try:
-                    return float(value)
-                except ValueError:
-                    when = parsedate_to_datetime(value)
-                    now = when.now(when.tzinfo)
-                    return max(0.0, (when - now).total_seconds())
+                when = parsedate_to_datetime(value)
+                return max(0.0, (when - when.now(when.tzinfo)).total_seconds())
     return None
 
 
@@ -196,11 +191,9 @@ def _message(kind: ErrorKind, route: ModelRoute | None, detail: str, status: int
     if kind == "auth" and router:
         return "the Hugging Face router rejected the token: set HF_TOKEN or run `hf auth login`"
     if kind == "billing":
-        hint = (
-            "add credits at https://huggingface.co/settings/billing"
-            if router
-            else "check your plan"
-        )
+        hint = "check your plan"
+        if router:
+            hint = "add credits at https://huggingface.co/settings/billing"
         return f"{where} refused the request for billing reasons ({detail}): {hint} or switch model"
     if kind == "bad_request" and "provider" in detail.lower() and "support" in detail.lower():
         return f"{where} cannot serve {model!r} that way ({detail}): drop the ':provider' suffix"
@@ -273,12 +266,8 @@ def stream_error(exc: BaseException, route: ModelRoute | None = None) -> LLMErro
     error = classify_error(exc, route)
     if error.kind not in ("connection", "server"):
         return error
-    return LLMError(
-        "broken_stream",
-        f"the model's answer stream broke ({_detail(exc)})",
-        retryable=True,
-        status_code=error.status_code,
-    )
+    message = f"the model's answer stream broke ({_detail(exc)})"
+    return LLMError("broken_stream", message, retryable=True, status_code=error.status_code)
 
 
 # -- results ----------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from ml_intern_tui.core.protocol import (
     Interrupt,
     Interrupted,
     JobCancel,
+    JobUpdated,
     ListPermissions,
     New,
     Notice,
@@ -126,10 +127,15 @@ class AgentLoop:
 
     # -------------------------------------------------------------- sessions
 
-    def _publish(self, event: EventBase) -> None:
+    def publish(self, event: EventBase) -> None:
+        """Stamp the session id and put the event on the bus."""
         if self.session is not None:
             event.session_id = self.session.session_id
+        if isinstance(event, JobUpdated):
+            self.spend.set_job_cost(event.job_id, event.cost_usd)
         self.bus.publish(event)
+
+    _publish = publish
 
     def _journal_event(self, event: EventBase) -> None:
         if self.session is not None and self.session.journal is not None:
@@ -199,7 +205,7 @@ class AgentLoop:
         self._publish(
             Spend(
                 llm_usd=s.spend.llm_usd,
-                jobs_usd=s.spend.jobs_total(),
+                jobs_usd=s.spend.jobs_usd,
                 budget_usd=self.policy.budget_usd,
             )
         )
@@ -292,7 +298,7 @@ class AgentLoop:
             text = "no budget" if op.budget_usd is None else f"${op.budget_usd:.2f}"
             self._publish(Notice(text=f"Budget: {text}"))
             self._publish(
-                Spend(llm_usd=s.spend.llm_usd, jobs_usd=s.spend.jobs_total(), budget_usd=op.budget_usd)
+                Spend(llm_usd=s.spend.llm_usd, jobs_usd=s.spend.jobs_usd, budget_usd=op.budget_usd)
             )
         elif isinstance(op, JobCancel):
             await self._cancel_job(op.job_id)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ml_intern_tui.core import guards
+from ml_intern_tui.core.approval import Verdict, to_item
 from ml_intern_tui.core.context import CompactionError
 from ml_intern_tui.core.llm import ContextOverflowError, LLMError, LLMResponse, ToolCallRequest
 from ml_intern_tui.core.protocol import (
@@ -75,7 +76,7 @@ class TurnRunner:
         self.running = _Running()
         self.doom = guards.DoomLoopDetector()
         self.continuation = guards.ContinuationGuard()
-        self.pending_reasons: dict[str, str | None] = {}
+        self.pending_verdicts: dict[str, Verdict] = {}
         """Why the policy could not approve each pending call by itself."""
 
     # ------------------------------------------------------------------ helpers
@@ -88,7 +89,7 @@ class TurnRunner:
         self.s.publish(
             Spend(
                 llm_usd=round(self.s.spend.llm_usd, 6),
-                jobs_usd=round(self.s.spend.jobs_total(), 6),
+                jobs_usd=round(self.s.spend.jobs_usd, 6),
                 budget_usd=self.s.policy.budget_usd,
             )
         )
@@ -120,6 +121,8 @@ class TurnRunner:
         try:
             before, after = await self.s.context.compact(self.summarize, focus=focus, force=force)
         except CompactionError as exc:
+            if 0 < exc.after < exc.before:  # kept (undoable) but still over the threshold
+                self.s.publish(Compacted(before=exc.before, after=exc.after, undoable=True))
             self.s.publish(Error(kind="compaction", message=str(exc), recoverable=True))
             self.publish_usage()
             return False
@@ -308,12 +311,12 @@ class TurnRunner:
             except ToolError as exc:
                 results[call.id] = self.failure(call.id, f"Error: {exc}")
                 continue
-            verdict = self.s.policy.decide(call.name, request)
+            verdict = self.s.policy.decide(call.name, request, call_id=call.id)
             if verdict.action == "run" or request is None:
                 to_run.append((call.id, call.name, args))
             else:
                 self.s.pending.append(PendingCall(call.id, call.name, args, request))
-                self.pending_reasons[call.id] = verdict.reason
+                self.pending_verdicts[call.id] = verdict
         finished = await self.run_tools(to_run)
         results.update(finished)
         for call in calls:
@@ -356,6 +359,7 @@ class TurnRunner:
             )
         finally:
             self.running.calls.pop(call_id, None)
+            self.s.spend.release(call_id)
         output, was_cut = cut_text(result.output, self.settings.output_budget)
         elapsed = time.monotonic() - started
         event = ToolResultEvent(
@@ -371,7 +375,7 @@ class TurnRunner:
 
     def request_approval(self) -> None:
         items = [
-            self.s.policy.to_item(p.call_id, p.tool, p.request, self.pending_reasons.get(p.call_id))
+            to_item(p.call_id, p.tool, p.request, self.pending_verdicts.get(p.call_id))
             for p in self.s.pending
         ]
         self.s.publish(ApprovalRequired(items=items))
@@ -379,7 +383,7 @@ class TurnRunner:
     async def resolve_approvals(self, decisions: dict[str, tuple[bool, str | None, bool]]) -> None:
         """Run approved pending calls, record rejections, then the turn continues."""
         pending, self.s.pending = self.s.pending, []
-        self.pending_reasons.clear()
+        self.pending_verdicts.clear()
         to_run: list[tuple[str, str, Any]] = []
         results: dict[str, tuple[str, ToolResultEvent]] = {}
         for call in pending:

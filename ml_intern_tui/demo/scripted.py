@@ -135,7 +135,7 @@ def _is_summary_request(messages: list[dict[str, Any]], tools: Any) -> bool:
 
 def build_handler() -> Any:
     """Create the litellm ``CustomLLM`` handler (imports litellm; call from a thread)."""
-    from litellm import CustomLLM
+    from litellm.llms.custom_llm import CustomLLM
     from litellm.types.utils import (
         ChatCompletionMessageToolCall,
         Choices,
@@ -173,7 +173,7 @@ def build_handler() -> Any:
             "total_tokens": prompt + completion,
         }
 
-    class ScriptedLLM(CustomLLM):  # type: ignore[misc]
+    class ScriptedLLM(CustomLLM):
         async def acompletion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
             optional = kwargs.get("optional_params") or {}
             step, _ = resolve(model, messages, optional.get("tools"))
@@ -193,10 +193,17 @@ def build_handler() -> Any:
                     message=Message(role="assistant", content=step.text or None, tool_calls=tool_calls),
                 )
             ]
-            model_response.usage = Usage(**usage_for(messages, step.text))
+            counts = usage_for(messages, step.text)
+            model_response.usage = Usage(
+                prompt_tokens=counts["prompt_tokens"],
+                completion_tokens=counts["completion_tokens"],
+                total_tokens=counts["total_tokens"],
+            )
             return model_response
 
-        async def astreaming(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        async def astreaming(  # type: ignore[override]
+            self, model: str, messages: list[Any], *args: Any, **kwargs: Any
+        ) -> AsyncIterator[Any]:
             optional = kwargs.get("optional_params") or {}
             step, scenario = resolve(model, messages, optional.get("tools"))
             delay = float(os.environ.get("ML_INTERN_SCRIPTED_DELAY", scenario.chunk_delay_s))
@@ -254,7 +261,7 @@ def install(litellm: Any) -> None:
         # litellm reads the map into its provider registry on change.
         from litellm.utils import custom_llm_setup
 
-        custom_llm_setup()
+        custom_llm_setup()  # type: ignore[no-untyped-call]
         _installed = True
     register_models(litellm)
 

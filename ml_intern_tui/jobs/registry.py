@@ -143,12 +143,20 @@ class JobRegistry:
     def get(self, job_id: str) -> JobRecord | None:
         return self._jobs.get(job_id)
 
+    def require(self, job_id: str) -> JobRecord:
+        """The job, or a ``JobError`` naming the known ones."""
+        record = self._jobs.get(job_id)
+        if record is None:
+            known = ", ".join(self._jobs) or "none"
+            raise JobError(f"no job {job_id!r} in this session (known jobs: {known})")
+        return record
+
     def running(self) -> list[JobRecord]:
         return [job for job in self._jobs.values() if not job.finished]
 
     def tail(self, job_id: str, n: int) -> list[str]:
         """The last ``n`` lines; from the log file when memory holds fewer."""
-        record = self._require(job_id)
+        record = self.require(job_id)
         if n <= 0:
             return []
         if n <= len(record.tail) or record.lines_total <= len(record.tail):
@@ -160,7 +168,7 @@ class JobRegistry:
 
     async def wait(self, job_id: str, timeout_s: float) -> JobRecord:
         """The job once it finishes, or as it stands after ``timeout_s`` (cancellable)."""
-        record = self._require(job_id)
+        record = self.require(job_id)
         done = self._done[job_id]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(done.wait(), timeout_s)
@@ -234,7 +242,7 @@ class JobRegistry:
 
     def update(self, job_id: str, **changes: Any) -> JobRecord:
         """Change fields of a job (status, cost_usd, url, flavor...) and publish it."""
-        record = self._require(job_id)
+        record = self.require(job_id)
         for name, value in changes.items():
             if not hasattr(record, name):
                 raise AttributeError(f"JobRecord has no field {name!r}")
@@ -247,7 +255,7 @@ class JobRegistry:
 
     def finish(self, job_id: str, status: str, exit_code: int | None = None) -> JobRecord:
         """Mark a job finished (once): flush its logs, publish, wake waiters."""
-        record = self._require(job_id)
+        record = self.require(job_id)
         if record.finished:
             return record
         record.status = status
@@ -289,13 +297,6 @@ class JobRegistry:
             self._done[job_id].set()
 
     # ----------------------------------------------------------------- inside
-
-    def _require(self, job_id: str) -> JobRecord:
-        record = self._jobs.get(job_id)
-        if record is None:
-            known = ", ".join(self._jobs) or "none"
-            raise JobError(f"no job {job_id!r} in this session (known jobs: {known})")
-        return record
 
     def _track(self, record: JobRecord) -> None:
         self._jobs[record.id] = record

@@ -1,1 +1,56 @@
-"""tools."""
+"""Built-in tools: what the agent can do on this machine and on the Hub."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ml_intern_tui.core.tool import Tool
+from ml_intern_tui.tools.bash import DEFAULT_READONLY_ALLOWLIST, BashTool
+from ml_intern_tui.tools.edit import EditTool
+from ml_intern_tui.tools.files import ReadTool, WriteTool
+from ml_intern_tui.tools.jobs import JobsTool
+from ml_intern_tui.tools.plan import PlanTool
+
+
+@dataclass
+class ToolSettings:
+    """Knobs of the local tools (filled from the config by ``agent.py``)."""
+
+    bash_timeout_s: int = 120
+    bash_max_timeout_s: int = 3600
+    readonly_allowlist: list[str] | None = None
+    """Commands ``bash`` runs without approval; ``None`` means the built-in list."""
+    spill_dir: Path | None = None
+    """Where cut ``bash`` output is saved in full; ``None``: a per-session temp dir."""
+
+
+def builtin_tools(settings: ToolSettings | None = None) -> list[Tool]:
+    """One instance of every local built-in tool, in the order the model sees them."""
+    settings = settings or ToolSettings()
+    return [
+        BashTool(
+            timeout_s=settings.bash_timeout_s,
+            max_timeout_s=settings.bash_max_timeout_s,
+            readonly_allowlist=settings.readonly_allowlist,
+            spill_dir=settings.spill_dir,
+        ),
+        ReadTool(),
+        WriteTool(),
+        EditTool(),
+        PlanTool(),
+        JobsTool(),
+    ]
+
+
+__all__ = [
+    "DEFAULT_READONLY_ALLOWLIST",
+    "BashTool",
+    "EditTool",
+    "JobsTool",
+    "PlanTool",
+    "ReadTool",
+    "ToolSettings",
+    "WriteTool",
+    "builtin_tools",
+]

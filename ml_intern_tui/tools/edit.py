@@ -105,7 +105,9 @@ def _closest_line(text: str, old: str) -> str:
 class EditArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    path: str = Field(min_length=1, description="File to edit, absolute or relative to the project.")
+    path: str = Field(
+        min_length=1, description="File to edit, absolute or relative to the project."
+    )
     old_str: str = Field(
         min_length=1,
         description="The text to replace, copied from the file. Include enough surrounding "

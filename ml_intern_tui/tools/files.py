@@ -22,6 +22,7 @@ from ml_intern_tui.core.tool import ApprovalRequest, Tool, ToolContext, ToolErro
 DEFAULT_READ_LIMIT = 2000
 MAX_LINE_CHARS = 2000
 _SNIFF_BYTES = 8192
+_COUNT_ALL_BYTES = 50_000_000
 _TRAINING_CONFIG_RE = re.compile(r"\b(TrainingArguments|SFTConfig|DPOConfig|GRPOConfig)\s*\(")
 
 
@@ -147,7 +148,9 @@ def _looks_binary(head: bytes) -> bool:
 class ReadArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    path: str = Field(min_length=1, description="File to read, absolute or relative to the project.")
+    path: str = Field(
+        min_length=1, description="File to read, absolute or relative to the project."
+    )
     offset: int | None = Field(None, ge=1, description="First line to show, 1-based (default 1).")
     limit: int | None = Field(
         None, ge=1, description=f"How many lines to show (default {DEFAULT_READ_LIMIT})."
@@ -190,9 +193,15 @@ class ReadTool(Tool):
         limit = args.limit or DEFAULT_READ_LIMIT
         shown_lines: list[str] = []
         total = 0
+        counted_all = True
         with path.open(encoding="utf-8", errors="replace", newline="") as fh:
-            for total, line in enumerate(fh, start=1):  # noqa: B007 - total is used after
-                if offset <= total < offset + limit:
+            for total, line in enumerate(fh, start=1):
+                if total >= offset + limit:
+                    if size > _COUNT_ALL_BYTES:
+                        counted_all = False  # do not scan gigabytes just to count lines
+                        break
+                    continue
+                if total >= offset:
                     text = line.rstrip("\r\n")
                     if len(text) > MAX_LINE_CHARS:
                         extra = len(text) - MAX_LINE_CHARS
@@ -205,13 +214,14 @@ class ReadTool(Tool):
         if offset > total:
             raise ToolError(f"offset {offset} is past the end of {path} ({total} lines)")
         last = offset + len(shown_lines) - 1
+        of_total = str(total) if counted_all else f"more ({size:,} bytes)"
         output = "\n".join(shown_lines)
         if last < total:
             output += (
-                f"\n\n(showing lines {offset}-{last} of {total}; "
+                f"\n\n(showing lines {offset}-{last} of {of_total}; "
                 f"continue with offset={last + 1})"
             )
-        summary = f"{label}: lines {offset}-{last} of {total}"
+        summary = f"{label}: lines {offset}-{last} of {of_total}"
         return ToolResult(summary=summary, output=output, data={"path": str(path)})
 
 
@@ -230,7 +240,9 @@ def _similar_names(path: Path) -> str:
 class WriteArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    path: str = Field(min_length=1, description="File to write, absolute or relative to the project.")
+    path: str = Field(
+        min_length=1, description="File to write, absolute or relative to the project."
+    )
     content: str = Field(description="The complete new content of the file.")
 
 

@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from ml_intern_tui import paths, resources
 from ml_intern_tui.config import AppConfig, ConfigError, LoadedConfig, load_config
@@ -60,7 +61,11 @@ def test_defaults_load_without_user_or_project_files(project: Path) -> None:
     assert settings.approvals.remembered == []
     assert settings.keymap == {}
     hf = settings.mcp.servers["huggingface"]
-    assert (hf.url, hf.enabled, hf.effective_transport) == ("https://huggingface.co/mcp", False, "http")
+    assert (hf.url, hf.enabled, hf.effective_transport) == (
+        "https://huggingface.co/mcp",
+        False,
+        "http",
+    )
     assert loaded.user_path == paths.config_dir() / "config.toml"
     assert loaded.project_path == project / ".ml-intern" / "config.toml"
     assert loaded.origin("model") == str(resources.default_config_path())
@@ -73,26 +78,29 @@ def test_schema_defaults_match_the_packaged_file(project: Path) -> None:
 
 
 def test_every_setting_is_documented_in_the_packaged_file() -> None:
+    """Each setting appears in default.toml (set, or commented out) and has a docstring."""
     text = resources.default_config_path().read_text(encoding="utf-8")
-    lines = [line.removeprefix("# ") for line in text.splitlines()]
+    lines = [line.removeprefix("# ").strip() for line in text.splitlines()]
 
-    def fields(model: type[AppConfig] | type, prefix: str = "") -> list[str]:
-        found = []
+    def mentioned(full: str, leaf: str) -> bool:
+        for line in lines:
+            if line.startswith(f"{leaf} =") or line.startswith(f"[[{full}]]"):
+                return True
+            if line.startswith(f"[{full}") and line[len(full) + 1] in "].":
+                return True
+        return False
+
+    def check(model: type[BaseModel], prefix: str = "") -> None:
         for name, info in model.model_fields.items():
+            full = f"{prefix}{name}"
+            assert mentioned(full, name), f"{full} is not in default.toml"
             annotation = info.annotation
-            if isinstance(annotation, type) and hasattr(annotation, "model_fields"):
-                found.append(f"[{prefix}{name}]")
-                found += fields(annotation, f"{prefix}{name}.")
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                check(annotation, f"{full}.")
             else:
-                found.append(name)
-                assert info.description, f"{prefix}{name} has no docstring"
-        return found
+                assert info.description, f"{full} has no docstring"
 
-    for name in fields(AppConfig):
-        if name.startswith("["):
-            assert any(line.strip() == name for line in lines), f"{name} missing"
-        else:
-            assert any(line.startswith(f"{name} =") for line in lines), f"{name} missing"
+    check(AppConfig)
 
 
 def test_hub_endpoint_follows_hf_endpoint(project: Path) -> None:
@@ -193,7 +201,9 @@ def test_remembered_rules_add_up_across_layers(project: Path) -> None:
 def test_later_layer_switches_an_optional_setting_off(project: Path) -> None:
     user_file('budget_usd = 5.0\nreasoning_effort = "high"\n')
     assert load(project).settings.budget_usd == 5.0
-    settings = load(project, cli_overrides={"budget_usd": "none", "reasoning_effort": "off"}).settings
+    settings = load(
+        project, cli_overrides={"budget_usd": "none", "reasoning_effort": "off"}
+    ).settings
     assert settings.budget_usd is None and settings.reasoning_effort is None
 
 
@@ -258,7 +268,9 @@ def test_env_substitution_with_value_default_and_escape(project: Path) -> None:
 
 
 def test_missing_variable_names_file_key_and_variable(project: Path) -> None:
-    proj = project_file(project, '[mcp.servers.s]\nurl = "https://x"\nheaders = { A = "${NOPE}" }\n')
+    proj = project_file(
+        project, '[mcp.servers.s]\nurl = "https://x"\nheaders = { A = "${NOPE}" }\n'
+    )
     assert problems_of(project) == [
         f"{proj}: mcp.servers.s.headers.A: environment variable NOPE is not set "
         "(set it, or write ${NOPE:-default})"
@@ -347,7 +359,9 @@ def test_mcp_server_must_be_local_or_remote(project: Path) -> None:
 def test_remembered_rule_problem_points_at_its_file(project: Path) -> None:
     user_file('[[approvals.remembered]]\ntool = "bash"\n')
     proj = project_file(project, '[[approvals.remembered]]\npattern = "x"\n')
-    assert problems_of(project) == [f"{proj}: approvals.remembered[1].tool: required key is missing"]
+    assert problems_of(project) == [
+        f"{proj}: approvals.remembered[1].tool: required key is missing"
+    ]
 
 
 def test_toml_syntax_error_gives_file_line_and_fix(project: Path) -> None:

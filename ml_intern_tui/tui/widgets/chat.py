@@ -1,0 +1,284 @@
+"""The chat pane: the conversation as the core reports it, streamed and bounded."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.events import Click
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Static
+
+from ml_intern_tui.core import protocol as p
+from ml_intern_tui.tui.formatting import format_tokens
+from ml_intern_tui.tui.hints import error_hint
+from ml_intern_tui.tui.messages import AgentEvent
+from ml_intern_tui.tui.widgets.blocks.assistant import AssistantBlock
+from ml_intern_tui.tui.widgets.blocks.notice import Level, NoticeBlock
+from ml_intern_tui.tui.widgets.blocks.reasoning import ReasoningBlock
+from ml_intern_tui.tui.widgets.blocks.tools import ToolMention
+from ml_intern_tui.tui.widgets.blocks.user import UserBlock
+from ml_intern_tui.tui.widgets.chat_scroll import ChatScroll
+
+WELCOME = "Ask the agent for something.  / lists commands · F1 help · Ctrl+P palette"
+
+
+class NewOutputHint(Static):
+    """Shown while the user reads older output and new output has arrived."""
+
+    def on_click(self, event: Click) -> None:
+        event.stop()
+        self.post_message(ChatView.JumpToBottom())
+
+
+class ChatView(Vertical):
+    """User messages, streamed answers, reasoning, tool mentions and notices."""
+
+    EVENT_TYPES = frozenset(
+        {
+            "ready",
+            "turn_started",
+            "assistant_delta",
+            "assistant_message",
+            "reasoning_delta",
+            "tool_call",
+            "compacted",
+            "loop_warning",
+            "notice",
+            "error",
+            "interrupted",
+            "turn_complete",
+            "undone",
+        }
+    )
+
+    DEFAULT_CSS = """
+    ChatView {
+        height: 1fr;
+        & > NewOutputHint {
+            dock: bottom;
+            display: none;
+            width: 100%;
+            height: 1;
+            content-align: center middle;
+            background: $accent;
+            color: $text;
+            text-style: bold;
+        }
+        &.-new-output > NewOutputHint { display: block; }
+        & .welcome { color: $text-muted; padding: 1 1; }
+    }
+    """
+
+    class JumpToBottom(Message):
+        """The user asked to see the newest output."""
+
+    def __init__(
+        self, *, max_blocks: int = 400, show_reasoning: bool = True, id: str | None = None
+    ) -> None:
+        super().__init__(id=id)
+        self.max_blocks = max_blocks
+        self.show_reasoning = show_reasoning
+        self._assistant: AssistantBlock | None = None
+        self._reasoning: ReasoningBlock | None = None
+        self._tools: ToolMention | None = None
+        self._ready_seen = False
+
+    def compose(self) -> ComposeResult:
+        with ChatScroll(id="chat-log"):
+            yield Static(WELCOME, classes="welcome")
+        yield NewOutputHint("new output ↓  (End to follow)")
+
+    @property
+    def log(self) -> ChatScroll:
+        return self.query_one(ChatScroll)
+
+    @property
+    def blocks(self) -> list[Widget]:
+        return [w for w in self.log.children if not w.has_class("welcome")]
+
+    def on_mount(self) -> None:
+        self.watch(self.log, "away", self._away_changed, init=False)
+
+    def _away_changed(self, away: bool) -> None:
+        if not away:
+            self.remove_class("-new-output")
+
+    @on(JumpToBottom)
+    def _jump(self) -> None:
+        self.jump_to_bottom()
+
+    def jump_to_bottom(self) -> None:
+        self.log.jump_to_bottom()
+        self.remove_class("-new-output")
+
+    # ------------------------------------------------------------------ mounting
+
+    async def _mount(self, block: Widget) -> None:
+        for welcome in self.log.query(".welcome"):
+            await welcome.remove()
+        await self.log.mount(block)
+        if self.log.away:
+            self.add_class("-new-output")
+        await self._prune()
+
+    async def _prune(self) -> None:
+        blocks = self.blocks
+        excess = len(blocks) - self.max_blocks
+        if excess <= 0:
+            return
+        live = {self._assistant, self._reasoning, self._tools}
+        doomed = [b for b in blocks[:excess] if b not in live]
+        if doomed:
+            await self.log.remove_children(doomed)
+
+    async def _note_output(self) -> None:
+        if self.log.away:
+            self.add_class("-new-output")
+
+    async def add_notice(self, text: str, level: Level = "info", *, hint: str = "") -> None:
+        await self._end_blocks()
+        await self._mount(NoticeBlock(text, level, hint=hint))
+
+    async def _end_blocks(self) -> None:
+        await self._end_reasoning()
+        if self._assistant is not None:
+            block, self._assistant = self._assistant, None
+            await block.finish()
+        self._tools = None
+
+    async def _end_reasoning(self) -> None:
+        if self._reasoning is not None:
+            block, self._reasoning = self._reasoning, None
+            await block.finish()
+
+    async def clear(self) -> None:
+        await self._end_blocks()
+        await self.log.remove_children()
+
+    # ------------------------------------------------------------------- events
+
+    async def on_agent_event(self, message: AgentEvent) -> None:
+        event = message.event
+        handler = getattr(self, f"_on_{message.kind}", None)
+        if handler is not None:
+            await handler(event)
+
+    async def _on_ready(self, event: p.Ready) -> None:
+        if not self._ready_seen:
+            self._ready_seen = True
+            if event.resumed:
+                await self.add_notice(f"Resumed session ({event.messages} messages).")
+            return
+        await self.clear()
+        if event.resumed:
+            await self.add_notice(f"Resumed session ({event.messages} messages).", "success")
+        else:
+            await self.add_notice("New session.", "success")
+
+    async def _on_turn_started(self, event: p.TurnStarted) -> None:
+        await self._end_blocks()
+        if event.text:
+            await self._mount(UserBlock(event.text))
+
+    async def _on_reasoning_delta(self, event: p.ReasoningDelta) -> None:
+        if event.parent_id is not None:
+            return
+        if self._reasoning is None:
+            if self._assistant is not None:
+                block, self._assistant = self._assistant, None
+                await block.finish()
+            self._tools = None
+            self._reasoning = ReasoningBlock(collapsed=not self.show_reasoning)
+            await self._mount(self._reasoning)
+        await self._reasoning.write(event.text)
+        await self._note_output()
+
+    async def _on_assistant_delta(self, event: p.AssistantDelta) -> None:
+        if event.parent_id is not None:
+            return
+        await self._end_reasoning()
+        if self._assistant is None:
+            self._tools = None
+            self._assistant = AssistantBlock()
+            await self._mount(self._assistant)
+        await self._assistant.write(event.text)
+        await self._note_output()
+
+    async def _on_assistant_message(self, event: p.AssistantMessage) -> None:
+        if event.parent_id is not None:
+            return
+        await self._end_reasoning()
+        block, self._assistant = self._assistant, None
+        if block is not None:
+            await block.finish(event.text)
+        elif event.text.strip():
+            self._tools = None
+            block = AssistantBlock(event.text)
+            await self._mount(block)
+            block.finished = True
+
+    async def _on_tool_call(self, event: p.ToolCall) -> None:
+        if event.parent_id is not None:
+            return
+        if self._tools is not None:
+            self._tools.add(event.tool)
+            return
+        await self._end_blocks()
+        self._tools = ToolMention(event.tool)
+        await self._mount(self._tools)
+
+    async def _on_compacted(self, event: p.Compacted) -> None:
+        text = f"Context compacted: {format_tokens(event.before)} → {format_tokens(event.after)} tokens."
+        await self.add_notice(text, "info", hint="/undo restores it." if event.undoable else "")
+
+    async def _on_loop_warning(self, event: p.LoopWarning) -> None:
+        await self.add_notice(
+            f"Possible loop ({event.kind}): {event.detail}",
+            "warning",
+            hint="Esc interrupts; then tell the agent what to do differently.",
+        )
+
+    async def _on_notice(self, event: p.Notice) -> None:
+        await self.add_notice(event.text, event.level)
+
+    async def _on_error(self, event: p.Error) -> None:
+        await self.add_notice(
+            f"{event.kind}: {event.message}",
+            "error",
+            hint=error_hint(event.kind, event.message, event.recoverable),
+        )
+
+    async def _on_interrupted(self, event: p.Interrupted) -> None:
+        await self.add_notice("Interrupted.", "warning")
+
+    async def _on_turn_complete(self, event: p.TurnComplete) -> None:
+        await self._end_blocks()
+        if event.reason == "iteration_cap":
+            await self.add_notice(
+                f"Stopped after {event.iterations} iterations (the iteration cap).",
+                "warning",
+                hint="Send “continue” to let the agent go on.",
+            )
+        elif event.reason == "budget":
+            await self.add_notice(
+                "Stopped: the spending budget is used up.",
+                "warning",
+                hint="/budget USD raises it; /cost shows what was spent.",
+            )
+
+    async def _on_undone(self, event: p.Undone) -> None:
+        if event.what == "turn":
+            await self._end_blocks()
+            blocks = self.blocks
+            last_user = max(
+                (i for i, b in enumerate(blocks) if isinstance(b, UserBlock)), default=None
+            )
+            if last_user is not None:
+                await self.log.remove_children(blocks[last_user:])
+            await self.add_notice("Undid the last turn.", "success")
+        elif event.what == "compaction":
+            await self.add_notice("Compaction undone: the full history is back.", "success")
+        else:
+            await self.add_notice("Nothing to undo.")

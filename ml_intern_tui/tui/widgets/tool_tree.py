@@ -1,0 +1,220 @@
+"""The live tool-call tree: one node per call, grouped by turn, sub-agent calls nested."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from ml_intern_tui.core import protocol as p
+from ml_intern_tui.tui.formatting import format_duration, one_line, short_args
+from ml_intern_tui.tui.messages import AgentEvent
+
+GLYPHS: dict[str, tuple[str, str]] = {
+    "running": ("●", "$warning"),
+    "waiting": ("?", "bold $accent"),
+    "ok": ("✓", "$success"),
+    "failed": ("✗", "bold $error"),
+    "rejected": ("⊘", "$error"),
+    "cancelled": ("■", "$text-muted"),
+    "abandoned": ("–", "$text-muted"),
+}
+"""Status → (glyph, style) for a node's first column."""
+
+ACTIVE = frozenset({"running", "waiting"})
+
+
+@dataclass
+class ToolRecord:
+    """Everything the UI has seen about one tool call."""
+
+    call_id: str
+    tool: str
+    args: dict[str, Any]
+    parent_id: str | None
+    started: float
+    status: str = "running"
+    ended: float | None = None
+    summary: str = ""
+    output: str = ""
+    truncated: bool = False
+    data: dict[str, Any] | None = None
+    progress: list[str] = field(default_factory=list)
+
+    def elapsed(self, now: float) -> float:
+        return (self.ended if self.ended is not None else now) - self.started
+
+
+NodeData = ToolRecord | None
+
+
+class ToolTree(Tree[NodeData]):
+    """Updated in place with ``set_label`` on a kept node map; never rebuilt."""
+
+    EVENT_TYPES = frozenset(
+        {"turn_started", "tool_call", "tool_progress", "tool_result", "approval_required",
+         "interrupted", "assistant_message", "ready"}
+    )
+
+    DEFAULT_CSS = """
+    ToolTree {
+        background: transparent;
+        padding: 0;
+        & > .tree--guides { color: $text-muted; }
+    }
+    """
+
+    class ShowDetail(Message):
+        """The user selected a call: show its arguments and output."""
+
+        def __init__(self, record: ToolRecord) -> None:
+            super().__init__()
+            self.record = record
+
+    def __init__(self, *, clock: Callable[[], float] = time.time, id: str | None = None) -> None:
+        super().__init__("tools", id=id)
+        self.show_root = False
+        self.guide_depth = 2
+        self.clock = clock
+        self.records: dict[str, ToolRecord] = {}
+        self.nodes: dict[str, TreeNode[NodeData]] = {}
+        self._turn: TreeNode[NodeData] | None = None
+        self._turns = 0
+
+    def on_mount(self) -> None:
+        self.border_title = "Tool calls"
+        self.set_interval(1.0, self._tick)
+
+    # ------------------------------------------------------------------ labels
+
+    def label_for(self, record: ToolRecord) -> Content:
+        glyph, style = GLYPHS.get(record.status, ("·", ""))
+        detail = record.summary or (record.progress[-1] if record.progress else "")
+        if not detail:
+            detail = short_args(record.args)
+        parts: list[Content | str | tuple[str, str]] = [
+            (glyph, style),
+            " ",
+            (record.tool, "bold"),
+        ]
+        if detail:
+            parts += ["  ", (one_line(detail, 48), "$text-muted" if record.status == "ok" else "")]
+        parts += ["  ", (format_duration(record.elapsed(self.clock())), "$text-muted")]
+        return Content.assemble(*parts)
+
+    def _refresh_node(self, record: ToolRecord) -> None:
+        node = self.nodes.get(record.call_id)
+        if node is not None:
+            node.set_label(self.label_for(record))
+
+    def _tick(self) -> None:
+        for record in self.records.values():
+            if record.status in ACTIVE:
+                self._refresh_node(record)
+
+    # ------------------------------------------------------------------ events
+
+    def on_agent_event(self, message: AgentEvent) -> None:
+        handler = getattr(self, f"_on_{message.kind}", None)
+        if handler is not None:
+            handler(message.event)
+
+    def _on_ready(self, event: p.Ready) -> None:
+        if self.records or self._turns:
+            self.clear()
+            self.records.clear()
+            self.nodes.clear()
+            self._turn = None
+            self._turns = 0
+
+    def _on_turn_started(self, event: p.TurnStarted) -> None:
+        self._new_turn(event.text)
+
+    def _new_turn(self, text: str) -> TreeNode[NodeData]:
+        if self._turn is not None:
+            self._turn.collapse()
+        self._turns += 1
+        title = one_line(text, 40) or "…"
+        label = Content.assemble((f"Turn {self._turns}", "bold $primary"), "  ", (title, "italic"))
+        self._turn = self.root.add(label, data=None, expand=True)
+        return self._turn
+
+    def _on_tool_call(self, event: p.ToolCall) -> None:
+        record = ToolRecord(
+            call_id=event.call_id,
+            tool=event.tool,
+            args=dict(event.args),
+            parent_id=event.parent_id,
+            started=event.ts,
+        )
+        self.records[event.call_id] = record
+        parent = self.nodes.get(event.parent_id or "")
+        if parent is None:
+            parent = self._turn if self._turn is not None else self._new_turn("")
+        else:
+            parent.allow_expand = True
+            parent.expand()
+        node = parent.add(self.label_for(record), data=record, expand=True, allow_expand=False)
+        self.nodes[event.call_id] = node
+        if self.cursor_node is None or self.cursor_node is self.root:
+            self.move_cursor(node)
+
+    def _on_tool_progress(self, event: p.ToolProgress) -> None:
+        record = self.records.get(event.call_id)
+        if record is not None:
+            record.progress.append(event.text)
+            del record.progress[:-200]
+            self._refresh_node(record)
+
+    def _on_assistant_message(self, event: p.AssistantMessage) -> None:
+        if event.parent_id and (record := self.records.get(event.parent_id)):
+            record.progress.append(event.text)
+            self._refresh_node(record)
+
+    def _on_approval_required(self, event: p.ApprovalRequired) -> None:
+        for item in event.items:
+            record = self.records.get(item.call_id)
+            if record is not None and record.status == "running":
+                record.status = "waiting"
+                self._refresh_node(record)
+
+    def _on_tool_result(self, event: p.ToolResultEvent) -> None:
+        record = self.records.get(event.call_id)
+        if record is None:
+            return
+        status = event.status if event.status != "ok" or event.ok else "failed"
+        record.status = status
+        record.ended = event.ts
+        record.summary = event.summary
+        record.output = event.output
+        record.truncated = event.truncated
+        record.data = event.data
+        self._refresh_node(record)
+        node = self.nodes.get(event.call_id)
+        if status == "failed" and node is not None:
+            reason = one_line(event.summary or event.output, 70)
+            if reason:
+                node.allow_expand = True
+                node.add_leaf(Content.styled(reason, "$text-error"), data=record)
+                node.expand()
+
+    def _on_interrupted(self, event: p.Interrupted) -> None:
+        for record in self.records.values():
+            if record.status in ACTIVE:
+                record.status = "cancelled"
+                record.ended = event.ts
+                self._refresh_node(record)
+
+    # ---------------------------------------------------------------- selection
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected[NodeData]) -> None:
+        event.stop()
+        record = event.node.data
+        if record is not None:
+            self.post_message(self.ShowDetail(record))
