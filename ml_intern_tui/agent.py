@@ -21,7 +21,13 @@ from ml_intern_tui.core.approval import ApprovalPolicy
 from ml_intern_tui.core.bus import EventBus
 from ml_intern_tui.core.cost import SpendTracker
 from ml_intern_tui.core.journal import Journal, find_session, load
-from ml_intern_tui.core.llm import LLMClient, RetryPolicy, context_limit, count_tokens, ensure_litellm
+from ml_intern_tui.core.llm import (
+    LLMClient,
+    RetryPolicy,
+    context_limit,
+    count_tokens,
+    ensure_litellm,
+)
 from ml_intern_tui.core.loop import AgentLoop
 from ml_intern_tui.core.models import ModelRoute, resolve_model, validate_model_id
 from ml_intern_tui.core.protocol import Notice
@@ -211,8 +217,10 @@ def build_runtime(
 
         try:
             append_remembered(project_config, rule.model_dump())
-        except OSError as exc:
-            bus.publish(Notice(level="warning", text=f"Could not save the rule to {project_config}: {exc}"))
+        except Exception as exc:  # unwritable, or the project file is not valid TOML
+            bus.publish(
+                Notice(level="warning", text=f"Could not save the rule to {project_config}: {exc}")
+            )
             return
         bus.publish(Notice(text=f"Remembered {rule.describe()} in {project_config}"))
 
@@ -221,7 +229,7 @@ def build_runtime(
 
         try:
             remove_remembered(project_config, rule.model_dump())
-        except OSError as exc:
+        except Exception as exc:  # unwritable, or the project file is not valid TOML
             bus.publish(Notice(level="warning", text=f"Could not update {project_config}: {exc}"))
 
     policy = ApprovalPolicy(

@@ -53,17 +53,44 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("prompt", nargs="?", help="run headless with this prompt")
-    parser.add_argument("-p", "--prompt", dest="prompt_opt", metavar="TEXT", help="same as the positional prompt")
-    parser.add_argument("-m", "--model", help="model id (org/name via the HF router, vllm/NAME, ollama/NAME, …)")
+    parser.add_argument(
+        "-p", "--prompt", dest="prompt_opt", metavar="TEXT", help="same as the positional prompt"
+    )
+    parser.add_argument(
+        "-m", "--model", help="model id (org/name via the HF router, vllm/NAME, ollama/NAME, …)"
+    )
     parser.add_argument("--mode", choices=["ask", "auto", "yolo"], help="approval mode")
     parser.add_argument("--budget", type=_usd, metavar="USD", help="spending cap in US dollars")
-    parser.add_argument("--max-iterations", type=_positive_int, metavar="N", help="model calls per turn (default 300)")
-    parser.add_argument("--no-stream", action="store_true", help="ask the model for whole answers, not streams")
-    parser.add_argument("--json", action="store_true", help="headless: print every event as one JSON line")
-    parser.add_argument("--resume", nargs="?", const="last", metavar="SESSION", help="resume a session (id, prefix or 'last')")
-    parser.add_argument("--list-sessions", action="store_true", help="list stored sessions, newest first")
-    parser.add_argument("--demo", action="store_true", help="use the offline scripted demo model in a temporary workspace")
-    parser.add_argument("--cwd", type=Path, metavar="DIR", help="working directory for the agent (default: here)")
+    parser.add_argument(
+        "--max-iterations",
+        type=_positive_int,
+        metavar="N",
+        help="model calls per turn (default 300)",
+    )
+    parser.add_argument(
+        "--no-stream", action="store_true", help="ask the model for whole answers, not streams"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="headless: print every event as one JSON line"
+    )
+    parser.add_argument(
+        "--resume",
+        nargs="?",
+        const="last",
+        metavar="SESSION",
+        help="resume a session (id, prefix or 'last')",
+    )
+    parser.add_argument(
+        "--list-sessions", action="store_true", help="list stored sessions, newest first"
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="use the offline scripted demo model in a temporary workspace",
+    )
+    parser.add_argument(
+        "--cwd", type=Path, metavar="DIR", help="working directory for the agent (default: here)"
+    )
     parser.add_argument("--debug", action="store_true", help="log to stderr and show tracebacks")
     parser.add_argument("--version", action="version", version=f"ml-intern-tui {__version__}")
     return parser
@@ -73,7 +100,9 @@ def _usd(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--budget expects a number of US dollars, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"--budget expects a number of US dollars, got {text!r}"
+        ) from None
     if value <= 0:
         raise argparse.ArgumentTypeError("--budget must be more than 0")
     return value
@@ -167,7 +196,9 @@ def _list_sessions(settings: object) -> int:
         print(f"No sessions in {directory}.")
         return EXIT_OK
     for info in sessions:
-        print(f"{info.session_id}  {info.messages:>4} msgs  ${info.cost_usd:.2f}  {info.model}  {info.title}")
+        print(
+            f"{info.session_id}  {info.messages:>4} msgs  ${info.cost_usd:.2f}  {info.model}  {info.title}"
+        )
     return EXIT_OK
 
 
@@ -180,7 +211,9 @@ def _setup_logging(debug: bool) -> None:
     import logging
 
     if debug:
-        logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        logging.basicConfig(
+            level=logging.DEBUG, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+        )
     else:
         logging.basicConfig(level=logging.CRITICAL)
         logging.getLogger("ml_intern_tui").setLevel(logging.CRITICAL)

@@ -127,7 +127,9 @@ class Outcome:
                 + (f" ({item.blocked_reason})" if item.blocked_reason else "")
                 for item in event.items
             ]
-            lines.append("rerun with --mode auto (local work) or --mode yolo --budget USD to let it run")
+            lines.append(
+                "rerun with --mode auto (local work) or --mode yolo --budget USD to let it run"
+            )
             self._end(EXIT_NEEDS_HUMAN, "\n".join(lines))
         elif isinstance(event, Interrupted):
             self._end(EXIT_INTERRUPTED, "interrupted")
@@ -137,9 +139,14 @@ class Outcome:
             elif event.reason == "budget":
                 self._end(EXIT_NEEDS_HUMAN, "stopped: the budget is spent (raise it with --budget)")
             elif event.reason == "iteration_cap":
-                self._end(EXIT_AGENT_ERROR, f"stopped: iteration cap reached after {event.iterations} model calls")
+                self._end(
+                    EXIT_AGENT_ERROR,
+                    f"stopped: iteration cap reached after {event.iterations} model calls",
+                )
             else:
-                message = self.last_error.message if self.last_error else "the turn ended with an error"
+                message = (
+                    self.last_error.message if self.last_error else "the turn ended with an error"
+                )
                 self._end(EXIT_AGENT_ERROR, message)
 
 
@@ -178,10 +185,14 @@ async def _run(runtime: Any, prompt: str, json_mode: bool, out: TextIO, err: Tex
 
     task = asyncio.create_task(runtime.run())
     ready = asyncio.create_task(outcome.ready.wait())
-    await asyncio.wait({ready, task, asyncio.create_task(outcome.done.wait())}, return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait(
+        {ready, task, asyncio.create_task(outcome.done.wait())}, return_when=asyncio.FIRST_COMPLETED
+    )
     if outcome.ready.is_set() and outcome.code is None:
         runtime.submit(UserInput(text=prompt))
-        await asyncio.wait({task, asyncio.create_task(outcome.done.wait())}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            {task, asyncio.create_task(outcome.done.wait())}, return_when=asyncio.FIRST_COMPLETED
+        )
     runtime.submit(Shutdown())
     try:
         await asyncio.wait_for(task, timeout=15)
@@ -193,7 +204,11 @@ async def _run(runtime: Any, prompt: str, json_mode: bool, out: TextIO, err: Tex
         out.write("\n")
     code = outcome.code if outcome.code is not None else EXIT_AGENT_ERROR
     if outcome.message and code != EXIT_OK:
-        err.write(f"ml-intern-tui: {outcome.message}\n" if "\n" not in outcome.message else outcome.message + "\n")
+        err.write(
+            f"ml-intern-tui: {outcome.message}\n"
+            if "\n" not in outcome.message
+            else outcome.message + "\n"
+        )
     if task.done() and not task.cancelled() and task.exception() is not None:
         err.write(f"ml-intern-tui: internal error: {task.exception()}\n")
         return EXIT_AGENT_ERROR

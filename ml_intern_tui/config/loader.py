@@ -212,14 +212,14 @@ _TOML_HINTS = (
 _TOML_POSITION = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)")
 
 
-def _syntax_problem(path: Path, exc: tomllib.TOMLDecodeError) -> str:
+def _syntax_problem(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> str:
     message = str(exc)
     found = _TOML_POSITION.search(message)
     reason = _TOML_POSITION.sub("", message)
     if found and found.group(1):
         where = f"line {found.group(1)}, column {found.group(2)}"
     else:
-        where = "end of file"
+        where = f"line {len(text.rstrip().splitlines()) or 1} (end of file)"
     lowered = reason.lower()
     hint = next((h for key, h in _TOML_HINTS if key in lowered), "fix the TOML syntax there")
     return f"{path}: {where}: invalid TOML ({reason}); {hint}"
@@ -238,7 +238,7 @@ def _read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        problems.append(_syntax_problem(path, exc))
+        problems.append(_syntax_problem(path, text, exc))
         return None
 
 

@@ -168,14 +168,11 @@ class ApprovalPolicy:
     def remember(self, tool: str, request: ApprovalRequest) -> RememberRule:
         """Store the rule for ``request`` (once) and report it to ``on_remember``.
 
-        Raises ``ValueError`` for ``manual`` calls: they always need a person.
+        ``manual`` calls always need a person: their rule is returned but never stored,
+        so a "remember" answer to one changes nothing.
         """
-        if request.kind == "manual":
-            raise ValueError(
-                f"{tool} {request.operation} always needs a person; it cannot be remembered"
-            )
         rule = rule_for(tool, request)
-        if rule in self._rules:
+        if request.kind == "manual" or rule in self._rules:
             return rule
         self._rules.append(rule)
         if self._on_remember is not None:

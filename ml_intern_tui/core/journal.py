@@ -280,6 +280,8 @@ def session_info(path: Path) -> SessionInfo:
     """Summarise one journal file (raises ``JournalError`` when it cannot be read)."""
     path = Path(path)
     records, _skipped, _torn = _scan(path)
+    if not any(r.get("kind") in ("meta", "message") for r in records):
+        raise JournalError(f"{path} is not a session journal")
     try:
         updated = path.stat().st_mtime
     except OSError as exc:

@@ -1,12 +1,7 @@
 """The litellm adapter: one model call with streaming, retries, error mapping and cost.
 
-litellm is imported lazily (it takes ~3 s): :func:`ensure_litellm` imports it in a
-thread so the event loop keeps running. Nothing here imports litellm at module import.
-
-A streamed answer is only accepted when the provider really finished it: litellm turns
-a stream that is cut off (no finish reason, no ``[DONE]``) into a normal ``"stop"``,
-so :meth:`LLMClient.complete` checks the stream wrapper's ``received_finish_reason``
-(set only from the provider's own chunks) and retries a broken stream.
+litellm is never imported at module import (it takes ~3 s): :func:`ensure_litellm`
+imports it in a thread so the event loop keeps running.
 """
 
 from __future__ import annotations
@@ -35,8 +30,6 @@ _LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm")
 def load_litellm() -> Any:
     """Import and configure litellm (blocking, ~3 s the first time); cached afterwards."""
     global _litellm
-    if _litellm is not None:
-        return _litellm
     with _load_lock:
         if _litellm is None:
             envdefaults.apply()  # no cost-map fetch, no .env loading, before the import
@@ -52,9 +45,7 @@ def load_litellm() -> Any:
 
 async def ensure_litellm() -> Any:
     """Return the configured litellm module, importing it in a thread the first time."""
-    if _litellm is not None:
-        return _litellm
-    return await asyncio.to_thread(load_litellm)
+    return _litellm if _litellm is not None else await asyncio.to_thread(load_litellm)
 
 
 # -- errors -----------------------------------------------------------------------------
@@ -110,6 +101,8 @@ _BILLING_PHRASES = (
     "insufficient credit", "insufficient_quota", "exceeded your current quota",
     "quota exceeded", "payment required", "credits exhausted", "monthly credits", "billing",
 )
+_AUTH_PHRASES = ("missing credentials", "api_key client option must be set", "invalid api key",
+                 "incorrect api key", "invalid x-api-key")
 _TEXT_KINDS: tuple[tuple[ErrorKind, tuple[str, ...]], ...] = (
     ("rate_limit", ("rate limit", "rate_limit", "too many requests", "throttl")),
     ("timeout", ("timed out", "timeout")),
@@ -125,11 +118,11 @@ _PREFIX = re.compile(r"^(?:(?:litellm\.)?\w*(?:Error|Exception)\s*[:\-]\s*)+")
 def is_context_overflow(text: str) -> bool:
     """Whether an error text says the request is larger than the context window."""
     low = text.lower()
-    if any(phrase in low for phrase in _OVERFLOW_PHRASES):
-        return True
-    if "current length is" in low and "while limit is" in low:
-        return True
-    return "maximum input length is" in low and "tokens" in low
+    return (
+        any(phrase in low for phrase in _OVERFLOW_PHRASES)
+        or ("current length is" in low and "while limit is" in low)
+        or ("maximum input length is" in low and "tokens" in low)
+    )
 
 
 def _detail(exc: BaseException) -> str:
@@ -209,19 +202,30 @@ def _message(kind: ErrorKind, route: ModelRoute | None, detail: str, status: int
     return templates.get(kind, f"{where} rejected the request ({code}{detail})")
 
 
+def _names(exc: BaseException, *, chain: bool = False) -> set[str]:
+    """Class names of ``exc`` (and, with ``chain``, of the exceptions that caused it)."""
+    links = [exc]
+    while chain and len(links) < 8 and (cause := links[-1].__cause__ or links[-1].__context__):
+        links.append(cause)
+    return {cls.__name__ for link in links for cls in type(link).__mro__}
+
+
 def _kind_of(exc: BaseException, status: int | None, text: str) -> ErrorKind | None:
-    names = {cls.__name__ for cls in type(exc).__mro__}
+    # litellm reports a refused connection as InternalServerError("Connection error.")
+    # with status 500; the cause chain still holds the SDK's APIConnectionError.
+    names, chain = _names(exc), _names(exc, chain=True)
     code = status or 0
     low = text.lower()
     if "PaymentRequiredError" in names or code == 402 or any(p in low for p in _BILLING_PHRASES):
         return "billing"
-    if names & {"AuthenticationError", "PermissionDeniedError"} or code in (401, 403):
+    auth_names = names & {"AuthenticationError", "PermissionDeniedError"}
+    if auth_names or code in (401, 403) or any(p in low for p in _AUTH_PHRASES):
         return "auth"
     if "RateLimitError" in names or code == 429:
         return "rate_limit"
-    if names & {"Timeout", "APITimeoutError", "TimeoutError", "TimeoutException"} or code == 408:
+    if chain & {"Timeout", "APITimeoutError", "TimeoutError", "TimeoutException"} or code == 408:
         return "timeout"
-    if names & {"APIConnectionError", "ConnectError", "ConnectionError", "NetworkError"}:
+    if chain & {"APIConnectionError", "ConnectError", "ConnectionError", "NetworkError"}:
         return "connection"
     if "NotFoundError" in names or code == 404:
         return "not_found"
@@ -241,8 +245,8 @@ def classify_error(exc: BaseException, route: ModelRoute | None = None) -> LLMEr
         exc = original
     status, detail = _status(exc), _detail(exc)
     text = f"{exc} {detail}"
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    if "ContextWindowExceededError" in names or is_context_overflow(text):
+    overflow_code = getattr(exc, "code", None) == "context_length_exceeded"
+    if "ContextWindowExceededError" in _names(exc) or overflow_code or is_context_overflow(text):
         return ContextOverflowError(
             f"the conversation is larger than the model's context window ({detail}): "
             "compact it with /compact or switch to a larger model",
@@ -411,11 +415,11 @@ def _reasoning_of(delta: Any) -> str:
 
 
 def _provider_finished(stream: Any, answer: _Answer) -> bool:
-    """True when the provider itself sent a finish reason, not litellm's synthetic "stop".
+    """Whether the provider itself finished the stream (else the stream is broken).
 
-    litellm's CustomStreamWrapper sets ``received_finish_reason`` only from a provider
-    chunk; when the connection closes early it still yields a made-up final chunk with
-    ``finish_reason="stop"`` (and estimated usage), so the chunks alone cannot tell.
+    litellm turns a stream cut off without finish reason or ``[DONE]`` into a normal
+    ``"stop"`` with estimated usage; only the wrapper's ``received_finish_reason`` (set
+    from provider chunks alone) tells the two apart.
     """
     if not hasattr(stream, "received_finish_reason"):
         return answer.finish_reason is not None
@@ -425,22 +429,15 @@ def _provider_finished(stream: Any, answer: _Answer) -> bool:
     )
 
 
-def _int(value: Any) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0
-
-
 def _usage_of(raw: Any) -> Usage:
-    def get(obj: Any, key: str) -> Any:
-        return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
+    def get(obj: Any, key: str) -> int:
+        value = obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
+        return value if isinstance(value, int) else 0
 
-    if raw is None:
-        return Usage()
-    prompt, completion = _int(get(raw, "prompt_tokens")), _int(get(raw, "completion_tokens"))
-    cached = _int(get(get(raw, "prompt_tokens_details"), "cached_tokens"))
-    return Usage(prompt, completion, _int(get(raw, "total_tokens")) or prompt + completion, cached)
+    details = getattr(raw, "prompt_tokens_details", None) if raw is not None else None
+    prompt, completion = get(raw, "prompt_tokens"), get(raw, "completion_tokens")
+    total = get(raw, "total_tokens") or prompt + completion
+    return Usage(prompt, completion, total, get(details, "cached_tokens"))
 
 
 def _cost_usd(litellm: Any, model: str, usage: Usage) -> float:
@@ -512,9 +509,12 @@ class LLMClient:
     ) -> LLMResponse:
         """One answer, retried on transient failures; raises :class:`LLMError`.
 
-        Before each retry ``on_retry`` gets a one-line message: text already delivered to
-        ``on_text`` belongs to the failed attempt and should be discarded by the caller.
+        ``on_retry`` gets a one-line message before each retry: discard the text given to
+        ``on_text`` so far, it belonged to the failed attempt.
         """
+        if self.route.kind == "router" and not self.route.api_key:  # never send another key
+            hint = "set HF_TOKEN or run `hf auth login`, or pick a local model"
+            raise LLMError("auth", f"no Hugging Face token for the router: {hint}")
         litellm = await ensure_litellm()
         kwargs = self.request_kwargs(messages, tools, stream)
         attempt = 0
@@ -528,11 +528,9 @@ class LLMClient:
                     answer.usage = getattr(response, "usage", None)
                     answer.add_choice(response.choices[0], response.choices[0].message)
                 return answer.response(litellm, self.route)
-            except LLMError as err:
-                error = err
-            except Exception as exc:  # litellm / SDK exceptions
+            except Exception as exc:  # our LLMError, or a litellm / SDK exception to map
                 error = classify_error(exc, self.route)
-                error.__cause__ = exc
+                error.__cause__ = error.__cause__ if error is exc else exc
             if not error.retryable or attempt >= self.retry.max_retries:
                 raise error
             delay = self.retry.delay_s(attempt, error)
@@ -554,10 +552,8 @@ class LLMClient:
                     raise stream_error(exc, self.route) from exc
                 answer.add_chunk(chunk)
         finally:
-            closer = getattr(stream, "aclose", None)  # also on cancel: free the HTTP stream
-            if closer is not None:
-                with contextlib.suppress(Exception):
-                    await closer()
+            with contextlib.suppress(Exception):  # also on cancel: free the HTTP stream now
+                await stream.aclose()
         if not _provider_finished(stream, answer):
             message = "the model's answer stream ended before it finished"
             raise LLMError("broken_stream", message, retryable=True)
@@ -569,10 +565,9 @@ class LLMClient:
 def count_tokens(
     model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
 ) -> int:
-    """Tokens of a request (tool calls and tool outputs included); chars/4 if litellm fails.
+    """Tokens of a request (tool calls and outputs included); chars/4 if litellm fails.
 
-    Loads litellm synchronously if it is not loaded yet: call :func:`ensure_litellm` first
-    from async code.
+    Blocks while litellm loads the first time: await :func:`ensure_litellm` before.
     """
     try:
         litellm = load_litellm()
@@ -580,15 +575,6 @@ def count_tokens(
     except Exception:
         text = json.dumps(messages, default=str) + json.dumps(tools or [], default=str)
         return max(1, len(text) // 4)
-
-
-def _model_candidates(model: str) -> list[str]:
-    names = [model]
-    bare = model.removeprefix("openai/")
-    for name in (bare, model.split(":", 1)[0], bare.split(":", 1)[0]):
-        if name and name not in names:
-            names.append(name)
-    return names
 
 
 def context_limit(model: str, override: int | None = None, fallback: int = 128_000) -> int:
@@ -599,7 +585,8 @@ def context_limit(model: str, override: int | None = None, fallback: int = 128_0
         litellm = load_litellm()
     except Exception:
         return fallback
-    for name in _model_candidates(model):
+    bare = model.removeprefix("openai/")
+    for name in dict.fromkeys((model, bare, model.split(":")[0], bare.split(":")[0])):
         try:
             info = litellm.get_model_info(name)
         except Exception:

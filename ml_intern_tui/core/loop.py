@@ -270,7 +270,10 @@ class AgentLoop:
             await self._interrupt()
         elif isinstance(op, Compact | Undo | New | Resume) and self.busy:
             self._publish(
-                Notice(level="warning", text="The agent is working: wait for the turn to end or press Esc.")
+                Notice(
+                    level="warning",
+                    text="The agent is working: wait for the turn to end or press Esc.",
+                )
             )
         elif isinstance(op, Compact):
             assert self.runner is not None

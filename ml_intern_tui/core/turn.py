@@ -173,9 +173,13 @@ class TurnRunner:
                 response = await self.call_model()
             except ContextOverflowError as exc:
                 overflow_retries += 1
-                self.s.publish(Notice(level="warning", text=f"Context overflow: {exc}. Compacting."))
+                self.s.publish(
+                    Notice(level="warning", text=f"Context overflow: {exc}. Compacting.")
+                )
                 if overflow_retries > MAX_OVERFLOW_RETRIES or not await self.compact(force=True):
-                    self.s.publish(Error(kind="context_overflow", message=str(exc), recoverable=True))
+                    self.s.publish(
+                        Error(kind="context_overflow", message=str(exc), recoverable=True)
+                    )
                     self.finish("", "error")
                     return
                 continue
@@ -222,7 +226,9 @@ class TurnRunner:
         prompt = guards.malformed_repetition(self.s.context.messages)
         if prompt:
             self.s.context.inject(prompt)
-            self.s.publish(LoopWarning(kind="malformed_arguments", detail="repeated invalid tool arguments"))
+            self.s.publish(
+                LoopWarning(kind="malformed_arguments", detail="repeated invalid tool arguments")
+            )
 
     async def handle_response(self, response: LLMResponse) -> bool:
         """Record the response and run its tools. False when the turn ended or suspended."""
@@ -242,7 +248,11 @@ class TurnRunner:
         message: dict[str, Any] = {"role": "assistant", "content": text or None}
         if calls:
             message["tool_calls"] = [
-                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments},
+                }
                 for c in calls
             ]
         self.s.context.add(message)
@@ -255,7 +265,9 @@ class TurnRunner:
             if self.continuation.should_nudge(False, unfinished):
                 self.s.context.inject(guards.continuation_prompt(unfinished))
                 self.s.publish(
-                    LoopWarning(kind="continuation", detail=f"{len(unfinished)} plan items unfinished")
+                    LoopWarning(
+                        kind="continuation", detail=f"{len(unfinished)} plan items unfinished"
+                    )
                 )
                 return True
             self.finish(text, "done")
@@ -295,7 +307,8 @@ class TurnRunner:
             if tool is None:
                 known = ", ".join(self.s.router.names())
                 results[call.id] = self.failure(
-                    call.id, f"{guards.MALFORMED_PREFIX}{call.name}: no such tool. Available: {known}"
+                    call.id,
+                    f"{guards.MALFORMED_PREFIX}{call.name}: no such tool. Available: {known}",
                 )
                 continue
             try:
@@ -326,19 +339,29 @@ class TurnRunner:
                 self.s.publish(event)
         self.publish_usage()
 
-    def failure(self, call_id: str, message: str, status: str = "failed") -> tuple[str, ToolResultEvent]:
+    def failure(
+        self, call_id: str, message: str, status: str = "failed"
+    ) -> tuple[str, ToolResultEvent]:
         summary = message.splitlines()[0][:120] if message else status
         return message, ToolResultEvent(
-            call_id=call_id, ok=False, summary=summary, output=message, status=status  # type: ignore[arg-type]
+            call_id=call_id,
+            ok=False,
+            summary=summary,
+            output=message,
+            status=status,  # type: ignore[arg-type]
         )
 
-    async def run_tools(self, batch: list[tuple[str, str, Any]]) -> dict[str, tuple[str, ToolResultEvent]]:
+    async def run_tools(
+        self, batch: list[tuple[str, str, Any]]
+    ) -> dict[str, tuple[str, ToolResultEvent]]:
         """Run calls concurrently; results by call id."""
         if not batch:
             return {}
         for call_id, name, _ in batch:
             self.running.calls[call_id] = name
-        outcomes = await asyncio.gather(*(self.run_one(cid, name, args) for cid, name, args in batch))
+        outcomes = await asyncio.gather(
+            *(self.run_one(cid, name, args) for cid, name, args in batch)
+        )
         return dict(zip([cid for cid, _, _ in batch], outcomes, strict=True))
 
     async def run_one(self, call_id: str, name: str, args: Any) -> tuple[str, ToolResultEvent]:
@@ -354,12 +377,14 @@ class TurnRunner:
         except Exception as exc:  # a tool bug must not end the session
             log.exception("tool %s crashed", name)
             result = ToolResult(
-                ok=False, summary=f"{type(exc).__name__}: {exc}"[:120],
+                ok=False,
+                summary=f"{type(exc).__name__}: {exc}"[:120],
                 output=f"Error: the {name} tool failed unexpectedly: {type(exc).__name__}: {exc}",
             )
         finally:
-            self.running.calls.pop(call_id, None)
             self.s.spend.release(call_id)
+        # Forgotten only when finished: after a cancellation after_interrupt() needs it.
+        self.running.calls.pop(call_id, None)
         output, was_cut = cut_text(result.output, self.settings.output_budget)
         elapsed = time.monotonic() - started
         event = ToolResultEvent(
@@ -420,7 +445,9 @@ class TurnRunner:
             self.s.publish(AssistantMessage(text=self.partial_text))
         self.partial_text = ""
         for call_id in list(self.running.calls):
-            content, event = self.failure(call_id, "Cancelled by the user (interrupt).", "cancelled")
+            content, event = self.failure(
+                call_id, "Cancelled by the user (interrupt).", "cancelled"
+            )
             self.s.context.add({"role": "tool", "tool_call_id": call_id, "content": content})
             self.s.publish(event)
         self.running.calls.clear()

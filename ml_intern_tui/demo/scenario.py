@@ -125,8 +125,13 @@ def demo_scenario() -> Scenario:
             Step(
                 text="Let's see the shape of the dataset.",
                 tool_calls=[
-                    ("bash", {"command": "head -5 data/reviews.csv && wc -l data/reviews.csv",
-                              "description": "Peek at the CSV and count rows"}),
+                    (
+                        "bash",
+                        {
+                            "command": "head -5 data/reviews.csv && wc -l data/reviews.csv",
+                            "description": "Peek at the CSV and count rows",
+                        },
+                    ),
                     ("read", {"path": "data/reviews.csv", "limit": 12}),
                 ],
             ),
@@ -144,15 +149,22 @@ def demo_scenario() -> Scenario:
                 text="The script is written. Training runs as a background job so we can watch it.",
                 tool_calls=[
                     ("plan", _plan("completed", "completed", "in_progress", "pending")),
-                    ("bash", {"command": "python3 train.py --epochs 12",
-                              "description": "Train the baseline classifier",
-                              "background": True}),
+                    (
+                        "bash",
+                        {
+                            "command": "python3 train.py --epochs 12",
+                            "description": "Train the baseline classifier",
+                            "background": True,
+                        },
+                    ),
                 ],
             ),
             _wait_for_job,
             Step(
                 text="Training finished. Reading the metrics.",
-                tool_calls=[("bash", {"command": "cat metrics.json", "description": "Show final metrics"})],
+                tool_calls=[
+                    ("bash", {"command": "cat metrics.json", "description": "Show final metrics"})
+                ],
             ),
             Step(
                 text="",

@@ -174,7 +174,9 @@ def build_handler() -> Any:
         }
 
     class ScriptedLLM(CustomLLM):
-        async def acompletion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
+        async def acompletion(
+            self, model: str, messages: list[Any], *args: Any, **kwargs: Any
+        ) -> Any:
             optional = kwargs.get("optional_params") or {}
             step, _ = resolve(model, messages, optional.get("tools"))
             model_response = kwargs["model_response"]
@@ -190,7 +192,9 @@ def build_handler() -> Any:
                 Choices(
                     index=0,
                     finish_reason=finish,
-                    message=Message(role="assistant", content=step.text or None, tool_calls=tool_calls),
+                    message=Message(
+                        role="assistant", content=step.text or None, tool_calls=tool_calls
+                    ),
                 )
             ]
             counts = usage_for(messages, step.text)
@@ -215,7 +219,12 @@ def build_handler() -> Any:
                     await asyncio.sleep(delay)
             for piece in _split(step.text) if step.text else []:
                 yield GenericStreamingChunk(
-                    text=piece, is_finished=False, finish_reason="", usage=None, index=0, tool_use=None
+                    text=piece,
+                    is_finished=False,
+                    finish_reason="",
+                    usage=None,
+                    index=0,
+                    tool_use=None,
                 )
                 if delay:
                     await asyncio.sleep(delay)
@@ -256,8 +265,13 @@ def install(litellm: Any) -> None:
     global _installed
     if not _installed:
         handler = build_handler()
-        current = [p for p in (litellm.custom_provider_map or []) if p.get("provider") != "scripted"]
-        litellm.custom_provider_map = [*current, {"provider": "scripted", "custom_handler": handler}]
+        current = [
+            p for p in (litellm.custom_provider_map or []) if p.get("provider") != "scripted"
+        ]
+        litellm.custom_provider_map = [
+            *current,
+            {"provider": "scripted", "custom_handler": handler},
+        ]
         # litellm reads the map into its provider registry on change.
         from litellm.utils import custom_llm_setup
 

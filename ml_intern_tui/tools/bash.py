@@ -30,6 +30,7 @@ from ml_intern_tui.jobs.local import (
     spawn_shell,
     wait_exit,
 )
+from ml_intern_tui.tools.files import plural
 
 DEFAULT_READONLY_ALLOWLIST: tuple[str, ...] = (
     "ls", "cat", "head", "tail", "wc", "pwd", "echo", "grep", "egrep", "fgrep", "rg",
@@ -308,6 +309,13 @@ class BashTool(Tool):
     async def _run_foreground(
         self, command: str, work_dir: Path, timeout: int, ctx: ToolContext
     ) -> ToolResult:
+        me = asyncio.current_task()
+        print('DEBUG start', me, flush=True)
+        async def spy():
+            for _ in range(40):
+                await asyncio.sleep(0.5)
+                print('DEBUG spy', me.cancelling(), me.done(), [t.get_name() for t in asyncio.all_tasks()], flush=True)
+        asyncio.get_running_loop().create_task(spy())
         started = time.monotonic()
         try:
             proc = await spawn_shell(command, work_dir)
@@ -341,6 +349,10 @@ class BashTool(Tool):
                 lingering = True
                 reader.cancel()
                 collector.add(splitter.finish())
+                # Stop reading: close our end of the pipe (asyncio offers no public way).
+                transport = getattr(proc, "_transport", None)
+                if transport is not None:
+                    transport.close()
         except asyncio.CancelledError:
             reader.cancel()
             await kill_on_cancel(proc, self.kill_grace_s)
@@ -361,18 +373,18 @@ class BashTool(Tool):
                 "stopped. For long-running work use background=true and follow it with the "
                 "jobs tool.]"
             )
-            summary = f"timed out after {timeout}s · {collector.lines} lines"
+            summary = f"timed out after {timeout}s · {plural(collector.lines, 'line')}"
             return ToolResult(
                 ok=False, summary=summary, output=text + hint, truncated=truncated, data=None
             )
         if lingering:
             hint += (
                 "\n\n[a background process started by the command still holds its output; it "
-                "was left running. Start long-running processes with background=true.]"
+                "was left running, unread. Start long-running processes with background=true.]"
             )
         if code != 0:
             hint += f"\n\n[exit code {code}]"
-        summary = f"exit {code} · {collector.lines} lines · {elapsed:.1f}s"
+        summary = f"exit {code} · {plural(collector.lines, 'line')} · {elapsed:.1f}s"
         data = {"exit_code": code, "spill_path": str(collector.spill_path)} if truncated else None
         return ToolResult(
             ok=code == 0, summary=summary, output=text + hint, truncated=truncated, data=data

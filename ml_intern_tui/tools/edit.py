@@ -20,6 +20,7 @@ from ml_intern_tui.tools.files import (
     check_fresh,
     display_path,
     outside_project_approval,
+    plural,
     python_warnings,
     remember_read,
     resolve_path,
@@ -178,16 +179,16 @@ class EditTool(Tool):
         label = display_path(path, ctx)
         diff = unified_diff(before, after, label)
         count = len(spans)
-        plural = "s" if count != 1 else ""
+        replaced = plural(count, "replacement")
         first_line = _line_of(before, spans[0][0])
-        lines = [f"Edited {path}: {count} replacement{plural} at line {first_line} ({how})"]
+        lines = [f"Edited {path}: {replaced} at line {first_line} ({how})"]
         diff_lines = diff.splitlines()
         if len(diff_lines) > 60:
             diff_lines = [*diff_lines[:60], f"… ({len(diff_lines) - 60} more diff lines)"]
         lines.append("\n".join(diff_lines))
         lines.extend(python_warnings(path, after))
         return ToolResult(
-            summary=f"{label} · {count} replacement{plural}"
+            summary=f"{label} · {replaced}"
             + ("" if how == "exact match" else " (whitespace-tolerant)"),
             output="\n".join(lines),
             data={"diff": diff, "path": str(path), "replacements": count, "match": how},

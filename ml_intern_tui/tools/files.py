@@ -113,6 +113,11 @@ def count_lines(text: str) -> int:
     return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 line``, ``2 lines``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def python_warnings(path: Path, text: str) -> list[str]:
     """Problems worth telling the model right after it wrote a Python file."""
     if path.suffix != ".py":
@@ -182,7 +187,8 @@ class ReadTool(Tool):
                 f"{path} is a directory ({len(entries)} entries: {shown or 'empty'}); "
                 "read a file inside it, or list it with bash ls"
             )
-        size = path.stat().st_size
+        stat = path.stat()  # before reading: a change while we read must look stale
+        size = stat.st_size
         with path.open("rb") as fh:
             if _looks_binary(fh.read(_SNIFF_BYTES)):
                 raise ToolError(
@@ -207,7 +213,7 @@ class ReadTool(Tool):
                         extra = len(text) - MAX_LINE_CHARS
                         text = f"{text[:MAX_LINE_CHARS]}… [{extra:,} more characters]"
                     shown_lines.append(f"{total:>6}\t{text}")
-        remember_read(path, ctx)
+        ctx.state.files_read[str(path)] = stat.st_mtime
         label = display_path(path, ctx)
         if total == 0:
             return ToolResult(summary=f"{label}: empty", output=f"{path} is empty (0 lines).")
@@ -260,7 +266,10 @@ class WriteTool(Tool):
         path = resolve_path(args.path, ctx)
         size = len(args.content.encode("utf-8"))
         preview = "\n".join(args.content.splitlines()[:40])
-        details = f"write {path} ({size:,} bytes, {count_lines(args.content)} lines)\n\n{preview}"
+        details = (
+            f"write {path} ({plural(size, 'byte')}, {plural(count_lines(args.content), 'line')})"
+        )
+        details += f"\n\n{preview}"
         return outside_project_approval(path, ctx, "write", details)
 
     async def run(self, args: WriteArgs, ctx: ToolContext) -> ToolResult:
@@ -284,7 +293,7 @@ class WriteTool(Tool):
         label = display_path(path, ctx)
         lines = count_lines(content)
         verb = "Overwrote" if existed else "Created"
-        output = f"{verb} {path} ({len(data):,} bytes, {lines} lines)"
+        output = f"{verb} {path} ({plural(len(data), 'byte')}, {plural(lines, 'line')})"
         result_data: dict[str, object] = {"path": str(path), "created": not existed}
         if existed:
             diff = unified_diff(before, content, label)
@@ -293,7 +302,7 @@ class WriteTool(Tool):
                 output += " - content unchanged"
         output = "\n".join([output, *python_warnings(path, content)])
         return ToolResult(
-            summary=f"{verb.lower()} {label} · {len(data):,} bytes · {lines} lines",
+            summary=f"{verb.lower()} {label} · {plural(len(data), 'byte')} · {plural(lines, 'line')}",
             output=output,
             data=result_data,
         )

@@ -90,6 +90,31 @@ def pretty_args(args: dict[str, Any]) -> str:
 def looks_like_diff(text: str) -> bool:
     """Whether ``text`` is a unified diff (``---``/``+++`` headers or ``@@`` hunks)."""
     head = text.lstrip()[:2000]
-    return (head.startswith("--- ") and "\n+++ " in head) or head.startswith("@@ ") or (
-        head.startswith("diff --git ")
+    return (
+        (head.startswith("--- ") and "\n+++ " in head)
+        or head.startswith("@@ ")
+        or (head.startswith("diff --git "))
     )
+
+
+JOB_TERMINAL_STATUSES = frozenset(
+    {
+        "completed",
+        "succeeded",
+        "success",
+        "done",
+        "failed",
+        "error",
+        "cancelled",
+        "canceled",
+        "timeout",
+        "stopped",
+        "exited",
+        "deleted",
+    }
+)
+
+
+def job_is_running(status: str) -> bool:
+    """Whether a job status (local or HF) means the job has not finished."""
+    return status.lower() not in JOB_TERMINAL_STATUSES

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 _HINTS: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("auth", "api_key", "apikey", "unauthor", "401", "403"),
-     "Check the provider's API key (e.g. HF_TOKEN, OPENAI_API_KEY), then /model to pick another."),
+    (
+        ("auth", "api_key", "apikey", "unauthor", "401", "403"),
+        "Check the provider's API key (e.g. HF_TOKEN, OPENAI_API_KEY), then /model to pick another.",
+    ),
     (("rate", "429", "quota"), "Wait a moment and send the message again, or /model to switch."),
-    (("context", "overflow", "too long", "compaction"),
-     "Run /compact (optionally with a focus), then send again."),
+    (
+        ("context", "overflow", "too long", "compaction"),
+        "Run /compact (optionally with a focus), then send again.",
+    ),
     (("budget", "spend"), "Raise the limit with /budget USD, or switch mode with /mode ask."),
-    (("network", "connect", "timeout", "unreachable", "dns"),
-     "Check the network or the model endpoint, then send the message again."),
-    (("model", "not_found", "notfound", "404"),
-     "Pick a model that exists with /model, then send again."),
-    (("journal", "disk", "permission denied", "write"),
-     "Check free disk space and permissions of the session directory."),
+    (
+        ("network", "connect", "timeout", "unreachable", "dns"),
+        "Check the network or the model endpoint, then send the message again.",
+    ),
+    (
+        ("model", "not_found", "notfound", "404"),
+        "Pick a model that exists with /model, then send again.",
+    ),
+    (
+        ("journal", "disk", "permission denied", "write"),
+        "Check free disk space and permissions of the session directory.",
+    ),
     (("config",), "Fix the config file named above and restart."),
 )
 

@@ -10,9 +10,11 @@ from ml_intern_tui.core.protocol import EventBase
 class AgentEvent(Message, bubble=False):
     """An event from the agent core, delivered on the UI thread in bus order."""
 
-    def __init__(self, event: EventBase) -> None:
+    def __init__(self, event: EventBase, *, new_session: bool = False) -> None:
         super().__init__()
         self.event = event
+        self.new_session = new_session
+        """For ``ready``: the session changed (``/new``, ``/resume``), so panes start over."""
 
     @property
     def kind(self) -> str:

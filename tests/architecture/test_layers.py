@@ -8,7 +8,12 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "ml_intern_tui"
-FORBIDDEN_IN_CORE = ("textual", "ml_intern_tui.tools", "ml_intern_tui.tui", "ml_intern_tui.integrations")
+FORBIDDEN_IN_CORE = (
+    "textual",
+    "ml_intern_tui.tools",
+    "ml_intern_tui.tui",
+    "ml_intern_tui.integrations",
+)
 HEAVY = ("litellm", "textual", "huggingface_hub", "fastmcp")
 
 
@@ -33,7 +38,11 @@ def test_core_imports_no_textual_tools_tui_or_integrations() -> None:
 
 
 def test_importing_core_pulls_in_no_heavy_library() -> None:
-    modules = [f"ml_intern_tui.core.{p.stem}" for p in (PACKAGE / "core").glob("*.py") if p.stem != "__init__"]
+    modules = [
+        f"ml_intern_tui.core.{p.stem}"
+        for p in (PACKAGE / "core").glob("*.py")
+        if p.stem != "__init__"
+    ]
     code = (
         "import sys\n"
         + "".join(f"import {m}\n" for m in modules)

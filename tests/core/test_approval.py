@@ -29,7 +29,9 @@ def req(
     )
 
 
-def policy(mode: ApprovalMode = "ask", budget: float | None = None, **kwargs: object) -> ApprovalPolicy:
+def policy(
+    mode: ApprovalMode = "ask", budget: float | None = None, **kwargs: object
+) -> ApprovalPolicy:
     return ApprovalPolicy(mode, budget_usd=budget, spend=SpendTracker(), **kwargs)  # type: ignore[arg-type]
 
 
@@ -57,7 +59,7 @@ def test_matrix(mode: ApprovalMode, kind: ApprovalKind, action: str) -> None:
 
 def test_no_request_always_runs() -> None:
     for mode in ("ask", "auto", "yolo"):
-        assert policy(mode).decide("read", None) == Verdict("run")  # type: ignore[arg-type]
+        assert policy(mode).decide("read", None) == Verdict("run")
 
 
 def test_manual_reason_says_a_person_is_always_needed() -> None:
@@ -74,7 +76,9 @@ def test_auto_mode_explains_why_it_asks() -> None:
 
 
 def test_remembered_rule_matches_glob_in_any_mode() -> None:
-    p = policy("ask", rules=[RememberRule(tool="bash", operation="run", pattern="python train.py*")])
+    p = policy(
+        "ask", rules=[RememberRule(tool="bash", operation="run", pattern="python train.py*")]
+    )
     assert p.decide("bash", req(value="python train.py --epochs 3")).action == "run"
     assert p.decide("bash", req(value="rm -rf /")).action == "ask"
     assert p.decide("write", req(value="python train.py")).action == "ask"
@@ -106,11 +110,13 @@ def test_remember_without_pattern_uses_exact_value() -> None:
     assert rule.describe() == "write run: notes[[]1][*].md"
 
 
-def test_remember_refuses_manual() -> None:
-    p = policy("ask")
-    with pytest.raises(ValueError, match="always needs a person"):
-        p.remember("hf_jobs", req("manual", operation="scheduled run"))
-    assert p.rules == []
+def test_remember_never_stores_manual() -> None:
+    seen: list[RememberRule] = []
+    p = policy("yolo", on_remember=seen.append)
+    request = req("manual", operation="scheduled run")
+    p.remember("hf_jobs", request)
+    assert p.rules == [] and seen == []
+    assert p.decide("hf_jobs", request).action == "ask"
 
 
 def test_forget_by_description() -> None:

@@ -94,7 +94,9 @@ def test_job_cost_so_far() -> None:
 def test_llm_call_cost_uses_litellm_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[str, int, int]] = []
 
-    def cost_per_token(*, model: str, prompt_tokens: int, completion_tokens: int) -> tuple[float, float]:
+    def cost_per_token(
+        *, model: str, prompt_tokens: int, completion_tokens: int
+    ) -> tuple[float, float]:
         calls.append((model, prompt_tokens, completion_tokens))
         return prompt_tokens * 1e-6, completion_tokens * 2e-6
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import pytest
 
@@ -69,7 +70,11 @@ PEM = (
             "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp",
             "[REDACTED_SLACK_TOKEN]",
         ),
-        ("xoxp-2222-3333-4444-abcdef0123", "xoxp-2222-3333-4444-abcdef0123", "[REDACTED_SLACK_TOKEN]"),
+        (
+            "xoxp-2222-3333-4444-abcdef0123",
+            "xoxp-2222-3333-4444-abcdef0123",
+            "[REDACTED_SLACK_TOKEN]",
+        ),
         ("xoxa-2-abcdef0123456789", "xoxa-2-abcdef0123456789", "[REDACTED_SLACK_TOKEN]"),
         (
             "app xapp-1-A0123456-1234567890-abcdef0123",
@@ -174,7 +179,7 @@ def test_truncated_pem_block_is_hidden() -> None:
 
 
 def test_nested_structures_are_scrubbed_without_mutation() -> None:
-    value = {
+    value: dict[str, Any] = {
         "messages": [
             {"role": "user", "content": f"my token is {HF}"},
             {"role": "tool", "content": ("ok", f"Bearer {OPENAI}")},

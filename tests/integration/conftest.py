@@ -102,7 +102,9 @@ async def harness_factory(workspace: Path) -> AsyncIterator[Callable[..., Any]]:
     made: list[Harness] = []
 
     async def make(model: str = "vllm/fake", **overrides: Any) -> Harness:
-        overrides.setdefault("llm", {"max_retries": 2, "retry_base_delay_s": 0.01, "retry_max_delay_s": 0.05})
+        overrides.setdefault(
+            "llm", {"max_retries": 2, "retry_base_delay_s": 0.01, "retry_max_delay_s": 0.05}
+        )
         settings = make_settings(model, **overrides)
         harness = Harness(build_runtime(settings, cwd=workspace))
         made.append(harness)

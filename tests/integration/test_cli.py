@@ -121,12 +121,29 @@ def test_sigkill_mid_turn_then_resume_keeps_completed_messages(tmp_path: Path) -
     with FakeOpenAI() as fake:
         env["VLLM_BASE_URL"] = fake.base_url
         fake.enqueue(
-            Reply(text="Checking first.", tool_calls=[("bash", json.dumps({"command": "echo marker-42"}))]),
+            Reply(
+                text="Checking first.",
+                tool_calls=[("bash", json.dumps({"command": "echo marker-42"}))],
+            ),
             Reply(text="this reply never finishes", chunks=5, hang_after=2),
         )
         proc = subprocess.Popen(
-            [sys.executable, "-m", "ml_intern_tui.cli", "--model", "vllm/m", "-p", "remember me", "--mode", "auto"],
-            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "ml_intern_tui.cli",
+                "--model",
+                "vllm/m",
+                "-p",
+                "remember me",
+                "--mode",
+                "auto",
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
         )
         try:
             assert fake.hanging.wait(60), "the second model call never started"
@@ -138,8 +155,11 @@ def test_sigkill_mid_turn_then_resume_keeps_completed_messages(tmp_path: Path) -
         fake.release()
         fake.enqueue(Reply(text="Resumed and ready."))
         start = time.monotonic()
-        resumed = cli(["--model", "vllm/m", "--resume", "last", "-p", "what did you find?", "--json"], cwd=tmp_path,
-                      env={"VLLM_BASE_URL": fake.base_url})
+        resumed = cli(
+            ["--model", "vllm/m", "--resume", "last", "-p", "what did you find?", "--json"],
+            cwd=tmp_path,
+            env={"VLLM_BASE_URL": fake.base_url},
+        )
         assert resumed.returncode == 0, resumed.stderr
         assert time.monotonic() - start < 60
         history = fake.requests[-1].body["messages"]
@@ -149,4 +169,4 @@ def test_sigkill_mid_turn_then_resume_keeps_completed_messages(tmp_path: Path) -
         assert any("marker-42" in c for c in contents if c)
         assert contents[-1] == "what did you find?"
         ready = [e for e in events_of(resumed.stdout) if e.type == "ready"][0]
-        assert ready.resumed and ready.messages >= 4
+        assert ready.resumed and ready.messages >= 3  # user, assistant+tool call, tool result

@@ -74,6 +74,13 @@ class ChatView(Vertical):
     class JumpToBottom(Message):
         """The user asked to see the newest output."""
 
+    class LocalNotice(Message, bubble=False):
+        """A notice from the UI itself (a slash command's answer), in event order."""
+
+        def __init__(self, text: str, level: Level = "info", hint: str = "") -> None:
+            super().__init__()
+            self.text, self.level, self.hint = text, level, hint
+
     def __init__(
         self, *, max_blocks: int = 400, show_reasoning: bool = True, id: str | None = None
     ) -> None:
@@ -83,7 +90,6 @@ class ChatView(Vertical):
         self._assistant: AssistantBlock | None = None
         self._reasoning: ReasoningBlock | None = None
         self._tools: ToolMention | None = None
-        self._ready_seen = False
 
     def compose(self) -> ComposeResult:
         with ChatScroll(id="chat-log"):
@@ -91,15 +97,15 @@ class ChatView(Vertical):
         yield NewOutputHint("new output ↓  (End to follow)")
 
     @property
-    def log(self) -> ChatScroll:
+    def scroller(self) -> ChatScroll:
         return self.query_one(ChatScroll)
 
     @property
     def blocks(self) -> list[Widget]:
-        return [w for w in self.log.children if not w.has_class("welcome")]
+        return [w for w in self.scroller.children if not w.has_class("welcome")]
 
     def on_mount(self) -> None:
-        self.watch(self.log, "away", self._away_changed, init=False)
+        self.watch(self.scroller, "away", self._away_changed, init=False)
 
     def _away_changed(self, away: bool) -> None:
         if not away:
@@ -110,16 +116,16 @@ class ChatView(Vertical):
         self.jump_to_bottom()
 
     def jump_to_bottom(self) -> None:
-        self.log.jump_to_bottom()
+        self.scroller.jump_to_bottom()
         self.remove_class("-new-output")
 
     # ------------------------------------------------------------------ mounting
 
     async def _mount(self, block: Widget) -> None:
-        for welcome in self.log.query(".welcome"):
+        for welcome in self.scroller.query(".welcome"):
             await welcome.remove()
-        await self.log.mount(block)
-        if self.log.away:
+        await self.scroller.mount(block)
+        if self.scroller.away:
             self.add_class("-new-output")
         await self._prune()
 
@@ -131,10 +137,10 @@ class ChatView(Vertical):
         live = {self._assistant, self._reasoning, self._tools}
         doomed = [b for b in blocks[:excess] if b not in live]
         if doomed:
-            await self.log.remove_children(doomed)
+            await self.scroller.remove_children(doomed)
 
     async def _note_output(self) -> None:
-        if self.log.away:
+        if self.scroller.away:
             self.add_class("-new-output")
 
     async def add_notice(self, text: str, level: Level = "info", *, hint: str = "") -> None:
@@ -155,27 +161,25 @@ class ChatView(Vertical):
 
     async def clear(self) -> None:
         await self._end_blocks()
-        await self.log.remove_children()
+        await self.scroller.remove_children()
 
     # ------------------------------------------------------------------- events
 
+    @on(LocalNotice)
+    async def _local_notice(self, message: LocalNotice) -> None:
+        await self._mount(NoticeBlock(message.text, message.level, hint=message.hint))
+
     async def on_agent_event(self, message: AgentEvent) -> None:
-        event = message.event
+        if message.kind == "ready":
+            if message.new_session:
+                await self.clear()
+                event = message.event
+                if isinstance(event, p.Ready) and not event.resumed:
+                    await self.add_notice("New session.", "success")
+            return
         handler = getattr(self, f"_on_{message.kind}", None)
         if handler is not None:
-            await handler(event)
-
-    async def _on_ready(self, event: p.Ready) -> None:
-        if not self._ready_seen:
-            self._ready_seen = True
-            if event.resumed:
-                await self.add_notice(f"Resumed session ({event.messages} messages).")
-            return
-        await self.clear()
-        if event.resumed:
-            await self.add_notice(f"Resumed session ({event.messages} messages).", "success")
-        else:
-            await self.add_notice("New session.", "success")
+            await handler(message.event)
 
     async def _on_turn_started(self, event: p.TurnStarted) -> None:
         await self._end_blocks()
@@ -276,7 +280,7 @@ class ChatView(Vertical):
                 (i for i, b in enumerate(blocks) if isinstance(b, UserBlock)), default=None
             )
             if last_user is not None:
-                await self.log.remove_children(blocks[last_user:])
+                await self.scroller.remove_children(blocks[last_user:])
             await self.add_notice("Undid the last turn.", "success")
         elif event.what == "compaction":
             await self.add_notice("Compaction undone: the full history is back.", "success")

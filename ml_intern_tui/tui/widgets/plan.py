@@ -44,7 +44,7 @@ class PlanPanel(Static):
         event = message.event
         if isinstance(event, p.PlanUpdated):
             self.set_items(event.items)
-        elif isinstance(event, p.Ready) and self.items:
+        elif message.new_session and self.items:
             self.set_items([])
 
     def set_items(self, items: list[p.PlanItem]) -> None:

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from textual.content import Content
+from rich.text import Text
 from textual.message import Message
+from textual.theme import Theme
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -25,7 +26,29 @@ GLYPHS: dict[str, tuple[str, str]] = {
     "cancelled": ("■", "$text-muted"),
     "abandoned": ("–", "$text-muted"),
 }
-"""Status → (glyph, style) for a node's first column."""
+"""Status → (glyph, style) for a node's first column (``$name`` is a theme colour)."""
+
+_THEME_COLORS = ("primary", "secondary", "accent", "warning", "error", "success", "foreground")
+
+
+def resolve_style(spec: str, theme: Theme | None) -> str:
+    """A Rich style from ``"bold $warning"``: theme colours filled in, muted text dimmed.
+
+    ``Tree`` labels are Rich ``Text``, which knows nothing of Textual's CSS variables.
+    """
+    out: list[str] = []
+    for token in spec.split():
+        if token == "$text-muted":
+            out.append("dim")
+        elif token.startswith("$"):
+            name = token[1:].removeprefix("text-")
+            color = getattr(theme, name, None) if name in _THEME_COLORS else None
+            if isinstance(color, str):
+                out.append(color)
+        else:
+            out.append(token)
+    return " ".join(out)
+
 
 ACTIVE = frozenset({"running", "waiting"})
 
@@ -58,15 +81,26 @@ class ToolTree(Tree[NodeData]):
     """Updated in place with ``set_label`` on a kept node map; never rebuilt."""
 
     EVENT_TYPES = frozenset(
-        {"turn_started", "tool_call", "tool_progress", "tool_result", "approval_required",
-         "interrupted", "assistant_message", "ready"}
+        {
+            "turn_started",
+            "tool_call",
+            "tool_progress",
+            "tool_result",
+            "approval_required",
+            "interrupted",
+            "assistant_message",
+            "ready",
+        }
     )
 
     DEFAULT_CSS = """
     ToolTree {
         background: transparent;
         padding: 0;
+        overflow-x: hidden;
         & > .tree--guides { color: $text-muted; }
+        & > .tree--cursor { background: transparent; text-style: none; }
+        &:focus > .tree--cursor { background: $block-cursor-background; }
     }
     """
 
@@ -90,25 +124,37 @@ class ToolTree(Tree[NodeData]):
     def on_mount(self) -> None:
         self.border_title = "Tool calls"
         self.set_interval(1.0, self._tick)
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
 
     # ------------------------------------------------------------------ labels
 
-    def label_for(self, record: ToolRecord) -> Content:
+    def _text(self, *parts: str | tuple[str, str]) -> Text:
+        theme = self.app.current_theme if self.is_attached else None
+        return Text.assemble(
+            *(
+                part if isinstance(part, str) else (part[0], resolve_style(part[1], theme))
+                for part in parts
+            )
+        )
+
+    def label_for(self, record: ToolRecord) -> Text:
         glyph, style = GLYPHS.get(record.status, ("·", ""))
         detail = record.summary or (record.progress[-1] if record.progress else "")
         if not detail:
             detail = short_args(record.args)
-        parts: list[Content | str | tuple[str, str]] = [
-            (glyph, style),
-            " ",
-            (record.tool, "bold"),
+        elapsed = format_duration(record.elapsed(self.clock()))
+        parts: list[str | tuple[str, str]] = [
+            (glyph, style), " ", (record.tool, "bold"), " ", (elapsed, "$text-muted"),
         ]
         if detail:
-            parts += ["  ", (one_line(detail, 48), "$text-muted" if record.status == "ok" else "")]
-        parts += ["  ", (format_duration(record.elapsed(self.clock())), "$text-muted")]
-        return Content.assemble(*parts)
+            parts += ["  ", (one_line(detail, 60), "$text-muted" if record.status == "ok" else "")]
+        return self._text(*parts)
 
-    def _refresh_node(self, record: ToolRecord) -> None:
+    def _turn_label(self, number: int, text: str) -> Text:
+        title = one_line(text, 40) or "…"
+        return self._text((f"Turn {number}", "bold $primary"), "  ", (title, "italic"))
+
+    def _relabel(self, record: ToolRecord) -> None:
         node = self.nodes.get(record.call_id)
         if node is not None:
             node.set_label(self.label_for(record))
@@ -116,16 +162,25 @@ class ToolTree(Tree[NodeData]):
     def _tick(self) -> None:
         for record in self.records.values():
             if record.status in ACTIVE:
-                self._refresh_node(record)
+                self._relabel(record)
+
+    def _theme_changed(self, theme: Theme) -> None:
+        for record in self.records.values():
+            self._relabel(record)
 
     # ------------------------------------------------------------------ events
 
     def on_agent_event(self, message: AgentEvent) -> None:
+        if message.kind == "ready":
+            if message.new_session:
+                self.start_over()
+            return
         handler = getattr(self, f"_on_{message.kind}", None)
         if handler is not None:
             handler(message.event)
 
-    def _on_ready(self, event: p.Ready) -> None:
+    def start_over(self) -> None:
+        """Start over for a new session."""
         if self.records or self._turns:
             self.clear()
             self.records.clear()
@@ -140,9 +195,7 @@ class ToolTree(Tree[NodeData]):
         if self._turn is not None:
             self._turn.collapse()
         self._turns += 1
-        title = one_line(text, 40) or "…"
-        label = Content.assemble((f"Turn {self._turns}", "bold $primary"), "  ", (title, "italic"))
-        self._turn = self.root.add(label, data=None, expand=True)
+        self._turn = self.root.add(self._turn_label(self._turns, text), data=None, expand=True)
         return self._turn
 
     def _on_tool_call(self, event: p.ToolCall) -> None:
@@ -170,19 +223,19 @@ class ToolTree(Tree[NodeData]):
         if record is not None:
             record.progress.append(event.text)
             del record.progress[:-200]
-            self._refresh_node(record)
+            self._relabel(record)
 
     def _on_assistant_message(self, event: p.AssistantMessage) -> None:
         if event.parent_id and (record := self.records.get(event.parent_id)):
             record.progress.append(event.text)
-            self._refresh_node(record)
+            self._relabel(record)
 
     def _on_approval_required(self, event: p.ApprovalRequired) -> None:
         for item in event.items:
             record = self.records.get(item.call_id)
             if record is not None and record.status == "running":
                 record.status = "waiting"
-                self._refresh_node(record)
+                self._relabel(record)
 
     def _on_tool_result(self, event: p.ToolResultEvent) -> None:
         record = self.records.get(event.call_id)
@@ -195,13 +248,13 @@ class ToolTree(Tree[NodeData]):
         record.output = event.output
         record.truncated = event.truncated
         record.data = event.data
-        self._refresh_node(record)
+        self._relabel(record)
         node = self.nodes.get(event.call_id)
         if status == "failed" and node is not None:
             reason = one_line(event.summary or event.output, 70)
             if reason:
                 node.allow_expand = True
-                node.add_leaf(Content.styled(reason, "$text-error"), data=record)
+                node.add_leaf(self._text((reason, "$error")), data=record)
                 node.expand()
 
     def _on_interrupted(self, event: p.Interrupted) -> None:
@@ -209,7 +262,7 @@ class ToolTree(Tree[NodeData]):
             if record.status in ACTIVE:
                 record.status = "cancelled"
                 record.ended = event.ts
-                self._refresh_node(record)
+                self._relabel(record)
 
     # ---------------------------------------------------------------- selection
 

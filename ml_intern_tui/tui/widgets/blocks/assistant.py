@@ -21,6 +21,7 @@ class AssistantBlock(Markdown):
     def __init__(self, text: str = "") -> None:
         super().__init__(text)
         self._stream: MarkdownStream | None = None
+        self._fragments: list[str] = [text] if text else []
         self.finished = False
 
     @property
@@ -31,13 +32,25 @@ class AssistantBlock(Markdown):
         """Append a fragment; the stream batches whatever arrives while it renders."""
         if self._stream is None:
             self._stream = Markdown.get_stream(self)
+        self._fragments.append(fragment)
         await self._stream.write(fragment)
 
+    @property
+    def text(self) -> str:
+        """Everything written so far."""
+        return "".join(self._fragments)
+
     async def finish(self, final_text: str | None = None) -> None:
-        """Stop the stream; re-render once from ``final_text`` if it differs."""
+        """Stop the stream; re-render once if what is shown differs from the full text.
+
+        The final render also settles anything the incremental parser left stale
+        (an unclosed fence, or a fragment still queued when the stream stopped).
+        """
         if self._stream is not None:
             stream, self._stream = self._stream, None
             await stream.stop()
         self.finished = True
-        if final_text is not None and final_text.strip() != (self.source or "").strip():
-            await self.update(final_text)
+        text = final_text if final_text is not None else self.text
+        self._fragments = [text]
+        if text.strip() != (self.source or "").strip():
+            await self.update(text)

@@ -28,16 +28,21 @@ class ReasoningBlock(Collapsible):
         self._body = Markdown(classes="reasoning")
         super().__init__(self._body, title="Reasoning…", collapsed=collapsed)
         self._stream: MarkdownStream | None = None
+        self._fragments: list[str] = []
         self.chars = 0
 
     async def write(self, fragment: str) -> None:
         if self._stream is None:
             self._stream = Markdown.get_stream(self._body)
         self.chars += len(fragment)
+        self._fragments.append(fragment)
         await self._stream.write(fragment)
 
     async def finish(self) -> None:
         if self._stream is not None:
             stream, self._stream = self._stream, None
             await stream.stop()
+        text = "".join(self._fragments)
+        if text.strip() != (self._body.source or "").strip():
+            await self._body.update(text)
         self.title = f"Reasoning · {format_tokens(self.chars)} chars"

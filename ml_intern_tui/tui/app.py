@@ -1,0 +1,435 @@
+"""The full-screen app: panes composed, the core served in a worker, events routed to widgets.
+
+Nothing heavy is imported here: Textual, our widgets and the protocol. The agent's
+libraries warm up in the background after the first frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.reactive import var
+from textual.widget import Widget
+from textual.widgets import Footer
+
+from ml_intern_tui.core import protocol as p
+from ml_intern_tui.tui.bridge import EventBridge
+from ml_intern_tui.tui.commands import parse
+from ml_intern_tui.tui.help_text import help_markdown
+from ml_intern_tui.tui.messages import AgentEvent
+from ml_intern_tui.tui.palette import AgentCommands
+from ml_intern_tui.tui.runtime import Runtime, UIPrefs
+from ml_intern_tui.tui.screens.confirm import ConfirmScreen
+from ml_intern_tui.tui.screens.help import HelpScreen
+from ml_intern_tui.tui.screens.permissions import PermissionsScreen
+from ml_intern_tui.tui.screens.tool_detail import ToolDetailScreen
+from ml_intern_tui.tui.slash import MODES, SlashRunner
+from ml_intern_tui.tui.themes import DEFAULT_DARK, discover_themes
+from ml_intern_tui.tui.transcript import Transcript
+from ml_intern_tui.tui.widgets.approval import ApprovalDrawer
+from ml_intern_tui.tui.widgets.blocks.notice import Level
+from ml_intern_tui.tui.widgets.chat import ChatView
+from ml_intern_tui.tui.widgets.header import HeaderLine
+from ml_intern_tui.tui.widgets.jobs import JobsPanel
+from ml_intern_tui.tui.widgets.plan import PlanPanel
+from ml_intern_tui.tui.widgets.prompt import BUSY_PLACEHOLDER, IDLE_PLACEHOLDER
+from ml_intern_tui.tui.widgets.prompt_bar import PromptBar
+from ml_intern_tui.tui.widgets.status_line import StatusLine
+from ml_intern_tui.tui.widgets.tool_tree import ToolTree
+
+QUIT_WINDOW_S = 1.0
+"""A second Ctrl+C within this many seconds quits."""
+SHUTDOWN_GRACE_S = 3.0
+ACTIVITY = (p.TurnStarted, p.AssistantDelta, p.ReasoningDelta, p.ToolCall, p.ToolProgress)
+
+
+class MLInternApp(App[int]):
+    """Chat, tool calls, plan, jobs, approvals — driven by events, acting by ops."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "ml-intern"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    COMMANDS = App.COMMANDS | {AgentCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit_app", "Quit", id="app.quit", priority=True, show=False),
+        Binding(
+            "ctrl+c", "clear_or_quit", "Clear", id="app.clear_or_quit", priority=True, show=False
+        ),
+        Binding("escape", "interrupt", "Interrupt", id="app.interrupt"),
+        Binding("ctrl+u", "undo", "Undo", id="app.undo", priority=True),
+        Binding("ctrl+o", "compact", "Compact", id="app.compact", priority=True),
+        Binding("ctrl+n", "focus_next_pane", "Next pane", id="app.next_pane", priority=True),
+        Binding("ctrl+b", "toggle_side", "Side panes", id="app.toggle_side", priority=True),
+        Binding("f1", "help", "Help", id="app.help"),
+        Binding("ctrl+p", "command_palette", "Palette", id="app.palette", priority=True),
+    ]
+
+    busy: var[bool] = var(False)
+    interrupting: var[bool] = var(False)
+
+    def __init__(
+        self, runtime: Runtime, *, clock: Callable[[], float] = time.time, serve: bool = True
+    ) -> None:
+        super().__init__()
+        self.runtime = runtime
+        self.prefs = UIPrefs.from_settings(runtime.settings)
+        self.clock = clock
+        self.serve = serve
+        self.transcript = Transcript()
+        self.slash = SlashRunner(self)
+        self.queue: list[str] = []
+        self.permissions_requested = False
+        self.bridge: EventBridge | None = None
+        self._routes: dict[str, list[Widget]] = {}
+        self._session_id: str | None = None
+        self._last_ctrl_c = -10.0
+        self._quitting = False
+        self._serving = False
+        self.theme_errors: list[str] = []
+        self._register_themes()
+
+    # ------------------------------------------------------------------ setup
+
+    def _register_themes(self) -> None:
+        loaded = discover_themes()
+        for theme in loaded.themes:
+            self.register_theme(theme)
+        self.theme_errors = loaded.errors
+        wanted = self.prefs.theme
+        if wanted in self.available_themes:
+            self.theme = wanted
+        else:
+            if wanted != DEFAULT_DARK:
+                self.theme_errors.append(f"theme {wanted!r} not found; using {DEFAULT_DARK}")
+            if DEFAULT_DARK in self.available_themes:
+                self.theme = DEFAULT_DARK
+
+    def compose(self) -> ComposeResult:
+        yield HeaderLine(id="header")
+        with Horizontal(id="main"):
+            yield ChatView(
+                id="chat",
+                max_blocks=self.prefs.max_chat_blocks,
+                show_reasoning=self.prefs.show_reasoning,
+            )
+            with Vertical(id="side"):
+                yield ToolTree(id="tools", clock=self.clock)
+                yield PlanPanel(id="plan")
+                yield JobsPanel(id="jobs", clock=self.clock)
+        yield ApprovalDrawer(id="approval")
+        yield PromptBar(id="prompt-bar")
+        yield StatusLine(id="status")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        if self.prefs.keymap:
+            self.set_keymap(self.prefs.keymap)
+        self.header.model, self.header.mode = self.prefs.model, self.prefs.mode
+        self.status.model, self.status.mode = self.prefs.model, self.prefs.mode
+        self.status.budget_usd = self.prefs.budget_usd
+        self.prompt_bar.arg_choices = self.arg_choices
+        for widget in self.query("*"):
+            for kind in getattr(widget, "EVENT_TYPES", ()):
+                self._routes.setdefault(kind, []).append(widget)
+        subscription = self.runtime.bus.subscribe(maxsize=100_000)
+        self.bridge = EventBridge(subscription, self.deliver)
+        self.run_worker(self.bridge.run(), name="bridge", group="bridge", exit_on_error=False)
+        if self.serve:
+            self._serving = True
+            self.run_worker(self._serve(), name="runtime", group="runtime", exit_on_error=False)
+        self.prompt.focus()
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        for error in self.theme_errors:
+            self.notify(error, severity="warning", timeout=8)
+        if self.serve:
+            self.run_worker(
+                self.runtime.warm_up(), name="warm-up", group="warm-up", exit_on_error=False
+            )
+
+    async def _serve(self) -> None:
+        try:
+            await self.runtime.run()
+        except Exception as exc:  # the core reports its own errors; this is a crash
+            self.local_notice(
+                f"The agent stopped: {type(exc).__name__}: {exc}",
+                "error",
+                hint="Ctrl+Q quits; run with --debug for the full trace.",
+            )
+            return
+        finally:
+            self._serving = False
+        self.exit(0)
+
+    # --------------------------------------------------------------- accessors
+
+    @property
+    def header(self) -> HeaderLine:
+        return self.query_one(HeaderLine)
+
+    @property
+    def chat(self) -> ChatView:
+        return self.query_one(ChatView)
+
+    @property
+    def tools(self) -> ToolTree:
+        return self.query_one(ToolTree)
+
+    @property
+    def jobs(self) -> JobsPanel:
+        return self.query_one(JobsPanel)
+
+    @property
+    def drawer(self) -> ApprovalDrawer:
+        return self.query_one(ApprovalDrawer)
+
+    @property
+    def prompt_bar(self) -> PromptBar:
+        return self.query_one(PromptBar)
+
+    @property
+    def prompt(self) -> Any:
+        return self.prompt_bar.input
+
+    @property
+    def status(self) -> StatusLine:
+        return self.query_one(StatusLine)
+
+    # ------------------------------------------------------------------ events
+
+    def deliver(self, event: p.EventBase) -> None:
+        """Route one event (called by the bridge, on the UI loop, in bus order)."""
+        self.transcript.record(event)
+        new_session = False
+        if isinstance(event, p.Ready):
+            new_session = self._session_id is not None and event.session_id != self._session_id
+            self._session_id = event.session_id
+            if new_session:
+                self.queue.clear()
+                self._show_queue()
+        self._track_turn(event)
+        for widget in self._routes.get(str(getattr(event, "type", "")), ()):
+            widget.post_message(AgentEvent(event, new_session=new_session))
+        if isinstance(event, p.Permissions):
+            self._show_permissions(event.rules)
+        elif isinstance(event, p.Undone) and event.text and not self.prompt.text.strip():
+            self.prompt.set_text(event.text)
+
+    def _track_turn(self, event: p.EventBase) -> None:
+        if isinstance(event, ACTIVITY):
+            self.busy = True
+        elif isinstance(event, p.TurnComplete | p.Interrupted):
+            self.busy = False
+            self.interrupting = False
+            pending = isinstance(event, p.TurnComplete) and event.reason == "approval_pending"
+            if not pending:
+                self._flush_queue()
+        elif isinstance(event, p.Error) and not event.recoverable:
+            self.busy = False
+
+    def watch_busy(self, busy: bool) -> None:
+        self.status.busy = busy
+        self.prompt.placeholder = BUSY_PLACEHOLDER if busy else IDLE_PLACEHOLDER
+
+    def watch_interrupting(self) -> None:
+        self._show_queue()
+
+    # ------------------------------------------------------------------- ops
+
+    def submit(self, op: BaseModel) -> None:
+        """Hand one op to the core."""
+        self.runtime.submit(op)
+
+    def on_prompt_bar_sent(self, message: PromptBar.Sent) -> None:
+        parsed = parse(message.text)
+        if parsed is not None:
+            self.run_slash(*parsed)
+        elif self.busy or self.interrupting:
+            self.queue.append(message.text)
+            self._show_queue()
+        else:
+            self.busy = True
+            self.submit(p.UserInput(text=message.text))
+
+    def _flush_queue(self) -> None:
+        if not self.queue:
+            return
+        text = "\n\n".join(self.queue)
+        self.queue.clear()
+        self._show_queue()
+        self.busy = True
+        self.submit(p.UserInput(text=text))
+
+    def _show_queue(self) -> None:
+        self.prompt_bar.queued.show(self.queue, interrupting=self.interrupting)
+        self.status.queued = len(self.queue)
+
+    def run_slash(self, name: str, arg: str = "") -> None:
+        """Run a slash command (also what the palette calls)."""
+        self.run_worker(self.slash.run(name, arg), group="slash", exit_on_error=False)
+
+    def arg_choices(self, kind: str) -> list[str]:
+        if kind == "models":
+            return list(dict.fromkeys([self.header.model, *self.prefs.suggested_models]))
+        if kind == "modes":
+            return list(MODES)
+        if kind == "themes":
+            return sorted(self.available_themes)
+        return []
+
+    def local_notice(self, text: str, level: Level = "info", *, hint: str = "") -> None:
+        """A notice from the UI itself, shown in the chat in order with events."""
+        self.chat.post_message(ChatView.LocalNotice(text, level, hint))
+
+    async def save_setting(self, key: str, value: Any, what: str) -> None:
+        try:
+            from ml_intern_tui.config.writer import set_value
+            from ml_intern_tui.paths import user_config_path
+
+            path = user_config_path()
+            await asyncio.to_thread(set_value, path, key, value)
+        except Exception as exc:  # a read-only home must not break the switch itself
+            self.local_notice(f"{what} is on, but could not be saved: {exc}", "warning")
+            return
+        self.notify(f"{what} saved to {path}", timeout=4)
+
+    # ----------------------------------------------------------- widget messages
+
+    def on_approval_drawer_decided(self, message: ApprovalDrawer.Decided) -> None:
+        self.busy = True
+        self.submit(message.op)
+
+    def on_approval_drawer_closed(self) -> None:
+        self.prompt.focus()
+
+    def on_approval_drawer_leave(self) -> None:
+        self.prompt.focus()
+
+    def on_tool_tree_show_detail(self, message: ToolTree.ShowDetail) -> None:
+        self.push_screen(ToolDetailScreen(message.record, clock=self.clock))
+
+    def on_jobs_panel_cancel_requested(self, message: JobsPanel.CancelRequested) -> None:
+        job = message.job
+        detail = f"{job.title or job.job_id} · {job.status}"
+        if job.cost_usd:
+            detail += f" · ${job.cost_usd:.2f} so far"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.submit(p.JobCancel(job_id=job.job_id))
+
+        self.push_screen(ConfirmScreen(f"Cancel job {job.job_id}?", detail), answered)
+
+    def _show_permissions(self, rules: list[str]) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, PermissionsScreen):
+                screen.set_rules(rules)
+                return
+        if self.permissions_requested:
+            self.permissions_requested = False
+            self.push_screen(PermissionsScreen(rules))
+
+    def on_permissions_screen_remove(self, message: PermissionsScreen.Remove) -> None:
+        self.submit(p.RemovePermission(rule=message.rule))
+
+    # ----------------------------------------------------------------- actions
+
+    def action_interrupt(self) -> None:
+        if self.busy and not self.interrupting:
+            self.interrupting = True
+            self.submit(p.Interrupt())
+        elif self.drawer.is_open:
+            self.drawer.focus()
+
+    def action_clear_or_quit(self) -> None:
+        now = time.monotonic()
+        if now - self._last_ctrl_c < QUIT_WINDOW_S:
+            self.action_quit_app()
+            return
+        self._last_ctrl_c = now
+        if self.prompt.text:
+            self.prompt.clear()
+        elif self.queue:
+            self.queue.clear()
+            self._show_queue()
+        else:
+            self.notify("Press Ctrl+C again to quit.", timeout=QUIT_WINDOW_S)
+
+    def action_quit_app(self) -> None:
+        if self._quitting or not self._serving:
+            self.exit(0)
+            return
+        self._quitting = True
+        self.submit(p.Shutdown())
+        self.set_timer(SHUTDOWN_GRACE_S, lambda: self.exit(0))
+
+    def action_undo(self) -> None:
+        self.submit(p.Undo())
+
+    def action_compact(self) -> None:
+        self.submit(p.Compact())
+
+    def action_approve_all(self) -> None:
+        if self.drawer.is_open:
+            self.drawer.action_approve_all()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(help_markdown(self)))
+
+    def action_focus_next_pane(self) -> None:
+        order: list[Widget] = [self.prompt, self.chat.scroller, self.tools, self.jobs.job_list]
+        if self.drawer.is_open:
+            order.insert(0, self.drawer)
+        chain = self.screen.focus_chain
+        visible = [w for w in order if w in chain]
+        if not visible:
+            return
+        focused = self.focused
+        current = next(
+            (
+                i
+                for i, w in enumerate(visible)
+                if focused is not None and (focused is w or w in focused.ancestors)
+            ),
+            -1,
+        )
+        visible[(current + 1) % len(visible)].focus()
+
+    @property
+    def main_screen(self) -> Any:
+        return self.screen_stack[0]
+
+    def action_toggle_side(self) -> None:
+        screen = self.main_screen
+        if screen.has_class("-narrow"):
+            self.show_side(not screen.has_class("-show-side"))
+        else:
+            self.show_side(screen.has_class("-hide-side"))
+
+    def show_side(self, show: bool) -> None:
+        """Show or hide the tool, plan and jobs column (on narrow screens it replaces chat)."""
+        screen = self.main_screen
+        screen.set_class(show, "-show-side")
+        screen.set_class(not show, "-hide-side")
+        if (
+            not show
+            and self.focused is not None
+            and self.query_one("#side") in self.focused.ancestors
+        ):
+            self.prompt.focus()
+
+
+def run_app(runtime: Runtime) -> int:
+    """Open the app on ``runtime`` and return the process exit code."""
+    app = MLInternApp(runtime)
+    app.run()
+    return int(app.return_code or 0)

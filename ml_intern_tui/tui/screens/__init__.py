@@ -1,0 +1,1 @@
+"""Modal screens: confirmations, pickers, help, permissions, tool-call detail."""

@@ -1,0 +1,218 @@
+"""What each slash command does: submit an op, open a picker, or answer from UI state."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ml_intern_tui.core import protocol as p
+from ml_intern_tui.tui.commands import BY_NAME
+from ml_intern_tui.tui.formatting import format_tokens, format_usd
+from ml_intern_tui.tui.screens.picker import PickerScreen
+
+if TYPE_CHECKING:
+    from ml_intern_tui.tui.app import MLInternApp
+
+MODES: tuple[str, ...] = ("ask", "auto", "yolo")
+MODE_HELP = {
+    "ask": "ask before anything that costs money or changes files",
+    "auto": "approve local work the rules allow; ask for the rest",
+    "yolo": "approve everything within the budget, except always-manual operations",
+}
+
+
+def sessions_directory(settings: Any) -> Path:
+    configured = getattr(getattr(settings, "sessions", None), "dir", None)
+    if configured:
+        return Path(configured)
+    from ml_intern_tui.paths import sessions_dir
+
+    return sessions_dir()
+
+
+def export_path(arg: str, cwd: str, session_id: str) -> Path:
+    """Where ``/export [path]`` writes: relative paths are under the session's cwd."""
+    base = Path(cwd or ".")
+    if not arg:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        return base / f"ml-intern-{session_id or 'session'}-{stamp}.md"
+    path = Path(arg).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+class SlashRunner:
+    """Runs ``/name arg`` against the app."""
+
+    def __init__(self, app: MLInternApp) -> None:
+        self.app = app
+
+    async def run(self, name: str, arg: str) -> None:
+        if name not in BY_NAME:
+            self.app.local_notice(
+                f"Unknown command /{name}.",
+                "error",
+                hint="Type / to see the commands, F1 for help.",
+            )
+            return
+        handler = getattr(self, f"cmd_{name}")
+        await handler(arg)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _submit(self, op: Any) -> None:
+        self.app.submit(op)
+
+    async def _pick(
+        self, title: str, values: list[tuple[str, str]], current: str | None
+    ) -> str | None:
+        return await self.app.push_screen_wait(PickerScreen(title, values, current=current))
+
+    # ----------------------------------------------------------------- commands
+
+    async def cmd_help(self, arg: str) -> None:
+        self.app.action_help()
+
+    async def cmd_model(self, arg: str) -> None:
+        if not arg:
+            current = self.app.header.model
+            models = list(dict.fromkeys([current, *self.app.prefs.suggested_models]))
+            arg = await self._pick("Model", [(m, m) for m in models if m], current) or ""
+        if arg:
+            self._submit(p.SetModel(model=arg))
+
+    async def cmd_mode(self, arg: str) -> None:
+        arg = arg.lower()
+        if not arg:
+            values = [(m, f"{m}  —  {MODE_HELP[m]}") for m in MODES]
+            arg = await self._pick("Approval mode", values, self.app.header.mode) or ""
+            if not arg:
+                return
+        if arg not in MODES:
+            self.app.local_notice(f"Unknown mode {arg!r}.", "error", hint="Use ask, auto or yolo.")
+            return
+        self._submit(p.SetMode(mode=arg))  # type: ignore[arg-type]
+
+    async def cmd_budget(self, arg: str) -> None:
+        status = self.app.status
+        if not arg:
+            budget = "none" if status.budget_usd is None else format_usd(status.budget_usd)
+            spent = format_usd(status.llm_usd + status.jobs_usd)
+            self.app.local_notice(
+                f"Budget {budget}; spent {spent}.", hint="/budget USD or /budget off"
+            )
+            return
+        if arg.lower() in {"off", "none", "0"}:
+            self._submit(p.SetBudget(budget_usd=None))
+            return
+        try:
+            amount = float(arg.lstrip("$").replace(",", ""))
+        except ValueError:
+            amount = -1.0
+        if amount <= 0:
+            self.app.local_notice(
+                f"Not a budget: {arg!r}.",
+                "error",
+                hint="e.g. /budget 5 (US dollars) or /budget off",
+            )
+            return
+        self._submit(p.SetBudget(budget_usd=amount))
+
+    async def cmd_compact(self, arg: str) -> None:
+        self._submit(p.Compact(focus=arg or None))
+
+    async def cmd_undo(self, arg: str) -> None:
+        self._submit(p.Undo())
+
+    async def cmd_new(self, arg: str) -> None:
+        self._submit(p.New())
+
+    async def cmd_resume(self, arg: str) -> None:
+        if not arg:
+            arg = await self._resume_picker() or ""
+        if arg:
+            self._submit(p.Resume(session_id=arg))
+
+    async def _resume_picker(self) -> str | None:
+        try:
+            from ml_intern_tui.core.journal import list_sessions
+        except ImportError:
+            self.app.local_notice("Session listing is not available.", "error")
+            return None
+        directory = sessions_directory(self.app.runtime.settings)
+        sessions = await asyncio.to_thread(list_sessions, directory)
+        current = self.app.header.session_id
+        values = []
+        for info in sessions[:200]:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.updated))
+            cost = f" · {format_usd(info.cost_usd)}" if info.cost_usd else ""
+            title = info.title or "(no message)"
+            values.append((info.session_id, f"{when}  {title}  · {info.messages} msgs{cost}"))
+        if not values:
+            self.app.local_notice(f"No saved sessions in {directory}.")
+            return None
+        return await self._pick("Resume a session", values, current)
+
+    async def cmd_jobs(self, arg: str) -> None:
+        self.app.show_side(True)
+        self.app.jobs.job_list.focus()
+
+    async def cmd_permissions(self, arg: str) -> None:
+        self.app.permissions_requested = True
+        self._submit(p.ListPermissions())
+
+    async def cmd_theme(self, arg: str) -> None:
+        app = self.app
+        names = sorted(app.available_themes)
+        if not arg:
+            arg = await self._pick("Theme", [(n, n) for n in names], app.theme) or ""
+            if not arg:
+                return
+        if arg not in app.available_themes:
+            app.local_notice(f"No theme {arg!r}.", "error", hint="Pick one with /theme.")
+            return
+        app.theme = arg
+        await app.save_setting("ui.theme", arg, f"Theme {arg}")
+
+    async def cmd_status(self, arg: str) -> None:
+        app, status = self.app, self.app.status
+        lines = [
+            f"Model {app.header.model} · mode {app.header.mode} · session {app.header.session_id}",
+            f"Context {format_tokens(status.used)}/{format_tokens(status.limit)} tokens"
+            + (f" (compacts at {format_tokens(status.threshold)})" if status.threshold else ""),
+            f"Spend {format_usd(status.llm_usd + status.jobs_usd)}"
+            + (f" of {format_usd(status.budget_usd)}" if status.budget_usd is not None else ""),
+            f"Jobs: {app.jobs.running_count} running of {len(app.jobs.jobs)}",
+            f"Working directory {app.header.cwd}",
+        ]
+        app.local_notice("\n".join(lines))
+
+    async def cmd_cost(self, arg: str) -> None:
+        status = self.app.status
+        total = status.llm_usd + status.jobs_usd
+        text = (
+            f"Spent {format_usd(total)}: model calls {format_usd(status.llm_usd)}, "
+            f"jobs {format_usd(status.jobs_usd)}"
+        )
+        if status.budget_usd is not None:
+            left = max(0.0, status.budget_usd - total)
+            text += f"; budget {format_usd(status.budget_usd)}, {format_usd(left)} left"
+        self.app.local_notice(text + ".")
+
+    async def cmd_export(self, arg: str) -> None:
+        app = self.app
+        path = export_path(arg, app.header.cwd, app.header.session_id)
+        try:
+            written = await asyncio.to_thread(app.transcript.export, path)
+        except OSError as exc:
+            app.local_notice(
+                f"Could not write {path}: {exc.strerror}",
+                "error",
+                hint="Give another path: /export PATH",
+            )
+            return
+        app.local_notice(f"Transcript written to {written}", "success")
+
+    async def cmd_quit(self, arg: str) -> None:
+        self.app.action_quit_app()

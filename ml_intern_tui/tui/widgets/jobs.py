@@ -1,0 +1,245 @@
+"""The jobs panel: every background job, and the live log tail of the selected one."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Log, OptionList
+from textual.widgets.option_list import Option
+
+from ml_intern_tui.core import protocol as p
+from ml_intern_tui.tui.formatting import (
+    format_duration,
+    format_usd,
+    job_is_running,
+    one_line,
+    strip_ansi,
+)
+from ml_intern_tui.tui.messages import AgentEvent
+
+LOG_LINES = 5_000
+"""Lines kept per job on screen; the full log is on disk (the core keeps it)."""
+
+TERMINAL = frozenset(
+    {
+        "completed",
+        "succeeded",
+        "success",
+        "done",
+        "failed",
+        "error",
+        "cancelled",
+        "canceled",
+        "timeout",
+        "stopped",
+        "exited",
+        "deleted",
+    }
+)
+_STATUS_STYLE = {
+    "running": "$warning",
+    "completed": "$success",
+    "succeeded": "$success",
+    "failed": "$error",
+    "error": "$error",
+}
+
+
+@dataclass
+class JobView:
+    """What the UI knows about one job."""
+
+    job_id: str
+    kind: str
+    status: str
+    title: str = ""
+    flavor: str | None = None
+    cost_usd: float = 0.0
+    url: str | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    lines: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_LINES))
+
+    @property
+    def running(self) -> bool:
+        return job_is_running(self.status)
+
+
+class JobsPanel(Vertical):
+    """A list of jobs (status, elapsed, cost) above a ``Log`` of the selected job."""
+
+    EVENT_TYPES = frozenset({"job_updated", "job_log", "ready"})
+
+    BINDINGS = [
+        Binding("x", "cancel_job", "Cancel job", id="jobs.cancel"),
+        Binding("end", "follow", "Follow log", id="jobs.follow", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    JobsPanel {
+        height: 1fr;
+        & > OptionList { height: auto; max-height: 6; border: none; padding: 0; background: transparent; }
+        & > Log { height: 1fr; min-height: 3; background: $surface; scrollbar-size-horizontal: 0; }
+        &.-empty > Log { display: none; }
+    }
+    """
+
+    class CancelRequested(Message):
+        """The user asked to cancel a job (the app confirms, then submits ``job_cancel``)."""
+
+        def __init__(self, job: JobView) -> None:
+            super().__init__()
+            self.job = job
+
+    def __init__(self, *, clock: Callable[[], float] = time.time, id: str | None = None) -> None:
+        super().__init__(id=id, classes="-empty")
+        self.clock = clock
+        self.jobs: dict[str, JobView] = {}
+        self.selected: str | None = None
+        self._user_selected = False
+
+    def compose(self) -> ComposeResult:
+        yield OptionList(Option("No jobs yet.", id="__none__", disabled=True), id="job-list")
+        yield Log(max_lines=LOG_LINES, id="job-log", auto_scroll=True)
+
+    def on_mount(self) -> None:
+        self.border_title = "Jobs"
+        self.set_interval(1.0, self._tick)
+
+    @property
+    def job_list(self) -> OptionList:
+        return self.query_one("#job-list", OptionList)
+
+    @property
+    def log_view(self) -> Log:
+        return self.query_one("#job-log", Log)
+
+    @property
+    def running_count(self) -> int:
+        return sum(1 for job in self.jobs.values() if job.running)
+
+    # ------------------------------------------------------------------ render
+
+    def _prompt(self, job: JobView) -> Content:
+        end = job.ended_at if job.ended_at is not None else self.clock()
+        elapsed = format_duration(end - job.started_at) if job.started_at else "–"
+        status = job.status.lower()
+        glyph = (
+            "●"
+            if job.running
+            else ("✓" if status in {"completed", "succeeded", "success", "done"} else "■")
+        )
+        style = _STATUS_STYLE.get(status, "$warning" if job.running else "$text-muted")
+        name = job.title or job.job_id
+        parts: list[Content | str | tuple[str, str]] = [
+            (glyph, style),
+            " ",
+            (one_line(name, 28), "bold"),
+            " ",
+            (job.status, style),
+            " ",
+            (elapsed, "$text-muted"),
+        ]
+        if job.kind == "hf" or job.cost_usd:
+            parts += [" ", (format_usd(job.cost_usd), "$text-muted")]
+        if job.flavor:
+            parts += [" ", (job.flavor, "$text-muted")]
+        return Content.assemble(*parts)
+
+    def _refresh_title(self) -> None:
+        running = self.running_count
+        self.border_title = f"Jobs · {running} running" if running else "Jobs"
+
+    def _tick(self) -> None:
+        for job in self.jobs.values():
+            if job.running and job.started_at is not None:
+                self.job_list.replace_option_prompt(job.job_id, self._prompt(job))
+
+    # ------------------------------------------------------------------ events
+
+    def on_agent_event(self, message: AgentEvent) -> None:
+        event = message.event
+        if isinstance(event, p.JobUpdated):
+            self._on_job_updated(event)
+        elif isinstance(event, p.JobLog):
+            self._on_job_log(event)
+
+    def _on_job_updated(self, event: p.JobUpdated) -> None:
+        job = self.jobs.get(event.job_id)
+        options = self.job_list
+        if job is None:
+            job = JobView(job_id=event.job_id, kind=event.kind, status=event.status)
+            self.jobs[event.job_id] = job
+            if len(self.jobs) == 1:
+                options.clear_options()
+                self.remove_class("-empty")
+            options.add_option(Option(self._prompt(job), id=job.job_id))
+        job.status = event.status
+        job.kind = event.kind
+        job.title = event.title or job.title
+        job.flavor = event.flavor
+        job.cost_usd = event.cost_usd
+        job.url = event.url
+        job.started_at = event.started_at or job.started_at or event.ts
+        job.ended_at = event.ended_at or (job.ended_at if not job.running else None)
+        if not job.running and job.ended_at is None:
+            job.ended_at = event.ts
+        options.replace_option_prompt(job.job_id, self._prompt(job))
+        self._refresh_title()
+        if self.selected is None or (not self._user_selected and job.running):
+            self.select(job.job_id, by_user=False)
+
+    def _on_job_log(self, event: p.JobLog) -> None:
+        job = self.jobs.get(event.job_id)
+        if job is None:
+            return
+        lines = [strip_ansi(line) for line in event.lines]
+        job.lines.extend(lines)
+        if event.job_id == self.selected:
+            self.log_view.write_lines(lines)
+
+    # --------------------------------------------------------------- selection
+
+    def select(self, job_id: str, *, by_user: bool = True) -> None:
+        job = self.jobs.get(job_id)
+        if job is None:
+            return
+        self._user_selected = self._user_selected or by_user
+        if self.selected != job_id:
+            self.selected = job_id
+            log = self.log_view
+            log.clear()
+            log.write_lines(list(job.lines), scroll_end=True)
+        options = self.job_list
+        index = options.get_option_index(job_id)
+        if options.highlighted != index:
+            options.highlighted = index
+
+    @on(OptionList.OptionHighlighted, "#job-list")
+    @on(OptionList.OptionSelected, "#job-list")
+    def _picked(self, event: OptionList.OptionHighlighted | OptionList.OptionSelected) -> None:
+        event.stop()
+        job_id = event.option.id
+        if job_id and job_id in self.jobs and job_id != self.selected:
+            self.select(job_id, by_user=True)
+
+    def action_follow(self) -> None:
+        self.log_view.scroll_end(animate=False)
+
+    def action_cancel_job(self) -> None:
+        job = self.jobs.get(self.selected or "")
+        if job is None:
+            self.notify("No job selected.", severity="warning")
+        elif not job.running:
+            self.notify(f"{job.title or job.job_id} is already {job.status}.")
+        else:
+            self.post_message(self.CancelRequested(job))

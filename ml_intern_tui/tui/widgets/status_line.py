@@ -1,0 +1,129 @@
+"""The status line: context gauge, spend against budget, running jobs, mode, model."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from ml_intern_tui.core import protocol as p
+from ml_intern_tui.tui.formatting import format_tokens, format_usd, job_is_running
+from ml_intern_tui.tui.messages import AgentEvent
+
+GAUGE_WIDTH = 10
+WARN_FRACTION = 0.8
+"""Of the compaction threshold: from here the gauge turns to the warning colour."""
+
+
+def gauge(used: int, limit: int, threshold: int, width: int = GAUGE_WIDTH) -> Content:
+    """``▓▓▓▓░░│░░`` coloured by how close ``used`` is to ``threshold``."""
+    if limit <= 0:
+        return Content.styled("░" * width, "$text-muted")
+    filled = min(width, round(width * used / limit))
+    mark = min(width - 1, max(0, round(width * threshold / limit))) if threshold else None
+    if threshold and used >= threshold:
+        style = "bold $error"
+    elif threshold and used >= threshold * WARN_FRACTION:
+        style = "$warning"
+    else:
+        style = "$success"
+    cells: list[tuple[str, str]] = []
+    for i in range(width):
+        if i == mark and i >= filled:
+            cells.append(("│", "$text-muted"))
+        elif i < filled:
+            cells.append(("▓", style))
+        else:
+            cells.append(("░", "$text-muted"))
+    return Content.assemble(*cells)
+
+
+class StatusLine(Static):
+    """One line of numbers that matter; context is kept apart from money."""
+
+    EVENT_TYPES = frozenset(
+        {
+            "ready",
+            "context_usage",
+            "spend",
+            "job_updated",
+            "turn_started",
+            "turn_complete",
+            "interrupted",
+        }
+    )
+
+    DEFAULT_CSS = """
+    StatusLine {
+        height: 1;
+        padding: 0 1;
+        background: $panel;
+        color: $text-muted;
+    }
+    """
+
+    used: reactive[int] = reactive(0, layout=False)
+    limit: reactive[int] = reactive(0)
+    threshold: reactive[int] = reactive(0)
+    llm_usd: reactive[float] = reactive(0.0)
+    jobs_usd: reactive[float] = reactive(0.0)
+    budget_usd: reactive[float | None] = reactive(None)
+    running_jobs: reactive[int] = reactive(0)
+    mode: reactive[str] = reactive("ask")
+    model: reactive[str] = reactive("")
+    busy: reactive[bool] = reactive(False)
+    queued: reactive[int] = reactive(0)
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._job_states: dict[str, bool] = {}
+
+    def on_agent_event(self, message: AgentEvent) -> None:
+        event = message.event
+        if isinstance(event, p.Ready):
+            self.model, self.mode, self.limit = event.model, event.mode, event.context_limit
+        elif isinstance(event, p.ContextUsage):
+            self.used, self.limit, self.threshold = event.used, event.limit, event.threshold
+        elif isinstance(event, p.Spend):
+            self.llm_usd, self.jobs_usd = event.llm_usd, event.jobs_usd
+            self.budget_usd = event.budget_usd
+        elif isinstance(event, p.JobUpdated):
+            self._job_states[event.job_id] = job_is_running(event.status)
+            self.running_jobs = sum(self._job_states.values())
+
+    def render(self) -> Content:
+        # Drop the optional details, least useful first, until the line fits.
+        for detail in (3, 2, 1, 0):
+            line = self._line(detail)
+            if line.cell_length <= self.size.width - 2:
+                return line
+        return line
+
+    def _line(self, detail: int) -> Content:
+        """detail 3: everything; 2: no model; 1: no spend breakdown; 0: no token counts."""
+        sep = (" · ", "$text-muted")
+        parts: list[Content | str | tuple[str, str]] = []
+        if self.busy:
+            parts += [("● working", "bold $warning"), sep]
+        parts += ["ctx ", gauge(self.used, self.limit, self.threshold)]
+        if self.limit:
+            parts += [f" {round(100 * self.used / self.limit)}%"]
+            if detail >= 1:
+                parts += [f" {format_tokens(self.used)}/{format_tokens(self.limit)}"]
+        spend = self.llm_usd + self.jobs_usd
+        parts += [sep, (format_usd(spend), "bold")]
+        if self.budget_usd is not None:
+            over = spend >= self.budget_usd
+            parts += ["/", (format_usd(self.budget_usd), "bold $error" if over else "")]
+        if self.jobs_usd and detail >= 2:
+            llm, jobs = format_usd(self.llm_usd), format_usd(self.jobs_usd)
+            parts += [(f" (LLM {llm} + jobs {jobs})", "$text-muted")]
+        if self.running_jobs:
+            noun = "job" if self.running_jobs == 1 else "jobs"
+            parts += [sep, (f"{self.running_jobs} {noun} running", "$warning")]
+        if self.queued:
+            parts += [sep, (f"{self.queued} queued", "$accent")]
+        parts += [sep, (self.mode, "bold $error" if self.mode == "yolo" else "bold $accent")]
+        if self.model and detail >= 3:
+            parts += [sep, self.model]
+        return Content.assemble(*parts)

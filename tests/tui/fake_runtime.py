@@ -1,0 +1,83 @@
+"""A runtime for UI tests: a real EventBus, scripted events in, submitted ops recorded."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from ml_intern_tui.core import protocol as p
+from ml_intern_tui.core.bus import EventBus
+
+T0 = 1_700_000_000.0
+"""A fixed timestamp so elapsed times on screen are deterministic."""
+
+
+@dataclass
+class FakeUI:
+    theme: str = "ml-intern-dark"
+    show_reasoning: bool = True
+    max_chat_blocks: int = 200
+
+
+@dataclass
+class FakeSettings:
+    model: str = "test/model"
+    mode: str = "ask"
+    budget_usd: float | None = None
+    suggested_models: list[str] = field(default_factory=lambda: ["test/model", "test/other"])
+    keymap: dict[str, str] = field(default_factory=dict)
+    ui: FakeUI = field(default_factory=FakeUI)
+
+
+class FakeRuntime:
+    """Publishes what a test scripts; answers nothing by itself except Ready and Shutdown."""
+
+    def __init__(self, settings: Any = None, *, session_id: str = "s-test") -> None:
+        self.bus = EventBus()
+        self.settings = settings or FakeSettings()
+        self.session_id = session_id
+        self.ops: list[BaseModel] = []
+        self.warmed = False
+        self._stop = asyncio.Event()
+        self.running = False
+
+    def submit(self, op: BaseModel) -> None:
+        self.ops.append(op)
+        if isinstance(op, p.Shutdown):
+            self._stop.set()
+
+    def publish(self, *events: p.EventBase) -> None:
+        for event in events:
+            if not event.session_id:
+                event.session_id = self.session_id
+            if event.ts == 0 or event.ts > T0 + 10_000:
+                event.ts = T0
+            self.bus.publish(event)
+
+    def ready(self, **kw: Any) -> p.Ready:
+        values: dict[str, Any] = {
+            "model": self.settings.model,
+            "mode": self.settings.mode,
+            "tools": ["bash", "read"],
+            "cwd": "/work/project",
+            "context_limit": 128_000,
+        }
+        values.update(kw)
+        return p.Ready(**values)
+
+    async def run(self) -> None:
+        self.running = True
+        self.publish(self.ready())
+        await self._stop.wait()
+        self.publish(p.ShutdownEvent())
+        self.bus.close()
+        self.running = False
+
+    async def warm_up(self) -> None:
+        self.warmed = True
+
+    def ops_of(self, kind: type[BaseModel]) -> list[Any]:
+        return [op for op in self.ops if isinstance(op, kind)]
