@@ -22,7 +22,11 @@ CASES: list[tuple[str, list[str], float]] = [
     ("ml-intern-tui --help", ["-m", "ml_intern_tui.cli", "--help"], 0.3),
     ("ml-intern-tui --version", ["-m", "ml_intern_tui.cli", "--version"], 0.3),
     ("import ml_intern_tui", ["-c", "import ml_intern_tui"], 0.3),
-    ("import ml_intern_tui.core (+protocol, bus, loop)", ["-c", "import ml_intern_tui.core.loop"], 0.5),
+    (
+        "import ml_intern_tui.core (+protocol, bus, loop)",
+        ["-c", "import ml_intern_tui.core.loop"],
+        0.5,
+    ),
     ("import ml_intern_tui.tui.app", ["-c", "import ml_intern_tui.tui.app"], 0.6),
 ]
 
@@ -30,10 +34,14 @@ CASES: list[tuple[str, list[str], float]] = [
 def measure(args: list[str], runs: int) -> list[float]:
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
     times = []
-    subprocess.run([sys.executable, *args], capture_output=True, env=env, cwd=ROOT, check=False)  # warm
+    subprocess.run(
+        [sys.executable, *args], capture_output=True, env=env, cwd=ROOT, check=False
+    )  # warm
     for _ in range(runs):
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, *args], capture_output=True, env=env, cwd=ROOT, check=False)
+        proc = subprocess.run(
+            [sys.executable, *args], capture_output=True, env=env, cwd=ROOT, check=False
+        )
         times.append(time.perf_counter() - start)
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(args)} failed: {proc.stderr.decode()[-500:]}")

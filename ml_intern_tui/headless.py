@@ -90,11 +90,15 @@ class TextPrinter:
 
 
 def _short_args(args: dict[str, Any], limit: int = 100) -> str:
-    for key in ("command", "path", "operation", "query", "job_id"):
-        if key in args and isinstance(args[key], str):
-            text = str(args[key]).replace("\n", " ")
-            return text if len(text) <= limit else text[: limit - 1] + "…"
-    text = json.dumps(args, ensure_ascii=False)
+    """The arguments a person wants to see on one line."""
+    if isinstance(args.get("todos"), list):
+        return f"{len(args['todos'])} items"
+    parts = [
+        str(args[key]).replace("\n", " ")
+        for key in ("operation", "command", "path", "query", "job_id", "repo_id")
+        if isinstance(args.get(key), str | int) and args.get(key) != ""
+    ]
+    text = " ".join(parts) if parts else json.dumps(args, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -39,12 +39,14 @@ _PATTERNS: list[tuple[re.Pattern[str], _Replacement]] = [
     (
         re.compile(
             r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----"
-            r"(?:[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----|[A-Za-z0-9+/=\s\\:,.-]*)"
+            r"(?:[\s\S]{0,16384}?-----END [A-Z0-9 ]*PRIVATE KEY-----|[A-Za-z0-9+/=\s\\:,.-]{0,16384})"
         ),
         "[REDACTED_PRIVATE_KEY]",
     ),
     (
-        re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+        re.compile(
+            r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,8192}\.[A-Za-z0-9_-]{8,8192}\.[A-Za-z0-9_-]{8,8192}"
+        ),
         "[REDACTED_JWT]",
     ),
     (
@@ -53,7 +55,7 @@ _PATTERNS: list[tuple[re.Pattern[str], _Replacement]] = [
     ),
     # scheme://user:password@host -> keep the user, hide the password.
     (
-        re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)([^\s:/@\[\]]+):([^\s/@]+)@"),
+        re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]{0,30}://)([^\s:/@\[\]]{1,256}):([^\s/@]{1,1024})@"),
         r"\1\2:[REDACTED]@",
     ),
     (re.compile(r"(?<![A-Za-z0-9])hf_[A-Za-z0-9]{30,}"), "[REDACTED_HF_TOKEN]"),
@@ -90,14 +92,14 @@ _ML_TOKEN_RE = re.compile(
 _ASSIGNMENT_RE = re.compile(
     rf"""(?ix)
     (?<![A-Za-z0-9_.-])
-    (?P<name>[A-Za-z0-9_.-]*?(?:{_SECRET_WORDS}[A-Za-z0-9_-]*|TOKEN))
+    (?P<name>[A-Za-z0-9_.-]{{0,80}}?(?:{_SECRET_WORDS}[A-Za-z0-9_-]{{0,40}}|TOKEN))
     (?![A-Za-z0-9_])
     (?P<sep>["']?[ \t]*[:=][ \t]*)
     (?P<value>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|[^\s"',;)}}]+)
     """
 )
 _FLAG_RE = re.compile(
-    r"(?i)(?<![A-Za-z0-9_-])(--?[A-Za-z0-9-]*?(?:token|password|passwd|secret|api-?key|"
+    r"(?i)(?<![A-Za-z0-9_-])(--?[A-Za-z0-9-]{0,40}?(?:token|password|passwd|secret|api-?key|"
     r"access-key|private-key))(\s+)([^\s\"'-][^\s\"']*)"
 )
 

@@ -163,10 +163,10 @@ class TurnRunner:
                 )
                 self.finish("", "budget")
                 return
-            if self.s.context.needs_compaction() and not await self.compact():
-                if self.s.context.tokens() >= self.s.context.limit:
-                    self.finish("", "error")
-                    return
+            compacted_ok = not self.s.context.needs_compaction() or await self.compact()
+            if not compacted_ok and self.s.context.tokens() >= self.s.context.limit:
+                self.finish("", "error")
+                return
             self.apply_guards()
 
             try:

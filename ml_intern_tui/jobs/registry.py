@@ -192,7 +192,20 @@ class JobRegistry:
         the process cannot be started (missing ``cwd``).
         """
         job_id = self.new_id()
-        proc = await spawn_shell(command, cwd, env)
+        spawning = asyncio.ensure_future(spawn_shell(command, cwd, env))
+        try:
+            proc = await asyncio.shield(spawning)
+        except asyncio.CancelledError:
+            # The job may already run while asyncio wires its pipes: register it anyway
+            # so it is followed, listed and reported as still running.
+            with contextlib.suppress(OSError):
+                self._register_local(job_id, await spawning, command, title)
+            raise
+        return self._register_local(job_id, proc, command, title)
+
+    def _register_local(
+        self, job_id: str, proc: asyncio.subprocess.Process, command: str, title: str
+    ) -> JobRecord:
         record = JobRecord(
             id=job_id,
             kind="local",

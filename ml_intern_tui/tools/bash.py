@@ -9,6 +9,7 @@ asking; everything else needs a ``local`` approval.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shlex
@@ -309,16 +310,16 @@ class BashTool(Tool):
     async def _run_foreground(
         self, command: str, work_dir: Path, timeout: int, ctx: ToolContext
     ) -> ToolResult:
-        me = asyncio.current_task()
-        print('DEBUG start', me, flush=True)
-        async def spy():
-            for _ in range(40):
-                await asyncio.sleep(0.5)
-                print('DEBUG spy', me.cancelling(), me.done(), [t.get_name() for t in asyncio.all_tasks()], flush=True)
-        asyncio.get_running_loop().create_task(spy())
         started = time.monotonic()
+        spawning = asyncio.ensure_future(spawn_shell(command, work_dir))
         try:
-            proc = await spawn_shell(command, work_dir)
+            proc = await asyncio.shield(spawning)
+        except asyncio.CancelledError:
+            # The shell may already run while asyncio still wires its pipes: finish the
+            # spawn so the group can be killed instead of orphaned.
+            with contextlib.suppress(OSError):
+                await kill_on_cancel(await spawning, self.kill_grace_s)
+            raise
         except OSError as exc:
             raise ToolError(f"could not start the command: {exc}") from exc
         splitter = LineSplitter()

@@ -66,7 +66,7 @@ class MLInternApp(App[int]):
         Binding("ctrl+u", "undo", "Undo", id="app.undo", priority=True),
         Binding("ctrl+o", "compact", "Compact", id="app.compact", priority=True),
         Binding("ctrl+n", "focus_next_pane", "Next pane", id="app.next_pane", priority=True),
-        Binding("ctrl+b", "toggle_side", "Side panes", id="app.toggle_side", priority=True),
+        Binding("ctrl+t", "toggle_side", "Side panes", id="app.toggle_side", priority=True),
         Binding("f1", "help", "Help", id="app.help"),
         Binding("ctrl+p", "command_palette", "Palette", id="app.palette", priority=True),
     ]
@@ -232,6 +232,10 @@ class MLInternApp(App[int]):
             pending = isinstance(event, p.TurnComplete) and event.reason == "approval_pending"
             if not pending:
                 self._flush_queue()
+        elif isinstance(event, p.ApprovalRequired):
+            # The turn is suspended on the user; queued messages wait for its real end.
+            self.busy = False
+            self.interrupting = False
         elif isinstance(event, p.Error) and not event.recoverable:
             self.busy = False
 

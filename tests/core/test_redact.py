@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 from typing import Any
 
 import pytest
@@ -214,3 +215,20 @@ def test_contains_redaction() -> None:
     assert contains_redaction("a [REDACTED] b")
     assert contains_redaction("[REDACTED_HF_TOKEN]")
     assert not contains_redaction("[redacted] or REDACTED")
+
+
+@pytest.mark.parametrize(
+    ("unit", "times"),
+    [
+        ("sk-", 50_000),
+        ("ab://", 30_000),
+        ("password-", 20_000),
+        ("eyJaaaaaaaaaa.", 12_000),
+        ("a://b:", 25_000),
+    ],
+)
+def test_adversarial_input_stays_linear(unit: str, times: int) -> None:
+    text = unit * times
+    started = time.perf_counter()
+    redact_text(text)
+    assert time.perf_counter() - started < 3.0

@@ -168,5 +168,5 @@ def test_sigkill_mid_turn_then_resume_keeps_completed_messages(tmp_path: Path) -
         assert any("Checking first." in c for c in contents)
         assert any("marker-42" in c for c in contents if c)
         assert contents[-1] == "what did you find?"
-        ready = [e for e in events_of(resumed.stdout) if e.type == "ready"][0]
+        ready = next(e for e in events_of(resumed.stdout) if e.type == "ready")
         assert ready.resumed and ready.messages >= 3  # user, assistant+tool call, tool result

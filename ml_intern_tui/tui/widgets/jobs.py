@@ -88,6 +88,7 @@ class JobsPanel(Vertical):
     JobsPanel {
         height: 1fr;
         & > OptionList { height: auto; max-height: 6; border: none; padding: 0; background: transparent; }
+        & > OptionList:focus { border: none; background-tint: transparent; }
         & > Log { height: 1fr; min-height: 3; background: $surface; scrollbar-size-horizontal: 0; }
         &.-empty > Log { display: none; }
     }

@@ -215,8 +215,12 @@ class ToolTree(Tree[NodeData]):
             parent.expand()
         node = parent.add(self.label_for(record), data=record, expand=True, allow_expand=False)
         self.nodes[event.call_id] = node
-        if self.cursor_node is None or self.cursor_node is self.root:
-            self.move_cursor(node)
+        self._follow(node)
+
+    def _follow(self, node: TreeNode[NodeData]) -> None:
+        """Keep the newest call in view, unless the user is browsing the tree."""
+        if not self.has_focus:
+            self.call_after_refresh(self.scroll_to_node, node, animate=False)
 
     def _on_tool_progress(self, event: p.ToolProgress) -> None:
         record = self.records.get(event.call_id)
