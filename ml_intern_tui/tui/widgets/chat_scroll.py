@@ -15,7 +15,7 @@ class ChatScroll(VerticalScroll):
 
     DEFAULT_CSS = """
     ChatScroll {
-        layout: stream;
+        layout: vertical;
         padding: 0 1 1 1;
         scrollbar-size-vertical: 1;
     }

@@ -14,7 +14,6 @@ class AssistantBlock(Markdown):
         margin: 1 0 0 0;
         padding: 0 1;
         background: transparent;
-        layout: stream;
     }
     """
 
