@@ -18,9 +18,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 UPSTREAM_HELP_S = 5.7
 
+SCRIPT = Path(sys.executable).with_name("ml-intern-tui")
+"""The installed console script (what a user runs); ``python -m`` when it is missing."""
+ENTRY = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "ml_intern_tui.cli"]
+
 CASES: list[tuple[str, list[str], float]] = [
-    ("ml-intern-tui --help", ["-m", "ml_intern_tui.cli", "--help"], 0.3),
-    ("ml-intern-tui --version", ["-m", "ml_intern_tui.cli", "--version"], 0.3),
+    ("ml-intern-tui --help", [*ENTRY, "--help"], 0.3),
+    ("ml-intern-tui --version", [*ENTRY, "--version"], 0.3),
     ("import ml_intern_tui", ["-c", "import ml_intern_tui"], 0.3),
     (
         "import ml_intern_tui.core (+protocol, bus, loop)",

@@ -45,6 +45,9 @@ class TextPrinter:
     def __init__(self, out: TextIO, err: TextIO, *, streaming: bool) -> None:
         self.out = out
         self.err = err
+        # Status lines (model, retries, notices) are for a person watching; a script
+        # reading stderr gets only the final one-line outcome.
+        self.show_status = err.isatty()
         self.streaming = streaming
         self.at_line_start = True
         self.streamed = False
@@ -80,6 +83,8 @@ class TextPrinter:
             self._line(f"  plan: {done}/{len(event.items)} done")
         elif isinstance(event, JobUpdated):
             self._line(f"  job {event.job_id}: {event.status}")
+        elif not self.show_status:
+            return
         elif isinstance(event, Notice | LoopWarning):
             text = event.text if isinstance(event, Notice) else f"{event.kind}: {event.detail}"
             self.err.write(f"· {text}\n")

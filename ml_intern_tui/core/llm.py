@@ -327,13 +327,21 @@ class LLMClient:
             except Exception as exc:  # our LLMError, or a litellm / SDK exception to map
                 error = classify_error(exc, self.route)
                 error.__cause__ = error.__cause__ if error is exc else exc
-            if not error.retryable or attempt >= self.retry.max_retries:
+            if not error.retryable or attempt >= self._max_retries_for(error):
                 raise error
             delay = self.retry.delay_s(attempt, error)
             attempt += 1
             if on_retry is not None:
-                on_retry(f"{error} (retry {attempt} of {self.retry.max_retries} in {delay:.1f}s)")
+                on_retry(f"{error} (retry {attempt} of {self._max_retries_for(error)} in {delay:.1f}s)")
             await asyncio.sleep(delay)
+
+    def _max_retries_for(self, error: LLMError) -> int:
+        # A refused connection to a server on this machine means it is not running:
+        # one quick retry covers a server still starting; more would only keep the
+        # user waiting for the same answer.
+        if error.kind == "connection" and self.route.kind == "local":
+            return min(1, self.retry.max_retries)
+        return self.retry.max_retries
 
     async def _stream_into(self, answer: _Answer, litellm: Any, kwargs: dict[str, Any]) -> None:
         stream = await litellm.acompletion(**kwargs)

@@ -16,10 +16,12 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
 
 from ml_intern_tui.core import protocol as p
+from ml_intern_tui.tui import layout
 from ml_intern_tui.tui.bridge import EventBridge
 from ml_intern_tui.tui.commands import parse
 from ml_intern_tui.tui.help_text import help_markdown
@@ -31,7 +33,7 @@ from ml_intern_tui.tui.screens.help import HelpScreen
 from ml_intern_tui.tui.screens.permissions import PermissionsScreen
 from ml_intern_tui.tui.screens.tool_detail import ToolDetailScreen
 from ml_intern_tui.tui.slash import MODES, SlashRunner
-from ml_intern_tui.tui.themes import DEFAULT_DARK, discover_themes
+from ml_intern_tui.tui.themes import register_themes
 from ml_intern_tui.tui.transcript import Transcript
 from ml_intern_tui.tui.widgets.approval import ApprovalDrawer
 from ml_intern_tui.tui.widgets.blocks.notice import Level
@@ -98,18 +100,7 @@ class MLInternApp(App[int]):
     # ------------------------------------------------------------------ setup
 
     def _register_themes(self) -> None:
-        loaded = discover_themes()
-        for theme in loaded.themes:
-            self.register_theme(theme)
-        self.theme_errors = loaded.errors
-        wanted = self.prefs.theme
-        if wanted in self.available_themes:
-            self.theme = wanted
-        else:
-            if wanted != DEFAULT_DARK:
-                self.theme_errors.append(f"theme {wanted!r} not found; using {DEFAULT_DARK}")
-            if DEFAULT_DARK in self.available_themes:
-                self.theme = DEFAULT_DARK
+        self.theme_errors = register_themes(self, self.prefs.theme)
 
     def compose(self) -> ComposeResult:
         yield HeaderLine(id="header")
@@ -202,6 +193,11 @@ class MLInternApp(App[int]):
     @property
     def status(self) -> StatusLine:
         return self.query_one(StatusLine)
+
+    @property
+    def main_screen(self) -> Screen[Any]:
+        """The screen with the panes (``self.screen`` may be a modal on top of it)."""
+        return self.screen_stack[0]
 
     # ------------------------------------------------------------------ events
 
@@ -390,46 +386,14 @@ class MLInternApp(App[int]):
             self.push_screen(HelpScreen(help_markdown(self)))
 
     def action_focus_next_pane(self) -> None:
-        order: list[Widget] = [self.prompt, self.chat.scroller, self.tools, self.jobs.job_list]
-        if self.drawer.is_open:
-            order.insert(0, self.drawer)
-        chain = self.screen.focus_chain
-        visible = [w for w in order if w in chain]
-        if not visible:
-            return
-        focused = self.focused
-        current = next(
-            (
-                i
-                for i, w in enumerate(visible)
-                if focused is not None and (focused is w or w in focused.ancestors)
-            ),
-            -1,
-        )
-        visible[(current + 1) % len(visible)].focus()
-
-    @property
-    def main_screen(self) -> Any:
-        return self.screen_stack[0]
+        layout.focus_next_pane(self)
 
     def action_toggle_side(self) -> None:
-        screen = self.main_screen
-        if screen.has_class("-narrow"):
-            self.show_side(not screen.has_class("-show-side"))
-        else:
-            self.show_side(screen.has_class("-hide-side"))
+        layout.toggle_side(self)
 
     def show_side(self, show: bool) -> None:
         """Show or hide the tool, plan and jobs column (on narrow screens it replaces chat)."""
-        screen = self.main_screen
-        screen.set_class(show, "-show-side")
-        screen.set_class(not show, "-hide-side")
-        if (
-            not show
-            and self.focused is not None
-            and self.query_one("#side") in self.focused.ancestors
-        ):
-            self.prompt.focus()
+        layout.show_side(self, show)
 
 
 def run_app(runtime: Runtime) -> int:

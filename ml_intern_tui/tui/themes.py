@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from textual.app import App
 from textual.theme import Theme
 
 DEFAULT_DARK = "ml-intern-dark"
@@ -106,3 +107,19 @@ def user_themes_dir() -> Path | None:
 def discover_themes() -> LoadedThemes:
     """Bundled themes, then the user's (a user theme may replace a bundled one)."""
     return load_themes(bundled_themes_dir(), user_themes_dir())
+
+
+def register_themes(app: App[Any], wanted: str) -> list[str]:
+    """Register every theme file and select ``wanted``; returns problems to show the user."""
+    loaded = discover_themes()
+    for theme in loaded.themes:
+        app.register_theme(theme)
+    errors = list(loaded.errors)
+    if wanted in app.available_themes:
+        app.theme = wanted
+        return errors
+    if wanted != DEFAULT_DARK:
+        errors.append(f"theme {wanted!r} not found; using {DEFAULT_DARK}")
+    if DEFAULT_DARK in app.available_themes:
+        app.theme = DEFAULT_DARK
+    return errors

@@ -28,7 +28,9 @@ def app(runtime: FakeRuntime) -> MLInternApp:
     return MLInternApp(runtime, clock=fixed_clock)
 
 
-async def wait_for(pilot: Pilot[object], condition: Callable[[], object], *, tries: int = 200) -> None:
+async def wait_for(
+    pilot: Pilot[object], condition: Callable[[], object], *, tries: int = 200
+) -> None:
     """Let the app work until ``condition()`` is truthy (fails after ``tries`` pauses)."""
     for _ in range(tries):
         if condition():

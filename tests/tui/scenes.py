@@ -64,16 +64,50 @@ def plan(rt: FakeRuntime) -> None:
 def nested_tools(rt: FakeRuntime) -> None:
     """A research call with nested calls, an ok call, a failure and a running one."""
     rt.publish(
-        p.ToolCall(call_id="c1", tool="bash", args={"command": "head -5 data/reviews.csv"}, ts=at(0)),
-        p.ToolResultEvent(call_id="c1", ok=True, summary="5 lines", output="text,label\n...", ts=at(0.4)),
-        p.ToolCall(call_id="c2", tool="research", args={"query": "best small sentiment models"}, ts=at(1)),
-        p.ToolCall(call_id="c2a", tool="hf_papers", args={"query": "sentiment distilbert"}, parent_id="c2", ts=at(1.5)),
-        p.ToolResultEvent(call_id="c2a", ok=True, summary="7 papers", output="...", parent_id="c2", ts=at(2.5)),
-        p.ToolCall(call_id="c2b", tool="github_find_examples", args={"query": "imdb finetune"}, parent_id="c2", ts=at(2.6)),
+        p.ToolCall(
+            call_id="c1", tool="bash", args={"command": "head -5 data/reviews.csv"}, ts=at(0)
+        ),
+        p.ToolResultEvent(
+            call_id="c1", ok=True, summary="5 lines", output="text,label\n...", ts=at(0.4)
+        ),
+        p.ToolCall(
+            call_id="c2", tool="research", args={"query": "best small sentiment models"}, ts=at(1)
+        ),
+        p.ToolCall(
+            call_id="c2a",
+            tool="hf_papers",
+            args={"query": "sentiment distilbert"},
+            parent_id="c2",
+            ts=at(1.5),
+        ),
+        p.ToolResultEvent(
+            call_id="c2a", ok=True, summary="7 papers", output="...", parent_id="c2", ts=at(2.5)
+        ),
+        p.ToolCall(
+            call_id="c2b",
+            tool="github_find_examples",
+            args={"query": "imdb finetune"},
+            parent_id="c2",
+            ts=at(2.6),
+        ),
         p.ToolCall(call_id="c3", tool="edit", args={"path": "train.py"}, ts=at(3)),
-        p.ToolResultEvent(call_id="c3", ok=True, summary="train.py: +2 -1", output=DIFF, data={"diff": DIFF}, ts=at(3.2)),
+        p.ToolResultEvent(
+            call_id="c3",
+            ok=True,
+            summary="train.py: +2 -1",
+            output=DIFF,
+            data={"diff": DIFF},
+            ts=at(3.2),
+        ),
         p.ToolCall(call_id="c4", tool="read", args={"path": "missing.txt"}, ts=at(3.3)),
-        p.ToolResultEvent(call_id="c4", ok=False, status="failed", summary="No such file: missing.txt", output="FileNotFoundError: missing.txt", ts=at(3.4)),
+        p.ToolResultEvent(
+            call_id="c4",
+            ok=False,
+            status="failed",
+            summary="No such file: missing.txt",
+            output="FileNotFoundError: missing.txt",
+            ts=at(3.4),
+        ),
     )
 
 
@@ -103,20 +137,43 @@ def approval(rt: FakeRuntime, *, two: bool = False) -> None:
             )
         )
     for item in items:
-        rt.publish(p.ToolCall(call_id=item.call_id, tool=item.tool, args={"command": item.details}, ts=at(4)))
+        rt.publish(
+            p.ToolCall(
+                call_id=item.call_id, tool=item.tool, args={"command": item.details}, ts=at(4)
+            )
+        )
     rt.publish(p.ApprovalRequired(items=items, ts=at(4)))
 
 
 def job(rt: FakeRuntime, lines: int = 30) -> None:
     rt.publish(
-        p.JobUpdated(job_id="job-1a2b", kind="local", status="running", title="train.py", started_at=at(0), ts=at(0)),
-        p.JobUpdated(job_id="hf-77", kind="hf", status="completed", title="eval", flavor="a10g-small",
-                     cost_usd=1.1, started_at=at(-600), ended_at=at(-100), ts=at(0)),
+        p.JobUpdated(
+            job_id="job-1a2b",
+            kind="local",
+            status="running",
+            title="train.py",
+            started_at=at(0),
+            ts=at(0),
+        ),
+        p.JobUpdated(
+            job_id="hf-77",
+            kind="hf",
+            status="completed",
+            title="eval",
+            flavor="a10g-small",
+            cost_usd=1.1,
+            started_at=at(-600),
+            ended_at=at(-100),
+            ts=at(0),
+        ),
     )
     rt.publish(
         p.JobLog(
             job_id="job-1a2b",
-            lines=[f"\x1b[32mepoch {i}/30\x1b[0m loss={1 / (i + 1):.4f} val_acc={0.5 + i / 80:.3f}" for i in range(1, lines + 1)],
+            lines=[
+                f"\x1b[32mepoch {i}/30\x1b[0m loss={1 / (i + 1):.4f} val_acc={0.5 + i / 80:.3f}"
+                for i in range(1, lines + 1)
+            ],
             ts=at(1),
         )
     )

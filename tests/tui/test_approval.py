@@ -84,7 +84,9 @@ async def test_reject_with_feedback(app: MLInternApp, runtime: FakeRuntime) -> N
         assert app.focused is app.prompt
 
 
-async def test_feedback_can_be_abandoned_with_escape(app: MLInternApp, runtime: FakeRuntime) -> None:
+async def test_feedback_can_be_abandoned_with_escape(
+    app: MLInternApp, runtime: FakeRuntime
+) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         scenes.approval(runtime)
         await wait_for(pilot, lambda: app.drawer.is_open)
@@ -94,7 +96,9 @@ async def test_feedback_can_be_abandoned_with_escape(app: MLInternApp, runtime: 
         assert not approvals(runtime)
 
 
-async def test_remember_shows_the_scope_before_saving(app: MLInternApp, runtime: FakeRuntime) -> None:
+async def test_remember_shows_the_scope_before_saving(
+    app: MLInternApp, runtime: FakeRuntime
+) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         scenes.approval(runtime)
         await wait_for(pilot, lambda: app.drawer.is_open)
@@ -110,7 +114,9 @@ async def test_remember_shows_the_scope_before_saving(app: MLInternApp, runtime:
         assert decision.approved and decision.remember
 
 
-async def test_drawer_shows_cost_risk_and_blocked_reason(app: MLInternApp, runtime: FakeRuntime) -> None:
+async def test_drawer_shows_cost_risk_and_blocked_reason(
+    app: MLInternApp, runtime: FakeRuntime
+) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         scenes.approval(runtime, two=True)
         await wait_for(pilot, lambda: app.drawer.is_open)
@@ -121,7 +127,9 @@ async def test_drawer_shows_cost_risk_and_blocked_reason(app: MLInternApp, runti
         assert "a10g-small" in details
 
 
-async def test_chat_and_tree_stay_reachable_while_open(app: MLInternApp, runtime: FakeRuntime) -> None:
+async def test_chat_and_tree_stay_reachable_while_open(
+    app: MLInternApp, runtime: FakeRuntime
+) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         scenes.conversation(runtime)
         scenes.approval(runtime)
@@ -144,7 +152,9 @@ async def test_abandoned_request_closes_the_drawer(app: MLInternApp, runtime: Fa
         scenes.approval(runtime)
         await wait_for(pilot, lambda: app.drawer.is_open)
         runtime.publish(
-            p.ToolResultEvent(call_id="a1", ok=False, status="abandoned", summary="Not run", output="")
+            p.ToolResultEvent(
+                call_id="a1", ok=False, status="abandoned", summary="Not run", output=""
+            )
         )
         await wait_for(pilot, lambda: not app.drawer.is_open)
         assert app.focused is app.prompt

@@ -19,7 +19,12 @@ def test_consecutive_deltas_merge_and_keep_order() -> None:
         p.AssistantDelta(text="after"),
     ]
     out = coalesce(batch)
-    assert [e.type for e in out] == ["reasoning_delta", "assistant_delta", "tool_call", "assistant_delta"]
+    assert [e.type for e in out] == [
+        "reasoning_delta",
+        "assistant_delta",
+        "tool_call",
+        "assistant_delta",
+    ]
     assert out[0].text == "think more"  # type: ignore[attr-defined]
     assert out[1].text == "Hello"  # type: ignore[attr-defined]
     assert out[3].text == "after"  # type: ignore[attr-defined]

@@ -18,7 +18,9 @@ def notices(app: MLInternApp) -> list[NoticeBlock]:
     return list(app.chat.query(NoticeBlock))
 
 
-async def test_streamed_answer_is_one_block_per_message(app: MLInternApp, runtime: FakeRuntime) -> None:
+async def test_streamed_answer_is_one_block_per_message(
+    app: MLInternApp, runtime: FakeRuntime
+) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         scenes.conversation(runtime)
         await wait_for(pilot, lambda: app.chat.query(AssistantBlock))
@@ -35,7 +37,13 @@ async def test_streamed_answer_is_one_block_per_message(app: MLInternApp, runtim
         mention = app.chat.query_one(ToolMention)
         assert mention.tools == ["bash", "read"]
         kinds = [type(b).__name__ for b in app.chat.blocks]
-        assert kinds == ["UserBlock", "ReasoningBlock", "AssistantBlock", "ToolMention", "AssistantBlock"]
+        assert kinds == [
+            "UserBlock",
+            "ReasoningBlock",
+            "AssistantBlock",
+            "ToolMention",
+            "AssistantBlock",
+        ]
 
 
 async def test_message_without_deltas_still_shows(app: MLInternApp, runtime: FakeRuntime) -> None:
@@ -51,7 +59,9 @@ async def test_reasoning_is_collapsible_and_respects_setting(runtime: FakeRuntim
     app = MLInternApp(runtime, clock=fixed_clock)
     async with app.run_test() as pilot:
         runtime.publish(p.ReasoningDelta(text="thinking hard"), p.AssistantDelta(text="Answer"))
-        await wait_for(pilot, lambda: app.chat.query(ReasoningBlock) and app.chat.query(AssistantBlock))
+        await wait_for(
+            pilot, lambda: app.chat.query(ReasoningBlock) and app.chat.query(AssistantBlock)
+        )
         block = app.chat.query_one(ReasoningBlock)
         assert block.collapsed
         await wait_for(pilot, lambda: "13 chars" in block.title)

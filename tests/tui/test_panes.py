@@ -20,7 +20,9 @@ async def test_tool_tree_nests_and_shows_status(app: MLInternApp, runtime: FakeR
         runtime.publish(p.TurnStarted(text="go"))
         scenes.nested_tools(runtime)
         tree = app.tools
-        await wait_for(pilot, lambda: "c4" in tree.records and tree.records["c4"].status == "failed")
+        await wait_for(
+            pilot, lambda: "c4" in tree.records and tree.records["c4"].status == "failed"
+        )
         research = tree.nodes["c2"]
         assert [child.data.call_id for child in research.children if child.data] == ["c2a", "c2b"]
         assert tree.records["c2a"].status == "ok"
@@ -39,13 +41,20 @@ async def test_progress_and_interrupt_update_labels(app: MLInternApp, runtime: F
             p.ToolCall(call_id="b", tool="bash", args={"command": "sleep 100"}, ts=scenes.at(0)),
             p.ToolProgress(call_id="b", text="still sleeping"),
         )
-        await wait_for(pilot, lambda: "still sleeping" in str(app.tools.nodes.get("b") and app.tools.nodes["b"].label))
+        await wait_for(
+            pilot,
+            lambda: (
+                "still sleeping" in str(app.tools.nodes.get("b") and app.tools.nodes["b"].label)
+            ),
+        )
         runtime.publish(p.Interrupted(ts=scenes.at(2)))
         await wait_for(pilot, lambda: app.tools.records["b"].status == "cancelled")
         assert str(app.tools.nodes["b"].label).startswith("■ bash 2.0s")
 
 
-async def test_turns_group_calls_and_older_turns_collapse(app: MLInternApp, runtime: FakeRuntime) -> None:
+async def test_turns_group_calls_and_older_turns_collapse(
+    app: MLInternApp, runtime: FakeRuntime
+) -> None:
     async with app.run_test() as pilot:
         runtime.publish(p.TurnStarted(text="one"), p.ToolCall(call_id="x", tool="read", args={}))
         runtime.publish(p.TurnStarted(text="two"), p.ToolCall(call_id="y", tool="read", args={}))
@@ -99,7 +108,9 @@ async def test_jobs_list_and_log_tail(app: MLInternApp, runtime: FakeRuntime) ->
         await pilot.pause()
         assert log.line_count == 0
         runtime.publish(p.JobLog(job_id="job-1a2b", lines=["hidden while not selected"]))
-        await wait_for(pilot, lambda: jobs.jobs["job-1a2b"].lines[-1] == "hidden while not selected")
+        await wait_for(
+            pilot, lambda: jobs.jobs["job-1a2b"].lines[-1] == "hidden while not selected"
+        )
         assert log.line_count == 0
 
 
@@ -134,7 +145,9 @@ async def test_cancel_job_asks_first(app: MLInternApp, runtime: FakeRuntime) -> 
         assert runtime.ops_of(p.JobCancel)[0].job_id == "job-1a2b"
 
 
-async def test_status_line_keeps_context_and_spend_apart(app: MLInternApp, runtime: FakeRuntime) -> None:
+async def test_status_line_keeps_context_and_spend_apart(
+    app: MLInternApp, runtime: FakeRuntime
+) -> None:
     async with app.run_test(size=(160, 40)) as pilot:
         scenes.usage(runtime)
         await wait_for(pilot, lambda: app.status.llm_usd == 0.42)

@@ -12,7 +12,9 @@ def sent(runtime: FakeRuntime) -> list[str]:
     return [op.text for op in runtime.ops_of(p.UserInput)]
 
 
-async def test_enter_sends_and_newline_key_adds_a_line(app: MLInternApp, runtime: FakeRuntime) -> None:
+async def test_enter_sends_and_newline_key_adds_a_line(
+    app: MLInternApp, runtime: FakeRuntime
+) -> None:
     async with app.run_test() as pilot:
         await pilot.press(*"first line", "ctrl+j", *"second", "enter")
         assert sent(runtime) == ["first line\nsecond"]

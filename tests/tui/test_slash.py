@@ -32,12 +32,27 @@ def test_parse_and_complete() -> None:
     modes = complete("/mode y", lambda kind: ["ask", "auto", "yolo"] if kind == "modes" else [])
     assert [c.text for c in modes] == ["/mode yolo"]
     assert {c.name for c in COMMANDS} >= {
-        "help", "model", "mode", "budget", "compact", "undo", "new", "resume", "jobs",
-        "permissions", "theme", "status", "cost", "export", "quit",
+        "help",
+        "model",
+        "mode",
+        "budget",
+        "compact",
+        "undo",
+        "new",
+        "resume",
+        "jobs",
+        "permissions",
+        "theme",
+        "status",
+        "cost",
+        "export",
+        "quit",
     }
 
 
-async def test_popup_completes_with_tab_and_runs_with_enter(app: MLInternApp, runtime: FakeRuntime) -> None:
+async def test_popup_completes_with_tab_and_runs_with_enter(
+    app: MLInternApp, runtime: FakeRuntime
+) -> None:
     async with app.run_test() as pilot:
         await pilot.press("slash", "c", "o", "m")
         popup = app.prompt_bar.popup
@@ -50,13 +65,17 @@ async def test_popup_completes_with_tab_and_runs_with_enter(app: MLInternApp, ru
         assert not runtime.ops_of(p.UserInput)
 
 
-async def test_partial_command_runs_the_highlighted_one(app: MLInternApp, runtime: FakeRuntime) -> None:
+async def test_partial_command_runs_the_highlighted_one(
+    app: MLInternApp, runtime: FakeRuntime
+) -> None:
     async with app.run_test() as pilot:
         await pilot.press("slash", "u", "n", "enter")
         await wait_for(pilot, lambda: runtime.ops_of(p.Undo))
 
 
-async def test_escape_closes_the_popup_without_interrupting(app: MLInternApp, runtime: FakeRuntime) -> None:
+async def test_escape_closes_the_popup_without_interrupting(
+    app: MLInternApp, runtime: FakeRuntime
+) -> None:
     async with app.run_test() as pilot:
         runtime.publish(p.TurnStarted(text="busy"))
         await wait_for(pilot, lambda: app.busy)
@@ -126,8 +145,14 @@ async def test_resume_picker_lists_saved_sessions(
     from ml_intern_tui.core import journal
 
     info = journal.SessionInfo(
-        session_id="20260101-abc", path=Path("x"), title="fine-tune on imdb", model="m",
-        created=0.0, updated=0.0, messages=12, cost_usd=0.5,
+        session_id="20260101-abc",
+        path=Path("x"),
+        title="fine-tune on imdb",
+        model="m",
+        created=0.0,
+        updated=0.0,
+        messages=12,
+        cost_usd=0.5,
     )
     monkeypatch.setattr(journal, "list_sessions", lambda directory: [info])
     async with app.run_test() as pilot:
@@ -154,7 +179,9 @@ async def test_permissions_list_and_remove(app: MLInternApp, runtime: FakeRuntim
         await pilot.press("escape")
 
 
-async def test_unrequested_permissions_event_opens_nothing(app: MLInternApp, runtime: FakeRuntime) -> None:
+async def test_unrequested_permissions_event_opens_nothing(
+    app: MLInternApp, runtime: FakeRuntime
+) -> None:
     async with app.run_test() as pilot:
         runtime.publish(p.Permissions(rules=["read: *"]), p.Notice(text="after"))
         await wait_for(pilot, lambda: last_notice(app))
@@ -222,6 +249,8 @@ async def test_palette_offers_the_slash_commands(app: MLInternApp, runtime: Fake
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
         await pilot.press(*"/undo")
         commands = app.screen.query_one(CommandList)
-        await wait_for(pilot, lambda: commands.option_count > 0 and commands.highlighted is not None)
+        await wait_for(
+            pilot, lambda: commands.option_count > 0 and commands.highlighted is not None
+        )
         await pilot.press("enter")
         await wait_for(pilot, lambda: runtime.ops_of(p.Undo))

@@ -8,7 +8,9 @@ from tui.conftest import wait_for
 from tui.fake_runtime import FakeRuntime
 
 
-async def test_opens_with_prompt_focused_and_warms_up(app: MLInternApp, runtime: FakeRuntime) -> None:
+async def test_opens_with_prompt_focused_and_warms_up(
+    app: MLInternApp, runtime: FakeRuntime
+) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.header.session_id == "s-test")
         assert app.focused is app.prompt
@@ -28,6 +30,9 @@ async def test_user_message_streams_into_chat(app: MLInternApp, runtime: FakeRun
         runtime.publish(p.TurnComplete(final_text="Hi there, **friend**.", iterations=1))
         from ml_intern_tui.tui.widgets.blocks.assistant import AssistantBlock
 
-        await wait_for(pilot, lambda: app.chat.query(AssistantBlock) and app.chat.query_one(AssistantBlock).finished)
+        await wait_for(
+            pilot,
+            lambda: app.chat.query(AssistantBlock) and app.chat.query_one(AssistantBlock).finished,
+        )
         assert app.chat.query_one(AssistantBlock).source == "Hi there, **friend**."
         assert not app.busy

@@ -25,7 +25,9 @@ def make(theme: str = "ml-intern-dark") -> tuple[FakeRuntime, MLInternApp]:
     return runtime, MLInternApp(runtime, clock=fixed_clock)
 
 
-def before(runtime: FakeRuntime, app: MLInternApp, scene: Scene) -> Callable[[Pilot[Any]], Awaitable[None]]:
+def before(
+    runtime: FakeRuntime, app: MLInternApp, scene: Scene
+) -> Callable[[Pilot[Any]], Awaitable[None]]:
     async def run_before(pilot: Pilot[Any]) -> None:
         app.prompt.cursor_blink = False
         await wait_for(pilot, lambda: app.header.session_id == "s-test")
@@ -119,7 +121,9 @@ def test_error(snap_compare: SnapCompare) -> None:
     async def scene(runtime: FakeRuntime, app: MLInternApp, pilot: Pilot[Any]) -> None:
         runtime.publish(
             p.TurnStarted(text="hello", ts=scenes.at(0)),
-            p.Error(kind="llm_auth", message="401 Unauthorized from the HF router", recoverable=True),
+            p.Error(
+                kind="llm_auth", message="401 Unauthorized from the HF router", recoverable=True
+            ),
             p.TurnComplete(final_text="", iterations=1, reason="error"),
         )
         await wait_for(pilot, lambda: app.chat.query(NoticeBlock))

@@ -144,7 +144,11 @@ class ToolTree(Tree[NodeData]):
             detail = short_args(record.args)
         elapsed = format_duration(record.elapsed(self.clock()))
         parts: list[str | tuple[str, str]] = [
-            (glyph, style), " ", (record.tool, "bold"), " ", (elapsed, "$text-muted"),
+            (glyph, style),
+            " ",
+            (record.tool, "bold"),
+            " ",
+            (elapsed, "$text-muted"),
         ]
         if detail:
             parts += ["  ", (one_line(detail, 60), "$text-muted" if record.status == "ok" else "")]
