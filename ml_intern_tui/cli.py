@@ -124,6 +124,11 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `ml-intern-tui --list-sessions | head`
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -158,6 +163,13 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.list_sessions:
         return _list_sessions(settings)
+    if args.resume:
+        from ml_intern_tui.core.journal import JournalError, find_session
+
+        try:
+            find_session(settings.sessions.dir or _sessions_dir(), args.resume)
+        except JournalError as exc:
+            return _fail(str(exc), EXIT_USAGE)
 
     if not args.demo:
         from ml_intern_tui.core.models import validate_model_id
@@ -186,11 +198,16 @@ def _run(args: argparse.Namespace) -> int:
     return int(run_app(runtime))
 
 
-def _list_sessions(settings: object) -> int:
-    from ml_intern_tui.core.journal import list_sessions
+def _sessions_dir() -> Path:
     from ml_intern_tui.paths import sessions_dir
 
-    directory = getattr(getattr(settings, "sessions", None), "dir", None) or sessions_dir()
+    return sessions_dir()
+
+
+def _list_sessions(settings: object) -> int:
+    from ml_intern_tui.core.journal import list_sessions
+
+    directory = getattr(getattr(settings, "sessions", None), "dir", None) or _sessions_dir()
     sessions = list_sessions(directory)
     if not sessions:
         print(f"No sessions in {directory}.")

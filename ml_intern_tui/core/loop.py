@@ -237,11 +237,10 @@ class AgentLoop:
         if messages and messages[0].get("role") == "system":
             messages = messages[1:]
         session.context.restore(messages)
-        for event in stored.events:
-            if isinstance(event, PlanUpdated):
-                session.state.plan = list(event.items)
-            if isinstance(event, Spend):
-                self.spend.llm_usd = event.llm_usd
+        session.state.plan = restore_plan(stored.events)
+        spends = [e for e in stored.events if isinstance(e, Spend)]
+        if spends:
+            self.spend.llm_usd = spends[-1].llm_usd
         session.journal = self.backend.reopen_journal(stored.path)
         self.settings.model = model
         self._attach(session)

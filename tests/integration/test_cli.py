@@ -170,3 +170,16 @@ def test_sigkill_mid_turn_then_resume_keeps_completed_messages(tmp_path: Path) -
         assert contents[-1] == "what did you find?"
         ready = next(e for e in events_of(resumed.stdout) if e.type == "ready")
         assert ready.resumed and ready.messages >= 3  # user, assistant+tool call, tool result
+
+
+def test_resume_of_an_unknown_session_is_a_usage_error(tmp_path: Path) -> None:
+    proc = cli(["--resume", "nosuch", "-p", "hi"], cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "no session 'nosuch'" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_list_sessions_shows_a_finished_demo_run(tmp_path: Path) -> None:
+    assert cli(["--demo", "-p", "go", "--mode", "auto"], cwd=tmp_path, timeout=90).returncode == 0
+    listing = cli(["--list-sessions"], cwd=tmp_path)
+    assert listing.returncode == 0
+    assert "scripted/demo" in listing.stdout and " go" in listing.stdout
