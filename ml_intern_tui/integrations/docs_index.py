@@ -19,13 +19,13 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
+from ml_intern_tui.integrations.doc_text import SidebarParser, markdown_headings
 from ml_intern_tui.paths import cache_dir
 
 CACHE_VERSION = 1
@@ -35,12 +35,11 @@ TITLE_BOOST = 2.0
 EXCERPT_CHARS = 200
 
 _STOPWORDS = frozenset(
-    "a an and are as at be by can do for from how i in is it of on or that the this to "
-    "use using what when which with you your".split()
+    {"a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "for", "from", "how", "i"}
+    | {"in", "is", "it", "of", "on", "or", "that", "the", "this", "to", "use", "using", "what"}
+    | {"when", "which", "with", "you", "your"}
 )
 _WORD = re.compile(r"[a-z0-9]+")
-_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-_ANCHOR = re.compile(r"\s*\[\[([^\]]+)\]\]\s*$")
 
 
 class DocsError(Exception):
@@ -65,36 +64,6 @@ def _stem(word: str) -> str:
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stemmed words without stopwords (``from_pretrained`` → from, pretrain)."""
     return [_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
-
-
-def slugify(heading: str) -> str:
-    """The anchor the docs site gives a heading (``Fine-tune a model`` → ``fine-tune-a-model``)."""
-    text = re.sub(r"[`*_\[\]()<>]", "", heading.lower())
-    text = re.sub(r"[^\w\s-]", "", text)
-    return re.sub(r"\s+", "-", text.strip())
-
-
-def split_heading(raw: str) -> tuple[str, str]:
-    """(visible heading, anchor) of a Markdown heading; HF docs write ``Title[[anchor]]``."""
-    match = _ANCHOR.search(raw)
-    if match:
-        return raw[: match.start()].strip(), match.group(1).strip()
-    return raw.strip(), slugify(raw)
-
-
-def markdown_headings(markdown: str) -> list[tuple[int, int, str, str]]:
-    """``(line index, level, heading, anchor)`` of every heading outside code fences."""
-    found: list[tuple[int, int, str, str]] = []
-    in_fence = False
-    for i, line in enumerate(markdown.splitlines()):
-        if line.lstrip().startswith(("```", "~~~")):
-            in_fence = not in_fence
-            continue
-        match = None if in_fence else _HEADING.match(line)
-        if match:
-            heading, anchor = split_heading(match.group(2))
-            found.append((i, len(match.group(1)), heading, anchor))
-    return found
 
 
 # -- pages and sections ------------------------------------------------------------------
@@ -144,39 +113,6 @@ def chunk_page(page: DocPage, markdown: str, max_level: int = 3) -> tuple[str, l
             DocChunk(title, page.url, heading, "" if is_top else anchor, body),
         )
     return title, chunks
-
-
-class SidebarParser(HTMLParser):
-    """Links of the docs sidebar (a ``<nav>`` whose class contains ``flex-auto``), in order."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.nav_links: list[tuple[str, str]] = []
-        self.all_links: list[tuple[str, str]] = []
-        self._nav_depth = 0
-        self._href: str | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k: v or "" for k, v in attrs}
-        if tag == "nav" and (self._nav_depth or "flex-auto" in values.get("class", "").split()):
-            self._nav_depth += 1
-        elif tag == "a" and values.get("href"):
-            self._href, self._text = values["href"], []
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "nav" and self._nav_depth:
-            self._nav_depth -= 1
-        elif tag == "a" and self._href is not None:
-            link = (self._href, " ".join("".join(self._text).split()))
-            self.all_links.append(link)
-            if self._nav_depth:
-                self.nav_links.append(link)
-            self._href = None
-
-    def handle_data(self, data: str) -> None:
-        if self._href is not None:
-            self._text.append(data)
 
 
 def sidebar_pages(html: str, base_url: str) -> list[DocPage]:

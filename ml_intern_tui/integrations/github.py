@@ -11,7 +11,9 @@ included (from the ``x-ratelimit-*`` headers).
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -87,11 +89,8 @@ def _rate_limit_message(response: httpx.Response, authenticated: bool) -> str | 
             minutes = max(0, int(reset) - int(time.time())) // 60 + 1
             clock = time.strftime("%H:%M UTC", time.gmtime(int(reset)))
             when = f"; it resets at {clock} (in about {minutes} min)"
-        hint = (
-            "wait, or use another token"
-            if authenticated
-            else "set GITHUB_TOKEN for 5,000 requests an hour"
-        )
+        hint = "wait, or use another token" if authenticated else "set GITHUB_TOKEN"
+        hint += "" if authenticated else " for 5,000 requests an hour"
         return f"GitHub API rate limit reached ({limit} requests an hour{when}): {hint}"
     retry_after = headers.get("retry-after")
     if retry_after is not None or response.status_code == 429:
@@ -118,8 +117,6 @@ def error_for(response: httpx.Response, what: str, authenticated: bool) -> Githu
     elif status == 404:
         hint = "" if authenticated else " (a private repo needs GITHUB_TOKEN)"
         message = f"not found on GitHub: {what}{hint}"
-    elif status == 422:
-        message = f"GitHub could not process the request for {what} (422){suffix}"
     elif status >= 500:
         message = f"GitHub API error {status} for {what}{suffix}; try again later"
     else:
@@ -136,7 +133,6 @@ class GithubClient:
         self.access = access
         self._transport = transport
         self._http: httpx.AsyncClient | None = None
-        self.requests = 0
 
     @property
     def authenticated(self) -> bool:
@@ -178,7 +174,6 @@ class GithubClient:
         if self._http is None:
             raise RuntimeError("use GithubClient as an async context manager")
         headers = {"Accept": accept} if accept else None
-        self.requests += 1
         try:
             response = await self._http.get(path, params=params, headers=headers)
         except httpx.TimeoutException as exc:
@@ -193,23 +188,13 @@ class GithubClient:
             raise error_for(response, what, self.authenticated)
         return response
 
-    async def get_json(
-        self,
-        path: str,
-        *,
-        what: str,
-        params: Mapping[str, str | int] | None = None,
-        accept: str | None = None,
-    ) -> Any:
-        response = await self.request(path, what=what, params=params, accept=accept)
+    async def get_json(self, path: str, *, what: str, **options: Any) -> Any:
+        """:meth:`request` (same options) and the answer's JSON."""
+        response = await self.request(path, what=what, **options)
         try:
             return response.json()
         except ValueError as exc:
             raise GithubError(f"GitHub sent a response that is not JSON for {what}") from exc
-
-    def _same_host(self, url: str) -> bool:
-        """A ``next`` link may only lead back to the API host (the token goes with it)."""
-        return urlsplit(url).netloc == urlsplit(self.access.api_base).netloc
 
     async def paginate(
         self,
@@ -237,7 +222,8 @@ class GithubClient:
             items.extend(page)
             url = response.links.get("next", {}).get("url")
             query = None  # the next link carries the query
-            if url is None or not self._same_host(url):
+            # A next link may only lead back to the API host: the token goes with it.
+            if url is None or urlsplit(url).netloc != urlsplit(self.access.api_base).netloc:
                 return items, False
             if enough is not None and enough(items):
                 return items, True
@@ -246,10 +232,7 @@ class GithubClient:
     # ------------------------------------------------------------------ endpoints
 
     async def repo(self, full_name: str) -> dict[str, Any]:
-        data: dict[str, Any] = await self.get_json(
-            f"/repos/{full_name}", what=f"repository {full_name}"
-        )
-        return data
+        return dict(await self.get_json(f"/repos/{full_name}", what=f"repository {full_name}"))
 
     async def tree(self, full_name: str, ref: str) -> tuple[list[dict[str, Any]], bool]:
         """Every entry of the repo at ``ref`` and whether GitHub truncated the listing."""
@@ -261,13 +244,12 @@ class GithubClient:
         return list(data.get("tree") or []), bool(data.get("truncated"))
 
     async def search_code(self, query: str, per_page: int) -> dict[str, Any]:
-        data: dict[str, Any] = await self.get_json(
-            "/search/code",
-            what="code search",
-            params={"q": query, "per_page": min(max(per_page, 1), 100)},
-            accept=TEXT_MATCH_MEDIA_TYPE,
+        params = {"q": query, "per_page": min(max(per_page, 1), 100)}
+        return dict(
+            await self.get_json(
+                "/search/code", what="code search", params=params, accept=TEXT_MATCH_MEDIA_TYPE
+            )
         )
-        return data
 
     async def search_repos(self, query: str, per_page: int = 5) -> list[dict[str, Any]]:
         data = await self.get_json(
@@ -298,7 +280,119 @@ class GithubClient:
         return response.content
 
     async def account(self, login: str) -> dict[str, Any]:
-        data: dict[str, Any] = await self.get_json(
-            f"/users/{quote(login)}", what=f"user or organization {login}"
-        )
-        return data
+        return dict(await self.get_json(f"/users/{quote(login)}", what=f"account {login}"))
+
+
+# ------------------------------------------------------------- content helpers
+
+EXAMPLE_DIRS = frozenset(
+    "examples example scripts notebooks tutorials tutorial recipes cookbook demos demo "  # noqa: SIM905
+    "samples quickstart guides howto".split()
+)
+"""Folder names where a repository keeps runnable examples."""
+GENERIC_WORDS = frozenset(
+    "a an and the of for in on to with how use using example examples script scripts "  # noqa: SIM905
+    "code sample samples demo notebook notebooks tutorial file files".split()
+)
+"""Query words too common to decide a match on their own."""
+LANGUAGE_EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "python": (".py", ".ipynb"),
+    "jupyter notebook": (".ipynb",),
+    "javascript": (".js", ".mjs", ".cjs"),
+    "typescript": (".ts", ".tsx"),
+    "rust": (".rs",),
+    "go": (".go",),
+    "shell": (".sh", ".bash"),
+}
+
+
+def query_words(text: str) -> list[str]:
+    return [w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 1]
+
+
+def in_example_dir(path: str) -> bool:
+    return any(part.lower() in EXAMPLE_DIRS for part in path.split("/")[:-1])
+
+
+def score_path(path: str, query: str) -> float:
+    """How well a file path matches ``query`` (0: not at all); example folders rank higher."""
+    low = path.lower()
+    name = low.rsplit("/", 1)[-1]
+    words = query_words(query)
+    strong = [w for w in words if w not in GENERIC_WORDS]
+    weak = [w for w in words if w in GENERIC_WORDS]
+    hits = [w for w in strong if w in low]
+    in_examples = in_example_dir(path)
+    if (strong and not hits) or (not strong and not in_examples):
+        return 0.0
+    score = sum(3.0 if w in name else 2.0 for w in hits) + sum(0.5 for w in weak if w in low)
+    score += 4.0 if in_examples else 0.0  # this tool is for examples, not library code
+    if re.search(r"(^|/)tests?(/|_)", low):
+        score -= 2.0
+    return max(score - 0.1 * low.count("/"), 0.01)
+
+
+def blob_url(api_base: str, repo: str, ref: str, path: str) -> str:
+    host = "https://github.com"
+    if "api.github.com" not in api_base:  # Enterprise (or a fake): same host, no /api/v3
+        host = api_base.split("/api/")[0]
+    return f"{host}/{repo}/blob/{ref}/{path}"
+
+
+def snippet(item: dict[str, Any]) -> str:
+    for match in item.get("text_matches") or []:
+        fragment = " ".join(str(match.get("fragment") or "").split())
+        if fragment:
+            return fragment[:200]
+    return ""
+
+
+def _joined(value: Any) -> str:
+    return "".join(value) if isinstance(value, list) else str(value or "")
+
+
+def _output_lines(output: dict[str, Any]) -> list[str]:
+    kind = output.get("output_type")
+    if kind == "stream":
+        return _joined(output.get("text")).splitlines()
+    if kind == "error":
+        return [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
+    data = output.get("data") or {}
+    if "text/plain" in data:
+        return _joined(data["text/plain"]).splitlines()
+    kinds = sorted(k for k in data if k.startswith(("image/", "text/html", "application/")))
+    return [f"[{kinds[0]} output]"] if kinds else []
+
+
+def notebook_to_text(raw: str, *, output_lines: int = 5) -> str:
+    """A Jupyter notebook as readable text: markdown as is, code fenced, outputs summarized."""
+    try:
+        notebook = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ToolError(f"not a valid notebook (JSON error at char {exc.pos})") from exc
+    if not isinstance(notebook, dict):
+        raise ToolError("not a valid notebook (no cells)")
+    cells = notebook.get("cells")
+    if cells is None:  # nbformat 3
+        cells = [c for ws in notebook.get("worksheets") or [] for c in ws.get("cells") or []]
+    meta = notebook.get("metadata") or {}
+    language = (
+        (meta.get("kernelspec") or {}).get("language")
+        or (meta.get("language_info") or {}).get("name")
+        or "python"
+    )
+    parts: list[str] = []
+    for cell in cells:
+        source = _joined(cell.get("source") or cell.get("input")).rstrip()
+        if cell.get("cell_type") == "code":
+            if source:
+                parts.append(f"```{language}\n{source}\n```")
+            lines = [line for out in cell.get("outputs") or [] for line in _output_lines(out)]
+            if lines:
+                shown = [f"    {line[:200]}" for line in lines[:output_lines]]
+                if len(lines) > output_lines:
+                    shown.append(f"    … ({len(lines) - output_lines} more output lines)")
+                parts.append("Output:\n" + "\n".join(shown))
+        elif source:
+            parts.append(source)
+    return "\n\n".join(parts)

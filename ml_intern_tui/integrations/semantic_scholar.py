@@ -83,13 +83,13 @@ class SemanticScholarClient:
             self._last_call = time.monotonic()
 
     def _delay(self, attempt: int, response: httpx.Response | None) -> float:
-        retry_after = response.headers.get("retry-after") if response is not None else None
+        retry_after: str | None = response.headers.get("retry-after") if response else None
         if retry_after:
             try:
                 return min(self.max_backoff_s, max(0.0, float(retry_after)))
             except ValueError:
                 pass  # an HTTP date: fall back to our own schedule
-        return min(self.max_backoff_s, self.backoff_s * 2**attempt)
+        return min(self.max_backoff_s, self.backoff_s * 2.0**attempt)
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET ``base_url + path`` as JSON, retrying 429 / 5xx / network errors with backoff."""

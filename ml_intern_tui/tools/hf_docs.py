@@ -15,13 +15,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from ml_intern_tui.core.tool import Tool, ToolContext, ToolError, ToolResult
-from ml_intern_tui.integrations.docs_index import (
-    DEFAULT_MAX_AGE_S,
-    DocsError,
-    DocsIndexStore,
-    markdown_headings,
-    slugify,
-)
+from ml_intern_tui.integrations.doc_text import markdown_headings, section_of
+from ml_intern_tui.integrations.docs_index import DEFAULT_MAX_AGE_S, DocsError, DocsIndexStore
 
 DocSet = Literal[
     "transformers",
@@ -146,7 +141,9 @@ class HfDocsSearchTool(Tool):
                 )
             summary = f"{args.doc_set}: {len(hits)} hits · {hits[0].chunk.title}"
         if index.failed_pages:
-            lines.append(f"\nNote: {index.failed_pages} pages could not be fetched and are not indexed.")
+            lines.append(
+                f"\nNote: {index.failed_pages} pages could not be fetched and are not indexed."
+            )
         output = "\n".join(lines)
         truncated = len(output) > ctx.output_budget
         if truncated:
@@ -171,22 +168,6 @@ class DocsFetchArgs(BaseModel):
     section: str | None = Field(
         None, description="Return only this section: a heading's text or its anchor."
     )
-
-
-def section_of(markdown: str, wanted: str) -> str | None:
-    """The part of ``markdown`` under the heading named ``wanted`` (text or anchor)."""
-    key = wanted.strip().lstrip("#").strip().lower()
-    headings = markdown_headings(markdown)
-    lines = markdown.splitlines()
-    for rank in (0, 1):  # exact heading or anchor first, then a heading containing it
-        for n, (i, level, heading, anchor) in enumerate(headings):
-            name = heading.lower()
-            if (rank == 0 and key in (name, anchor.lower(), slugify(heading))) or (
-                rank == 1 and key in name
-            ):
-                end = next((j for j, lv, _, _ in headings[n + 1 :] if lv <= level), len(lines))
-                return "\n".join(lines[i:end]).strip()
-    return None
 
 
 class HfDocsFetchTool(Tool):
@@ -236,14 +217,20 @@ class HfDocsFetchTool(Tool):
 
     async def run(self, args: DocsFetchArgs, ctx: ToolContext) -> ToolResult:
         page_url, anchor = self._resolve(args.url, ctx)
-        token = _token(ctx) if urlsplit(page_url).netloc == urlsplit(_endpoint(self.endpoint, ctx)).netloc else None
+        token = (
+            _token(ctx)
+            if urlsplit(page_url).netloc == urlsplit(_endpoint(self.endpoint, ctx)).netloc
+            else None
+        )
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
             response = await self.client.get(page_url + ".md", headers=headers)
         except httpx.HTTPError as exc:
             raise ToolError(f"could not reach {page_url}: {type(exc).__name__}") from exc
         if response.status_code == 404:
-            raise ToolError(f"no documentation page at {page_url} (404); check the URL with hf_docs_search")
+            raise ToolError(
+                f"no documentation page at {page_url} (404); check the URL with hf_docs_search"
+            )
         if response.status_code >= 400:
             raise ToolError(f"{page_url} answered HTTP {response.status_code}")
         markdown = response.text
@@ -255,7 +242,9 @@ class HfDocsFetchTool(Tool):
                 names = ", ".join(h for _, level, h, _ in markdown_headings(markdown) if level <= 3)
                 raise ToolError(f"no section {wanted!r} in {page_url}; sections: {names or 'none'}")
             body = part
-        output, truncated = self._cut(f"Documentation from: {page_url}\n\n{body}", body, ctx.output_budget)
+        output, truncated = self._cut(
+            f"Documentation from: {page_url}\n\n{body}", body, ctx.output_budget
+        )
         summary = f"{page_url.rsplit('/docs/', 1)[-1]}" + (f" § {wanted}" if wanted else "")
         data: dict[str, Any] = {"url": page_url, "chars": len(body)}
         return ToolResult(summary=summary, output=output, data=data, truncated=truncated)

@@ -119,6 +119,7 @@ class ToolTree(Tree[NodeData]):
         self.records: dict[str, ToolRecord] = {}
         self.nodes: dict[str, TreeNode[NodeData]] = {}
         self._turn: TreeNode[NodeData] | None = None
+        self._turn_text = ""
         self._turns = 0
 
     def on_mount(self) -> None:
@@ -154,8 +155,10 @@ class ToolTree(Tree[NodeData]):
             parts += ["  ", (one_line(detail, 60), "$text-muted" if record.status == "ok" else "")]
         return self._text(*parts)
 
-    def _turn_label(self, number: int, text: str) -> Text:
+    def _turn_label(self, number: int, text: str, *, undone: bool = False) -> Text:
         title = one_line(text, 40) or "…"
+        if undone:
+            return self._text((f"Turn {number} (undone)", "$text-muted strike"), "  ", (title, "dim"))
         return self._text((f"Turn {number}", "bold $primary"), "  ", (title, "italic"))
 
     def _relabel(self, record: ToolRecord) -> None:
@@ -199,6 +202,7 @@ class ToolTree(Tree[NodeData]):
         if self._turn is not None:
             self._turn.collapse()
         self._turns += 1
+        self._turn_text = text
         self._turn = self.root.add(self._turn_label(self._turns, text), data=None, expand=True)
         return self._turn
 
@@ -264,6 +268,11 @@ class ToolTree(Tree[NodeData]):
                 node.allow_expand = True
                 node.add_leaf(self._text((reason, "$error")), data=record)
                 node.expand()
+
+    def _on_undone(self, event: p.Undone) -> None:
+        if event.what == "turn" and self._turn is not None:
+            self._turn.set_label(self._turn_label(self._turns, self._turn_text, undone=True))
+            self._turn.collapse()
 
     def _on_interrupted(self, event: p.Interrupted) -> None:
         for record in self.records.values():

@@ -1,0 +1,399 @@
+"""``hf_repo_files``: list, read, upload and delete files in a Hub repository.
+
+Reads never ask; an upload publishes data and a delete removes it, so both ask
+(``irreversible``). Every Hub failure becomes one line the model can act on
+(``hub_failure``, shared with ``hf_repo_git``). Blocking huggingface_hub calls run in a
+thread through ``HubClient.run``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ml_intern_tui.core.tool import (
+    ApprovalRequest,
+    Tool,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    cut_text,
+)
+from ml_intern_tui.integrations.hub import HubClient, hub_error_message
+from ml_intern_tui.tools.files import resolve_path
+
+RepoType = Literal["model", "dataset", "space"]
+T = TypeVar("T")
+MAX_READ_BYTES = 2_000_000
+MAX_LISTED = 1000
+PREVIEW_LINES = 20
+_SNIFF = 8192
+
+
+def repo_label(repo_id: str, repo_type: str) -> str:
+    return f"{repo_type} repo {repo_id}"
+
+
+def repo_url(hub: HubClient, repo_id: str, repo_type: str) -> str:
+    """The repository's web page."""
+    return hub.url(f"{'' if repo_type == 'model' else repo_type + 's/'}{repo_id}")
+
+
+def hub_failure(
+    exc: BaseException,
+    hub: HubClient,
+    repo_id: str,
+    repo_type: str,
+    *,
+    revision: str | None = None,
+    path: str | None = None,
+) -> str:
+    """One line saying why a Hub call about ``repo_id`` failed and what to do."""
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        GatedRepoError,
+        HfHubHTTPError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    label = repo_label(repo_id, repo_type)
+    if isinstance(exc, GatedRepoError):
+        return f"{label} is gated: request access at {repo_url(hub, repo_id, repo_type)}"
+    if isinstance(exc, RepositoryNotFoundError):
+        hint = "" if hub.token else "; if it is private, set HF_TOKEN"
+        return f"{label} not found (check the id and repo_type){hint}"
+    if isinstance(exc, RevisionNotFoundError):
+        return f"revision {revision or 'main'!r} not found in {label}"
+    if isinstance(exc, EntryNotFoundError):
+        return f"{path or 'the file'} not found in {label} at {revision or 'main'}"
+    if isinstance(exc, HfHubHTTPError):
+        status = exc.response.status_code if exc.response is not None else None
+        said = (exc.server_message or "").strip().splitlines()
+        detail = said[0] if said else ""
+        if status == 401:
+            return "the Hub rejected the token (401): check HF_TOKEN or run `hf auth login`"
+        if status == 403:
+            return f"forbidden (403): your token cannot write to {label}{': ' + detail if detail else ''}"
+        if status == 409:
+            return f"conflict (409) on {label}: {detail or 'it already exists'}"
+        message = hub_error_message(exc)
+        return f"{message} ({detail})" if detail and detail not in message else message
+    if isinstance(exc, ValueError):
+        return f"invalid request for {label}: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+    if isinstance(exc, OSError) or type(exc).__module__.startswith("httpx"):
+        return f"cannot reach the Hub at {hub.endpoint}: {type(exc).__name__}: {exc}"
+    return f"{label}: {type(exc).__name__}: {exc}"
+
+
+async def hub_call(
+    hub: HubClient,
+    fn: Callable[..., T],
+    *args: Any,
+    where: tuple[str, str],
+    revision: str | None = None,
+    path: str | None = None,
+    **kwargs: Any,
+) -> T:
+    """``hub.run(fn, ...)`` with every failure turned into a one-line ToolError."""
+    try:
+        return await hub.run(fn, *args, **kwargs)
+    except (ToolError, asyncio.CancelledError):
+        raise
+    except Exception as exc:
+        message = hub_failure(exc, hub, where[0], where[1], revision=revision, path=path)
+        raise ToolError(message) from exc
+
+
+def human_size(size: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:,} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size_f = size / 1000
+        size = int(size_f) if size_f.is_integer() else size_f  # type: ignore[assignment]
+    return f"{size} GB"  # pragma: no cover
+
+
+class RepoFilesArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    operation: Literal["list", "read", "upload", "delete"] = Field(
+        description="list: files with sizes; read: a text file; upload: text content or a "
+        "local file/folder; delete: a file, exact paths, or glob patterns."
+    )
+    repo_id: str = Field(min_length=1, description="Repository id, e.g. 'org/name'.")
+    repo_type: RepoType = Field("model", description="model, dataset or space.")
+    revision: str | None = Field(
+        None, description="Branch, tag, commit or 'refs/pr/N' (default main)."
+    )
+    path: str | None = Field(
+        None,
+        description="list: folder to list; read: file to read; upload: destination path in "
+        "the repo; delete: one file.",
+    )
+    paths: list[str] | None = Field(None, description="delete: exact file paths to delete.")
+    patterns: list[str] | None = Field(
+        None,
+        description="delete: glob patterns ('*.bin', 'logs/'); upload of a folder: only the "
+        "files matching these patterns.",
+    )
+    content: str | None = Field(None, description="upload: text content of the file to write.")
+    local_path: str | None = Field(
+        None, description="upload: a local file or folder (relative to the project) to upload."
+    )
+    commit_message: str | None = Field(None, description="upload/delete: commit message.")
+    create_pr: bool = Field(
+        False, description="upload/delete: open a pull request instead of committing directly."
+    )
+
+    @model_validator(mode="after")
+    def _needs(self) -> RepoFilesArgs:
+        op = self.operation
+        if op == "read" and not self.path:
+            raise ValueError("read needs path (the file to read)")
+        if op == "upload":
+            if (self.content is None) == (self.local_path is None):
+                raise ValueError("upload needs exactly one of content (text) or local_path")
+            if self.content is not None and not self.path:
+                raise ValueError("upload of content needs path (where to write it in the repo)")
+        if op == "delete" and not (self.path or self.paths or self.patterns):
+            raise ValueError("delete needs path, paths or patterns")
+        return self
+
+
+class HfRepoFilesTool(Tool):
+    """Files of a Hub repository: list, read, upload, delete."""
+
+    name = "hf_repo_files"
+    description = (
+        "Work with the files of a Hugging Face Hub repository (model, dataset or space): "
+        "list files with sizes, read a text file, upload text content or a local file or "
+        "folder (optionally as a pull request), delete files by path or glob pattern. "
+        "Uploads and deletes ask the user first."
+    )
+    Args = RepoFilesArgs
+
+    def approval(self, args: RepoFilesArgs, ctx: ToolContext) -> ApprovalRequest | None:
+        if args.operation in ("list", "read"):
+            return None
+        label = repo_label(args.repo_id, args.repo_type)
+        where = f"a new pull request against {args.revision or 'main'}" if args.create_pr else (args.revision or "main")
+        details = [f"Repository: {args.repo_id}", f"Type: {args.repo_type}", f"Revision: {where}"]
+        if args.operation == "upload":
+            target, size, preview = _upload_plan(args, ctx)
+            details += [f"Target: {target}", f"Size: {size}", f"Create PR: {'yes' if args.create_pr else 'no'}"]
+            if args.commit_message:
+                details.append(f"Commit message: {args.commit_message}")
+            if preview:
+                details += ["", "Preview:", preview]
+            title, risk = f"Upload {target} to {label}", "medium"
+        else:
+            targets = [*([args.path] if args.path else []), *(args.paths or []), *(args.patterns or [])]
+            details += ["Delete: " + ", ".join(targets), "Patterns are matched against the repo's files when the call runs."]
+            title, risk = f"Delete {', '.join(targets)} from {label}", "high"
+        return ApprovalRequest(
+            kind="irreversible",
+            title=title,
+            details="\n".join(details),
+            risk=risk,  # type: ignore[arg-type]
+            operation=args.operation,
+            scope_value=args.repo_id,
+            scope_pattern=args.repo_id,
+        )
+
+    async def run(self, args: RepoFilesArgs, ctx: ToolContext) -> ToolResult:
+        hub: HubClient = ctx.service("hub")
+        if args.operation == "list":
+            return await self._list(hub, args)
+        if args.operation == "read":
+            return await self._read(hub, args, ctx)
+        hub.require_token()
+        if args.operation == "upload":
+            return await self._upload(hub, args, ctx)
+        return await self._delete(hub, args)
+
+    async def _list(self, hub: HubClient, args: RepoFilesArgs) -> ToolResult:
+        from huggingface_hub.hf_api import RepoFolder
+
+        def listing() -> list[Any]:
+            return list(
+                hub.api.list_repo_tree(
+                    args.repo_id, path_in_repo=args.path or None, recursive=True,
+                    revision=args.revision, repo_type=args.repo_type,
+                )
+            )  # fmt: skip
+
+        where = (args.repo_id, args.repo_type)
+        entries = await hub_call(hub, listing, where=where, revision=args.revision, path=args.path)
+        files = [e for e in entries if not isinstance(e, RepoFolder)]
+        folders = [e for e in entries if isinstance(e, RepoFolder)]
+        total = sum(int(getattr(f, "size", 0) or 0) for f in files)
+        rev = args.revision or "main"
+        url = f"{repo_url(hub, args.repo_id, args.repo_type)}/tree/{rev}{'/' + args.path if args.path else ''}"
+        head = f"{args.repo_id}@{rev}{'/' + args.path if args.path else ''}: {len(files)} files, {len(folders)} folders, {human_size(total)}"
+        lines = [head, url, ""]
+        rows = sorted(entries, key=lambda e: e.path)
+        lines += [f"{e.path}/" if isinstance(e, RepoFolder) else f"{e.path}  ({human_size(int(e.size or 0))})" for e in rows[:MAX_LISTED]]
+        if len(rows) > MAX_LISTED:
+            lines.append(f"… {len(rows) - MAX_LISTED} more entries; list a sub-folder with path")
+        data = {"repo_id": args.repo_id, "files": [{"path": f.path, "size": int(f.size or 0)} for f in files]}
+        return ToolResult(summary=head.split(": ", 1)[1], output="\n".join(lines), data=data)
+
+    async def _read(self, hub: HubClient, args: RepoFilesArgs, ctx: ToolContext) -> ToolResult:
+        path = args.path or ""
+        where = (args.repo_id, args.repo_type)
+        body, size, partial = await hub_call(hub, _download_head, hub, args, where=where, revision=args.revision, path=path)
+        shown_size = human_size(size if size is not None else len(body))
+        if _is_binary(body[:_SNIFF]):
+            return ToolResult(summary=f"{path}: binary, {shown_size}", output=f"Binary file {path} ({shown_size}); not shown as text.")
+        text = body.decode("utf-8", errors="replace")
+        output, cut = cut_text(text, ctx.output_budget, hint="the file is longer than the output budget")
+        if partial:
+            output += f"\n\n[only the first {human_size(len(body))} of {shown_size} were read]"
+        summary = f"{path}: {text.count(chr(10)) + 1:,} lines, {shown_size}"
+        data = {"repo_id": args.repo_id, "path": path, "revision": args.revision or "main"}
+        return ToolResult(summary=summary, output=output, data=data, truncated=cut or partial)
+
+    async def _upload(self, hub: HubClient, args: RepoFilesArgs, ctx: ToolContext) -> ToolResult:
+        common = {
+            "repo_id": args.repo_id, "repo_type": args.repo_type, "revision": args.revision,
+            "create_pr": args.create_pr,
+        }  # fmt: skip
+        where = (args.repo_id, args.repo_type)
+        if args.content is not None:
+            target = args.path or ""
+            size = len(args.content.encode())
+            info = await hub_call(
+                hub, hub.api.upload_file, path_or_fileobj=args.content.encode(), path_in_repo=target,
+                commit_message=args.commit_message or f"Upload {target}", where=where, revision=args.revision, **common,
+            )  # fmt: skip
+        else:
+            local = resolve_path(args.local_path or "", ctx)
+            if not local.exists():
+                raise ToolError(f"local_path {local} does not exist")
+            if local.is_file():
+                target = args.path or local.name
+                size = local.stat().st_size
+                info = await hub_call(
+                    hub, hub.api.upload_file, path_or_fileobj=str(local), path_in_repo=target,
+                    commit_message=args.commit_message or f"Upload {target}", where=where, revision=args.revision, **common,
+                )  # fmt: skip
+            else:
+                target = (args.path or "").strip("/") + "/"
+                size = _folder_size(local, args.patterns)[1]
+                info = await hub_call(
+                    hub, hub.api.upload_folder, folder_path=str(local), path_in_repo=args.path or None,
+                    allow_patterns=args.patterns, commit_message=args.commit_message or f"Upload {local.name}",
+                    where=where, revision=args.revision, **common,
+                )  # fmt: skip
+        return _commit_result(f"Uploaded {target} ({human_size(size)})", info, args)
+
+    async def _delete(self, hub: HubClient, args: RepoFilesArgs) -> ToolResult:
+        from huggingface_hub import CommitOperationDelete
+
+        where = (args.repo_id, args.repo_type)
+        if args.path and not (args.paths or args.patterns):
+            info = await hub_call(
+                hub, hub.api.delete_file, args.path, args.repo_id, repo_type=args.repo_type,
+                revision=args.revision, create_pr=args.create_pr,
+                commit_message=args.commit_message or f"Delete {args.path}",
+                where=where, path=args.path,
+            )  # fmt: skip
+            return _commit_result(f"Deleted {args.path}", info, args)
+        existing = await hub_call(
+            hub, hub.api.list_repo_files, args.repo_id, repo_type=args.repo_type,
+            revision=args.revision, where=where, revision_=None,
+        ) if False else await hub_call(
+            hub, hub.api.list_repo_files, args.repo_id, repo_type=args.repo_type,
+            revision=args.revision, where=where,
+        )  # fmt: skip
+        exact = [*([args.path] if args.path else []), *(args.paths or [])]
+        missing = [p for p in exact if p not in existing]
+        if missing:
+            raise ToolError(f"not in {args.repo_id}: {', '.join(missing)}; nothing deleted")
+        patterns = [p + "*" if p.endswith("/") else p for p in args.patterns or []]
+        targets = sorted({*exact, *(f for f in existing for p in patterns if fnmatch.fnmatchcase(f, p))})
+        if not targets:
+            raise ToolError(f"no file in {args.repo_id} matches {', '.join(args.patterns or [])}; nothing deleted")
+        info = await hub_call(
+            hub, hub.api.create_commit, args.repo_id, [CommitOperationDelete(path_in_repo=p) for p in targets],
+            commit_message=args.commit_message or f"Delete {len(targets)} files", repo_type=args.repo_type,
+            revision=args.revision, create_pr=args.create_pr, where=where,
+        )  # fmt: skip
+        shown = ", ".join(targets[:20]) + (f" and {len(targets) - 20} more" if len(targets) > 20 else "")
+        return _commit_result(f"Deleted {len(targets)} files ({shown})", info, args)
+
+
+def _commit_result(done: str, info: Any, args: RepoFilesArgs) -> ToolResult:
+    commit_url = str(getattr(info, "commit_url", "") or info)
+    pr_url = getattr(info, "pr_url", None)
+    lines = [f"{done} in {repo_label(args.repo_id, args.repo_type)}.", f"Commit: {commit_url}"]
+    if pr_url:
+        lines.append(f"Pull request: {pr_url} (merge it with hf_repo_git merge_pr)")
+    summary = f"{done.split(' (')[0]} · {'PR opened' if pr_url else 'committed'}"
+    data = {"repo_id": args.repo_id, "commit_url": commit_url, "pr_url": pr_url}
+    return ToolResult(summary=summary, output="\n".join(lines), data=data)
+
+
+def _download_head(hub: HubClient, args: RepoFilesArgs) -> tuple[bytes, int | None, bool]:
+    """The first ``MAX_READ_BYTES`` of a repo file, its full size when known, and whether cut."""
+    from huggingface_hub import hf_hub_url
+    from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+
+    url = hf_hub_url(args.repo_id, args.path or "", repo_type=args.repo_type, revision=args.revision, endpoint=hub.endpoint)
+    headers = build_hf_headers(token=hub.token or False)
+    with get_session().stream("GET", url, headers=headers, follow_redirects=True) as response:
+        hf_raise_for_status(response)
+        length = response.headers.get("content-length")
+        buf = bytearray()
+        for chunk in response.iter_bytes():
+            buf += chunk
+            if len(buf) > MAX_READ_BYTES:
+                break
+    partial = len(buf) > MAX_READ_BYTES
+    return bytes(buf[:MAX_READ_BYTES]), int(length) if length and length.isdigit() else None, partial
+
+
+def _is_binary(head: bytes) -> bool:
+    if b"\0" in head:
+        return True
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start < len(head) - 4  # a character cut by the sniff is fine
+    return False
+
+
+def _folder_size(folder: Path, patterns: list[str] | None, limit: int = 10_000) -> tuple[int, int]:
+    """(file count, bytes) of what an upload of ``folder`` would send (stops at ``limit`` files)."""
+    count = total = 0
+    for path in folder.rglob("*"):
+        rel = path.relative_to(folder).as_posix()
+        if path.is_file() and (not patterns or any(fnmatch.fnmatchcase(rel, p) for p in patterns)):
+            count, total = count + 1, total + path.stat().st_size
+            if count >= limit:
+                break
+    return count, total
+
+
+def _upload_plan(args: RepoFilesArgs, ctx: ToolContext) -> tuple[str, str, str]:
+    """What an upload will write: target, size, and a preview of text content."""
+    if args.content is not None:
+        lines = args.content.splitlines()
+        preview = "\n".join(line[:200] for line in lines[:PREVIEW_LINES])
+        if len(lines) > PREVIEW_LINES:
+            preview += f"\n… {len(lines) - PREVIEW_LINES} more lines"
+        return args.path or "", human_size(len(args.content.encode())), preview
+    local = resolve_path(args.local_path or "", ctx)
+    if local.is_file():
+        return f"{args.path or local.name} (from {local})", human_size(local.stat().st_size), ""
+    if local.is_dir():
+        count, total = _folder_size(local, args.patterns)
+        dest = (args.path or "").strip("/") or "the repo root"
+        return f"{count} files from {local} into {dest}", human_size(total), ""
+    return f"{local} (does not exist)", "unknown", ""

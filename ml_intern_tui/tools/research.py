@@ -1,0 +1,442 @@
+"""``research``: a read-only sub-agent that investigates one question and returns a brief.
+
+It has its own message list and budget and uses the session's model (the ``llm_factory``
+service) with only the read-only tools of the session (``router`` service): it can never
+write, upload, spend or run shell commands, and a call to any other tool is refused.
+Its calls run without approval (they are read-only), concurrently within one response,
+and every event they produce carries ``parent_id`` = the research call's id, so the tool
+tree nests them. Its LLM cost is added to the session spend (``spend`` service).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import re
+import time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ml_intern_tui.core.guards import DoomLoopDetector
+from ml_intern_tui.core.llm import LLMError, LLMResponse, ToolCallRequest, context_limit
+from ml_intern_tui.core.protocol import AssistantMessage, ToolCall, ToolProgress, ToolResultEvent
+from ml_intern_tui.core.tool import (
+    BadArguments,
+    Tool,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    ToolRouter,
+    cut_text,
+    parse_arguments,
+)
+
+log = logging.getLogger(__name__)
+
+TOOL_OUTPUT_CHARS = 8000
+"""Characters of one tool output the sub-agent's model sees."""
+DEFAULT_TOKEN_BUDGET = 150_000
+WRAP_UP_AT = 0.8
+"""Share of the token budget after which the sub-agent is told to wrap up."""
+BUDGET_TAG = "[SYSTEM: RESEARCH BUDGET]"
+EXCLUDED_TOOLS = frozenset({"research", "plan", "jobs"})
+"""Read-only tools research still may not use: itself (no recursion) and the session's
+own plan and jobs, which belong to the main agent."""
+
+SYSTEM_PROMPT = """\
+You are the research sub-agent of an assistant that does machine-learning engineering.
+The main agent hands you one question; you investigate it with read-only tools and hand
+back a short, sourced brief it can act on. Today is {date}.
+
+How to work:
+- Start from the literature and the official documentation: which method, model and
+  settings are known to work, and why.
+- Then check the concrete material: the datasets (their columns and formats) and working
+  code, above all the example scripts and notebooks kept in the library's own repository.
+- Tie every result to its exact recipe: model, dataset, method, the key hyper-parameters
+  (learning rate, batch size, epochs, sequence length) and the hardware when stated.
+- Prefer current, maintained sources; say when something looks outdated or uncertain.
+- Be economical: read the relevant sections and files, not everything. Stop as soon as
+  the question is answered.
+
+You cannot write files, run commands, upload or spend money. When something needs that,
+say what the main agent should do.
+
+Tools available to you: {tools}.
+
+Your final answer (a message without tool calls) is a concise summary of about 300-800
+words: the answer first, then the recipe(s) and the code patterns worth reusing, then
+open questions. Cite every claim with its source (URL or repository path) inline, and end
+with a "Sources" section listing each source on its own line."""
+
+_NOUNS = {
+    "github_read_file": "GitHub file",
+    "github_find_examples": "GitHub search",
+    "github_list_repos": "repo listing",
+    "read": "local file",
+    "hf_papers": "paper lookup",
+    "hf_docs_search": "docs search",
+    "hf_docs_fetch": "docs page",
+    "hf_dataset_inspect": "dataset",
+    "hf_repo_files": "Hub repo lookup",
+}
+_URL_RE = re.compile(r"https?://[^\s<>()\[\]\"'`]+")
+
+
+class ResearchArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    task: str = Field(
+        min_length=1,
+        description=(
+            "The question to investigate, self-contained (e.g. 'best GRPO recipe for a 0.5B "
+            "model on GSM8K: hyper-parameters, dataset format, working example code')."
+        ),
+    )
+    context: str | None = Field(
+        None,
+        description="What is known already: the user's goal, constraints, model and dataset names.",
+    )
+    max_iterations: int = Field(
+        20, ge=1, le=60, description="Model calls the sub-agent may make (default 20, at most 60)."
+    )
+
+
+def _loads(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw) if raw.strip() else {}
+    except json.JSONDecodeError:
+        return {"_raw": raw[:2000]}
+    return value if isinstance(value, dict) else {"_value": value}
+
+
+def _usd(amount: float) -> str:
+    return f"${amount:.4f}" if 0 < amount < 0.01 else f"${amount:.2f}"
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def activity(calls: list[ToolCallRequest]) -> str:
+    """A progress line for a batch of calls: ``checking 2 GitHub files, 1 paper lookup…``."""
+    counts: dict[str, int] = {}
+    for call in calls:
+        noun = _NOUNS.get(call.name, call.name)
+        counts[noun] = counts.get(noun, 0) + 1
+    parts = [
+        f"{n} {noun}{'s' if n > 1 and noun in _NOUNS.values() else ''}"
+        for noun, n in counts.items()
+    ]
+    return f"checking {', '.join(parts)}…"
+
+
+def extract_sources(text: str) -> list[str]:
+    """The entries of the answer's "Sources" section, else every URL it cites."""
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        if re.fullmatch(r"\s*(#+\s*)?\**sources\**:?\**\s*", line, flags=re.IGNORECASE):
+            entries = [
+                re.sub(r"^\s*(?:[-*•]|\d+[.)])\s*", "", item).strip() for item in lines[index + 1 :]
+            ]
+            found = [entry for entry in entries if entry]
+            if found:
+                return list(dict.fromkeys(found))
+    return list(dict.fromkeys(url.rstrip(".,;:") for url in _URL_RE.findall(text)))
+
+
+class ResearchTool(Tool):
+    """Investigate a question with a read-only sub-agent and return a sourced summary."""
+
+    name = "research"
+    description = (
+        "Delegate a research question to a sub-agent with its own context: it reads papers, "
+        "docs, datasets and example code with read-only tools and returns a concise summary "
+        "with sources (recipes, hyper-parameters, code patterns). Use it before writing "
+        "training code for an unfamiliar method; it cannot write, run commands or spend."
+    )
+    Args = ResearchArgs
+    read_only = True
+
+    def __init__(
+        self,
+        *,
+        token_budget: int = DEFAULT_TOKEN_BUDGET,
+        tool_output_chars: int = TOOL_OUTPUT_CHARS,
+    ) -> None:
+        self.token_budget = token_budget
+        self.tool_output_chars = tool_output_chars
+
+    async def run(self, args: ResearchArgs, ctx: ToolContext) -> ToolResult:
+        llm = ctx.service("llm_factory")()
+        router: ToolRouter = ctx.service("router")
+        tools = router.subset(lambda t: t.read_only and t.name not in EXCLUDED_TOOLS)
+        budget = self.token_budget
+        route = getattr(llm, "route", None)
+        if route is not None:  # stay well inside the model's own window
+            limit = await asyncio.to_thread(context_limit, route.litellm_model)
+            budget = min(budget, int(limit * 0.9))
+        run = _ResearchRun(args, ctx, llm, tools, budget, self.tool_output_chars)
+        return await run.execute()
+
+
+class _ResearchRun:
+    """One research call: the sub-agent's conversation, its counters and its events."""
+
+    def __init__(
+        self,
+        args: ResearchArgs,
+        ctx: ToolContext,
+        llm: Any,
+        tools: ToolRouter,
+        token_budget: int,
+        output_chars: int,
+    ) -> None:
+        self.args, self.ctx, self.llm, self.tools = args, ctx, llm, tools
+        self.token_budget = token_budget
+        self.output_chars = output_chars
+        self.spend = ctx.services.get("spend")
+        self.calls = self.iterations = self.tokens = 0
+        self.cost = 0.0
+        self.nudged = False
+        self.loop_warnings = 0
+        self.consulted: list[str] = []
+        self.doom = DoomLoopDetector()
+        names = ", ".join(tools.names()) or "none"
+        task = f"Research task: {args.task}"
+        if args.context:
+            task += f"\n\nContext from the main agent:\n{args.context}"
+        date = dt.date.today().isoformat()
+        self.messages: list[dict[str, Any]] = [
+            {"role": "system", "content": SYSTEM_PROMPT.format(date=date, tools=names)},
+            {"role": "user", "content": task},
+        ]
+
+    # ------------------------------------------------------------------ loop
+
+    async def execute(self) -> ToolResult:
+        self.ctx.progress(f"researching: {_short(self.args.task)}")
+        specs = self.tools.specs() or None
+        stop_reason = ""
+        final: str | None = None
+        while final is None:
+            if self.iterations >= self.args.max_iterations:
+                stop_reason = f"iteration limit ({self.args.max_iterations})"
+            elif self.tokens >= self.token_budget:
+                stop_reason = f"token budget ({self.token_budget:,})"
+            elif self.loop_warnings > 1:
+                stop_reason = "repetition guard"
+            if stop_reason:
+                break
+            self._apply_guards()
+            response = await self._ask(specs)
+            if not response.tool_calls:
+                final = response.content.strip()
+                break
+            self._record(response)
+            await self._run_calls(response.tool_calls)
+        if final is None:
+            final = await self._forced_answer(stop_reason)
+        return self._result(final, stop_reason)
+
+    def _apply_guards(self) -> None:
+        finding = self.doom.check(self.messages)
+        if finding is not None:
+            self.loop_warnings += 1
+            self.messages.append({"role": "user", "content": finding.prompt})
+            self.ctx.progress(f"loop warning: {finding.detail}")
+        left = self.args.max_iterations - self.iterations
+        near_budget = self.tokens >= self.token_budget * WRAP_UP_AT
+        if not self.nudged and (near_budget or (left <= 2 and self.args.max_iterations > 3)):
+            self.nudged = True
+            self.messages.append(
+                {
+                    "role": "user",
+                    "content": (
+                        f"{BUDGET_TAG} You are close to the end of your research budget. Make "
+                        "at most one more round of tool calls, then write your final summary "
+                        "with its Sources section."
+                    ),
+                }
+            )
+
+    async def _ask(self, specs: list[dict[str, Any]] | None) -> LLMResponse:
+        try:
+            response: LLMResponse = await self.llm.complete(self.messages, specs, stream=False)
+        except LLMError as exc:
+            raise ToolError(
+                f"research stopped after {self.calls} tool calls: the model call failed: {exc}"
+            ) from exc
+        self.iterations += 1
+        self.cost += response.cost_usd
+        if self.spend is not None:
+            self.spend.add_llm(response.cost_usd)
+        used = response.usage.total_tokens or len(json.dumps(self.messages)) // 4
+        self.tokens = max(self.tokens, used)
+        self.ctx.progress(f"{self.tokens / 1000:.1f}k tokens · {self.calls} tool calls")
+        return response
+
+    def _record(self, response: LLMResponse) -> None:
+        self.messages.append(
+            {
+                "role": "assistant",
+                "content": response.content or None,
+                "tool_calls": [
+                    {
+                        "id": c.id,
+                        "type": "function",
+                        "function": {"name": c.name, "arguments": c.arguments},
+                    }
+                    for c in response.tool_calls
+                ],
+            }
+        )
+        if response.content.strip():
+            self.ctx.publish(AssistantMessage(text=response.content, parent_id=self.ctx.call_id))
+
+    async def _forced_answer(self, reason: str) -> str:
+        self.ctx.progress(f"wrapping up: {reason} reached")
+        self.messages.append(
+            {
+                "role": "user",
+                "content": (
+                    f"{BUDGET_TAG} Stop researching now: the {reason} is reached. Do not call "
+                    "tools. Write your final summary from what you found so far, with its "
+                    "Sources section, and say what remains unverified."
+                ),
+            }
+        )
+        try:
+            response = await self._ask(None)
+        except ToolError as exc:
+            log.info("forced research summary failed: %s", exc)
+            return ""
+        return response.content.strip()
+
+    # ------------------------------------------------------------------ tools
+
+    async def _run_calls(self, calls: list[ToolCallRequest]) -> None:
+        self.ctx.progress(activity(calls))
+        outputs = await asyncio.gather(*(self._run_one(call) for call in calls))
+        for call, output in zip(calls, outputs, strict=True):
+            self.messages.append({"role": "tool", "tool_call_id": call.id, "content": output})
+            self.tokens += len(output) // 4
+
+    def _sub_context(self, sub_id: str) -> ToolContext:
+        def progress(text: str) -> None:
+            self.ctx.publish(ToolProgress(call_id=sub_id, text=text))
+
+        return ToolContext(
+            call_id=sub_id,
+            session_id=self.ctx.session_id,
+            cwd=self.ctx.cwd,
+            state=self.ctx.state,
+            publish=self.ctx.publish,
+            progress=progress,
+            services=self.ctx.services,
+            output_budget=self.output_chars,
+        )
+
+    async def _run_one(self, call: ToolCallRequest) -> str:
+        parent = self.ctx.call_id
+        sub_id = f"{parent}/{call.id}"  # model ids repeat across agents; the tree needs unique ones
+        raw_args = _loads(call.arguments)
+        self.ctx.publish(ToolCall(call_id=sub_id, tool=call.name, args=raw_args, parent_id=parent))
+        self.calls += 1
+        self.consulted.append(f"{call.name} {_short(json.dumps(raw_args), 100)}")
+        started = time.monotonic()
+        try:
+            result = await self._execute(call, sub_id)
+        except asyncio.CancelledError:
+            self.ctx.publish(
+                ToolResultEvent(
+                    call_id=sub_id,
+                    ok=False,
+                    summary="cancelled",
+                    output="Cancelled: the research was interrupted.",
+                    status="cancelled",
+                    parent_id=parent,
+                )
+            )
+            raise
+        output, was_cut = cut_text(result.output, self.output_chars)
+        if not result.ok and not output.startswith("Error"):
+            output = f"Error: {output}"
+        elapsed = round(time.monotonic() - started, 3)
+        self.ctx.publish(
+            ToolResultEvent(
+                call_id=sub_id,
+                ok=result.ok,
+                summary=result.summary,
+                output=output,
+                truncated=result.truncated or was_cut,
+                status="ok" if result.ok else "failed",
+                data={**(result.data or {}), "elapsed_s": elapsed},
+                parent_id=parent,
+            )
+        )
+        return output
+
+    async def _execute(self, call: ToolCallRequest, sub_id: str) -> ToolResult:
+        tool = self.tools.get(call.name)
+        if tool is None:
+            allowed = ", ".join(self.tools.names()) or "none"
+            return _failure(
+                f"`{call.name}` is not available to research: only read-only tools are "
+                f"({allowed}). Research never writes, uploads, spends or runs commands; say "
+                "in your summary what the main agent should do instead."
+            )
+        try:
+            args = parse_arguments(tool, call.arguments)
+            ctx = self._sub_context(sub_id)
+            if tool.approval(args, ctx) is not None:
+                return _failure(
+                    f"this `{call.name}` call needs a human's approval, which research cannot "
+                    "ask for; leave it to the main agent."
+                )
+            return await tool.run(args, ctx)
+        except BadArguments as exc:
+            return _failure(f"{exc}. The call was not run.")
+        except ToolError as exc:
+            return _failure(str(exc))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a tool bug must not end the research
+            log.exception("tool %s crashed inside research", call.name)
+            return _failure(
+                f"the {call.name} tool failed unexpectedly: {type(exc).__name__}: {exc}"
+            )
+
+    # ----------------------------------------------------------------- result
+
+    def _result(self, final: str, stop_reason: str) -> ToolResult:
+        data: dict[str, Any] = {
+            "sources": extract_sources(final),
+            "calls": self.calls,
+            "cost_usd": round(self.cost, 6),
+            "iterations": self.iterations,
+            "tokens": self.tokens,
+            "consulted": self.consulted,
+        }
+        head = f"researched: {_short(self.args.task)} · {self.calls} calls · {_usd(self.cost)}"
+        if not final:
+            lines = "\n".join(f"- {item}" for item in self.consulted) or "- nothing"
+            output = (
+                f"Research stopped ({stop_reason or 'empty answer'}) before the sub-agent wrote "
+                f"a summary. Tool calls it made:\n{lines}"
+            )
+            return ToolResult(ok=False, summary=head + " · no summary", output=output, data=data)
+        if stop_reason:
+            final += (
+                f"\n\n(Research stopped at its {stop_reason}; the summary covers what it found.)"
+            )
+            data["stopped"] = stop_reason
+        return ToolResult(summary=head, output=final, data=data)
+
+
+def _failure(message: str) -> ToolResult:
+    return ToolResult(ok=False, summary=_short(message, 120), output=f"Error: {message}")
