@@ -208,7 +208,8 @@ class HfJobFollower:
                 idle_reconnects = 0
             else:
                 idle_reconnects += 1
-            if error is not None and _status_code(error) in (401, 403, 404):
+            # 404 is retried: the log route may not exist yet while a job is scheduled.
+            if error is not None and _status_code(error) in (401, 403):
                 self._note(f"[log stream stopped: {str(error).splitlines()[0]}]")
                 return
             # Did the stream end because the job did? Ask before reconnecting.
@@ -228,7 +229,7 @@ class HfJobFollower:
                 return
             delays = self.reconnect_delays_s
             await asyncio.sleep(
-                delays[min(idle_reconnects, len(delays) - 1)] if idle_reconnects else 0
+                delays[min(idle_reconnects, len(delays)) - 1] if idle_reconnects else 0
             )
 
     async def _stream_once(self) -> BaseException | None:

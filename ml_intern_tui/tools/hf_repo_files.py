@@ -1,18 +1,15 @@
 """``hf_repo_files``: list, read, upload and delete files in a Hub repository.
 
 Reads never ask; an upload publishes data and a delete removes it, so both ask
-(``irreversible``). Every Hub failure becomes one line the model can act on
-(``hub_failure``, shared with ``hf_repo_git``). Blocking huggingface_hub calls run in a
-thread through ``HubClient.run``.
+(``irreversible``). Hub failures become one line each (``hf_repo_common.hub_call``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import fnmatch
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -24,99 +21,14 @@ from ml_intern_tui.core.tool import (
     ToolResult,
     cut_text,
 )
-from ml_intern_tui.integrations.hub import HubClient, hub_error_message
+from ml_intern_tui.integrations.hub import HubClient
 from ml_intern_tui.tools.files import resolve_path
+from ml_intern_tui.tools.hf_repo_common import RepoType, hub_call, human_size, repo_label, repo_url
 
-RepoType = Literal["model", "dataset", "space"]
-T = TypeVar("T")
 MAX_READ_BYTES = 2_000_000
 MAX_LISTED = 1000
 PREVIEW_LINES = 20
 _SNIFF = 8192
-
-
-def repo_label(repo_id: str, repo_type: str) -> str:
-    return f"{repo_type} repo {repo_id}"
-
-
-def repo_url(hub: HubClient, repo_id: str, repo_type: str) -> str:
-    """The repository's web page."""
-    return hub.url(f"{'' if repo_type == 'model' else repo_type + 's/'}{repo_id}")
-
-
-def hub_failure(
-    exc: BaseException,
-    hub: HubClient,
-    repo_id: str,
-    repo_type: str,
-    *,
-    revision: str | None = None,
-    path: str | None = None,
-) -> str:
-    """One line saying why a Hub call about ``repo_id`` failed and what to do."""
-    from huggingface_hub.errors import (
-        EntryNotFoundError,
-        GatedRepoError,
-        HfHubHTTPError,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
-
-    label = repo_label(repo_id, repo_type)
-    if isinstance(exc, GatedRepoError):
-        return f"{label} is gated: request access at {repo_url(hub, repo_id, repo_type)}"
-    if isinstance(exc, RepositoryNotFoundError):
-        hint = "" if hub.token else "; if it is private, set HF_TOKEN"
-        return f"{label} not found (check the id and repo_type){hint}"
-    if isinstance(exc, RevisionNotFoundError):
-        return f"revision {revision or 'main'!r} not found in {label}"
-    if isinstance(exc, EntryNotFoundError):
-        return f"{path or 'the file'} not found in {label} at {revision or 'main'}"
-    if isinstance(exc, HfHubHTTPError):
-        status = exc.response.status_code if exc.response is not None else None
-        said = (exc.server_message or "").strip().splitlines()
-        detail = said[0] if said else ""
-        if status == 401:
-            return "the Hub rejected the token (401): check HF_TOKEN or run `hf auth login`"
-        if status == 403:
-            return f"forbidden (403): your token cannot write to {label}{': ' + detail if detail else ''}"
-        if status == 409:
-            return f"conflict (409) on {label}: {detail or 'it already exists'}"
-        message = hub_error_message(exc)
-        return f"{message} ({detail})" if detail and detail not in message else message
-    if isinstance(exc, ValueError):
-        return f"invalid request for {label}: {str(exc).splitlines()[0] if str(exc) else exc!r}"
-    if isinstance(exc, OSError) or type(exc).__module__.startswith("httpx"):
-        return f"cannot reach the Hub at {hub.endpoint}: {type(exc).__name__}: {exc}"
-    return f"{label}: {type(exc).__name__}: {exc}"
-
-
-async def hub_call(
-    hub: HubClient,
-    fn: Callable[..., T],
-    *args: Any,
-    where: tuple[str, str],
-    revision: str | None = None,
-    path: str | None = None,
-    **kwargs: Any,
-) -> T:
-    """``hub.run(fn, ...)`` with every failure turned into a one-line ToolError."""
-    try:
-        return await hub.run(fn, *args, **kwargs)
-    except (ToolError, asyncio.CancelledError):
-        raise
-    except Exception as exc:
-        message = hub_failure(exc, hub, where[0], where[1], revision=revision, path=path)
-        raise ToolError(message) from exc
-
-
-def human_size(size: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:,} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size_f = size / 1000
-        size = int(size_f) if size_f.is_integer() else size_f  # type: ignore[assignment]
-    return f"{size} GB"  # pragma: no cover
 
 
 class RepoFilesArgs(BaseModel):
@@ -181,30 +93,31 @@ class HfRepoFilesTool(Tool):
     def approval(self, args: RepoFilesArgs, ctx: ToolContext) -> ApprovalRequest | None:
         if args.operation in ("list", "read"):
             return None
-        label = repo_label(args.repo_id, args.repo_type)
-        where = f"a new pull request against {args.revision or 'main'}" if args.create_pr else (args.revision or "main")
+        rev = args.revision or "main"
+        where = f"a new pull request against {rev}" if args.create_pr else rev
         details = [f"Repository: {args.repo_id}", f"Type: {args.repo_type}", f"Revision: {where}"]
         if args.operation == "upload":
             target, size, preview = _upload_plan(args, ctx)
-            details += [f"Target: {target}", f"Size: {size}", f"Create PR: {'yes' if args.create_pr else 'no'}"]
-            if args.commit_message:
-                details.append(f"Commit message: {args.commit_message}")
-            if preview:
-                details += ["", "Preview:", preview]
-            title, risk = f"Upload {target} to {label}", "medium"
+            details += [f"Target: {target}", f"Size: {size}", f"Create PR: {args.create_pr}"]
+            details += [f"Commit message: {args.commit_message}"] if args.commit_message else []
+            details += ["", "Preview:", preview] if preview else []
+            title, risk = f"Upload {target} to {repo_label(args.repo_id, args.repo_type)}", "medium"
         else:
-            targets = [*([args.path] if args.path else []), *(args.paths or []), *(args.patterns or [])]
-            details += ["Delete: " + ", ".join(targets), "Patterns are matched against the repo's files when the call runs."]
-            title, risk = f"Delete {', '.join(targets)} from {label}", "high"
+            targets = ", ".join(
+                [*([args.path] if args.path else []), *(args.paths or []), *(args.patterns or [])]
+            )
+            details += [
+                f"Delete: {targets}",
+                "(patterns are matched against the repo's files when the call runs)",
+            ]
+            title, risk = (
+                f"Delete {targets} from {repo_label(args.repo_id, args.repo_type)}",
+                "high",
+            )
         return ApprovalRequest(
-            kind="irreversible",
-            title=title,
-            details="\n".join(details),
-            risk=risk,  # type: ignore[arg-type]
-            operation=args.operation,
-            scope_value=args.repo_id,
-            scope_pattern=args.repo_id,
-        )
+            kind="irreversible", title=title, details="\n".join(details), risk=risk,  # type: ignore[arg-type]
+            operation=args.operation, scope_value=args.repo_id, scope_pattern=args.repo_id,
+        )  # fmt: skip
 
     async def run(self, args: RepoFilesArgs, ctx: ToolContext) -> ToolResult:
         hub: HubClient = ctx.service("hub")
@@ -221,111 +134,125 @@ class HfRepoFilesTool(Tool):
         from huggingface_hub.hf_api import RepoFolder
 
         def listing() -> list[Any]:
-            return list(
-                hub.api.list_repo_tree(
-                    args.repo_id, path_in_repo=args.path or None, recursive=True,
-                    revision=args.revision, repo_type=args.repo_type,
-                )
+            tree = hub.api.list_repo_tree(
+                args.repo_id, path_in_repo=args.path or None, recursive=True,
+                revision=args.revision, repo_type=args.repo_type,
             )  # fmt: skip
+            return sorted(tree, key=lambda e: e.path)
 
         where = (args.repo_id, args.repo_type)
-        entries = await hub_call(hub, listing, where=where, revision=args.revision, path=args.path)
+        entries = await hub_call(
+            hub, listing, where=where, about_path=args.path, about_revision=args.revision
+        )
         files = [e for e in entries if not isinstance(e, RepoFolder)]
-        folders = [e for e in entries if isinstance(e, RepoFolder)]
-        total = sum(int(getattr(f, "size", 0) or 0) for f in files)
-        rev = args.revision or "main"
-        url = f"{repo_url(hub, args.repo_id, args.repo_type)}/tree/{rev}{'/' + args.path if args.path else ''}"
-        head = f"{args.repo_id}@{rev}{'/' + args.path if args.path else ''}: {len(files)} files, {len(folders)} folders, {human_size(total)}"
-        lines = [head, url, ""]
-        rows = sorted(entries, key=lambda e: e.path)
-        lines += [f"{e.path}/" if isinstance(e, RepoFolder) else f"{e.path}  ({human_size(int(e.size or 0))})" for e in rows[:MAX_LISTED]]
-        if len(rows) > MAX_LISTED:
-            lines.append(f"… {len(rows) - MAX_LISTED} more entries; list a sub-folder with path")
-        data = {"repo_id": args.repo_id, "files": [{"path": f.path, "size": int(f.size or 0)} for f in files]}
-        return ToolResult(summary=head.split(": ", 1)[1], output="\n".join(lines), data=data)
+        total = sum(int(f.size or 0) for f in files)
+        at = f"{args.revision or 'main'}{'/' + args.path.strip('/') if args.path else ''}"
+        counts = f"{len(files)} files, {len(entries) - len(files)} folders, {human_size(total)}"
+        lines = [f"{args.repo_id}@{at}: {counts}", f"{repo_url(hub, *where)}/tree/{at}", ""]
+        for e in entries[:MAX_LISTED]:
+            lines.append(
+                f"{e.path}/"
+                if isinstance(e, RepoFolder)
+                else f"{e.path}  ({human_size(int(e.size or 0))})"
+            )
+        if len(entries) > MAX_LISTED:
+            lines.append(f"… {len(entries) - MAX_LISTED} more entries; list a sub-folder with path")
+        data = {
+            "repo_id": args.repo_id,
+            "files": [{"path": f.path, "size": int(f.size or 0)} for f in files],
+        }
+        return ToolResult(summary=counts, output="\n".join(lines), data=data)
 
     async def _read(self, hub: HubClient, args: RepoFilesArgs, ctx: ToolContext) -> ToolResult:
-        path = args.path or ""
-        where = (args.repo_id, args.repo_type)
-        body, size, partial = await hub_call(hub, _download_head, hub, args, where=where, revision=args.revision, path=path)
-        shown_size = human_size(size if size is not None else len(body))
+        path, where = args.path or "", (args.repo_id, args.repo_type)
+        body, size, partial = await hub_call(
+            hub,
+            _download_head,
+            hub,
+            args,
+            where=where,
+            about_path=path,
+            about_revision=args.revision,
+        )
+        shown = human_size(size if size is not None else len(body))
         if _is_binary(body[:_SNIFF]):
-            return ToolResult(summary=f"{path}: binary, {shown_size}", output=f"Binary file {path} ({shown_size}); not shown as text.")
+            text = f"Binary file {path} ({shown}); not shown as text."
+            return ToolResult(summary=f"{path}: binary, {shown}", output=text)
         text = body.decode("utf-8", errors="replace")
-        output, cut = cut_text(text, ctx.output_budget, hint="the file is longer than the output budget")
+        output, cut = cut_text(text, ctx.output_budget, hint="the file is longer than the budget")
         if partial:
-            output += f"\n\n[only the first {human_size(len(body))} of {shown_size} were read]"
-        summary = f"{path}: {text.count(chr(10)) + 1:,} lines, {shown_size}"
+            output += f"\n\n[only the first {human_size(len(body))} of {shown} were read]"
+        summary = f"{path}: {text.count(chr(10)) + 1:,} lines, {shown}"
         data = {"repo_id": args.repo_id, "path": path, "revision": args.revision or "main"}
         return ToolResult(summary=summary, output=output, data=data, truncated=cut or partial)
 
     async def _upload(self, hub: HubClient, args: RepoFilesArgs, ctx: ToolContext) -> ToolResult:
-        common = {
+        kwargs: dict[str, Any] = {
             "repo_id": args.repo_id, "repo_type": args.repo_type, "revision": args.revision,
-            "create_pr": args.create_pr,
+            "create_pr": args.create_pr, "commit_message": args.commit_message,
         }  # fmt: skip
-        where = (args.repo_id, args.repo_type)
+        fn: Callable[..., Any] = hub.api.upload_file
         if args.content is not None:
-            target = args.path or ""
-            size = len(args.content.encode())
-            info = await hub_call(
-                hub, hub.api.upload_file, path_or_fileobj=args.content.encode(), path_in_repo=target,
-                commit_message=args.commit_message or f"Upload {target}", where=where, revision=args.revision, **common,
-            )  # fmt: skip
+            target, size = args.path or "", len(args.content.encode())
+            kwargs.update(path_or_fileobj=args.content.encode(), path_in_repo=target)
         else:
             local = resolve_path(args.local_path or "", ctx)
-            if not local.exists():
-                raise ToolError(f"local_path {local} does not exist")
             if local.is_file():
-                target = args.path or local.name
-                size = local.stat().st_size
-                info = await hub_call(
-                    hub, hub.api.upload_file, path_or_fileobj=str(local), path_in_repo=target,
-                    commit_message=args.commit_message or f"Upload {target}", where=where, revision=args.revision, **common,
-                )  # fmt: skip
+                target, size = args.path or local.name, local.stat().st_size
+                kwargs.update(path_or_fileobj=str(local), path_in_repo=target)
+            elif local.is_dir():
+                fn, target, size = (
+                    hub.api.upload_folder,
+                    (args.path or "").strip("/") + "/",
+                    _folder_size(local, args.patterns)[1],
+                )
+                kwargs.update(
+                    folder_path=str(local),
+                    path_in_repo=args.path or None,
+                    allow_patterns=args.patterns,
+                )
             else:
-                target = (args.path or "").strip("/") + "/"
-                size = _folder_size(local, args.patterns)[1]
-                info = await hub_call(
-                    hub, hub.api.upload_folder, folder_path=str(local), path_in_repo=args.path or None,
-                    allow_patterns=args.patterns, commit_message=args.commit_message or f"Upload {local.name}",
-                    where=where, revision=args.revision, **common,
-                )  # fmt: skip
+                raise ToolError(f"local_path {local} does not exist")
+        kwargs["commit_message"] = args.commit_message or f"Upload {target}"
+        info = await hub_call(hub, fn, where=(args.repo_id, args.repo_type), **kwargs)
         return _commit_result(f"Uploaded {target} ({human_size(size)})", info, args)
 
     async def _delete(self, hub: HubClient, args: RepoFilesArgs) -> ToolResult:
         from huggingface_hub import CommitOperationDelete
 
         where = (args.repo_id, args.repo_type)
+        common: dict[str, Any] = {
+            "repo_type": args.repo_type,
+            "revision": args.revision,
+            "where": where,
+        }
         if args.path and not (args.paths or args.patterns):
             info = await hub_call(
-                hub, hub.api.delete_file, args.path, args.repo_id, repo_type=args.repo_type,
-                revision=args.revision, create_pr=args.create_pr,
-                commit_message=args.commit_message or f"Delete {args.path}",
-                where=where, path=args.path,
+                hub, hub.api.delete_file, args.path, args.repo_id, create_pr=args.create_pr,
+                commit_message=args.commit_message or f"Delete {args.path}", about_path=args.path, **common,
             )  # fmt: skip
             return _commit_result(f"Deleted {args.path}", info, args)
-        existing = await hub_call(
-            hub, hub.api.list_repo_files, args.repo_id, repo_type=args.repo_type,
-            revision=args.revision, where=where, revision_=None,
-        ) if False else await hub_call(
-            hub, hub.api.list_repo_files, args.repo_id, repo_type=args.repo_type,
-            revision=args.revision, where=where,
-        )  # fmt: skip
+        existing = await hub_call(hub, hub.api.list_repo_files, args.repo_id, **common)
         exact = [*([args.path] if args.path else []), *(args.paths or [])]
         missing = [p for p in exact if p not in existing]
         if missing:
             raise ToolError(f"not in {args.repo_id}: {', '.join(missing)}; nothing deleted")
         patterns = [p + "*" if p.endswith("/") else p for p in args.patterns or []]
-        targets = sorted({*exact, *(f for f in existing for p in patterns if fnmatch.fnmatchcase(f, p))})
+        matched = {f for f in existing for p in patterns if fnmatch.fnmatchcase(f, p)}
+        targets = sorted({*exact, *matched})
         if not targets:
-            raise ToolError(f"no file in {args.repo_id} matches {', '.join(args.patterns or [])}; nothing deleted")
+            raise ToolError(
+                f"no file in {args.repo_id} matches {', '.join(args.patterns or [])}; nothing deleted"
+            )
+        operations = [CommitOperationDelete(path_in_repo=p) for p in targets]
+        message = args.commit_message or f"Delete {len(targets)} files"
         info = await hub_call(
-            hub, hub.api.create_commit, args.repo_id, [CommitOperationDelete(path_in_repo=p) for p in targets],
-            commit_message=args.commit_message or f"Delete {len(targets)} files", repo_type=args.repo_type,
-            revision=args.revision, create_pr=args.create_pr, where=where,
+            hub, hub.api.create_commit, args.repo_id, operations, commit_message=message,
+            create_pr=args.create_pr, **common,
         )  # fmt: skip
-        shown = ", ".join(targets[:20]) + (f" and {len(targets) - 20} more" if len(targets) > 20 else "")
+        shown = ", ".join(targets[:20]) + (
+            f" and {len(targets) - 20} more" if len(targets) > 20 else ""
+        )
         return _commit_result(f"Deleted {len(targets)} files ({shown})", info, args)
 
 
@@ -342,10 +269,16 @@ def _commit_result(done: str, info: Any, args: RepoFilesArgs) -> ToolResult:
 
 def _download_head(hub: HubClient, args: RepoFilesArgs) -> tuple[bytes, int | None, bool]:
     """The first ``MAX_READ_BYTES`` of a repo file, its full size when known, and whether cut."""
-    from huggingface_hub import hf_hub_url
-    from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+    from huggingface_hub import get_session, hf_hub_url, hf_raise_for_status
+    from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
-    url = hf_hub_url(args.repo_id, args.path or "", repo_type=args.repo_type, revision=args.revision, endpoint=hub.endpoint)
+    url = hf_hub_url(
+        args.repo_id,
+        args.path or "",
+        repo_type=args.repo_type,
+        revision=args.revision,
+        endpoint=hub.endpoint,
+    )
     headers = build_hf_headers(token=hub.token or False)
     with get_session().stream("GET", url, headers=headers, follow_redirects=True) as response:
         hf_raise_for_status(response)
@@ -356,7 +289,11 @@ def _download_head(hub: HubClient, args: RepoFilesArgs) -> tuple[bytes, int | No
             if len(buf) > MAX_READ_BYTES:
                 break
     partial = len(buf) > MAX_READ_BYTES
-    return bytes(buf[:MAX_READ_BYTES]), int(length) if length and length.isdigit() else None, partial
+    return (
+        bytes(buf[:MAX_READ_BYTES]),
+        int(length) if length and length.isdigit() else None,
+        partial,
+    )
 
 
 def _is_binary(head: bytes) -> bool:

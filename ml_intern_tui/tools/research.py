@@ -16,7 +16,9 @@ import json
 import logging
 import re
 import time
-from typing import Any
+from collections import Counter
+from dataclasses import replace
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,6 +37,7 @@ from ml_intern_tui.core.tool import (
 )
 
 log = logging.getLogger(__name__)
+Status = Literal["ok", "failed", "cancelled"]
 
 TOOL_OUTPUT_CHARS = 8000
 """Characters of one tool output the sub-agent's model sees."""
@@ -42,6 +45,15 @@ DEFAULT_TOKEN_BUDGET = 150_000
 WRAP_UP_AT = 0.8
 """Share of the token budget after which the sub-agent is told to wrap up."""
 BUDGET_TAG = "[SYSTEM: RESEARCH BUDGET]"
+WRAP_UP_PROMPT = (
+    f"{BUDGET_TAG} You are close to the end of your research budget. Make at most one more "
+    "round of tool calls, then write your final summary with its Sources section."
+)
+FINAL_PROMPT = (
+    BUDGET_TAG + " Stop researching now: the {reason} is reached. Do not call tools. Write "
+    "your final summary from what you found so far, with its Sources section, and say what "
+    "remains unverified."
+)
 EXCLUDED_TOOLS = frozenset({"research", "plan", "jobs"})
 """Read-only tools research still may not use: itself (no recursion) and the session's
 own plan and jobs, which belong to the main agent."""
@@ -72,17 +84,6 @@ words: the answer first, then the recipe(s) and the code patterns worth reusing,
 open questions. Cite every claim with its source (URL or repository path) inline, and end
 with a "Sources" section listing each source on its own line."""
 
-_NOUNS = {
-    "github_read_file": "GitHub file",
-    "github_find_examples": "GitHub search",
-    "github_list_repos": "repo listing",
-    "read": "local file",
-    "hf_papers": "paper lookup",
-    "hf_docs_search": "docs search",
-    "hf_docs_fetch": "docs page",
-    "hf_dataset_inspect": "dataset",
-    "hf_repo_files": "Hub repo lookup",
-}
 _URL_RE = re.compile(r"https?://[^\s<>()\[\]\"'`]+")
 
 
@@ -123,16 +124,11 @@ def _short(text: str, limit: int = 60) -> str:
 
 
 def activity(calls: list[ToolCallRequest]) -> str:
-    """A progress line for a batch of calls: ``checking 2 GitHub files, 1 paper lookup…``."""
-    counts: dict[str, int] = {}
-    for call in calls:
-        noun = _NOUNS.get(call.name, call.name)
-        counts[noun] = counts.get(noun, 0) + 1
-    parts = [
-        f"{n} {noun}{'s' if n > 1 and noun in _NOUNS.values() else ''}"
-        for noun, n in counts.items()
-    ]
-    return f"checking {', '.join(parts)}…"
+    """A progress line for a batch of calls: ``calling github_read_file ×2, hf_papers…``."""
+    counts = Counter(call.name for call in calls)
+    return (
+        "calling " + ", ".join(f"{n}{f' ×{k}' if k > 1 else ''}" for n, k in counts.items()) + "…"
+    )
 
 
 def extract_sources(text: str) -> list[str]:
@@ -197,13 +193,10 @@ class _ResearchRun:
         output_chars: int,
     ) -> None:
         self.args, self.ctx, self.llm, self.tools = args, ctx, llm, tools
-        self.token_budget = token_budget
-        self.output_chars = output_chars
+        self.token_budget, self.output_chars = token_budget, output_chars
         self.spend = ctx.services.get("spend")
-        self.calls = self.iterations = self.tokens = 0
-        self.cost = 0.0
-        self.nudged = False
-        self.loop_warnings = 0
+        self.calls = self.iterations = self.tokens = self.loop_warnings = 0
+        self.cost, self.nudged = 0.0, False
         self.consulted: list[str] = []
         self.doom = DoomLoopDetector()
         names = ", ".join(tools.names()) or "none"
@@ -253,16 +246,7 @@ class _ResearchRun:
         near_budget = self.tokens >= self.token_budget * WRAP_UP_AT
         if not self.nudged and (near_budget or (left <= 2 and self.args.max_iterations > 3)):
             self.nudged = True
-            self.messages.append(
-                {
-                    "role": "user",
-                    "content": (
-                        f"{BUDGET_TAG} You are close to the end of your research budget. Make "
-                        "at most one more round of tool calls, then write your final summary "
-                        "with its Sources section."
-                    ),
-                }
-            )
+            self.messages.append({"role": "user", "content": WRAP_UP_PROMPT})
 
     async def _ask(self, specs: list[dict[str, Any]] | None) -> LLMResponse:
         try:
@@ -281,35 +265,19 @@ class _ResearchRun:
         return response
 
     def _record(self, response: LLMResponse) -> None:
+        calls = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in response.tool_calls
+        ]
         self.messages.append(
-            {
-                "role": "assistant",
-                "content": response.content or None,
-                "tool_calls": [
-                    {
-                        "id": c.id,
-                        "type": "function",
-                        "function": {"name": c.name, "arguments": c.arguments},
-                    }
-                    for c in response.tool_calls
-                ],
-            }
+            {"role": "assistant", "content": response.content or None, "tool_calls": calls}
         )
         if response.content.strip():
             self.ctx.publish(AssistantMessage(text=response.content, parent_id=self.ctx.call_id))
 
     async def _forced_answer(self, reason: str) -> str:
         self.ctx.progress(f"wrapping up: {reason} reached")
-        self.messages.append(
-            {
-                "role": "user",
-                "content": (
-                    f"{BUDGET_TAG} Stop researching now: the {reason} is reached. Do not call "
-                    "tools. Write your final summary from what you found so far, with its "
-                    "Sources section, and say what remains unverified."
-                ),
-            }
-        )
+        self.messages.append({"role": "user", "content": FINAL_PROMPT.format(reason=reason)})
         try:
             response = await self._ask(None)
         except ToolError as exc:
@@ -330,43 +298,33 @@ class _ResearchRun:
         def progress(text: str) -> None:
             self.ctx.publish(ToolProgress(call_id=sub_id, text=text))
 
-        return ToolContext(
-            call_id=sub_id,
-            session_id=self.ctx.session_id,
-            cwd=self.ctx.cwd,
-            state=self.ctx.state,
-            publish=self.ctx.publish,
-            progress=progress,
-            services=self.ctx.services,
-            output_budget=self.output_chars,
-        )
+        # Same cwd, state, services and publish; its own id, progress and output budget.
+        return replace(self.ctx, call_id=sub_id, progress=progress, output_budget=self.output_chars)
 
     async def _run_one(self, call: ToolCallRequest) -> str:
-        parent = self.ctx.call_id
-        sub_id = f"{parent}/{call.id}"  # model ids repeat across agents; the tree needs unique ones
+        sub_id = f"{self.ctx.call_id}/{call.id}"  # model ids repeat across agents; keep unique
         raw_args = _loads(call.arguments)
-        self.ctx.publish(ToolCall(call_id=sub_id, tool=call.name, args=raw_args, parent_id=parent))
+        self.ctx.publish(
+            ToolCall(call_id=sub_id, tool=call.name, args=raw_args, parent_id=self.ctx.call_id)
+        )
         self.calls += 1
         self.consulted.append(f"{call.name} {_short(json.dumps(raw_args), 100)}")
         started = time.monotonic()
         try:
             result = await self._execute(call, sub_id)
         except asyncio.CancelledError:
-            self.ctx.publish(
-                ToolResultEvent(
-                    call_id=sub_id,
-                    ok=False,
-                    summary="cancelled",
-                    output="Cancelled: the research was interrupted.",
-                    status="cancelled",
-                    parent_id=parent,
-                )
-            )
+            cancelled = ToolResult(ok=False, summary="cancelled", output="Cancelled: interrupted.")
+            self._publish_result(sub_id, cancelled, "cancelled", started)
             raise
+        return self._publish_result(sub_id, result, "ok" if result.ok else "failed", started)
+
+    def _publish_result(
+        self, sub_id: str, result: ToolResult, status: Status, started: float
+    ) -> str:
+        """Publish a nested call's result; returns the output its model sees."""
         output, was_cut = cut_text(result.output, self.output_chars)
-        if not result.ok and not output.startswith("Error"):
+        if not result.ok and not output.startswith(("Error", "Cancelled")):
             output = f"Error: {output}"
-        elapsed = round(time.monotonic() - started, 3)
         self.ctx.publish(
             ToolResultEvent(
                 call_id=sub_id,
@@ -374,9 +332,9 @@ class _ResearchRun:
                 summary=result.summary,
                 output=output,
                 truncated=result.truncated or was_cut,
-                status="ok" if result.ok else "failed",
-                data={**(result.data or {}), "elapsed_s": elapsed},
-                parent_id=parent,
+                status=status,
+                data={**(result.data or {}), "elapsed_s": round(time.monotonic() - started, 3)},
+                parent_id=self.ctx.call_id,
             )
         )
         return output
@@ -410,8 +368,6 @@ class _ResearchRun:
             return _failure(
                 f"the {call.name} tool failed unexpectedly: {type(exc).__name__}: {exc}"
             )
-
-    # ----------------------------------------------------------------- result
 
     def _result(self, final: str, stop_reason: str) -> ToolResult:
         data: dict[str, Any] = {

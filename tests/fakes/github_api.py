@@ -185,7 +185,7 @@ class FakeGithub:
         chunk = repos[(page - 1) * per_page : page * per_page]
         headers = {}
         if page * per_page < len(repos):
-            query = {k: v[0] for k, v in req.query.items()}
+            query: dict[str, str | int] = {k: v[0] for k, v in req.query.items()}
             links = [
                 f'<{self.base_url}{req.path}?{urlencode({**query, "page": page + 1})}>; rel="next"',
                 f'<{self.base_url}{req.path}?{urlencode({**query, "page": -(-len(repos) // per_page)})}>; rel="last"',
@@ -217,7 +217,9 @@ class FakeGithub:
         if unquote(req.group("ref")) not in repo.refs:
             return FakeResponse.json(NOT_FOUND, 404)
         dirs = {p.rsplit("/", 1)[0] for p in repo.files if "/" in p}
-        entries = [{"path": d, "type": "tree", "mode": "040000"} for d in sorted(dirs)]
+        entries: list[dict[str, Any]] = [
+            {"path": d, "type": "tree", "mode": "040000"} for d in sorted(dirs)
+        ]
         entries += [
             {"path": p, "type": "blob", "mode": "100644", "size": len(data)}
             for p, data in sorted(repo.files.items())
@@ -271,7 +273,7 @@ class FakeGithub:
 
 def repo_listing(owner: str, count: int, *, star_of: Any = None) -> list[dict[str, Any]]:
     """``count`` listing entries ``owner/repo-000``…; stars from ``star_of(i)`` (default i)."""
-    entries = []
+    entries: list[dict[str, Any]] = []
     for i in range(count):
         stars = star_of(i) if star_of is not None else i
         entries.append(

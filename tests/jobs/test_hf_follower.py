@@ -62,13 +62,21 @@ def follow(
         notify=notices.append if notices is not None else None,
         **options,
     )
-    record = JobRecord(id=job.id, kind="hf", title="train", flavor=flavor, url=f"{hub.endpoint}/jobs/{USER}/{job.id}")
+    record = JobRecord(
+        id=job.id,
+        kind="hf",
+        title="train",
+        flavor=flavor,
+        url=f"{hub.endpoint}/jobs/{USER}/{job.id}",
+    )
     registry.register_external(record, follower.run(), canceller=follower.cancel)
     return follower
 
 
 def logged(events: list[EventBase], job_id: str) -> list[str]:
-    return [line for e in events if isinstance(e, JobLog) and e.job_id == job_id for line in e.lines]
+    return [
+        line for e in events if isinstance(e, JobLog) and e.job_id == job_id for line in e.lines
+    ]
 
 
 def statuses(events: list[EventBase], job_id: str) -> list[str]:
@@ -80,7 +88,11 @@ def statuses(events: list[EventBase], job_id: str) -> list[str]:
 
 
 async def test_lines_arrive_in_order_with_stages_and_final_cost(
-    hub: HubClient, registry: JobRegistry, store: FakeJobStore, events: list[EventBase], wait_until: Wait
+    hub: HubClient,
+    registry: JobRegistry,
+    store: FakeJobStore,
+    events: list[EventBase],
+    wait_until: Wait,
 ) -> None:
     job = store.add(stage="SCHEDULING", flavor="a10g-large")
     notices: list[EventBase] = []
@@ -96,7 +108,12 @@ async def test_lines_arrive_in_order_with_stages_and_final_cost(
     await registry.wait(job.id, 5.0)
 
     record = registry.require(job.id)
-    expected = ["loading model", "step 1 loss 2.0", *[f"step {i}" for i in range(2, 40)], "pushed to tester/model"]
+    expected = [
+        "loading model",
+        "step 1 loss 2.0",
+        *[f"step {i}" for i in range(2, 40)],
+        "pushed to tester/model",
+    ]
     assert list(record.tail) == expected
     assert logged(events, job.id) == expected  # job_log events, in order, no duplicates
     assert record.status == "completed"
@@ -144,7 +161,11 @@ async def test_error_stage_fails_the_job_with_the_hub_message(
 
 
 async def test_cancel_through_the_registry_hits_the_api(
-    hub: HubClient, server: FakeHTTPServer, registry: JobRegistry, store: FakeJobStore, wait_until: Wait
+    hub: HubClient,
+    server: FakeHTTPServer,
+    registry: JobRegistry,
+    store: FakeJobStore,
+    wait_until: Wait,
 ) -> None:
     job = store.add(stage="RUNNING")
     follow(hub, registry, job)
@@ -177,7 +198,29 @@ async def test_follow_hf_job_returns_for_a_finished_job(
     store.complete(job.id, running_secs=3600)
     record = JobRecord(id=job.id, kind="hf", title="done", flavor="cpu-basic")
     registry.register_external(record)
-    await follow_hf_job(hub, registry, job.id, namespace=USER, flavor="cpu-basic", poll_interval_s=0.05)
+    await follow_hf_job(
+        hub, registry, job.id, namespace=USER, flavor="cpu-basic", poll_interval_s=0.05
+    )
     assert record.status == "completed"
     assert list(record.tail) == ["only line"]
     assert record.cost_usd == pytest.approx(0.05)
+
+
+async def test_a_failing_log_request_is_retried(
+    hub: HubClient,
+    server: FakeHTTPServer,
+    registry: JobRegistry,
+    store: FakeJobStore,
+    wait_until: Wait,
+) -> None:
+    job = store.add(stage="RUNNING")
+    store.log(job.id, "first")
+    server.fail_next("GET", rf"/api/jobs/{USER}/{job.id}/logs", 500, "log service hiccup")
+    follow(hub, registry, job)
+    await wait_until(
+        lambda: list(registry.require(job.id).tail) == ["first"], what="the line after a retry"
+    )
+    assert len(server.calls("GET", rf"/api/jobs/{USER}/{job.id}/logs")) >= 2
+    store.complete(job.id)
+    await registry.wait(job.id, 5.0)
+    assert registry.require(job.id).status == "completed"

@@ -175,7 +175,7 @@ async def test_find_examples_unknown_repo_suggests_similar(
 
 async def test_find_examples_reports_server_errors(github: FakeGithub, ctx: ToolContext) -> None:
     github.server.fail_next("GET", r"/repos/huggingface/trl/git/trees/.*", 502, "bad gateway")
-    with pytest.raises(ToolError, match="GitHub API error 502 .*bad gateway; try again later"):
+    with pytest.raises(ToolError, match=r"GitHub API error 502 .*bad gateway; try again later"):
         await call(GithubFindExamplesTool(), ctx, query="grpo", repo="huggingface/trl")
 
 
@@ -275,13 +275,18 @@ async def test_read_file_decodes_base64_and_fences_it(github: FakeGithub, ctx: T
 
 async def test_read_file_line_ranges_and_default_cut(github: FakeGithub, ctx: ToolContext) -> None:
     tool = GithubReadFileTool()
-    part = await call(tool, ctx, repo="huggingface/trl", path="docs/long.txt", start_line=10, end_line=12)
+    part = await call(
+        tool, ctx, repo="huggingface/trl", path="docs/long.txt", start_line=10, end_line=12
+    )
     assert "```\nrow 10\nrow 11\nrow 12\n```" in part.output
     assert "(cut at line 12 of 1000; continue with start_line=13)" in part.output
     whole = await call(tool, ctx, repo="huggingface/trl", path="docs/long.txt", ref="v0.9")
     assert whole.data["lines"] == [1, 400]
     assert "continue with start_line=401" in whole.output
-    assert github.requests_to(r"/repos/huggingface/trl/contents/docs/long.txt")[-1].arg("ref") == "v0.9"
+    assert (
+        github.requests_to(r"/repos/huggingface/trl/contents/docs/long.txt")[-1].arg("ref")
+        == "v0.9"
+    )
     with pytest.raises(ToolError, match=r"start_line 2000 is past the end .* \(1000 lines\)"):
         await call(tool, ctx, repo="huggingface/trl", path="docs/long.txt", start_line=2000)
 
@@ -320,7 +325,10 @@ def test_notebook_outputs_are_summarized_briefly() -> None:
             }
         ]
     }
-    assert notebook_to_text(json.dumps(nb)) == "```python\nplot()\n```\n\nOutput:\n    [image/png output]"
+    assert (
+        notebook_to_text(json.dumps(nb))
+        == "```python\nplot()\n```\n\nOutput:\n    [image/png output]"
+    )
     with pytest.raises(ToolError, match="not a valid notebook"):
         notebook_to_text("{not json")
 
@@ -329,7 +337,9 @@ async def test_read_file_large_files_come_through_the_raw_media_type(
     github: FakeGithub, ctx: ToolContext
 ) -> None:
     github.inline_limit = 100
-    result = await call(GithubReadFileTool(), ctx, repo="huggingface/trl", path="examples/scripts/grpo.py")
+    result = await call(
+        GithubReadFileTool(), ctx, repo="huggingface/trl", path="examples/scripts/grpo.py"
+    )
     assert "trainer.train()" in result.output
     raw = github.requests_to(r"/repos/huggingface/trl/contents/examples/scripts/grpo.py")
     assert [r.headers.get("accept") for r in raw][-1] == "application/vnd.github.raw"
@@ -341,23 +351,31 @@ async def test_read_file_directory_binary_and_missing(github: FakeGithub, ctx: T
     assert listing.data["entries"] == ["notebooks/", "scripts/"]
     with pytest.raises(ToolError, match="binary file"):
         await call(tool, ctx, repo="huggingface/trl", path="assets/logo.png")
-    with pytest.raises(ToolError, match="not found on GitHub: nope.py in huggingface/trl"):
+    with pytest.raises(ToolError, match=r"not found on GitHub: nope\.py in huggingface/trl"):
         await call(tool, ctx, repo="huggingface/trl", path="nope.py")
-    with pytest.raises(ToolError, match="not found on GitHub: README.md in huggingface/trl@v9"):
+    with pytest.raises(ToolError, match=r"not found on GitHub: README\.md in huggingface/trl@v9"):
         await call(tool, ctx, repo="huggingface/trl", path="README.md", ref="v9")
 
 
-async def test_read_file_server_error_and_bad_arguments(github: FakeGithub, ctx: ToolContext) -> None:
+async def test_read_file_server_error_and_bad_arguments(
+    github: FakeGithub, ctx: ToolContext
+) -> None:
     github.server.fail_next("GET", r"/repos/huggingface/trl/contents/.*", 500, "oops")
-    with pytest.raises(ToolError, match="GitHub API error 500 for README.md in huggingface/trl: oops"):
+    with pytest.raises(
+        ToolError, match=r"GitHub API error 500 for README\.md in huggingface/trl: oops"
+    ):
         await call(GithubReadFileTool(), ctx, repo="huggingface/trl", path="README.md")
     with pytest.raises(BadArguments, match="end_line must be at least start_line"):
-        parse_arguments(GithubReadFileTool(), {"repo": "a/b", "path": "x", "start_line": 5, "end_line": 2})
+        parse_arguments(
+            GithubReadFileTool(), {"repo": "a/b", "path": "x", "start_line": 5, "end_line": 2}
+        )
     with pytest.raises(BadArguments, match="repo"):
         parse_arguments(GithubReadFileTool(), {"repo": "no-slash", "path": "x"})
 
 
-async def test_unreachable_api_is_reported(monkeypatch: pytest.MonkeyPatch, ctx: ToolContext) -> None:
+async def test_unreachable_api_is_reported(
+    monkeypatch: pytest.MonkeyPatch, ctx: ToolContext
+) -> None:
     fake = FakeGithub()
     base = fake.base_url
     fake.close()  # nothing listens there any more

@@ -52,7 +52,8 @@ class Tmux:
             if predicate(screen):
                 return screen
             time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}; screen was:\n{screen}")
+        size = self.run("display", "-p", "-t", self.name, "#{window_width}x#{window_height}")
+        raise AssertionError(f"timed out waiting for {what} ({size.strip()}); screen was:\n{screen}")
 
     def wait_text(self, text: str, timeout: float = 30) -> str:
         return self.wait_for(lambda s: text in s, repr(text), timeout)
