@@ -199,8 +199,9 @@ def build_runtime(
     loaded: Any = None,
 ) -> AgentRuntime:
     """Wire everything for one app run."""
+    from ml_intern_tui.integrations.hub import HubClient
     from ml_intern_tui.jobs.registry import JobRegistry
-    from ml_intern_tui.tools import ToolSettings, builtin_tools
+    from ml_intern_tui.tools import ToolSettings, builtin_tools, ecosystem_tools
 
     envdefaults.apply()
     if demo:
@@ -249,10 +250,21 @@ def build_runtime(
                 readonly_allowlist=tools_cfg.readonly_allowlist or None,
             )
         )
+        + ecosystem_tools()
     )
-    # Job events go through the loop so they carry the session id (late-bound closure).
+    # Job events go through the loop so they carry the session id; the closures below
+    # bind ``loop`` late, once it exists.
+    loop: AgentLoop
     jobs = JobRegistry(lambda event: loop.publish(event), log_dir=_jobs_dir(settings))
-    services: dict[str, Any] = {"jobs": jobs, "settings": settings}
+    backend = AppBackend(settings, cwd=cwd)
+    services: dict[str, Any] = {
+        "jobs": jobs,
+        "settings": settings,
+        "spend": spend,
+        "hub": HubClient(settings.hub.endpoint),
+        "router": router,
+        "llm_factory": lambda: backend.make_llm(loop.settings.model),
+    }
     loop_settings = LoopSettings(
         model=settings.model,
         mode=settings.mode,
@@ -264,7 +276,6 @@ def build_runtime(
         per_message_cap=settings.context.per_message_cap_tokens,
         output_budget=tools_cfg.output_budget_chars,
     )
-    backend = AppBackend(settings, cwd=cwd)
     loop = AgentLoop(
         bus=bus,
         router=router,

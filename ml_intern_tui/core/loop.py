@@ -117,9 +117,18 @@ class AgentLoop:
             if jobs is not None:
                 with contextlib.suppress(Exception):
                     await jobs.shutdown()
+            await self._close_tools()
             self._publish(ShutdownEvent())
             self.bus.close()
             self.stopped.set()
+
+    async def _close_tools(self) -> None:
+        """Let tools that hold connections (HTTP clients) close them."""
+        for name in self.router.names():
+            close = getattr(self.router.get(name), "aclose", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
 
     @property
     def busy(self) -> bool:

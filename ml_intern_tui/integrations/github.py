@@ -4,9 +4,8 @@
 it for the length of one call, so no connection outlives the event loop that made it.
 The API base comes from ``GITHUB_API_BASE`` or the ``[github] api_base`` setting (GitHub
 Enterprise: ``https://HOST/api/v3``); ``GITHUB_TOKEN`` is optional — without it GitHub
-allows 60 requests an hour and refuses code search. Every failure becomes a
-:class:`GithubError` whose message says what happened and what to do, rate limits
-included (from the ``x-ratelimit-*`` headers).
+allows 60 requests an hour and refuses code search. Every failure becomes a one-line
+:class:`GithubError` saying what to do, rate limits included (``x-ratelimit-*`` headers).
 """
 
 from __future__ import annotations
@@ -17,16 +16,16 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
-
-import httpx
 
 from ml_intern_tui.core.tool import ToolContext, ToolError
 
+if TYPE_CHECKING:  # httpx is imported on first use: it costs start-up time
+    import httpx
+
 DEFAULT_API_BASE = "https://api.github.com"
-MAX_PAGES = 10
-"""Pages (of up to 100 items) a listing follows before it stops."""
+MAX_PAGES = 10  # pages of up to 100 items a listing follows before it stops
 API_VERSION = "2022-11-28"
 RAW_MEDIA_TYPE = "application/vnd.github.raw"
 TEXT_MATCH_MEDIA_TYPE = "application/vnd.github.text-match+json"
@@ -71,10 +70,9 @@ def _api_message(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
-        return response.text.strip()[:200]
-    if isinstance(body, dict):
-        return str(body.get("message") or body.get("error") or "").strip()[:200]
-    return ""
+        body = {"message": response.text}
+    text = body.get("message") or body.get("error") if isinstance(body, dict) else ""
+    return str(text or "").strip()[:200]
 
 
 def _rate_limit_message(response: httpx.Response, authenticated: bool) -> str | None:
@@ -139,6 +137,8 @@ class GithubClient:
         return bool(self.access.token)
 
     async def __aenter__(self) -> GithubClient:
+        import httpx
+
         headers = {
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": API_VERSION,
@@ -173,6 +173,8 @@ class GithubClient:
         """GET ``path`` (relative to the API base, or a full URL on the same host)."""
         if self._http is None:
             raise RuntimeError("use GithubClient as an async context manager")
+        import httpx
+
         headers = {"Accept": accept} if accept else None
         try:
             response = await self._http.get(path, params=params, headers=headers)
@@ -301,7 +303,6 @@ LANGUAGE_EXTENSIONS: dict[str, tuple[str, ...]] = {
     "javascript": (".js", ".mjs", ".cjs"),
     "typescript": (".ts", ".tsx"),
     "rust": (".rs",),
-    "go": (".go",),
     "shell": (".sh", ".bash"),
 }
 

@@ -43,6 +43,15 @@ def builtin_tools(settings: ToolSettings | None = None) -> list[Tool]:
     ]
 
 
+def ecosystem_tools() -> list[Tool]:
+    """The Hugging Face and GitHub tools (they use the ``hub`` service and the network)."""
+    from ml_intern_tui.tools.hf_docs import HfDocsFetchTool, HfDocsSearchTool
+    from ml_intern_tui.tools.hf_jobs import HfJobsTool
+    from ml_intern_tui.tools.hf_papers import HfPapersTool
+
+    return [HfDocsSearchTool(), HfDocsFetchTool(), HfPapersTool(), HfJobsTool()]
+
+
 __all__ = [
     "DEFAULT_READONLY_ALLOWLIST",
     "BashTool",
@@ -53,4 +62,5 @@ __all__ = [
     "ToolSettings",
     "WriteTool",
     "builtin_tools",
+    "ecosystem_tools",
 ]

@@ -101,7 +101,8 @@ class GithubFindExamplesTool(Tool):
         return self._report(args, results, "file names" if note else "code search", note)
 
     async def _search(self, gh: GithubClient, args: FindExamplesArgs) -> list[dict[str, Any]]:
-        query = f"{args.query} language:{args.language}"
+        language = f'"{args.language}"' if " " in args.language else args.language
+        query = f"{args.query} language:{language}"
         if args.repo:
             query += f" repo:{args.repo}"
         data = await gh.search_code(query, per_page=min(args.max_results * 2, 100))

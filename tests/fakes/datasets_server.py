@@ -83,16 +83,24 @@ def _plain_rows(n: int) -> list[dict[str, Any]]:
 
 
 DATASETS: dict[str, FakeDataset] = {
-    "org/chat": FakeDataset({"default": {"train": FakeSplit(_chat_rows(), 2_000, [400_000, 350_000])}}),
+    "org/chat": FakeDataset(
+        {"default": {"train": FakeSplit(_chat_rows(), 2_000, [400_000, 350_000])}}
+    ),
     "org/prefs": FakeDataset(
         {"default": {"train": FakeSplit(_dpo_rows(), 4), "test": FakeSplit(_dpo_rows()[:2], 2)}}
     ),
     "org/plain": FakeDataset(
         {
-            "en": {"train": FakeSplit(_plain_rows(8), 10_000), "test": FakeSplit(_plain_rows(3), 500)},
+            "en": {
+                "train": FakeSplit(_plain_rows(8), 10_000),
+                "test": FakeSplit(_plain_rows(3), 500),
+            },
             "fr": {"train": FakeSplit(_plain_rows(4), 3_000)},
         },
-        features={"text": _value("string"), "label": {"names": ["neg", "pos"], "_type": "ClassLabel"}},
+        features={
+            "text": _value("string"),
+            "label": {"names": ["neg", "pos"], "_type": "ClassLabel"},
+        },
     ),
     "org/gated": FakeDataset({"default": {"train": FakeSplit(_plain_rows(2))}}, gated=True),
 }
@@ -110,12 +118,17 @@ class FakeDatasetsServer:
             return FakeResponse.error(422, "Parameter 'dataset' is required")
         dataset = self.datasets.get(name)
         if dataset is None:
-            return FakeResponse.error(404, "The dataset does not exist, or is not accessible without authentication (private or gated). Please check the spelling of the dataset name or retry with authentication.")
+            return FakeResponse.error(
+                404,
+                "The dataset does not exist, or is not accessible without authentication (private or gated). Please check the spelling of the dataset name or retry with authentication.",
+            )
         if dataset.gated and not req.headers.get("authorization", "").startswith("Bearer "):
             return FakeResponse.error(401, "The dataset is gated: authentication is required")
         return dataset
 
-    def _config(self, req: FakeRequest, dataset: FakeDataset) -> dict[str, FakeSplit] | FakeResponse:
+    def _config(
+        self, req: FakeRequest, dataset: FakeDataset
+    ) -> dict[str, FakeSplit] | FakeResponse:
         config = req.arg("config")
         if config not in dataset.configs:
             return FakeResponse.error(404, f"Not found: config {config!r}")
@@ -143,7 +156,9 @@ class FakeDatasetsServer:
             return dataset
         if req.arg("config") is None:
             infos = {c: self._config_info(dataset, s) for c, s in dataset.configs.items()}
-            return FakeResponse.json({"dataset_info": infos, "pending": [], "failed": [], "partial": False})
+            return FakeResponse.json(
+                {"dataset_info": infos, "pending": [], "failed": [], "partial": False}
+            )
         splits = self._config(req, dataset)
         if isinstance(splits, FakeResponse):
             return splits
@@ -155,7 +170,11 @@ class FakeDatasetsServer:
             "description": "",
             "features": self._features(dataset, splits),
             "splits": {
-                name: {"name": name, "num_bytes": 1000, "num_examples": s.num_examples or len(s.rows)}
+                name: {
+                    "name": name,
+                    "num_bytes": 1000,
+                    "num_examples": s.num_examples or len(s.rows),
+                }
                 for name, s in splits.items()
             },
         }
@@ -180,8 +199,20 @@ class FakeDatasetsServer:
             {"feature_idx": i, "name": name, "type": spec}
             for i, (name, spec) in enumerate(self._features(dataset, splits).items())
         ]
-        rows = [{"row_idx": i, "row": row, "truncated_cells": []} for i, row in enumerate(split.rows[:100])]
-        return FakeResponse.json({"dataset": req.arg("dataset"), "config": req.arg("config"), "split": req.arg("split"), "features": features, "rows": rows, "truncated": False})
+        rows = [
+            {"row_idx": i, "row": row, "truncated_cells": []}
+            for i, row in enumerate(split.rows[:100])
+        ]
+        return FakeResponse.json(
+            {
+                "dataset": req.arg("dataset"),
+                "config": req.arg("config"),
+                "split": req.arg("split"),
+                "features": features,
+                "rows": rows,
+                "truncated": False,
+            }
+        )
 
     def parquet(self, req: FakeRequest) -> FakeResponse:
         dataset = self._lookup(req)
@@ -203,10 +234,14 @@ class FakeDatasetsServer:
             for split, data in splits.items()
             for i, size in enumerate(data.parquet_sizes)
         ]
-        return FakeResponse.json({"parquet_files": files, "pending": [], "failed": [], "partial": False})
+        return FakeResponse.json(
+            {"parquet_files": files, "pending": [], "failed": [], "partial": False}
+        )
 
 
-def install(server: FakeHTTPServer, datasets: dict[str, FakeDataset] | None = None) -> FakeDatasetsServer:
+def install(
+    server: FakeHTTPServer, datasets: dict[str, FakeDataset] | None = None
+) -> FakeDatasetsServer:
     """Serve the viewer endpoints on ``server``; returns the state a test may change."""
     state = FakeDatasetsServer(dict(DATASETS) if datasets is None else datasets)
     server.route("GET", r"/is-valid")(state.is_valid)

@@ -63,17 +63,25 @@ class FakeRepo:
 class FakeHubRepos:
     """State of the fake Hub's repositories; ``base_url`` builds the URLs it answers with."""
 
-    def __init__(self, server: FakeHTTPServer, user: str = "tester", token: str = "hf_fake") -> None:
+    def __init__(
+        self, server: FakeHTTPServer, user: str = "tester", token: str = "hf_fake"
+    ) -> None:
         self.server = server
         self.user = user
         self.token = token
         self.repos: dict[tuple[str, str], FakeRepo] = {}
 
     def add_repo(
-        self, repo_id: str, repo_type: str = "model", files: dict[str, bytes | str] | None = None, **kw: Any
+        self,
+        repo_id: str,
+        repo_type: str = "model",
+        files: dict[str, bytes | str] | None = None,
+        **kw: Any,
     ) -> FakeRepo:
         repo = FakeRepo(repo_id, repo_type, **kw)
-        repo.branches["main"] = {p: c.encode() if isinstance(c, str) else c for p, c in (files or {}).items()}
+        repo.branches["main"] = {
+            p: c.encode() if isinstance(c, str) else c for p, c in (files or {}).items()
+        }
         self.repos[(repo_type, repo_id)] = repo
         return repo
 
@@ -112,12 +120,20 @@ class FakeHubRepos:
         return _error(404, "Discussion not found")
 
     def _event(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
-        return {"id": _oid()[:24], "type": kind, "createdAt": CREATED_AT, "author": {"name": self.user}, "data": data}
+        return {
+            "id": _oid()[:24],
+            "type": kind,
+            "createdAt": CREATED_AT,
+            "author": {"name": self.user},
+            "data": data,
+        }
 
     def _comment(self, text: str) -> dict[str, Any]:
         return self._event("comment", {"edited": False, "hidden": False, "latest": {"raw": text}})
 
-    def _open_pr(self, repo: FakeRepo, title: str, description: str, status: str, base: str = "main") -> dict[str, Any]:
+    def _open_pr(
+        self, repo: FakeRepo, title: str, description: str, status: str, base: str = "main"
+    ) -> dict[str, Any]:
         num = len(repo.discussions) + 1
         item = {
             "num": num, "title": title, "status": status, "isPullRequest": True,
@@ -134,16 +150,14 @@ class FakeHubRepos:
     def whoami(self, req: FakeRequest) -> FakeResponse:
         if not self._authorized(req):
             return _error(401, "Invalid credentials in Authorization header")
-        return FakeResponse.json({"type": "user", "id": "u1", "name": self.user, "fullname": "Test User", "orgs": []})
+        return FakeResponse.json(
+            {"type": "user", "id": "u1", "name": self.user, "fullname": "Test User", "orgs": []}
+        )
 
     def info(self, req: FakeRequest) -> FakeResponse:
         repo = self._find(req)
-        if isinstance(repo, FakeResponse):
-            return repo
         rev = req.match.group("rev") if req.match and req.match.group("rev") else "main"
         files = self._files(repo, rev)
-        if isinstance(files, FakeResponse):
-            return files
         return FakeResponse.json({
             "id": repo.repo_id, "sha": repo.head(unquote(rev)), "private": repo.private,
             "gated": repo.gated, "siblings": [{"rfilename": p} for p in sorted(files)],
@@ -151,8 +165,6 @@ class FakeHubRepos:
 
     def tree(self, req: FakeRequest) -> FakeResponse:
         repo = self._find(req)
-        if isinstance(repo, FakeResponse):
-            return repo
         files = self._files(repo, req.group("rev"))
         if isinstance(files, FakeResponse):
             return files
@@ -163,11 +175,13 @@ class FakeHubRepos:
         for path, content in sorted(files.items()):
             if not path.startswith(prefix):
                 continue
-            parts = path[len(prefix):].split("/")
+            parts = path[len(prefix) :].split("/")
             for depth in range(1, len(parts)):
                 folder = prefix + "/".join(parts[:depth])
                 if recursive or depth == 1:
-                    entries.setdefault(folder, {"type": "directory", "path": folder, "oid": _oid(), "size": 0})
+                    entries.setdefault(
+                        folder, {"type": "directory", "path": folder, "oid": _oid(), "size": 0}
+                    )
             if recursive or len(parts) == 1:
                 oid = hashlib.sha1(content).hexdigest()
                 entries[path] = {"type": "file", "path": path, "oid": oid, "size": len(content)}
@@ -181,8 +195,6 @@ class FakeHubRepos:
         if repo is None or (repo.private and not self._authorized(req)):
             return _error(404, "Repository not found", "RepoNotFound")
         files = self._files(repo, req.group("rev"))
-        if isinstance(files, FakeResponse):
-            return files
         path = unquote(req.group("path"))
         if path not in files:
             return _error(404, "Entry not found", "EntryNotFound")
@@ -195,24 +207,23 @@ class FakeHubRepos:
 
     def preupload(self, req: FakeRequest) -> FakeResponse:
         repo = self._find(req, write=True)
-        if isinstance(repo, FakeResponse):
-            return repo
-        files = [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in req.json()["files"]]
+        files = [
+            {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}
+            for f in req.json()["files"]
+        ]
         return FakeResponse.json({"files": files})
 
     def commit(self, req: FakeRequest) -> FakeResponse:
         repo = self._find(req, write=True)
-        if isinstance(repo, FakeResponse):
-            return repo
         rev = unquote(req.group("rev"))
         files = self._files(repo, rev)
-        if isinstance(files, FakeResponse):
-            return files
         lines = [json.loads(line) for line in req.body.decode().splitlines() if line.strip()]
         header = next(item["value"] for item in lines if item["key"] == "header")
         pr = None
         if req.arg("create_pr") == "1":
-            pr = self._open_pr(repo, header["summary"], header.get("description") or "", "open", rev)
+            pr = self._open_pr(
+                repo, header["summary"], header.get("description") or "", "open", rev
+            )
             rev = f"refs/pr/{pr['num']}"
             files = repo.branches[rev]
         added, deleted = [], []
@@ -238,7 +249,9 @@ class FakeHubRepos:
                              "deleted": deleted, "create_pr": pr is not None})  # fmt: skip
         base = f"{self.server.base_url}/{repo.url_prefix}{repo.repo_id}"
         pr_url = f"{base}/discussions/{pr['num']}" if pr else None
-        return FakeResponse.json({"commitOid": oid, "commitUrl": f"{base}/commit/{oid}", "pullRequestUrl": pr_url})
+        return FakeResponse.json(
+            {"commitOid": oid, "commitUrl": f"{base}/commit/{oid}", "pullRequestUrl": pr_url}
+        )
 
     def validate_yaml(self, req: FakeRequest) -> FakeResponse:
         return FakeResponse.json({"errors": [], "warnings": []})
@@ -255,13 +268,13 @@ class FakeHubRepos:
             return _error(409, "You already created this model repo")
         if repo_type == "space" and not body.get("sdk"):
             return _error(400, "sdk is required for a Space")
-        repo = self.add_repo(repo_id, repo_type, private=body.get("visibility") == "private", sdk=body.get("sdk"))
+        repo = self.add_repo(
+            repo_id, repo_type, private=body.get("visibility") == "private", sdk=body.get("sdk")
+        )
         return FakeResponse.json({"url": f"{self.server.base_url}/{repo.url_prefix}{repo_id}"})
 
     def update_settings(self, req: FakeRequest) -> FakeResponse:
         repo = self._find(req, write=True)
-        if isinstance(repo, FakeResponse):
-            return repo
         body = req.json()
         repo.settings.append(body)
         if "gated" in body:
@@ -274,42 +287,40 @@ class FakeHubRepos:
 
     def refs(self, req: FakeRequest) -> FakeResponse:
         repo = self._find(req)
-        if isinstance(repo, FakeResponse):
-            return repo
+
         def ref(name: str, full: str, target: str) -> dict[str, str]:
             return {"name": name, "ref": full, "targetCommit": target}
-        branches = [ref(b, f"refs/heads/{b}", repo.head(b)) for b in repo.branches if not b.startswith("refs/")]
+
+        branches = [
+            ref(b, f"refs/heads/{b}", repo.head(b))
+            for b in repo.branches
+            if not b.startswith("refs/")
+        ]
         tags = [ref(t, f"refs/tags/{t}", repo.head(target)) for t, target in repo.tags.items()]
         data: dict[str, Any] = {"branches": branches, "converts": [], "tags": tags}
         if req.arg("include_prs"):
-            data["pullRequests"] = [ref(b, b, repo.head(b)) for b in repo.branches if b.startswith("refs/pr/")]
+            data["pullRequests"] = [
+                ref(b, b, repo.head(b)) for b in repo.branches if b.startswith("refs/pr/")
+            ]
         return FakeResponse.json(data)
 
     def create_branch(self, req: FakeRequest) -> FakeResponse:
         repo = self._find(req, write=True)
-        if isinstance(repo, FakeResponse):
-            return repo
         name = unquote(req.group("name"))
         if name in repo.branches:
             return _error(409, f"Reference refs/heads/{name} already exists")
         source = self._files(repo, (req.json() or {}).get("startingPoint") or "main")
-        if isinstance(source, FakeResponse):
-            return source
         repo.branches[name] = dict(source)
         return FakeResponse.json({})
 
     def delete_branch(self, req: FakeRequest) -> FakeResponse:
         repo = self._find(req, write=True)
-        if isinstance(repo, FakeResponse):
-            return repo
         if repo.branches.pop(unquote(req.group("name")), None) is None:
             return _error(404, f"Invalid rev id: {unquote(req.group('name'))}", "RevisionNotFound")
         return FakeResponse.json({})
 
     def create_tag(self, req: FakeRequest) -> FakeResponse:
         repo = self._find(req, write=True)
-        if isinstance(repo, FakeResponse):
-            return repo
         rev, tag = unquote(req.group("name")), req.json()["tag"]
         if isinstance(self._files(repo, rev), FakeResponse):
             return _error(404, f"Invalid rev id: {rev}", "RevisionNotFound")
@@ -320,8 +331,6 @@ class FakeHubRepos:
 
     def delete_tag(self, req: FakeRequest) -> FakeResponse:
         repo = self._find(req, write=True)
-        if isinstance(repo, FakeResponse):
-            return repo
         if repo.tags.pop(unquote(req.group("name")), None) is None:
             return _error(404, f"Invalid rev id: {unquote(req.group('name'))}", "RevisionNotFound")
         return FakeResponse.json({})
@@ -330,8 +339,6 @@ class FakeHubRepos:
 
     def list_discussions(self, req: FakeRequest) -> FakeResponse:
         repo = self._find(req)
-        if isinstance(repo, FakeResponse):
-            return repo
         status, kind = req.arg("status") or "all", req.arg("type") or "all"
         items = [
             {k: v for k, v in d.items() if k not in ("events", "base")}
@@ -339,12 +346,12 @@ class FakeHubRepos:
             if (status == "all" or (d["status"] in ("open", "draft")) == (status == "open"))
             and (kind == "all" or d["isPullRequest"] == (kind == "pull_request"))
         ]
-        return FakeResponse.json({"discussions": items, "count": len(items), "start": 0, "numClosedDiscussions": 0})
+        return FakeResponse.json(
+            {"discussions": items, "count": len(items), "start": 0, "numClosedDiscussions": 0}
+        )
 
     def create_discussion(self, req: FakeRequest) -> FakeResponse:
         repo = self._find(req, write=True)
-        if isinstance(repo, FakeResponse):
-            return repo
         body = req.json()
         if not body.get("pullRequest"):
             return _error(400, "this fake only opens pull requests")
@@ -353,19 +360,20 @@ class FakeHubRepos:
 
     def discussion(self, req: FakeRequest) -> FakeResponse:
         repo = self._find(req)
-        if isinstance(repo, FakeResponse):
-            return repo
         item = self._discussion(repo, req)
         if isinstance(item, FakeResponse):
             return item
-        changes = {"base": f"refs/heads/{item['base']}", **({"mergeCommitId": item["merged"]} if "merged" in item else {})}
+        changes = {
+            "base": f"refs/heads/{item['base']}",
+            **({"mergeCommitId": item["merged"]} if "merged" in item else {}),
+        }
         details = {k: v for k, v in item.items() if k not in ("base", "merged")}
-        return FakeResponse.json({**details, "changes": changes, "filesWithConflicts": [], "diff": ""})
+        return FakeResponse.json(
+            {**details, "changes": changes, "filesWithConflicts": [], "diff": ""}
+        )
 
     def discussion_change(self, req: FakeRequest) -> FakeResponse:
         repo = self._find(req, write=True)
-        if isinstance(repo, FakeResponse):
-            return repo
         item = self._discussion(repo, req)
         if isinstance(item, FakeResponse):
             return item
@@ -395,7 +403,11 @@ def install(server: FakeHTTPServer, user: str = "tester", token: str = "hf_fake"
         ("GET", r"/api/whoami-v2", hub.whoami),
         ("GET", rf"{API}(?:/revision/(?P<rev>.+))?", hub.info),
         ("GET", rf"{API}/tree/(?P<rev>[^/]+)(?:/(?P<path>.+))?", hub.tree),
-        ("GET", r"/(?:(?P<prefix>datasets|spaces)/)?" + REPO + r"/resolve/(?P<rev>[^/]+)/(?P<path>.+)", hub.resolve),
+        (
+            "GET",
+            r"/(?:(?P<prefix>datasets|spaces)/)?" + REPO + r"/resolve/(?P<rev>[^/]+)/(?P<path>.+)",
+            hub.resolve,
+        ),
         ("POST", rf"{API}/preupload/(?P<rev>[^/]+)", hub.preupload),
         ("POST", rf"{API}/commit/(?P<rev>[^/]+)", hub.commit),
         ("POST", r"/api/validate-yaml", hub.validate_yaml),
@@ -409,7 +421,11 @@ def install(server: FakeHTTPServer, user: str = "tester", token: str = "hf_fake"
         ("GET", rf"{API}/discussions", hub.list_discussions),
         ("POST", rf"{API}/discussions", hub.create_discussion),
         ("GET", rf"{API}/discussions/(?P<num>\d+)", hub.discussion),
-        ("POST", rf"{API}/discussions/(?P<num>\d+)/(?P<action>comment|status|merge)", hub.discussion_change),
+        (
+            "POST",
+            rf"{API}/discussions/(?P<num>\d+)/(?P<action>comment|status|merge)",
+            hub.discussion_change,
+        ),
     ]
     for method, pattern, handler in routes:
         server.route(method, pattern)(handler)

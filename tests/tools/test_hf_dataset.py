@@ -163,7 +163,11 @@ async def test_gated_dataset_needs_the_token(viewer: FakeHTTPServer, ctx: ToolCo
 
 @pytest.mark.parametrize(
     ("raw", "problem"),
-    [({"dataset": "org/chat", "sample_rows": 51}, "sample_rows"), ({}, "dataset"), ({"dataset": "x", "rows": 2}, "rows")],
+    [
+        ({"dataset": "org/chat", "sample_rows": 51}, "sample_rows"),
+        ({}, "dataset"),
+        ({"dataset": "x", "rows": 2}, "rows"),
+    ],
 )
 def test_bad_arguments(raw: dict[str, object], problem: str) -> None:
     with pytest.raises(BadArguments, match=problem):

@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from ml_intern_tui.core.tool import BadArguments, ToolContext, ToolError, ToolResult, parse_arguments
+from ml_intern_tui.core.tool import (
+    BadArguments,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    parse_arguments,
+)
 from ml_intern_tui.integrations.hub import NO_TOKEN, HubClient
 from ml_intern_tui.tools.hf_repo_files import HfRepoFilesTool, RepoFilesArgs
 from tests.fakes import hub_repos
@@ -68,11 +74,16 @@ async def test_list_files_with_sizes(hub_ctx: ToolContext, server: FakeHTTPServe
     assert {"path": "README.md", "size": 8} in result.data["files"]
 
 
-async def test_list_a_folder_of_a_dataset(hub_ctx: ToolContext, hub: hub_repos.FakeHubRepos) -> None:
+async def test_list_a_folder_of_a_dataset(
+    hub_ctx: ToolContext, hub: hub_repos.FakeHubRepos
+) -> None:
     result = await call(hub_ctx, operation="list", repo_id="org/model", path="logs")
     assert result.output.splitlines()[0] == "org/model@main/logs: 2 files, 0 folders, 2 bytes"
     result = await call(hub_ctx, operation="list", repo_id="org/data", repo_type="dataset")
-    assert "/datasets/org/data/tree/main" in result.output and "train.jsonl  (15 bytes)" in result.output
+    assert (
+        "/datasets/org/data/tree/main" in result.output
+        and "train.jsonl  (15 bytes)" in result.output
+    )
 
 
 async def test_read_text_file(hub_ctx: ToolContext) -> None:
@@ -93,8 +104,14 @@ async def test_read_binary_and_long_files(hub_ctx: ToolContext) -> None:
 async def test_read_errors_are_one_line(hub_ctx: ToolContext) -> None:
     cases = [
         ({"repo_id": "org/nope"}, "model repo org/nope not found (check the id and repo_type)"),
-        ({"repo_id": "org/model", "path": "missing.txt"}, "missing.txt not found in model repo org/model at main"),
-        ({"repo_id": "org/model", "revision": "dev"}, "revision 'dev' not found in model repo org/model"),
+        (
+            {"repo_id": "org/model", "path": "missing.txt"},
+            "missing.txt not found in model repo org/model at main",
+        ),
+        (
+            {"repo_id": "org/model", "revision": "dev"},
+            "revision 'dev' not found in model repo org/model",
+        ),
         ({"repo_id": "org/data"}, "model repo org/data not found"),
     ]
     for raw, message in cases:
@@ -105,7 +122,9 @@ async def test_read_errors_are_one_line(hub_ctx: ToolContext) -> None:
         assert "\n" not in str(err.value)
 
 
-async def test_private_repo_without_token(ctx: ToolContext, server: FakeHTTPServer, hub: hub_repos.FakeHubRepos) -> None:
+async def test_private_repo_without_token(
+    ctx: ToolContext, server: FakeHTTPServer, hub: hub_repos.FakeHubRepos
+) -> None:
     ctx.services["hub"] = HubClient(server.base_url, token=None, token_from_env=False)
     with pytest.raises(ToolError, match="org/secret not found .*; if it is private, set HF_TOKEN"):
         await call(ctx, operation="list", repo_id="org/secret")
@@ -137,18 +156,30 @@ async def test_no_hub_service(ctx: ToolContext) -> None:
 # ------------------------------------------------------------------ upload / delete
 
 
-async def test_upload_text_content(hub_ctx: ToolContext, hub: hub_repos.FakeHubRepos, server: FakeHTTPServer) -> None:
-    result = await call(hub_ctx, operation="upload", repo_id="org/model", path="docs/usage.md", content="how to\n")
+async def test_upload_text_content(
+    hub_ctx: ToolContext, hub: hub_repos.FakeHubRepos, server: FakeHTTPServer
+) -> None:
+    result = await call(
+        hub_ctx, operation="upload", repo_id="org/model", path="docs/usage.md", content="how to\n"
+    )
     repo = hub.repo("org/model")
     assert repo.branches["main"]["docs/usage.md"] == b"how to\n"
-    assert repo.commits[-1] == {"revision": "main", "summary": "Upload docs/usage.md", "added": ["docs/usage.md"], "deleted": [], "create_pr": False}
+    assert repo.commits[-1] == {
+        "revision": "main",
+        "summary": "Upload docs/usage.md",
+        "added": ["docs/usage.md"],
+        "deleted": [],
+        "create_pr": False,
+    }
     assert result.output.startswith("Uploaded docs/usage.md (7 bytes) in model repo org/model.")
     assert f"Commit: {server.base_url}/org/model/commit/" in result.output
     assert result.summary == "Uploaded docs/usage.md · committed"
     assert result.data is not None and result.data["pr_url"] is None
 
 
-async def test_upload_as_pull_request(hub_ctx: ToolContext, hub: hub_repos.FakeHubRepos, server: FakeHTTPServer) -> None:
+async def test_upload_as_pull_request(
+    hub_ctx: ToolContext, hub: hub_repos.FakeHubRepos, server: FakeHTTPServer
+) -> None:
     result = await call(
         hub_ctx, operation="upload", repo_id="org/data", repo_type="dataset", path="extra.txt",
         content="more", create_pr=True, commit_message="Add extra data",
@@ -161,7 +192,9 @@ async def test_upload_as_pull_request(hub_ctx: ToolContext, hub: hub_repos.FakeH
     assert result.summary.endswith("PR opened")
 
 
-async def test_upload_local_file_and_folder(hub_ctx: ToolContext, hub: hub_repos.FakeHubRepos, project: Path) -> None:
+async def test_upload_local_file_and_folder(
+    hub_ctx: ToolContext, hub: hub_repos.FakeHubRepos, project: Path
+) -> None:
     (project / "train.py").write_text("print('hi')\n")
     out = project / "out"
     (out / "ckpt").mkdir(parents=True)
@@ -170,7 +203,12 @@ async def test_upload_local_file_and_folder(hub_ctx: ToolContext, hub: hub_repos
     (out / "skip.log").write_text("noise")
     await call(hub_ctx, operation="upload", repo_id="org/model", local_path="train.py")
     result = await call(
-        hub_ctx, operation="upload", repo_id="org/model", local_path="out", path="run1", patterns=["*.json"]
+        hub_ctx,
+        operation="upload",
+        repo_id="org/model",
+        local_path="out",
+        path="run1",
+        patterns=["*.json"],
     )
     files = hub.repo("org/model").branches["main"]
     assert files["train.py"] == b"print('hi')\n"
@@ -179,7 +217,9 @@ async def test_upload_local_file_and_folder(hub_ctx: ToolContext, hub: hub_repos
     assert result.output.startswith("Uploaded run1/ (4 bytes)")
 
 
-async def test_upload_needs_a_token(ctx: ToolContext, server: FakeHTTPServer, hub: hub_repos.FakeHubRepos) -> None:
+async def test_upload_needs_a_token(
+    ctx: ToolContext, server: FakeHTTPServer, hub: hub_repos.FakeHubRepos
+) -> None:
     ctx.services["hub"] = HubClient(server.base_url, token=None, token_from_env=False)
     with pytest.raises(ToolError) as err:
         await call(ctx, operation="upload", repo_id="org/model", path="a.txt", content="x")
@@ -189,7 +229,9 @@ async def test_upload_needs_a_token(ctx: ToolContext, server: FakeHTTPServer, hu
     assert server.requests == []
 
 
-async def test_upload_rejected_token_and_missing_local_file(ctx: ToolContext, server: FakeHTTPServer, hub: hub_repos.FakeHubRepos) -> None:
+async def test_upload_rejected_token_and_missing_local_file(
+    ctx: ToolContext, server: FakeHTTPServer, hub: hub_repos.FakeHubRepos
+) -> None:
     ctx.services["hub"] = HubClient(server.base_url, token="hf_wrong")
     with pytest.raises(ToolError, match=r"the Hub rejected the token \(401\)"):
         await call(ctx, operation="upload", repo_id="org/model", path="a.txt", content="x")
@@ -211,19 +253,37 @@ async def test_delete_one_file(hub_ctx: ToolContext, hub: hub_repos.FakeHubRepos
         await call(hub_ctx, operation="delete", repo_id="org/model", path="notes.md")
 
 
-async def test_delete_by_patterns_and_paths(hub_ctx: ToolContext, hub: hub_repos.FakeHubRepos) -> None:
-    result = await call(hub_ctx, operation="delete", repo_id="org/model", patterns=["logs/", "*.md"], paths=["config.json"])
+async def test_delete_by_patterns_and_paths(
+    hub_ctx: ToolContext, hub: hub_repos.FakeHubRepos
+) -> None:
+    result = await call(
+        hub_ctx,
+        operation="delete",
+        repo_id="org/model",
+        patterns=["logs/", "*.md"],
+        paths=["config.json"],
+    )
     files = hub.repo("org/model").branches["main"]
     assert sorted(files) == ["weights/model.bin"]
-    assert result.output.startswith("Deleted 5 files (README.md, config.json, logs/a.txt, logs/b.txt, notes.md)")
-    assert hub.repo("org/model").commits[-1]["deleted"] == ["README.md", "config.json", "logs/a.txt", "logs/b.txt", "notes.md"]
+    assert result.output.startswith(
+        "Deleted 5 files (README.md, config.json, logs/a.txt, logs/b.txt, notes.md)"
+    )
+    assert hub.repo("org/model").commits[-1]["deleted"] == [
+        "README.md",
+        "config.json",
+        "logs/a.txt",
+        "logs/b.txt",
+        "notes.md",
+    ]
 
 
 async def test_delete_nothing_matching(hub_ctx: ToolContext, hub: hub_repos.FakeHubRepos) -> None:
     with pytest.raises(ToolError, match=r"no file in org/model matches \*.ckpt; nothing deleted"):
         await call(hub_ctx, operation="delete", repo_id="org/model", patterns=["*.ckpt"])
     with pytest.raises(ToolError, match="not in org/model: nope.txt; nothing deleted"):
-        await call(hub_ctx, operation="delete", repo_id="org/model", paths=["nope.txt", "README.md"])
+        await call(
+            hub_ctx, operation="delete", repo_id="org/model", paths=["nope.txt", "README.md"]
+        )
     assert len(hub.repo("org/model").branches["main"]) == 6
 
 
@@ -235,7 +295,16 @@ async def test_delete_nothing_matching(hub_ctx: ToolContext, hub: hub_repos.Fake
     [
         ({"operation": "read", "repo_id": "o/r"}, "read needs path"),
         ({"operation": "upload", "repo_id": "o/r", "path": "a"}, "exactly one of content"),
-        ({"operation": "upload", "repo_id": "o/r", "path": "a", "content": "x", "local_path": "b"}, "exactly one of content"),
+        (
+            {
+                "operation": "upload",
+                "repo_id": "o/r",
+                "path": "a",
+                "content": "x",
+                "local_path": "b",
+            },
+            "exactly one of content",
+        ),
         ({"operation": "upload", "repo_id": "o/r", "content": "x"}, "needs path"),
         ({"operation": "delete", "repo_id": "o/r"}, "delete needs path, paths or patterns"),
         ({"operation": "move", "repo_id": "o/r"}, "operation"),
@@ -252,22 +321,51 @@ def test_approval_matrix(ctx: ToolContext, project: Path) -> None:
     assert TOOL.approval(args(operation="list", repo_id="o/r"), ctx) is None
     assert TOOL.approval(args(operation="read", repo_id="o/r", path="a"), ctx) is None
     content = "\n".join(f"line {i}" for i in range(30))
-    up = TOOL.approval(args(operation="upload", repo_id="o/r", repo_type="dataset", path="a.txt", content=content, create_pr=True), ctx)
+    up = TOOL.approval(
+        args(
+            operation="upload",
+            repo_id="o/r",
+            repo_type="dataset",
+            path="a.txt",
+            content=content,
+            create_pr=True,
+        ),
+        ctx,
+    )
     assert up is not None
     assert (up.kind, up.risk, up.operation) == ("irreversible", "medium", "upload")
     assert (up.scope_value, up.scope_pattern) == ("o/r", "o/r")
     assert up.title == "Upload a.txt to dataset repo o/r"
-    for part in ("Repository: o/r", "Type: dataset", "Revision: a new pull request against main",
-                 "Target: a.txt", "Size: 229 bytes", "Create PR: True", "line 0\nline 1", "… 10 more lines"):
+    for part in (
+        "Repository: o/r",
+        "Type: dataset",
+        "Revision: a new pull request against main",
+        "Target: a.txt",
+        "Size: 229 bytes",
+        "Create PR: True",
+        "line 0\nline 1",
+        "… 10 more lines",
+    ):
         assert part in up.details, part
     assert "line 25" not in up.details
     (project / "d").mkdir()
     (project / "d" / "x.bin").write_bytes(b"0" * 2500)
     folder = TOOL.approval(args(operation="upload", repo_id="o/r", local_path="d"), ctx)
-    assert folder is not None and "Target: 1 files from" in folder.details and "Size: 2.5 KB" in folder.details
-    rm = TOOL.approval(args(operation="delete", repo_id="o/r", patterns=["*.bin"], revision="dev"), ctx)
+    assert (
+        folder is not None
+        and "Target: 1 files from" in folder.details
+        and "Size: 2.5 KB" in folder.details
+    )
+    rm = TOOL.approval(
+        args(operation="delete", repo_id="o/r", patterns=["*.bin"], revision="dev"), ctx
+    )
     assert rm is not None
-    assert (rm.kind, rm.risk, rm.operation, rm.scope_value) == ("irreversible", "high", "delete", "o/r")
+    assert (rm.kind, rm.risk, rm.operation, rm.scope_value) == (
+        "irreversible",
+        "high",
+        "delete",
+        "o/r",
+    )
     assert rm.title == "Delete *.bin from model repo o/r" and "Revision: dev" in rm.details
 
 

@@ -74,19 +74,20 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
     command = (
         f"cd {shlex.quote(str(tmp_path))} && env {exports} "
-        f"{shlex.quote(sys.executable)} -m ml_intern_tui.cli --demo; "
-        "echo EXITED rc=$?; sleep 30"
+        f"{shlex.quote(sys.executable)} -m ml_intern_tui.cli --demo; echo EXITED rc=$?"
     )
+    # Start a shell first and type the command into it, as a user would: a program started
+    # as the session's own command can read the pty size before tmux has set it.
     subprocess.run(
-        ["tmux", "new-session", "-d", "-s", name, "-x", str(WIDTH), "-y", str(HEIGHT), command],
+        ["tmux", "new-session", "-d", "-s", name, "-x", str(WIDTH), "-y", str(HEIGHT), "sh"],
         check=True,
         timeout=10,
     )
     session = Tmux(name)
     session.run("set-option", "-s", "escape-time", "0")
-    # A tmux server shared with other sessions may size new windows its own way.
     session.run("set-option", "-w", "-t", name, "window-size", "manual")
     session.run("resize-window", "-t", name, "-x", str(WIDTH), "-y", str(HEIGHT))
+    session.keys(command, "Enter")
     try:
         yield session
     finally:
