@@ -45,11 +45,26 @@ def builtin_tools(settings: ToolSettings | None = None) -> list[Tool]:
 
 def ecosystem_tools() -> list[Tool]:
     """The Hugging Face and GitHub tools (they use the ``hub`` service and the network)."""
+    from ml_intern_tui.tools.github import (
+        GithubFindExamplesTool,
+        GithubListReposTool,
+        GithubReadFileTool,
+    )
     from ml_intern_tui.tools.hf_docs import HfDocsFetchTool, HfDocsSearchTool
     from ml_intern_tui.tools.hf_jobs import HfJobsTool
     from ml_intern_tui.tools.hf_papers import HfPapersTool
+    from ml_intern_tui.tools.research import ResearchTool
 
-    return [HfDocsSearchTool(), HfDocsFetchTool(), HfPapersTool(), HfJobsTool()]
+    return [
+        ResearchTool(),
+        HfDocsSearchTool(),
+        HfDocsFetchTool(),
+        HfPapersTool(),
+        HfJobsTool(),
+        GithubFindExamplesTool(),
+        GithubListReposTool(),
+        GithubReadFileTool(),
+    ]
 
 
 __all__ = [

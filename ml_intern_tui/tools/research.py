@@ -1,11 +1,10 @@
 """``research``: a read-only sub-agent that investigates one question and returns a brief.
 
-It has its own message list and budget and uses the session's model (the ``llm_factory``
-service) with only the read-only tools of the session (``router`` service): it can never
-write, upload, spend or run shell commands, and a call to any other tool is refused.
-Its calls run without approval (they are read-only), concurrently within one response,
-and every event they produce carries ``parent_id`` = the research call's id, so the tool
-tree nests them. Its LLM cost is added to the session spend (``spend`` service).
+Own message list and budget; the session's model (``llm_factory`` service) with only the
+session's read-only tools (``router`` service): it never writes, uploads, spends or runs
+commands, and other tools are refused. Its calls run without approval, concurrently, and
+their events carry ``parent_id`` = the research call's id (the tool tree nests them). Its
+LLM cost is added to the session spend (``spend`` service).
 """
 
 from __future__ import annotations
@@ -57,6 +56,9 @@ FINAL_PROMPT = (
 EXCLUDED_TOOLS = frozenset({"research", "plan", "jobs"})
 """Read-only tools research still may not use: itself (no recursion) and the session's
 own plan and jobs, which belong to the main agent."""
+MIXED_TOOLS = frozenset({"hf_repo_files"})
+"""Tools with read operations (list, read) and writing ones (upload, delete): research
+may call them, and every call that would need a person's approval is refused."""
 
 SYSTEM_PROMPT = """\
 You are the research sub-agent of an assistant that does machine-learning engineering.
@@ -118,6 +120,10 @@ def _usd(amount: float) -> str:
     return f"${amount:.4f}" if 0 < amount < 0.01 else f"${amount:.2f}"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _short(text: str, limit: int = 60) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -170,7 +176,9 @@ class ResearchTool(Tool):
     async def run(self, args: ResearchArgs, ctx: ToolContext) -> ToolResult:
         llm = ctx.service("llm_factory")()
         router: ToolRouter = ctx.service("router")
-        tools = router.subset(lambda t: t.read_only and t.name not in EXCLUDED_TOOLS)
+        tools = router.subset(
+            lambda t: (t.read_only or t.name in MIXED_TOOLS) and t.name not in EXCLUDED_TOOLS
+        )
         budget = self.token_budget
         route = getattr(llm, "route", None)
         if route is not None:  # stay well inside the model's own window
@@ -261,7 +269,7 @@ class _ResearchRun:
             self.spend.add_llm(response.cost_usd)
         used = response.usage.total_tokens or len(json.dumps(self.messages)) // 4
         self.tokens = max(self.tokens, used)
-        self.ctx.progress(f"{self.tokens / 1000:.1f}k tokens · {self.calls} tool calls")
+        self.ctx.progress(f"{self.tokens / 1000:.1f}k tokens · {_count(self.calls, 'tool call')}")
         return response
 
     def _record(self, response: LLMResponse) -> None:
@@ -361,13 +369,9 @@ class _ResearchRun:
             return _failure(f"{exc}. The call was not run.")
         except ToolError as exc:
             return _failure(str(exc))
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:  # a tool bug must not end the research
             log.exception("tool %s crashed inside research", call.name)
-            return _failure(
-                f"the {call.name} tool failed unexpectedly: {type(exc).__name__}: {exc}"
-            )
+            return _failure(f"the {call.name} tool crashed: {type(exc).__name__}: {exc}")
 
     def _result(self, final: str, stop_reason: str) -> ToolResult:
         data: dict[str, Any] = {
@@ -378,7 +382,8 @@ class _ResearchRun:
             "tokens": self.tokens,
             "consulted": self.consulted,
         }
-        head = f"researched: {_short(self.args.task)} · {self.calls} calls · {_usd(self.cost)}"
+        calls = _count(self.calls, "call")
+        head = f"researched: {_short(self.args.task)} · {calls} · {_usd(self.cost)}"
         if not final:
             lines = "\n".join(f"- {item}" for item in self.consulted) or "- nothing"
             output = (

@@ -1,11 +1,10 @@
 """Fake Hub repositories: files, commits, refs and pull requests, as huggingface_hub 1.33 calls them.
 
-``install(server)`` returns a ``FakeHubRepos`` whose ``repos`` a test fills with
-``add_repo``. Served: repo info, tree listing, file resolve (download), preupload and the
-ndjson commit (recorded in ``repo.commits``), ``/api/repos/create``, repo settings,
-branches, tags, refs, and discussions / PRs (list, details, create, comment, status,
-merge). Reads of a private repo without the token and every write without it fail the
-way the Hub does (404 ``RepoNotFound`` / 401).
+``install(server)`` returns a ``FakeHubRepos``; a test adds repos with ``add_repo``.
+Served: repo info, tree, file resolve, preupload and the ndjson commit (recorded in
+``repo.commits``), ``/api/repos/create``, settings, branches, tags, refs, and PRs (list,
+details, create, comment, status, merge). Private repos without the token and writes
+without it fail as on the Hub (404 ``RepoNotFound`` / 401).
 """
 
 from __future__ import annotations
@@ -18,11 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from tests.fakes.http_server import FakeHTTPServer, FakeRequest, FakeResponse
+from tests.fakes.http_server import FakeHTTPServer, FakeRequest, FakeResponse, Handler
 
 TYPES = r"(?P<t>models|datasets|spaces)"
 REPO = r"(?P<repo>[^/]+/[^/]+)"
 API = rf"/api/{TYPES}/{REPO}"
+RESOLVE = rf"/(?:(?P<prefix>datasets|spaces)/)?{REPO}/resolve/(?P<rev>[^/]+)/(?P<path>.+)"
 CREATED_AT = "2026-01-02T03:04:05.000Z"
 _oids = itertools.count(1)
 
@@ -34,6 +34,33 @@ def _oid() -> str:
 def _error(status: int, message: str, code: str | None = None) -> FakeResponse:
     headers = {"X-Error-Message": message, **({"X-Error-Code": code} if code else {})}
     return FakeResponse.error(status, message, headers)
+
+
+def _ref(name: str, full: str, target: str) -> dict[str, str]:
+    return {"name": name, "ref": full, "targetCommit": target}
+
+
+def _pop_ref(refs: dict[str, Any], name: str) -> FakeResponse:
+    if refs.pop(name, None) is None:
+        return _error(404, f"Invalid rev id: {name}", "RevisionNotFound")
+    return FakeResponse.json({})
+
+
+class _Abort(Exception):
+    """Raised by a lookup helper: the handler answers with ``response`` instead."""
+
+    def __init__(self, response: FakeResponse) -> None:
+        self.response = response
+
+
+def _guarded(handler: Handler) -> Handler:
+    def serve(req: FakeRequest) -> FakeResponse:
+        try:
+            return handler(req)
+        except _Abort as abort:
+            return abort.response
+
+    return serve
 
 
 @dataclass
@@ -63,21 +90,11 @@ class FakeRepo:
 class FakeHubRepos:
     """State of the fake Hub's repositories; ``base_url`` builds the URLs it answers with."""
 
-    def __init__(
-        self, server: FakeHTTPServer, user: str = "tester", token: str = "hf_fake"
-    ) -> None:
-        self.server = server
-        self.user = user
-        self.token = token
+    def __init__(self, server: FakeHTTPServer, user: str, token: str) -> None:
+        self.server, self.user, self.token = server, user, token
         self.repos: dict[tuple[str, str], FakeRepo] = {}
 
-    def add_repo(
-        self,
-        repo_id: str,
-        repo_type: str = "model",
-        files: dict[str, bytes | str] | None = None,
-        **kw: Any,
-    ) -> FakeRepo:
+    def add_repo(self, repo_id: str, repo_type: str = "model", files: dict[str, Any] | None = None, **kw: Any) -> FakeRepo:  # fmt: skip
         repo = FakeRepo(repo_id, repo_type, **kw)
         repo.branches["main"] = {
             p: c.encode() if isinstance(c, str) else c for p, c in (files or {}).items()
@@ -93,15 +110,17 @@ class FakeHubRepos:
     def _authorized(self, req: FakeRequest) -> bool:
         return req.headers.get("authorization") == f"Bearer {self.token}"
 
-    def _find(self, req: FakeRequest, *, write: bool = False) -> FakeRepo | FakeResponse:
+    def _find(
+        self, req: FakeRequest, *, write: bool = False, repo_type: str | None = None
+    ) -> FakeRepo:
         if write and not self._authorized(req):
-            return _error(401, "Invalid credentials in Authorization header")
-        repo = self.repos.get((req.group("t")[:-1], req.group("repo")))
+            raise _Abort(_error(401, "Invalid credentials in Authorization header"))
+        repo = self.repos.get((repo_type or req.group("t")[:-1], req.group("repo")))
         if repo is None or (repo.private and not self._authorized(req)):
-            return _error(404, "Repository not found", "RepoNotFound")
+            raise _Abort(_error(404, "Repository not found", "RepoNotFound"))
         return repo
 
-    def _files(self, repo: FakeRepo, rev: str) -> dict[str, bytes] | FakeResponse:
+    def _files(self, repo: FakeRepo, rev: str) -> dict[str, bytes]:
         rev = unquote(rev)
         if rev in repo.tags:
             rev = repo.tags[rev]
@@ -109,50 +128,36 @@ class FakeHubRepos:
             if rev == head:
                 rev = name
         if rev not in repo.branches:
-            return _error(404, f"Invalid rev id: {rev}", "RevisionNotFound")
+            raise _Abort(_error(404, f"Invalid rev id: {rev}", "RevisionNotFound"))
         return repo.branches[rev]
 
-    def _discussion(self, repo: FakeRepo, req: FakeRequest) -> dict[str, Any] | FakeResponse:
+    def _discussion(self, repo: FakeRepo, req: FakeRequest) -> dict[str, Any]:
         num = int(req.group("num"))
         for item in repo.discussions:
             if item["num"] == num:
                 return item
-        return _error(404, "Discussion not found")
+        raise _Abort(_error(404, "Discussion not found"))
 
     def _event(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "id": _oid()[:24],
-            "type": kind,
-            "createdAt": CREATED_AT,
-            "author": {"name": self.user},
-            "data": data,
-        }
+        author = {"name": self.user}
+        return {"id": _oid()[:24], "type": kind, "createdAt": CREATED_AT, "author": author, "data": data}  # fmt: skip
 
     def _comment(self, text: str) -> dict[str, Any]:
         return self._event("comment", {"edited": False, "hidden": False, "latest": {"raw": text}})
 
-    def _open_pr(
-        self, repo: FakeRepo, title: str, description: str, status: str, base: str = "main"
-    ) -> dict[str, Any]:
+    def _open_pr(self, repo: FakeRepo, title: str, text: str, status: str, base: str = "main") -> dict[str, Any]:  # fmt: skip
         num = len(repo.discussions) + 1
         item = {
             "num": num, "title": title, "status": status, "isPullRequest": True,
             "createdAt": CREATED_AT, "author": {"name": self.user}, "pinned": False,
             "repo": {"name": repo.repo_id, "type": repo.repo_type}, "numComments": 1,
-            "events": [self._comment(description)], "base": base,
+            "events": [self._comment(text)], "base": base,
         }  # fmt: skip
         repo.discussions.append(item)
         repo.branches[f"refs/pr/{num}"] = dict(repo.branches.get(base, {}))
         return item
 
     # -- repo info and files -------------------------------------------------------
-
-    def whoami(self, req: FakeRequest) -> FakeResponse:
-        if not self._authorized(req):
-            return _error(401, "Invalid credentials in Authorization header")
-        return FakeResponse.json(
-            {"type": "user", "id": "u1", "name": self.user, "fullname": "Test User", "orgs": []}
-        )
 
     def info(self, req: FakeRequest) -> FakeResponse:
         repo = self._find(req)
@@ -166,8 +171,6 @@ class FakeHubRepos:
     def tree(self, req: FakeRequest) -> FakeResponse:
         repo = self._find(req)
         files = self._files(repo, req.group("rev"))
-        if isinstance(files, FakeResponse):
-            return files
         base = unquote(req.match.group("path") or "") if req.match else ""
         prefix = f"{base.strip('/')}/" if base.strip("/") else ""
         recursive = (req.arg("recursive") or "").lower() == "true"
@@ -178,10 +181,9 @@ class FakeHubRepos:
             parts = path[len(prefix) :].split("/")
             for depth in range(1, len(parts)):
                 folder = prefix + "/".join(parts[:depth])
+                folder_entry = {"type": "directory", "path": folder, "oid": _oid(), "size": 0}
                 if recursive or depth == 1:
-                    entries.setdefault(
-                        folder, {"type": "directory", "path": folder, "oid": _oid(), "size": 0}
-                    )
+                    entries.setdefault(folder, folder_entry)
             if recursive or len(parts) == 1:
                 oid = hashlib.sha1(content).hexdigest()
                 entries[path] = {"type": "file", "path": path, "oid": oid, "size": len(content)}
@@ -191,9 +193,7 @@ class FakeHubRepos:
 
     def resolve(self, req: FakeRequest) -> FakeResponse:
         prefix = req.match.group("prefix") if req.match else None
-        repo = self.repos.get(((prefix or "models")[:-1], req.group("repo")))
-        if repo is None or (repo.private and not self._authorized(req)):
-            return _error(404, "Repository not found", "RepoNotFound")
+        repo = self._find(req, repo_type=(prefix or "models")[:-1])
         files = self._files(repo, req.group("rev"))
         path = unquote(req.group("path"))
         if path not in files:
@@ -206,12 +206,11 @@ class FakeHubRepos:
     # -- commits -------------------------------------------------------------------
 
     def preupload(self, req: FakeRequest) -> FakeResponse:
-        repo = self._find(req, write=True)
-        files = [
-            {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}
-            for f in req.json()["files"]
-        ]
-        return FakeResponse.json({"files": files})
+        self._find(req, write=True)
+        mode = {"uploadMode": "regular", "shouldIgnore": False}
+        return FakeResponse.json(
+            {"files": [{"path": f["path"], **mode} for f in req.json()["files"]]}
+        )
 
     def commit(self, req: FakeRequest) -> FakeResponse:
         repo = self._find(req, write=True)
@@ -221,9 +220,7 @@ class FakeHubRepos:
         header = next(item["value"] for item in lines if item["key"] == "header")
         pr = None
         if req.arg("create_pr") == "1":
-            pr = self._open_pr(
-                repo, header["summary"], header.get("description") or "", "open", rev
-            )
+            pr = self._open_pr(repo, header["summary"], header.get("description", ""), "open", rev)
             rev = f"refs/pr/{pr['num']}"
             files = repo.branches[rev]
         added, deleted = [], []
@@ -231,9 +228,6 @@ class FakeHubRepos:
             value = item["value"]
             if item["key"] == "file":
                 files[value["path"]] = base64.b64decode(value["content"])
-                added.append(value["path"])
-            elif item["key"] == "lfsFile":
-                files[value["path"]] = b"\0" * int(value.get("size") or 1)
                 added.append(value["path"])
             elif item["key"] == "deletedFile":
                 if files.pop(value["path"], None) is None:
@@ -287,21 +281,15 @@ class FakeHubRepos:
 
     def refs(self, req: FakeRequest) -> FakeResponse:
         repo = self._find(req)
-
-        def ref(name: str, full: str, target: str) -> dict[str, str]:
-            return {"name": name, "ref": full, "targetCommit": target}
-
-        branches = [
-            ref(b, f"refs/heads/{b}", repo.head(b))
-            for b in repo.branches
-            if not b.startswith("refs/")
-        ]
-        tags = [ref(t, f"refs/tags/{t}", repo.head(target)) for t, target in repo.tags.items()]
-        data: dict[str, Any] = {"branches": branches, "converts": [], "tags": tags}
+        heads = [b for b in repo.branches if not b.startswith("refs/")]
+        prs = [b for b in repo.branches if b.startswith("refs/pr/")]
+        data: dict[str, Any] = {
+            "branches": [_ref(b, f"refs/heads/{b}", repo.head(b)) for b in heads],
+            "tags": [_ref(t, f"refs/tags/{t}", repo.head(rev)) for t, rev in repo.tags.items()],
+            "converts": [],
+        }
         if req.arg("include_prs"):
-            data["pullRequests"] = [
-                ref(b, b, repo.head(b)) for b in repo.branches if b.startswith("refs/pr/")
-            ]
+            data["pullRequests"] = [_ref(b, b, repo.head(b)) for b in prs]
         return FakeResponse.json(data)
 
     def create_branch(self, req: FakeRequest) -> FakeResponse:
@@ -314,26 +302,19 @@ class FakeHubRepos:
         return FakeResponse.json({})
 
     def delete_branch(self, req: FakeRequest) -> FakeResponse:
-        repo = self._find(req, write=True)
-        if repo.branches.pop(unquote(req.group("name")), None) is None:
-            return _error(404, f"Invalid rev id: {unquote(req.group('name'))}", "RevisionNotFound")
-        return FakeResponse.json({})
+        return _pop_ref(self._find(req, write=True).branches, unquote(req.group("name")))
 
     def create_tag(self, req: FakeRequest) -> FakeResponse:
         repo = self._find(req, write=True)
         rev, tag = unquote(req.group("name")), req.json()["tag"]
-        if isinstance(self._files(repo, rev), FakeResponse):
-            return _error(404, f"Invalid rev id: {rev}", "RevisionNotFound")
+        self._files(repo, rev)
         if tag in repo.tags:
             return _error(409, f"Tag {tag} already exists")
         repo.tags[tag] = rev
         return FakeResponse.json({})
 
     def delete_tag(self, req: FakeRequest) -> FakeResponse:
-        repo = self._find(req, write=True)
-        if repo.tags.pop(unquote(req.group("name")), None) is None:
-            return _error(404, f"Invalid rev id: {unquote(req.group('name'))}", "RevisionNotFound")
-        return FakeResponse.json({})
+        return _pop_ref(self._find(req, write=True).tags, unquote(req.group("name")))
 
     # -- discussions and pull requests -----------------------------------------------
 
@@ -361,12 +342,7 @@ class FakeHubRepos:
     def discussion(self, req: FakeRequest) -> FakeResponse:
         repo = self._find(req)
         item = self._discussion(repo, req)
-        if isinstance(item, FakeResponse):
-            return item
-        changes = {
-            "base": f"refs/heads/{item['base']}",
-            **({"mergeCommitId": item["merged"]} if "merged" in item else {}),
-        }
+        changes = {"base": f"refs/heads/{item['base']}", "mergeCommitId": item.get("merged")}
         details = {k: v for k, v in item.items() if k not in ("base", "merged")}
         return FakeResponse.json(
             {**details, "changes": changes, "filesWithConflicts": [], "diff": ""}
@@ -375,8 +351,6 @@ class FakeHubRepos:
     def discussion_change(self, req: FakeRequest) -> FakeResponse:
         repo = self._find(req, write=True)
         item = self._discussion(repo, req)
-        if isinstance(item, FakeResponse):
-            return item
         body = req.json() or {}
         action = req.group("action")
         if action == "comment":
@@ -390,6 +364,8 @@ class FakeHubRepos:
             item["status"] = body["status"]
             item["events"].append(event)
             return FakeResponse.json({"newStatus": event})
+        if action != "merge":
+            return _error(404, f"no fake for discussion action {action!r}")
         repo.branches[item["base"]] = dict(repo.branches[f"refs/pr/{item['num']}"])
         item["merged"] = repo.heads[item["base"]] = _oid()
         item["status"] = "merged"
@@ -400,14 +376,9 @@ def install(server: FakeHTTPServer, user: str = "tester", token: str = "hf_fake"
     """Serve the repository endpoints on ``server``; returns the state a test fills and checks."""
     hub = FakeHubRepos(server, user, token)
     routes = [
-        ("GET", r"/api/whoami-v2", hub.whoami),
         ("GET", rf"{API}(?:/revision/(?P<rev>.+))?", hub.info),
         ("GET", rf"{API}/tree/(?P<rev>[^/]+)(?:/(?P<path>.+))?", hub.tree),
-        (
-            "GET",
-            r"/(?:(?P<prefix>datasets|spaces)/)?" + REPO + r"/resolve/(?P<rev>[^/]+)/(?P<path>.+)",
-            hub.resolve,
-        ),
+        ("GET", RESOLVE, hub.resolve),
         ("POST", rf"{API}/preupload/(?P<rev>[^/]+)", hub.preupload),
         ("POST", rf"{API}/commit/(?P<rev>[^/]+)", hub.commit),
         ("POST", r"/api/validate-yaml", hub.validate_yaml),
@@ -421,12 +392,8 @@ def install(server: FakeHTTPServer, user: str = "tester", token: str = "hf_fake"
         ("GET", rf"{API}/discussions", hub.list_discussions),
         ("POST", rf"{API}/discussions", hub.create_discussion),
         ("GET", rf"{API}/discussions/(?P<num>\d+)", hub.discussion),
-        (
-            "POST",
-            rf"{API}/discussions/(?P<num>\d+)/(?P<action>comment|status|merge)",
-            hub.discussion_change,
-        ),
+        ("POST", rf"{API}/discussions/(?P<num>\d+)/(?P<action>\w+)", hub.discussion_change),
     ]
     for method, pattern, handler in routes:
-        server.route(method, pattern)(handler)
+        server.route(method, pattern)(_guarded(handler))
     return hub

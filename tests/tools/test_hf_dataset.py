@@ -181,7 +181,7 @@ async def test_neither_hub_id_nor_file(ctx: ToolContext) -> None:
 
 def test_read_only_and_never_asks(ctx: ToolContext) -> None:
     assert TOOL.read_only
-    assert TOOL.approval(DatasetInspectArgs(dataset="org/chat"), ctx) is None
+    assert TOOL.approval(parse_arguments(TOOL, {"dataset": "org/chat"}), ctx) is None
 
 
 # ------------------------------------------------------------------ local files
@@ -259,7 +259,7 @@ async def test_local_parquet_without_pyarrow(
 
 
 async def test_local_errors(ctx: ToolContext, project: Path) -> None:
-    with pytest.raises(ToolError, match="local dataset file .*missing.jsonl does not exist"):
+    with pytest.raises(ToolError, match=r"local dataset file .*missing\.jsonl does not exist"):
         await inspect(ctx, dataset="missing.jsonl")
     (project / "data").mkdir()
     (project / "data" / "a.jsonl").write_text("{}\n")

@@ -126,7 +126,7 @@ async def test_private_repo_without_token(
     ctx: ToolContext, server: FakeHTTPServer, hub: hub_repos.FakeHubRepos
 ) -> None:
     ctx.services["hub"] = HubClient(server.base_url, token=None, token_from_env=False)
-    with pytest.raises(ToolError, match="org/secret not found .*; if it is private, set HF_TOKEN"):
+    with pytest.raises(ToolError, match=r"org/secret not found .*; if it is private, set HF_TOKEN"):
         await call(ctx, operation="list", repo_id="org/secret")
     ctx.services["hub"] = HubClient(server.base_url, token="hf_fake")
     result = await call(ctx, operation="read", repo_id="org/secret", path="x.txt")
@@ -235,7 +235,7 @@ async def test_upload_rejected_token_and_missing_local_file(
     ctx.services["hub"] = HubClient(server.base_url, token="hf_wrong")
     with pytest.raises(ToolError, match=r"the Hub rejected the token \(401\)"):
         await call(ctx, operation="upload", repo_id="org/model", path="a.txt", content="x")
-    with pytest.raises(ToolError, match="local_path .*nothing.bin does not exist"):
+    with pytest.raises(ToolError, match=r"local_path .*nothing\.bin does not exist"):
         await call(ctx, operation="upload", repo_id="org/model", local_path="nothing.bin")
 
 
@@ -249,7 +249,7 @@ async def test_delete_one_file(hub_ctx: ToolContext, hub: hub_repos.FakeHubRepos
     result = await call(hub_ctx, operation="delete", repo_id="org/model", path="notes.md")
     assert "notes.md" not in hub.repo("org/model").branches["main"]
     assert result.output.startswith("Deleted notes.md in model repo org/model.")
-    with pytest.raises(ToolError, match="notes.md not found in model repo org/model"):
+    with pytest.raises(ToolError, match=r"notes\.md not found in model repo org/model"):
         await call(hub_ctx, operation="delete", repo_id="org/model", path="notes.md")
 
 
@@ -280,7 +280,7 @@ async def test_delete_by_patterns_and_paths(
 async def test_delete_nothing_matching(hub_ctx: ToolContext, hub: hub_repos.FakeHubRepos) -> None:
     with pytest.raises(ToolError, match=r"no file in org/model matches \*.ckpt; nothing deleted"):
         await call(hub_ctx, operation="delete", repo_id="org/model", patterns=["*.ckpt"])
-    with pytest.raises(ToolError, match="not in org/model: nope.txt; nothing deleted"):
+    with pytest.raises(ToolError, match=r"not in org/model: nope\.txt; nothing deleted"):
         await call(
             hub_ctx, operation="delete", repo_id="org/model", paths=["nope.txt", "README.md"]
         )

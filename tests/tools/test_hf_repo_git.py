@@ -294,7 +294,7 @@ def test_approval_matrix(
 
 
 def test_approval_titles(ctx: ToolContext) -> None:
-    assert ASKING_OPS == {"delete_branch", "delete_tag", "merge_pr", "create_repo", "update_repo"}
+    assert {"delete_branch", "delete_tag", "merge_pr", "create_repo", "update_repo"} == ASKING_OPS
     public = TOOL.approval(
         args(operation="update_repo", repo_id="o/r", private=False, gated="false"), ctx
     )
