@@ -111,9 +111,26 @@ def _report(messages: list[dict[str, Any]]) -> Step:
     )
 
 
+RESEARCH_SUMMARY = (
+    "For 240 short labelled sentences, start with a linear model on bag-of-words "
+    "features: it trains in seconds, is hard to overfit, and gives a number to beat "
+    "before fine-tuning a transformer.\n\n"
+    "- The CSV has `text` and a binary `label` (read from data/reviews.csv).\n"
+    "- Hold out 20% for validation; report accuracy.\n\n"
+    "Sources: data/reviews.csv"
+)
+
+
 def demo_scenario() -> Scenario:
     return Scenario(
         name="demo",
+        research_steps=[
+            Step(
+                text="Reading the data first.",
+                tool_calls=[("read", {"path": "data/reviews.csv", "limit": 6})],
+            ),
+            Step(text=RESEARCH_SUMMARY),
+        ],
         description="Inspect a CSV, write and run a training script, report the result.",
         chunk_delay_s=0.02,
         steps=[
@@ -121,6 +138,18 @@ def demo_scenario() -> Scenario:
                 reasoning="The user wants a baseline. First lay out a plan, then look at the data.",
                 text="I'll set up a short plan, then look at the data before writing any code.",
                 tool_calls=[("plan", _plan("in_progress", "pending", "pending", "pending"))],
+            ),
+            Step(
+                text="First a quick look at what a sound baseline for this data would be.",
+                tool_calls=[
+                    (
+                        "research",
+                        {
+                            "task": "What baseline suits a small binary sentiment CSV?",
+                            "context": "data/reviews.csv in the working directory",
+                        },
+                    )
+                ],
             ),
             Step(
                 text="Let's see the shape of the dataset.",

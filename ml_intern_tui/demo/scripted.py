@@ -50,13 +50,26 @@ class Scenario:
     """Pause between streamed chunks (the demo uses a little so streaming is visible)."""
     description: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    research_steps: list[StepSource] = field(default_factory=list)
+    """Steps for the research sub-agent's own conversation (told apart by its system prompt)."""
 
     def step_for(self, messages: list[dict[str, Any]]) -> Step:
+        steps = self.steps
+        if self.research_steps and _is_research(messages):
+            steps = self.research_steps
         index = sum(1 for m in messages if m.get("role") == "assistant")
-        if index >= len(self.steps):
+        if index >= len(steps):
             return Step(text=self.closing)
-        source = self.steps[index]
+        source = steps[index]
         return source(messages) if callable(source) else source
+
+
+RESEARCH_MARKER = "research sub-agent"
+
+
+def _is_research(messages: list[dict[str, Any]]) -> bool:
+    first = messages[0] if messages else {}
+    return first.get("role") == "system" and RESEARCH_MARKER in str(first.get("content") or "")
 
 
 _SCENARIOS: dict[str, Scenario] = {}

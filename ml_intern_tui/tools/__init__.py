@@ -50,9 +50,12 @@ def ecosystem_tools() -> list[Tool]:
         GithubListReposTool,
         GithubReadFileTool,
     )
+    from ml_intern_tui.tools.hf_dataset import HfDatasetInspectTool
     from ml_intern_tui.tools.hf_docs import HfDocsFetchTool, HfDocsSearchTool
     from ml_intern_tui.tools.hf_jobs import HfJobsTool
     from ml_intern_tui.tools.hf_papers import HfPapersTool
+    from ml_intern_tui.tools.hf_repo_files import HfRepoFilesTool
+    from ml_intern_tui.tools.hf_repo_git import HfRepoGitTool
     from ml_intern_tui.tools.research import ResearchTool
 
     return [
@@ -60,6 +63,9 @@ def ecosystem_tools() -> list[Tool]:
         HfDocsSearchTool(),
         HfDocsFetchTool(),
         HfPapersTool(),
+        HfDatasetInspectTool(),
+        HfRepoFilesTool(),
+        HfRepoGitTool(),
         HfJobsTool(),
         GithubFindExamplesTool(),
         GithubListReposTool(),

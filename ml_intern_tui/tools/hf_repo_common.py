@@ -100,7 +100,7 @@ async def hub_call(
 
 def human_size(size: int) -> str:
     if size < 1000:
-        return f"{size:,} bytes"
+        return f"{size:,} byte{'' if size == 1 else 's'}"
     value = float(size)
     for unit in ("KB", "MB", "GB"):
         value /= 1000
