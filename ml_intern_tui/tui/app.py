@@ -7,6 +7,7 @@ libraries warm up in the background after the first frame.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -398,6 +399,10 @@ class MLInternApp(App[int]):
 
 def run_app(runtime: Runtime) -> int:
     """Open the app on ``runtime`` and return the process exit code."""
+    # Textual sizes the screen from COLUMNS/LINES when they are set; an exported stale
+    # value would pin the layout to the wrong size, even across resizes.
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
     app = MLInternApp(runtime)
     app.run()
     return int(app.return_code or 0)

@@ -64,6 +64,14 @@ async def test_turns_group_calls_and_older_turns_collapse(
         assert app.tools.nodes["y"].parent is second
 
 
+async def test_undone_turn_is_marked_and_collapsed(app: MLInternApp, runtime: FakeRuntime) -> None:
+    async with app.run_test() as pilot:
+        runtime.publish(p.TurnStarted(text="one"), p.ToolCall(call_id="x", tool="read", args={}))
+        runtime.publish(p.Undone(what="turn", text="one"))
+        await wait_for(pilot, lambda: "(undone)" in str(app.tools.root.children[0].label))
+        assert not app.tools.root.children[0].is_expanded
+
+
 async def test_selecting_a_call_shows_args_and_diff(app: MLInternApp, runtime: FakeRuntime) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         runtime.publish(p.TurnStarted(text="go"))

@@ -73,7 +73,9 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
     }
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
     command = (
-        f"cd {shlex.quote(str(tmp_path))} && env {exports} "
+        # -u COLUMNS/LINES: readline (loaded by the test run) exports them to children, and
+        # a stale COLUMNS would override the real pane size.
+        f"cd {shlex.quote(str(tmp_path))} && env -u COLUMNS -u LINES {exports} "
         f"{shlex.quote(sys.executable)} -m ml_intern_tui.cli --demo; echo EXITED rc=$?"
     )
     # Start a shell first and type the command into it, as a user would: a program started

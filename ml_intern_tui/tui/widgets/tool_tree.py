@@ -90,6 +90,7 @@ class ToolTree(Tree[NodeData]):
             "interrupted",
             "assistant_message",
             "ready",
+            "undone",
         }
     )
 
