@@ -33,7 +33,9 @@ class HubUser:
 class HubClient:
     """Lazy ``HfApi`` plus a cached identity; blocking calls run off the event loop."""
 
-    def __init__(self, endpoint: str, token: str | None = None, *, token_from_env: bool = True) -> None:
+    def __init__(
+        self, endpoint: str, token: str | None = None, *, token_from_env: bool = True
+    ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self._token = token
         self._token_from_env = token_from_env and token is None
@@ -81,7 +83,9 @@ class HubClient:
                 info = await self.run(self.api.whoami)
                 orgs = [o.get("name", "") for o in info.get("orgs") or [] if isinstance(o, dict)]
                 self._user = HubUser(
-                    name=str(info.get("name") or ""), orgs=[o for o in orgs if o], fullname=str(info.get("fullname") or "")
+                    name=str(info.get("name") or ""),
+                    orgs=[o for o in orgs if o],
+                    fullname=str(info.get("fullname") or ""),
                 )
             return self._user
 

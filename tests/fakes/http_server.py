@@ -56,7 +56,9 @@ class FakeResponse:
     """Lines sent as ``data: <line>`` SSE events, flushed one by one."""
 
     @classmethod
-    def json(cls, data: Any, status: int = 200, headers: dict[str, str] | None = None) -> FakeResponse:
+    def json(
+        cls, data: Any, status: int = 200, headers: dict[str, str] | None = None
+    ) -> FakeResponse:
         return cls(
             status,
             json.dumps(data).encode(),
@@ -68,7 +70,9 @@ class FakeResponse:
         return cls(status, text.encode(), {"Content-Type": content_type})
 
     @classmethod
-    def error(cls, status: int, message: str, headers: dict[str, str] | None = None) -> FakeResponse:
+    def error(
+        cls, status: int, message: str, headers: dict[str, str] | None = None
+    ) -> FakeResponse:
         return cls.json({"error": message}, status, headers)
 
     @classmethod
@@ -107,15 +111,21 @@ class FakeHTTPServer:
 
         return register
 
-    def fail_next(self, method: str, pattern: str, status: int = 500, message: str = "fake failure") -> None:
+    def fail_next(
+        self, method: str, pattern: str, status: int = 500, message: str = "fake failure"
+    ) -> None:
         """The next matching request gets this error instead of its handler's answer."""
         with self.lock:
-            self.failures.append((method.upper(), re.compile(pattern), FakeResponse.error(status, message)))
+            self.failures.append(
+                (method.upper(), re.compile(pattern), FakeResponse.error(status, message))
+            )
 
     def calls(self, method: str, pattern: str) -> list[FakeRequest]:
         regex = re.compile(pattern)
         with self.lock:
-            return [r for r in self.requests if r.method == method.upper() and regex.fullmatch(r.path)]
+            return [
+                r for r in self.requests if r.method == method.upper() and regex.fullmatch(r.path)
+            ]
 
     def close(self) -> None:
         self._server.shutdown()
@@ -146,7 +156,9 @@ class FakeHTTPServer:
                 try:
                     return handler(request)
                 except Exception as exc:  # a broken fake must be loud, not hang the client
-                    return FakeResponse.error(500, f"fake handler crashed: {type(exc).__name__}: {exc}")
+                    return FakeResponse.error(
+                        500, f"fake handler crashed: {type(exc).__name__}: {exc}"
+                    )
         return FakeResponse.json(
             {"error": f"no fake route for {request.method} {request.path}"},
             404,

@@ -68,7 +68,8 @@ async def test_undone_turn_is_marked_and_collapsed(app: MLInternApp, runtime: Fa
     async with app.run_test() as pilot:
         runtime.publish(p.TurnStarted(text="one"), p.ToolCall(call_id="x", tool="read", args={}))
         runtime.publish(p.Undone(what="turn", text="one"))
-        await wait_for(pilot, lambda: "(undone)" in str(app.tools.root.children[0].label))
+        turns = app.tools.root.children
+        await wait_for(pilot, lambda: turns and "(undone)" in str(turns[0].label))
         assert not app.tools.root.children[0].is_expanded
 
 
