@@ -29,10 +29,7 @@ from ml_intern_tui.tui.help_text import help_markdown
 from ml_intern_tui.tui.messages import AgentEvent
 from ml_intern_tui.tui.palette import AgentCommands
 from ml_intern_tui.tui.runtime import Runtime, UIPrefs
-from ml_intern_tui.tui.screens.confirm import ConfirmScreen
-from ml_intern_tui.tui.screens.help import HelpScreen
 from ml_intern_tui.tui.screens.permissions import PermissionsScreen
-from ml_intern_tui.tui.screens.tool_detail import ToolDetailScreen
 from ml_intern_tui.tui.slash import MODES, SlashRunner
 from ml_intern_tui.tui.themes import register_themes
 from ml_intern_tui.tui.transcript import Transcript
@@ -140,6 +137,8 @@ class MLInternApp(App[int]):
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
+        # Markdown (for answers and help) loads off the UI thread once the frame is up.
+        self.run_worker(_preload_markdown, thread=True, name="preload", exit_on_error=False)
         for error in self.theme_errors:
             self.notify(error, severity="warning", timeout=8)
         if self.serve:
@@ -315,9 +314,13 @@ class MLInternApp(App[int]):
         self.prompt.focus()
 
     def on_tool_tree_show_detail(self, message: ToolTree.ShowDetail) -> None:
+        from ml_intern_tui.tui.screens.tool_detail import ToolDetailScreen
+
         self.push_screen(ToolDetailScreen(message.record, clock=self.clock))
 
     def on_jobs_panel_cancel_requested(self, message: JobsPanel.CancelRequested) -> None:
+        from ml_intern_tui.tui.screens.confirm import ConfirmScreen
+
         job = message.job
         detail = f"{job.title or job.job_id} · {job.status}"
         if job.cost_usd:
@@ -383,6 +386,8 @@ class MLInternApp(App[int]):
             self.drawer.action_approve_all()
 
     def action_help(self) -> None:
+        from ml_intern_tui.tui.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(help_markdown(self)))
 
@@ -395,6 +400,11 @@ class MLInternApp(App[int]):
     def show_side(self, show: bool) -> None:
         """Show or hide the tool, plan and jobs column (on narrow screens it replaces chat)."""
         layout.show_side(self, show)
+
+
+def _preload_markdown() -> None:
+    import ml_intern_tui.tui.widgets.blocks.assistant
+    import ml_intern_tui.tui.widgets.blocks.reasoning  # noqa: F401
 
 
 def run_app(runtime: Runtime) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -14,12 +16,14 @@ from ml_intern_tui.core import protocol as p
 from ml_intern_tui.tui.formatting import format_tokens
 from ml_intern_tui.tui.hints import error_hint
 from ml_intern_tui.tui.messages import AgentEvent
-from ml_intern_tui.tui.widgets.blocks.assistant import AssistantBlock
 from ml_intern_tui.tui.widgets.blocks.notice import Level, NoticeBlock
-from ml_intern_tui.tui.widgets.blocks.reasoning import ReasoningBlock
 from ml_intern_tui.tui.widgets.blocks.tools import ToolMention
 from ml_intern_tui.tui.widgets.blocks.user import UserBlock
 from ml_intern_tui.tui.widgets.chat_scroll import ChatScroll
+
+if TYPE_CHECKING:
+    from ml_intern_tui.tui.widgets.blocks.assistant import AssistantBlock
+    from ml_intern_tui.tui.widgets.blocks.reasoning import ReasoningBlock
 
 WELCOME = "Ask the agent for something.  / lists commands · F1 help · Ctrl+P palette"
 
@@ -194,6 +198,8 @@ class ChatView(Vertical):
                 block, self._assistant = self._assistant, None
                 await block.finish()
             self._tools = None
+            from ml_intern_tui.tui.widgets.blocks.reasoning import ReasoningBlock
+
             self._reasoning = ReasoningBlock(collapsed=not self.show_reasoning)
             await self._mount(self._reasoning)
         await self._reasoning.write(event.text)
@@ -205,6 +211,8 @@ class ChatView(Vertical):
         await self._end_reasoning()
         if self._assistant is None:
             self._tools = None
+            from ml_intern_tui.tui.widgets.blocks.assistant import AssistantBlock
+
             self._assistant = AssistantBlock()
             await self._mount(self._assistant)
         await self._assistant.write(event.text)
@@ -218,6 +226,8 @@ class ChatView(Vertical):
         if block is not None:
             await block.finish(event.text)
         elif event.text.strip():
+            from ml_intern_tui.tui.widgets.blocks.assistant import AssistantBlock
+
             self._tools = None
             block = AssistantBlock(event.text)
             await self._mount(block)

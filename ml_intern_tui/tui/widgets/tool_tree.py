@@ -159,7 +159,9 @@ class ToolTree(Tree[NodeData]):
     def _turn_label(self, number: int, text: str, *, undone: bool = False) -> Text:
         title = one_line(text, 40) or "…"
         if undone:
-            return self._text((f"Turn {number} (undone)", "$text-muted strike"), "  ", (title, "dim"))
+            return self._text(
+                (f"Turn {number} (undone)", "$text-muted strike"), "  ", (title, "dim")
+            )
         return self._text((f"Turn {number}", "bold $primary"), "  ", (title, "italic"))
 
     def _relabel(self, record: ToolRecord) -> None:
