@@ -96,11 +96,35 @@ def scenario_names() -> list[str]:
     return sorted(_SCENARIOS)
 
 
+SCENARIO_FILES_ENV = "ML_INTERN_SCENARIOS"
+"""Extra scenario files (``os.pathsep``-separated): Python files with a ``scenarios()``
+function returning a list of :class:`Scenario`. For tests and demos of your own."""
+
+_loaded_files: set[str] = set()
+
+
 def _register_builtins() -> None:
     from ml_intern_tui.demo.scenario import builtin_scenarios
 
     for scenario in builtin_scenarios():
         _SCENARIOS.setdefault(scenario.name, scenario)
+    for path in filter(None, os.environ.get(SCENARIO_FILES_ENV, "").split(os.pathsep)):
+        if path not in _loaded_files:
+            _loaded_files.add(path)
+            for scenario in _load_scenario_file(path):
+                _SCENARIOS[scenario.name] = scenario
+
+
+def _load_scenario_file(path: str) -> list[Scenario]:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"_ml_intern_scenarios_{len(_loaded_files)}", path)
+    if spec is None or spec.loader is None:
+        raise KeyError(f"{SCENARIO_FILES_ENV}: cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    found = module.scenarios() if hasattr(module, "scenarios") else []
+    return [s for s in found if isinstance(s, Scenario)]
 
 
 def last_tool_output(messages: list[dict[str, Any]]) -> str:
