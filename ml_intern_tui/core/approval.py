@@ -20,7 +20,7 @@ from typing import Literal
 
 from ml_intern_tui.core.cost import SpendTracker
 from ml_intern_tui.core.protocol import ApprovalItem, ApprovalMode
-from ml_intern_tui.core.tool import ApprovalRequest, RememberRule
+from ml_intern_tui.core.tool import ApprovalRequest, RememberRule, rules_cover
 
 _GLOB_SPECIAL = str.maketrans({"*": "[*]", "?": "[?]", "[": "[[]"})
 
@@ -125,7 +125,7 @@ class ApprovalPolicy:
                 "ask",
                 f"{tool} {request.operation} always needs a person to approve it, in every mode",
             )
-        if any(rule.matches(tool, request) for rule in self._rules):
+        if rules_cover(self._rules, tool, request):
             return Verdict("run")
         if self.mode == "ask":
             return Verdict("ask")

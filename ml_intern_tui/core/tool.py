@@ -63,6 +63,10 @@ class ApprovalRequest(BaseModel):
     """The argument a remembered rule is matched against (command, path, repo id)."""
     scope_pattern: str = ""
     """The glob a "remember" answer stores by default (``python train.py*``)."""
+    scope_parts: list[str] | None = None
+    """When set, the pieces that must EACH match a remembered rule (the commands of a
+    shell chain), so ``python train.py*`` never approves ``python train.py; rm -rf ~``.
+    An empty list means no remembered rule can approve this call."""
 
 
 class RememberRule(BaseModel):
@@ -73,15 +77,30 @@ class RememberRule(BaseModel):
     pattern: str = "*"
 
     def matches(self, tool: str, request: ApprovalRequest) -> bool:
+        if request.scope_parts is not None:
+            return False  # judged part by part: see ``rules_cover``
+        return self.matches_value(tool, request.operation, request.scope_value)
+
+    def matches_value(self, tool: str, operation: str, value: str) -> bool:
         return (
             self.tool == tool
-            and fnmatch.fnmatchcase(request.operation, self.operation)
-            and fnmatch.fnmatchcase(request.scope_value, self.pattern)
+            and fnmatch.fnmatchcase(operation, self.operation)
+            and fnmatch.fnmatchcase(value, self.pattern)
         )
 
     def describe(self) -> str:
         op = "" if self.operation == "*" else f" {self.operation}"
         return f"{self.tool}{op}: {self.pattern}"
+
+
+def rules_cover(rules: list[RememberRule], tool: str, request: ApprovalRequest) -> bool:
+    """Whether remembered rules approve ``request`` (every part, when it has parts)."""
+    if request.scope_parts is None:
+        return any(rule.matches(tool, request) for rule in rules)
+    return bool(request.scope_parts) and all(
+        any(rule.matches_value(tool, request.operation, part) for rule in rules)
+        for part in request.scope_parts
+    )
 
 
 @dataclass

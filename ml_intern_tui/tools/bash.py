@@ -138,6 +138,29 @@ def _classify_segment(words: list[str], prefixes: list[list[str]]) -> str | None
     return f"{name} is not a read-only command"
 
 
+def command_parts(command: str) -> list[str]:
+    """The simple commands of a shell chain (``a && b | c`` → three), for matching
+    remembered approvals one by one; empty (nothing can match) when the command uses
+    substitution or cannot be parsed."""
+    if "`" in command or "$(" in command or "<(" in command or ">(" in command:
+        return []
+    try:
+        lexer = shlex.shlex(command.replace("\n", ";"), posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        tokens = list(lexer)
+    except ValueError:
+        return []
+    parts: list[str] = []
+    segment: list[str] = []
+    for token in [*tokens, ";"]:
+        if token not in _SEPARATORS:
+            segment.append(token)
+        elif segment:
+            parts.append(" ".join(segment))
+            segment = []
+    return parts
+
+
 def command_risk(command: str) -> Risk:
     """``high`` for destructive or privileged patterns, else ``medium``."""
     return "high" if any(rx.search(command) for rx in _HIGH_RISK_RES) else "medium"
@@ -251,6 +274,7 @@ class BashTool(Tool):
             operation="run",
             scope_value=args.command,
             scope_pattern=scope_pattern(args.command),
+            scope_parts=command_parts(args.command),
         )
 
     # ----------------------------------------------------------------- run

@@ -141,3 +141,14 @@ def test_read_only_command_needs_no_approval_and_sudo_is_high(tmp_path: Path) ->
     request = tool.approval(BashArgs(command="sudo rm -rf /tmp/x"), _ctx(tmp_path))
     assert request is not None and request.risk == "high"
     assert BashTool(readonly_allowlist=[]).approval(BashArgs(command="ls"), _ctx(tmp_path))
+
+
+def test_command_parts_split_chains_and_refuse_substitution() -> None:
+    from ml_intern_tui.tools.bash import command_parts
+
+    assert command_parts("python3 train.py --epochs 3") == ["python3 train.py --epochs 3"]
+    assert command_parts("python3 train.py; rm -rf ~") == ["python3 train.py", "rm -rf ~"]
+    assert command_parts("a && b || c | d &") == ["a", "b", "c", "d"]
+    assert command_parts("echo $(whoami)") == []
+    assert command_parts("echo `id`") == []
+    assert command_parts("echo 'unterminated") == []

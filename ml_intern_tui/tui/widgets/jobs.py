@@ -203,7 +203,8 @@ class JobsPanel(Vertical):
         job = self.jobs.get(event.job_id)
         if job is None:
             return
-        lines = [strip_ansi(line) for line in event.lines]
+        # Under a flood only the tail can be shown; skip cleaning what would be pruned.
+        lines = [strip_ansi(line) for line in event.lines[-LOG_LINES:]]
         job.lines.extend(lines)
         if event.job_id == self.selected:
             self.log_view.write_lines(lines)

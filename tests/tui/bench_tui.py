@@ -1,0 +1,254 @@
+"""TUI benchmarks: token streaming into the chat, and job-log lines into the jobs pane.
+
+Run from the repository root::
+
+    .venv/bin/python tests/tui/bench_tui.py stream   # 20,000 tokens from the fake OpenAI server
+    .venv/bin/python tests/tui/bench_tui.py joblog   # 200,000 log lines through the jobs pane
+
+``stream`` runs the real runtime against ``fakes.openai_server`` inside a headless app and
+compares the time until the last token is on screen with the time litellm alone takes to
+read the same stream; ``joblog`` pushes ``job_log`` events on the bus as fast as the loop
+allows. Both report the worst event-loop stall seen by a 5 ms ticker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(TESTS))
+
+from ml_intern_tui import envdefaults  # noqa: E402
+
+envdefaults.apply()
+
+from ml_intern_tui.core import protocol as p  # noqa: E402
+from ml_intern_tui.tui.app import MLInternApp  # noqa: E402
+
+
+class StallMonitor:
+    """Measures how late a 5 ms sleep wakes up: the event loop's worst stall."""
+
+    def __init__(self, period: float = 0.005) -> None:
+        self.period = period
+        self.worst = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            start = loop.time()
+            await asyncio.sleep(self.period)
+            self.worst = max(self.worst, loop.time() - start - self.period)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+async def wait_until(condition: object, timeout: float = 600.0) -> None:
+    assert callable(condition)
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("benchmark condition not met")
+        await asyncio.sleep(0.002)
+
+
+def token_text(tokens: int) -> str:
+    """Markdown-ish text of about ``tokens`` tokens: paragraphs, a list, code now and then."""
+    parts: list[str] = []
+    for i in range(tokens):
+        if i % 400 == 0 and i:
+            parts.append("\n\n```python\nfor step in range(10):\n    loss = train(step)\n```\n\n")
+        elif i % 60 == 0 and i:
+            parts.append("\n\n- ")
+        parts.append(f"tok{i % 97} ")
+    return "".join(parts)
+
+
+async def raw_stream_time(base_url: str, text: str, chunks: int, fake: object) -> float:
+    import litellm
+
+    fake.enqueue(make_reply(text, chunks))  # type: ignore[attr-defined]
+    start = time.perf_counter()
+    response = await litellm.acompletion(
+        model="openai/fake", api_base=base_url, api_key="sk-fake", stream=True,
+        messages=[{"role": "user", "content": "go"}], max_retries=0,
+    )
+    async for _chunk in response:  # type: ignore[union-attr]
+        pass
+    return time.perf_counter() - start
+
+
+def make_reply(text: str, chunks: int) -> object:
+    from fakes.openai_server import Reply
+
+    return Reply(text=text, chunks=chunks, finish_reason="stop")
+
+
+async def bench_stream(tokens: int) -> dict[str, float]:
+    from fakes.openai_server import FakeOpenAI
+
+    from ml_intern_tui.agent import build_runtime
+    from ml_intern_tui.config.schema import AppConfig
+    from ml_intern_tui.tui.widgets.blocks.assistant import AssistantBlock
+
+    text = token_text(tokens)
+    with FakeOpenAI() as fake, tempfile.TemporaryDirectory() as tmp:
+        os.environ["VLLM_BASE_URL"] = fake.base_url
+        os.environ["VLLM_API_KEY"] = "sk-fake"
+        await raw_stream_time(fake.base_url, "warm up", 3, fake)
+        raw = await raw_stream_time(fake.base_url, text, tokens, fake)
+
+        settings = AppConfig.model_validate({"model": "vllm/fake", "llm": {"max_retries": 0}})
+        runtime = build_runtime(settings, cwd=Path(tmp))
+        app = MLInternApp(runtime)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(lambda: app.header.session_id)
+            fake.enqueue(make_reply("warm up", 3))
+            app.submit(p.UserInput(text="warm up"))
+            await wait_until(lambda: not app.busy and app.chat.query(AssistantBlock))
+            fake.enqueue(make_reply(text, tokens))
+            monitor = StallMonitor()
+            monitor.start()
+            start = time.perf_counter()
+            app.submit(p.UserInput(text="go"))
+            blocks = app.chat.query(AssistantBlock)
+
+            def rendered() -> bool:
+                found = app.chat.query(AssistantBlock)
+                if len(found) < 2:
+                    return False
+                block = found.last()
+                return len(block.source or "") >= len(text) - 1
+
+            await wait_until(rendered)
+            shown = time.perf_counter() - start
+            monitor.stop()
+            del blocks
+            await pilot.pause()
+    return {
+        "tokens": tokens,
+        "raw_stream_s": round(raw, 3),
+        "render_s": round(shown, 3),
+        "ratio": round(shown / raw, 2),
+        "worst_stall_ms": round(monitor.worst * 1000, 1),
+    }
+
+
+async def bench_stream_ui(tokens: int, seconds: float) -> dict[str, float]:
+    """The UI alone: ``tokens`` deltas published over ``seconds`` by a fake runtime.
+
+    Separates what rendering costs from what the model client costs (litellm reading a
+    fast local stream can itself hold the loop for a long time).
+    """
+    from ml_intern_tui.tui.widgets.blocks.assistant import AssistantBlock
+    from tui.fake_runtime import FakeRuntime
+
+    text = token_text(tokens)
+    pieces = text.split(" ")
+    runtime = FakeRuntime()
+    app = MLInternApp(runtime)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(lambda: app.header.session_id)
+        runtime.publish(p.TurnStarted(text="go"))
+        monitor = StallMonitor()
+        monitor.start()
+        start = time.perf_counter()
+        per_tick = max(1, round(len(pieces) * 0.005 / seconds))
+        for i in range(0, len(pieces), per_tick):
+            for piece in pieces[i : i + per_tick]:
+                runtime.publish(p.AssistantDelta(text=piece + " "))
+            await asyncio.sleep(0.005)
+        published = time.perf_counter() - start
+        runtime.publish(p.AssistantMessage(text=" ".join(pieces) + " "))
+
+        def rendered() -> bool:
+            found = app.chat.query(AssistantBlock)
+            return bool(found) and found.last().finished
+
+        await wait_until(rendered)
+        shown = time.perf_counter() - start
+        monitor.stop()
+        await pilot.pause()
+    return {
+        "tokens": tokens,
+        "publish_s": round(published, 3),
+        "render_s": round(shown, 3),
+        "ratio": round(shown / published, 2),
+        "worst_stall_ms": round(monitor.worst * 1000, 1),
+    }
+
+
+async def bench_joblog(lines: int, batch: int) -> dict[str, float]:
+    from tui.fake_runtime import FakeRuntime
+
+    runtime = FakeRuntime()
+    app = MLInternApp(runtime)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(lambda: app.header.session_id)
+        runtime.publish(p.JobUpdated(job_id="j", kind="local", status="running", title="bench"))
+        await wait_until(lambda: app.jobs.selected == "j")
+        before = rss_mb()
+        monitor = StallMonitor()
+        monitor.start()
+        start = time.perf_counter()
+        last = f"\x1b[32mline {lines - 1}\x1b[0m"
+        for first in range(0, lines, batch):
+            chunk = [
+                f"\x1b[32mline {i}\x1b[0m step={i} loss={1 / (i + 1):.5f}"
+                for i in range(first, min(lines, first + batch))
+            ]
+            runtime.publish(p.JobLog(job_id="j", lines=chunk))
+            await asyncio.sleep(0)
+        log = app.jobs.log_view
+        await wait_until(lambda: log.line_count and log.lines[-1].startswith(last[5:-4]))
+        elapsed = time.perf_counter() - start
+        monitor.stop()
+        await pilot.pause()
+        growth = rss_mb() - before
+    return {
+        "lines": lines,
+        "seconds": round(elapsed, 3),
+        "lines_per_s": round(lines / elapsed),
+        "rss_growth_mb": round(growth, 1),
+        "worst_stall_ms": round(monitor.worst * 1000, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("which", choices=["stream", "stream-ui", "joblog"])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--tokens", type=int, default=20_000)
+    parser.add_argument("--lines", type=int, default=200_000)
+    parser.add_argument("--batch", type=int, default=200)
+    args = parser.parse_args()
+    if args.which == "stream":
+        result = asyncio.run(bench_stream(args.tokens))
+    elif args.which == "stream-ui":
+        result = asyncio.run(bench_stream_ui(args.tokens, args.seconds))
+    else:
+        result = asyncio.run(bench_joblog(args.lines, args.batch))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
