@@ -1,4 +1,4 @@
-"""One tool call in full: arguments, progress and output (diffs rendered as diffs)."""
+"""One tool call in full: arguments, progress, tables (dataset rows), diffs and output."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ml_intern_tui.tui.formatting import format_duration, looks_like_diff, pretty_args
+from ml_intern_tui.tui.widgets.data_preview import DataPreview, table_of
 from ml_intern_tui.tui.widgets.diff_view import DiffView
 from ml_intern_tui.tui.widgets.tool_tree import GLYPHS, ToolRecord
 
@@ -76,6 +77,18 @@ class ToolDetailScreen(ModalScreen[None]):
             if record.progress:
                 yield Static("Progress", classes="section")
                 yield Static(Content("\n".join(record.progress[-50:])), classes="mono")
+            table = table_of(record.data)
+            if table is not None:
+                columns, rows = table
+                where = " · ".join(
+                    str(record.data.get(key))
+                    for key in ("dataset", "split")
+                    if record.data and record.data.get(key)
+                )
+                yield Static(
+                    f"Sample rows ({len(rows)}){' · ' + where if where else ''}", classes="section"
+                )
+                yield DataPreview(columns, rows)
             diff = diff_of(record)
             if diff is not None:
                 yield Static("Diff", classes="section")
