@@ -39,7 +39,7 @@ from ml_intern_tui.tui.widgets.chat import ChatView
 from ml_intern_tui.tui.widgets.header import HeaderLine
 from ml_intern_tui.tui.widgets.jobs import JobsPanel
 from ml_intern_tui.tui.widgets.plan import PlanPanel
-from ml_intern_tui.tui.widgets.prompt import BUSY_PLACEHOLDER, IDLE_PLACEHOLDER
+from ml_intern_tui.tui.widgets.prompt import BUSY_PLACEHOLDER, IDLE_PLACEHOLDER, PromptInput
 from ml_intern_tui.tui.widgets.prompt_bar import PromptBar
 from ml_intern_tui.tui.widgets.status_line import StatusLine
 from ml_intern_tui.tui.widgets.tool_tree import ToolTree
@@ -74,6 +74,16 @@ class MLInternApp(App[int]):
     busy: var[bool] = var(False)
     interrupting: var[bool] = var(False)
 
+    # The panes, created in compose().
+    header: HeaderLine
+    chat: ChatView
+    tools: ToolTree
+    jobs: JobsPanel
+    drawer: ApprovalDrawer
+    prompt_bar: PromptBar
+    prompt: PromptInput
+    status: StatusLine
+
     def __init__(
         self, runtime: Runtime, *, clock: Callable[[], float] = time.time, serve: bool = True
     ) -> None:
@@ -101,20 +111,28 @@ class MLInternApp(App[int]):
         self.theme_errors = register_themes(self, self.prefs.theme)
 
     def compose(self) -> ComposeResult:
-        yield HeaderLine(id="header")
+        self.header = HeaderLine(id="header")
+        self.chat = ChatView(
+            id="chat",
+            max_blocks=self.prefs.max_chat_blocks,
+            show_reasoning=self.prefs.show_reasoning,
+        )
+        self.tools = ToolTree(id="tools", clock=self.clock)
+        self.jobs = JobsPanel(id="jobs", clock=self.clock)
+        self.drawer = ApprovalDrawer(id="approval")
+        self.prompt_bar = PromptBar(id="prompt-bar")
+        self.prompt = self.prompt_bar.input
+        self.status = StatusLine(id="status")
+        yield self.header
         with Horizontal(id="main"):
-            yield ChatView(
-                id="chat",
-                max_blocks=self.prefs.max_chat_blocks,
-                show_reasoning=self.prefs.show_reasoning,
-            )
+            yield self.chat
             with Vertical(id="side"):
-                yield ToolTree(id="tools", clock=self.clock)
+                yield self.tools
                 yield PlanPanel(id="plan")
-                yield JobsPanel(id="jobs", clock=self.clock)
-        yield ApprovalDrawer(id="approval")
-        yield PromptBar(id="prompt-bar")
-        yield StatusLine(id="status")
+                yield self.jobs
+        yield self.drawer
+        yield self.prompt_bar
+        yield self.status
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -161,38 +179,6 @@ class MLInternApp(App[int]):
         self.exit(0)
 
     # --------------------------------------------------------------- accessors
-
-    @property
-    def header(self) -> HeaderLine:
-        return self.query_one(HeaderLine)
-
-    @property
-    def chat(self) -> ChatView:
-        return self.query_one(ChatView)
-
-    @property
-    def tools(self) -> ToolTree:
-        return self.query_one(ToolTree)
-
-    @property
-    def jobs(self) -> JobsPanel:
-        return self.query_one(JobsPanel)
-
-    @property
-    def drawer(self) -> ApprovalDrawer:
-        return self.query_one(ApprovalDrawer)
-
-    @property
-    def prompt_bar(self) -> PromptBar:
-        return self.query_one(PromptBar)
-
-    @property
-    def prompt(self) -> Any:
-        return self.prompt_bar.input
-
-    @property
-    def status(self) -> StatusLine:
-        return self.query_one(StatusLine)
 
     @property
     def main_screen(self) -> Screen[Any]:

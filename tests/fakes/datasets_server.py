@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.http_server import FakeHTTPServer, FakeRequest, FakeResponse
+from fakes.http_server import FakeHTTPServer, FakeRequest, FakeResponse
 
 
 @dataclass

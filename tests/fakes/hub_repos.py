@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from tests.fakes.http_server import FakeHTTPServer, FakeRequest, FakeResponse, Handler
+from fakes.http_server import FakeHTTPServer, FakeRequest, FakeResponse, Handler
 
 TYPES = r"(?P<t>models|datasets|spaces)"
 REPO = r"(?P<repo>[^/]+/[^/]+)"

@@ -16,7 +16,7 @@ from ml_intern_tui.integrations.datasets_server import datasets_server_url
 from ml_intern_tui.integrations.hub import HubClient
 from ml_intern_tui.tools.hf_dataset import DatasetInspectArgs, HfDatasetInspectTool
 from tests.fakes import datasets_server
-from tests.fakes.http_server import FakeHTTPServer
+from fakes.http_server import FakeHTTPServer
 
 TOOL = HfDatasetInspectTool()
 

@@ -18,7 +18,7 @@ from ml_intern_tui.core.tool import (
 from ml_intern_tui.integrations.hub import NO_TOKEN, HubClient
 from ml_intern_tui.tools.hf_repo_git import ASKING_OPS, HfRepoGitTool, RepoGitArgs
 from tests.fakes import hub_repos
-from tests.fakes.http_server import FakeHTTPServer
+from fakes.http_server import FakeHTTPServer
 
 TOOL = HfRepoGitTool()
 

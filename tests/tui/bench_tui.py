@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS))
@@ -89,15 +90,19 @@ async def raw_stream_time(base_url: str, text: str, chunks: int, fake: object) -
     fake.enqueue(make_reply(text, chunks))  # type: ignore[attr-defined]
     start = time.perf_counter()
     response = await litellm.acompletion(
-        model="openai/fake", api_base=base_url, api_key="sk-fake", stream=True,
-        messages=[{"role": "user", "content": "go"}], max_retries=0,
+        model="openai/fake",
+        api_base=base_url,
+        api_key="sk-fake",
+        stream=True,
+        messages=[{"role": "user", "content": "go"}],
+        max_retries=0,
     )
-    async for _chunk in response:  # type: ignore[union-attr]
+    async for _chunk in response:
         pass
     return time.perf_counter() - start
 
 
-def make_reply(text: str, chunks: int) -> object:
+def make_reply(text: str, chunks: int) -> Any:
     from fakes.openai_server import Reply
 
     return Reply(text=text, chunks=chunks, finish_reason="stop")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
@@ -29,9 +30,9 @@ def app(runtime: FakeRuntime) -> MLInternApp:
 
 
 async def wait_for(
-    pilot: Pilot[object], condition: Callable[[], object], *, tries: int = 200
+    pilot: Pilot[Any], condition: Callable[[], object], *, tries: int = 1000
 ) -> None:
-    """Let the app work until ``condition()`` is truthy (fails after ``tries`` pauses)."""
+    """Let the app work until ``condition()`` is truthy (fails after ``tries`` short pauses)."""
     for _ in range(tries):
         if condition():
             return

@@ -19,7 +19,7 @@ def test_consecutive_deltas_merge_and_keep_order() -> None:
         p.AssistantDelta(text="after"),
     ]
     out = coalesce(batch)
-    assert [e.type for e in out] == [
+    assert [getattr(e, "type", "") for e in out] == [
         "reasoning_delta",
         "assistant_delta",
         "tool_call",
@@ -45,7 +45,7 @@ def test_job_logs_merge_per_job_across_deltas_but_not_across_other_events() -> N
         p.JobLog(job_id="j1", lines=["4"]),
     ]
     out = coalesce(batch)
-    kinds = [(e.type, getattr(e, "job_id", None)) for e in out]
+    kinds = [(getattr(e, "type", ""), getattr(e, "job_id", None)) for e in out]
     assert kinds == [
         ("job_log", "j1"),
         ("assistant_delta", None),

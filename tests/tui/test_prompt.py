@@ -130,7 +130,7 @@ async def test_keymap_overrides_bindings(runtime: FakeRuntime) -> None:
 
 async def test_no_binding_uses_keys_that_alias_over_ssh(app: MLInternApp) -> None:
     async with app.run_test():
-        keys = set()
+        keys: set[str] = set()
         for widget in [app, *app.query("*")]:
             for _key, binding in widget._bindings:
                 keys.update(k.strip() for k in binding.key.split(","))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 from textual.command import CommandList, CommandPalette
 
 from ml_intern_tui.core import protocol as p
@@ -100,7 +101,7 @@ async def test_escape_closes_the_popup_without_interrupting(
     ],
 )
 async def test_commands_submit_ops(
-    app: MLInternApp, runtime: FakeRuntime, typed: str, expected: p.BaseModel
+    app: MLInternApp, runtime: FakeRuntime, typed: str, expected: BaseModel
 ) -> None:
     async with app.run_test() as pilot:
         app.prompt.set_text(typed)

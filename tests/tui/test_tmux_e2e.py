@@ -53,7 +53,9 @@ class Tmux:
                 return screen
             time.sleep(0.1)
         size = self.run("display", "-p", "-t", self.name, "#{window_width}x#{window_height}")
-        raise AssertionError(f"timed out waiting for {what} ({size.strip()}); screen was:\n{screen}")
+        raise AssertionError(
+            f"timed out waiting for {what} ({size.strip()}); screen was:\n{screen}"
+        )
 
     def wait_text(self, text: str, timeout: float = 30) -> str:
         return self.wait_for(lambda s: text in s, repr(text), timeout)
@@ -123,10 +125,14 @@ def test_demo_session_as_a_user(tmux: Tmux) -> None:
     assert "Train a baseline on the reviews" in screen.split("╭")[-1]  # back in the prompt
 
     tmux.keys("C-o")  # compact
-    tmux.wait_for(lambda s: "compact" in s.lower().split("undid the last turn")[-1], "a compaction notice")
+    tmux.wait_for(
+        lambda s: "compact" in s.lower().split("undid the last turn")[-1], "a compaction notice"
+    )
 
     tmux.keys("C-c")  # clears the prompt
-    tmux.wait_for(lambda s: "Train a baseline on the reviews" not in s.split("╭")[-1], "a cleared prompt")
+    tmux.wait_for(
+        lambda s: "Train a baseline on the reviews" not in s.split("╭")[-1], "a cleared prompt"
+    )
     tmux.keys("C-c")
     tmux.keys("C-c")  # a second press within a second quits
     tmux.wait_text("EXITED rc=0", timeout=20)
