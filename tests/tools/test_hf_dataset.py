@@ -10,13 +10,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from fakes import datasets_server
+from fakes.http_server import FakeHTTPServer
 
 from ml_intern_tui.core.tool import BadArguments, ToolContext, ToolError, parse_arguments
 from ml_intern_tui.integrations.datasets_server import datasets_server_url
 from ml_intern_tui.integrations.hub import HubClient
 from ml_intern_tui.tools.hf_dataset import DatasetInspectArgs, HfDatasetInspectTool
-from tests.fakes import datasets_server
-from fakes.http_server import FakeHTTPServer
 
 TOOL = HfDatasetInspectTool()
 

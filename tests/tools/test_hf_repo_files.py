@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import hub_repos
+from fakes.http_server import FakeHTTPServer
 
 from ml_intern_tui.core.tool import (
     BadArguments,
@@ -17,8 +19,6 @@ from ml_intern_tui.core.tool import (
 )
 from ml_intern_tui.integrations.hub import NO_TOKEN, HubClient
 from ml_intern_tui.tools.hf_repo_files import HfRepoFilesTool, RepoFilesArgs
-from tests.fakes import hub_repos
-from fakes.http_server import FakeHTTPServer
 
 TOOL = HfRepoFilesTool()
 BINARY = bytes(range(256)) * 8
