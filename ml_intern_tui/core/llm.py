@@ -41,6 +41,9 @@ __all__ = [
     "load_litellm",
 ]
 
+YIELD_EVERY_S = 0.005
+"""How long the stream loop may hold the event loop before letting others run."""
+
 _litellm: Any = None
 _load_lock = threading.Lock()
 _LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm")
@@ -345,6 +348,8 @@ class LLMClient:
 
     async def _stream_into(self, answer: _Answer, litellm: Any, kwargs: dict[str, Any]) -> None:
         stream = await litellm.acompletion(**kwargs)
+        loop = asyncio.get_running_loop()
+        yielded_at = loop.time()
         try:
             iterator = stream.__aiter__()
             while True:
@@ -355,6 +360,11 @@ class LLMClient:
                 except Exception as exc:  # only the stream's own failures, not callbacks'
                     raise stream_error(exc, self.route) from exc
                 answer.add_chunk(chunk)
+                # A fast stream whose chunks are already buffered never suspends: give the
+                # event loop (the UI) a turn every few milliseconds.
+                if loop.time() - yielded_at > YIELD_EVERY_S:
+                    await asyncio.sleep(0)
+                    yielded_at = loop.time()
         finally:
             with contextlib.suppress(Exception):  # also on cancel: free the HTTP stream now
                 await stream.aclose()

@@ -352,6 +352,7 @@ class AgentLoop:
             await runner.resolve_approvals(decisions)
             await runner.run()
 
+        self._publish(TurnStarted(text=""))  # the suspended turn goes on
         self._start_turn(resume())
 
     def _start_turn(self, coro: Any) -> None:

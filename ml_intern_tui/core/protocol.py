@@ -146,6 +146,7 @@ class Ready(EventBase):
 class TurnStarted(EventBase):
     type: Literal["turn_started"] = "turn_started"
     text: str = ""
+    """The user's message; empty when a turn suspended for approval goes on."""
 
 
 class AssistantDelta(EventBase):

@@ -199,7 +199,8 @@ class ToolTree(Tree[NodeData]):
             self._turns = 0
 
     def _on_turn_started(self, event: p.TurnStarted) -> None:
-        self._new_turn(event.text)
+        if event.text:  # an empty text resumes the same turn (after an approval)
+            self._new_turn(event.text)
 
     def _new_turn(self, text: str) -> TreeNode[NodeData]:
         if self._turn is not None:
