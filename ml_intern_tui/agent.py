@@ -38,14 +38,17 @@ from ml_intern_tui.paths import project_config_path, sessions_dir
 log = logging.getLogger(__name__)
 
 DEMO_MODEL = "scripted/demo"
+USER_LOOKUP_TIMEOUT_S = 3.0
 
 
 class AppBackend:
     """Implements ``core.session.Backend`` from the app settings."""
 
-    def __init__(self, settings: AppConfig, *, cwd: Path) -> None:
+    def __init__(self, settings: AppConfig, *, cwd: Path, hub: Any = None) -> None:
         self.settings = settings
         self.cwd = cwd
+        self.hub = hub
+        self.hf_user: str | None = None
         self._hf_token: str | None = None
         self._hf_token_read = False
 
@@ -74,6 +77,18 @@ class AppBackend:
             from ml_intern_tui.demo import scripted
 
             await asyncio.to_thread(scripted.install, litellm)
+        await self._resolve_user()
+
+    async def _resolve_user(self) -> None:
+        """The HF user for the system prompt, asked once; a slow or absent Hub is skipped."""
+        if self.hf_user is not None or self.hub is None or not self.hub.token:
+            return
+        try:
+            user = await asyncio.wait_for(self.hub.whoami(), USER_LOOKUP_TIMEOUT_S)
+        except Exception:  # offline, bad token: the prompt says "unknown" instead
+            self.hf_user = ""
+            return
+        self.hf_user = user.name
 
     def validate_model(self, model: str) -> str | None:
         problem = validate_model_id(model)
@@ -111,7 +126,9 @@ class AppBackend:
     def system_prompt(self, model: str, tool_names: list[str]) -> str:
         from ml_intern_tui.prompts import render_system_prompt
 
-        return render_system_prompt(tools=tool_names, cwd=self.cwd, model=model)
+        return render_system_prompt(
+            tools=tool_names, cwd=self.cwd, model=model, user=self.hf_user or None
+        )
 
     # --- journal ----------------------------------------------------------
 
@@ -256,12 +273,13 @@ def build_runtime(
     # bind ``loop`` late, once it exists.
     loop: AgentLoop
     jobs = JobRegistry(lambda event: loop.publish(event), log_dir=_jobs_dir(settings))
-    backend = AppBackend(settings, cwd=cwd)
+    hub = HubClient(settings.hub.endpoint)
+    backend = AppBackend(settings, cwd=cwd, hub=hub)
     services: dict[str, Any] = {
         "jobs": jobs,
         "settings": settings,
         "spend": spend,
-        "hub": HubClient(settings.hub.endpoint),
+        "hub": hub,
         "router": router,
         "llm_factory": lambda: backend.make_llm(loop.settings.model),
     }

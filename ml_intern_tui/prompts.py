@@ -58,7 +58,9 @@ def render_system_prompt(
     facts = [
         f"Date: {moment}",
         f"Working directory: {cwd}",
-        f"User: {user or os.environ.get('USER') or 'unknown'}",
+        f"User: {user or 'unknown'} (Hugging Face)"
+        if user
+        else f"User: {os.environ.get('USER') or 'unknown'} (local account; no Hugging Face login)",
         f"Tools ({len(tools)}): {', '.join(tools)}",
     ]
     if model:

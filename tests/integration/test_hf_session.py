@@ -43,6 +43,8 @@ async def test_research_inspect_approve_gpu_job_watch_logs_and_report(
     h = await harness_factory("scripted/hf-e2e", mode="ask", hub={"endpoint": server.base_url})
     h.submit(UserInput(text="fine-tune a small model on org/chat"))
 
+    assert "User: tester (Hugging Face)" in h.messages[0]["content"]  # whoami, once
+
     request = await h.wait_for("approval_required", timeout=60)
     item = request.items[0]
     assert item.tool == "hf_jobs"
