@@ -8,9 +8,11 @@ URL comes from ``HF_DATASETS_SERVER_URL`` or ``[hub] datasets_server`` in the co
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
+
 
 DEFAULT_DATASETS_SERVER = "https://datasets-server.huggingface.co"
 ENV_VAR = "HF_DATASETS_SERVER_URL"
@@ -44,6 +46,8 @@ class DatasetsServerClient:
     def __init__(
         self, base_url: str, token: str | None = None, *, timeout: float = TIMEOUT_S
     ) -> None:
+        import httpx
+
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.base_url = base_url.rstrip("/")
         self._client = httpx.AsyncClient(
@@ -61,6 +65,8 @@ class DatasetsServerClient:
 
     async def get(self, endpoint: str, **params: str | None) -> dict[str, Any]:
         """GET ``/endpoint`` with the non-empty params; the JSON object, or DatasetsServerError."""
+        import httpx
+
         query = {k: v for k, v in params.items() if v is not None}
         try:
             response = await self._client.get(f"/{endpoint}", params=query)

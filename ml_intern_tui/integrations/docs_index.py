@@ -20,13 +20,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
-
-import httpx
 
 from ml_intern_tui.integrations.doc_text import SidebarParser, markdown_headings
 from ml_intern_tui.paths import cache_dir
+
+if TYPE_CHECKING:
+    import httpx
 
 CACHE_VERSION = 1
 DEFAULT_MAX_AGE_S = 24 * 3600.0
@@ -275,6 +276,8 @@ class DocsIndexStore:
 
     @property
     def client(self) -> httpx.AsyncClient:
+        import httpx
+
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=True)
         return self._client
@@ -366,6 +369,8 @@ class DocsIndexStore:
         return DocIndex(doc_set, base_url, self.clock(), kept, chunks, len(pages) - len(kept))
 
     async def _get(self, url: str, headers: dict[str, str]) -> str:
+        import httpx
+
         try:
             response = await self.client.get(url, headers=headers)
         except httpx.HTTPError as exc:

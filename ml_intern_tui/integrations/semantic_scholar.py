@@ -12,9 +12,11 @@ import asyncio
 import os
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
+
 
 DEFAULT_BASE = "https://api.semanticscholar.org/graph/v1"
 BASE_ENV = "SEMANTIC_SCHOLAR_API_BASE"
@@ -65,6 +67,8 @@ class SemanticScholarClient:
 
     @property
     def client(self) -> httpx.AsyncClient:
+        import httpx
+
         if self._client is None:
             headers = {"x-api-key": self.api_key} if self.api_key else {}
             self._client = httpx.AsyncClient(timeout=self.timeout_s, headers=headers)
@@ -93,6 +97,8 @@ class SemanticScholarClient:
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET ``base_url + path`` as JSON, retrying 429 / 5xx / network errors with backoff."""
+        import httpx
+
         url = f"{self.base_url}/{path.lstrip('/')}"
         for attempt in range(self.max_retries + 1):
             await self._wait_turn()

@@ -8,15 +8,17 @@ fetch reads one page as Markdown. Both talk to the Hub endpoint of the ``hub`` s
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 from urllib.parse import urlsplit
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from ml_intern_tui.core.tool import Tool, ToolContext, ToolError, ToolResult
 from ml_intern_tui.integrations.doc_text import markdown_headings, section_of
 from ml_intern_tui.integrations.docs_index import DEFAULT_MAX_AGE_S, DocsError, DocsIndexStore
+
+if TYPE_CHECKING:
+    import httpx
 
 DocSet = Literal[
     "transformers",
@@ -188,6 +190,8 @@ class HfDocsFetchTool(Tool):
 
     @property
     def client(self) -> httpx.AsyncClient:
+        import httpx
+
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=True)
         return self._client
@@ -216,6 +220,8 @@ class HfDocsFetchTool(Tool):
         return f"{parts.scheme}://{parts.netloc}{path}", parts.fragment
 
     async def run(self, args: DocsFetchArgs, ctx: ToolContext) -> ToolResult:
+        import httpx
+
         page_url, anchor = self._resolve(args.url, ctx)
         token = (
             _token(ctx)

@@ -11,9 +11,8 @@ from __future__ import annotations
 import copy
 import re
 from itertools import islice
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from ml_intern_tui.core.tool import Tool, ToolContext, ToolError, ToolResult
@@ -23,6 +22,9 @@ from ml_intern_tui.integrations.semantic_scholar import (
     SemanticScholarClient,
     SemanticScholarError,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_PAPERS_TEXT_BASE = "https://arxiv.org/html"
 PREVIEW_CHARS = 200
@@ -129,6 +131,8 @@ class HfPapersTool(Tool):
 
     @property
     def client(self) -> httpx.AsyncClient:
+        import httpx
+
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=True)
         return self._client
@@ -217,6 +221,7 @@ class HfPapersTool(Tool):
 
     async def _daily_papers(self, hub: Any, date: str | None, limit: int) -> list[Any]:
         """Daily papers read directly: ``PaperInfo`` drops the nested AI keywords and summary."""
+        import httpx
         from huggingface_hub.hf_api import PaperInfo
 
         params: dict[str, Any] = {"limit": limit, **({"date": date} if date else {})}
@@ -279,6 +284,8 @@ class HfPapersTool(Tool):
 
     async def _fetch_text(self, url: str, *, html: bool) -> str | None:
         """The body at ``url`` when it is there and of the expected kind; else ``None``."""
+        import httpx
+
         try:
             response = await self.client.get(url)
         except httpx.HTTPError:

@@ -66,3 +66,16 @@ def test_no_module_over_600_lines() -> None:
         if (n := len(p.read_text().splitlines())) > 600
     ]
     assert big == []
+
+
+def test_building_the_tool_list_imports_no_network_library() -> None:
+    """Start-up builds every tool; their clients (httpx, hub, litellm) load on first use."""
+    code = (
+        "import sys\n"
+        "from ml_intern_tui.tools import builtin_tools, ecosystem_tools\n"
+        "builtin_tools(); ecosystem_tools()\n"
+        "print(','.join(m for m in sys.modules if m.split('.')[0] in "
+        "('httpx', 'huggingface_hub', 'litellm', 'fastmcp')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
