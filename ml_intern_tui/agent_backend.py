@@ -1,0 +1,145 @@
+"""``AppBackend``: the loop's ``Backend`` (models, tokens, prompt, journal) built from settings.
+
+Part of the composition root (``agent.py`` creates it); heavy libraries stay lazy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from ml_intern_tui.config.schema import AppConfig
+from ml_intern_tui.core.journal import Journal, find_session, load
+from ml_intern_tui.core.llm import (
+    LLMClient,
+    RetryPolicy,
+    context_limit,
+    count_tokens,
+    ensure_litellm,
+)
+from ml_intern_tui.core.models import ModelRoute, resolve_model, validate_model_id
+from ml_intern_tui.core.session import StoredSession
+from ml_intern_tui.paths import sessions_dir
+
+log = logging.getLogger(__name__)
+
+USER_LOOKUP_TIMEOUT_S = 3.0
+
+
+class AppBackend:
+    """Implements ``core.session.Backend`` from the app settings."""
+
+    def __init__(self, settings: AppConfig, *, cwd: Path, hub: Any = None) -> None:
+        self.settings = settings
+        self.cwd = cwd
+        self.hub = hub
+        self.hf_user: str | None = None
+        self._hf_token: str | None = None
+        self._hf_token_read = False
+
+    # --- models -----------------------------------------------------------
+
+    def hf_token(self) -> str | None:
+        """The HF token from huggingface_hub's usual sources (env, ``hf auth login``)."""
+        if not self._hf_token_read:
+            self._hf_token_read = True
+            try:
+                from huggingface_hub import get_token
+
+                self._hf_token = get_token()
+            except Exception:  # a broken token cache must not stop local models
+                self._hf_token = None
+        return self._hf_token
+
+    def route(self, model: str) -> ModelRoute:
+        kind_needs_token = not model.startswith("scripted/")
+        token = self.hf_token() if kind_needs_token else None
+        return resolve_model(model, hf_token=token, router_base=self.settings.llm.hf_router_base)
+
+    async def prepare(self, model: str) -> None:
+        litellm = await ensure_litellm()
+        if model.startswith("scripted/"):
+            from ml_intern_tui.demo import scripted
+
+            await asyncio.to_thread(scripted.install, litellm)
+        await self._resolve_user()
+
+    async def _resolve_user(self) -> None:
+        """The HF user for the system prompt, asked once; a slow or absent Hub is skipped."""
+        if self.hf_user is not None or self.hub is None or not self.hub.token:
+            return
+        try:
+            user = await asyncio.wait_for(self.hub.whoami(), USER_LOOKUP_TIMEOUT_S)
+        except Exception:  # offline, bad token: the prompt says "unknown" instead
+            self.hf_user = ""
+            return
+        self.hf_user = user.name
+
+    def validate_model(self, model: str) -> str | None:
+        problem = validate_model_id(model)
+        if problem is None and model.startswith("scripted/"):
+            from ml_intern_tui.demo.scripted import get_scenario
+
+            try:
+                get_scenario(model.split("/", 1)[1])
+            except KeyError as exc:
+                return str(exc.args[0])
+        return problem
+
+    def make_llm(self, model: str) -> LLMClient:
+        llm = self.settings.llm
+        route = self.route(model)
+        if route.kind == "router" and not route.api_key:
+            log.info("no HF token found; router calls will fail until one is set")
+        return LLMClient(
+            route,
+            timeout_s=llm.timeout_s,
+            retry=RetryPolicy(
+                max_retries=llm.max_retries,
+                base_delay_s=llm.retry_base_delay_s,
+                max_delay_s=llm.retry_max_delay_s,
+            ),
+            reasoning_effort=self.settings.reasoning_effort,
+        )
+
+    def context_limit(self, model: str) -> int:
+        return context_limit(self.route(model).litellm_model, override=self.settings.context.limit)
+
+    def count_tokens(self, model: str, messages: list[dict[str, Any]]) -> int:
+        return count_tokens(self.route(model).litellm_model, messages)
+
+    def system_prompt(self, model: str, tool_names: list[str]) -> str:
+        from ml_intern_tui.prompts import render_system_prompt
+
+        return render_system_prompt(
+            tools=tool_names, cwd=self.cwd, model=model, user=self.hf_user or None
+        )
+
+    # --- journal ----------------------------------------------------------
+
+    def sessions_dir(self) -> Path:
+        return self.settings.sessions.dir or sessions_dir()
+
+    def open_journal(self, session_id: str, meta: dict[str, Any]) -> Journal | None:
+        if not self.settings.sessions.journal:
+            return None
+        return Journal.create(self.sessions_dir(), session_id, meta)
+
+    def reopen_journal(self, path: Path) -> Journal | None:
+        if not self.settings.sessions.journal:
+            return None
+        return Journal.open_existing(path)
+
+    def load_session(self, key: str) -> StoredSession:
+        path = find_session(self.sessions_dir(), key)
+        loaded = load(path)
+        session_id = str(loaded.meta.get("session_id") or path.stem)
+        return StoredSession(
+            session_id=session_id,
+            records=loaded.records,
+            meta=loaded.meta,
+            events=loaded.events,
+            path=path,
+        )
