@@ -32,7 +32,9 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
-	$(BIN)/python bench/startup.py
+	-$(BIN)/python bench/startup.py
+	-$(BIN)/python bench/first_frame.py
+	-$(BIN)/python bench/tui.py all
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

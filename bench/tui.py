@@ -2,8 +2,9 @@
 
 Run from the repository root::
 
-    .venv/bin/python tests/tui/bench_tui.py stream   # 20,000 tokens from the fake OpenAI server
-    .venv/bin/python tests/tui/bench_tui.py joblog   # 200,000 log lines through the jobs pane
+    .venv/bin/python bench/tui.py stream   # 20,000 tokens from the fake OpenAI server
+    .venv/bin/python bench/tui.py joblog   # 200,000 log lines through the jobs pane
+    .venv/bin/python bench/tui.py all      # both, as a table against the targets (make bench)
 
 ``stream`` runs the real runtime against ``fakes.openai_server`` inside a headless app and
 compares the time until the last token is on screen with the time litellm alone takes to
@@ -23,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-TESTS = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parents[1] / "tests"
 sys.path.insert(0, str(TESTS))
 
 from ml_intern_tui import envdefaults  # noqa: E402
@@ -164,8 +165,9 @@ async def bench_stream_ui(tokens: int, seconds: float) -> dict[str, float]:
     Separates what rendering costs from what the model client costs (litellm reading a
     fast local stream can itself hold the loop for a long time).
     """
-    from ml_intern_tui.tui.widgets.blocks.assistant import AssistantBlock
     from tui.fake_runtime import FakeRuntime
+
+    from ml_intern_tui.tui.widgets.blocks.assistant import AssistantBlock
 
     text = token_text(tokens)
     pieces = text.split(" ")
@@ -238,22 +240,66 @@ async def bench_joblog(lines: int, batch: int) -> dict[str, float]:
     }
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("which", choices=["stream", "stream-ui", "joblog"])
+    parser.add_argument("which", choices=["stream", "stream-ui", "joblog", "all"])
+    parser.add_argument("--json", action="store_true", help="print the raw result as JSON")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--tokens", type=int, default=20_000)
     parser.add_argument("--lines", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=200)
     args = parser.parse_args()
-    if args.which == "stream":
-        result = asyncio.run(bench_stream(args.tokens))
-    elif args.which == "stream-ui":
-        result = asyncio.run(bench_stream_ui(args.tokens, args.seconds))
-    else:
-        result = asyncio.run(bench_joblog(args.lines, args.batch))
-    print(json.dumps(result))
+    results: list[tuple[str, dict[str, Any]]] = []
+    if args.which in ("stream", "all"):
+        results.append(("stream", asyncio.run(bench_stream(args.tokens))))
+    if args.which == "stream-ui":
+        results.append(("stream-ui", asyncio.run(bench_stream_ui(args.tokens, args.seconds))))
+    if args.which in ("joblog", "all"):
+        results.append(("joblog", asyncio.run(bench_joblog(args.lines, args.batch))))
+    if args.json:
+        for _, result in results:
+            print(json.dumps(result))
+        return 0
+    return print_table(results)
+
+
+# (metric key, label, target, whether lower is better)
+TARGETS = {
+    "stream": [
+        ("ratio", "render / raw stream time", 1.5, True),
+        ("worst_stall_ms", "worst loop stall ms", 50.0, True),
+    ],
+    "stream-ui": [("worst_stall_ms", "worst loop stall ms", 50.0, True)],
+    "joblog": [
+        ("lines_per_s", "lines per second", 20_000.0, False),
+        ("rss_growth_mb", "memory growth MB", 50.0, True),
+    ],
+}
+
+
+def print_table(results: list[tuple[str, dict[str, Any]]]) -> int:
+    """A table of each metric against its target; exit 1 when one misses."""
+    header = f"{'bench':<10} {'metric':<26} {'value':>12} {'target':>10} {'vs target':>10}"
+    print(header)
+    print("-" * len(header))
+    missed = 0
+    for name, result in results:
+        for key, label, target, lower in TARGETS[name]:
+            if key not in result:
+                continue
+            value = float(result[key])
+            ok = value <= target if lower else value >= target
+            missed += not ok
+            print(
+                f"{name:<10} {label:<26} {value:>12,.2f} {target:>10,.0f} "
+                f"{value / target:>9.2f}x{'' if ok else '  MISS'}"
+            )
+        if name == "joblog" and "worst_stall_ms" in result:
+            print(
+                f"{name:<10} {'worst loop stall ms (info)':<26} {result['worst_stall_ms']:>12,.2f}"
+            )
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
