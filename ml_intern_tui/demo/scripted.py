@@ -118,7 +118,9 @@ def _register_builtins() -> None:
 def _load_scenario_file(path: str) -> list[Scenario]:
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location(f"_ml_intern_scenarios_{len(_loaded_files)}", path)
+    spec = importlib.util.spec_from_file_location(
+        f"_ml_intern_scenarios_{len(_loaded_files)}", path
+    )
     if spec is None or spec.loader is None:
         raise KeyError(f"{SCENARIO_FILES_ENV}: cannot load {path}")
     module = importlib.util.module_from_spec(spec)
