@@ -29,22 +29,6 @@ from ml_intern_tui.tui.messages import AgentEvent
 LOG_LINES = 5_000
 """Lines kept per job on screen; the full log is on disk (the core keeps it)."""
 
-TERMINAL = frozenset(
-    {
-        "completed",
-        "succeeded",
-        "success",
-        "done",
-        "failed",
-        "error",
-        "cancelled",
-        "canceled",
-        "timeout",
-        "stopped",
-        "exited",
-        "deleted",
-    }
-)
 _STATUS_STYLE = {
     "running": "$warning",
     "completed": "$success",
