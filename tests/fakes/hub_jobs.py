@@ -25,6 +25,7 @@ import itertools
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -322,3 +323,15 @@ def install_hub_jobs(
         server.route("POST", rf"/api/scheduled-jobs/{_NS}/{_ID}/{action}")(toggle)
 
     return store
+
+
+@contextmanager
+def running_hub_jobs(**options: Any) -> Iterator[tuple[FakeHTTPServer, FakeJobStore]]:
+    """A fake Hub serving the Jobs routes, closed (streams first) on exit."""
+    server = FakeHTTPServer()
+    store = install_hub_jobs(server, **options)
+    try:
+        yield server, store
+    finally:
+        store.close()
+        server.close()

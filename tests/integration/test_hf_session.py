@@ -15,7 +15,7 @@ import pytest
 from fakes.datasets_server import install as install_datasets_server
 from fakes.hf_scenario import SCENARIO
 from fakes.http_server import FakeHTTPServer
-from fakes.hub_jobs import TOKEN, FakeJobStore, install_hub_jobs
+from fakes.hub_jobs import TOKEN, FakeJobStore, running_hub_jobs
 
 from ml_intern_tui.core.protocol import Approval, ApprovalDecision, UserInput
 from ml_intern_tui.demo.scripted import register_scenario
@@ -23,16 +23,11 @@ from ml_intern_tui.demo.scripted import register_scenario
 
 @pytest.fixture
 def fake_hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeHTTPServer, FakeJobStore]]:
-    server = FakeHTTPServer()
-    store = install_hub_jobs(server, initial_stage="RUNNING")
-    install_datasets_server(server)
-    monkeypatch.setenv("HF_TOKEN", TOKEN)
-    monkeypatch.setenv("HF_DATASETS_SERVER_URL", server.base_url)
-    try:
+    with running_hub_jobs(initial_stage="RUNNING") as (server, store):
+        install_datasets_server(server)
+        monkeypatch.setenv("HF_TOKEN", TOKEN)
+        monkeypatch.setenv("HF_DATASETS_SERVER_URL", server.base_url)
         yield server, store
-    finally:
-        store.close()
-        server.close()
 
 
 async def test_research_inspect_approve_gpu_job_watch_logs_and_report(

@@ -18,15 +18,6 @@ from ml_intern_tui.core.protocol import (
 )
 
 
-def alive(pid: int) -> bool:
-    """Running (not a zombie: orphans may never be reaped inside a container)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def tool_messages(body: dict) -> list[dict]:
     return [m for m in body["messages"] if m["role"] == "tool"]
 
@@ -199,7 +190,7 @@ async def test_interrupt_mid_stream_keeps_partial_text(
 
 
 async def test_interrupt_mid_tool_kills_the_process_group(
-    fake_openai: FakeOpenAI, harness_factory, workspace: Path
+    fake_openai: FakeOpenAI, harness_factory, workspace: Path, pid_gone
 ) -> None:
     command = "echo $$ > shell.pid; sleep 30 & echo $! > child.pid; wait"
     fake_openai.enqueue(Reply(text="", tool_calls=[("bash", json.dumps({"command": command}))]))
@@ -217,7 +208,7 @@ async def test_interrupt_mid_tool_kills_the_process_group(
     result = h.of("tool_result")[-1]
     assert result.status == "cancelled"
     for _ in range(100):
-        if not alive(child):
+        if pid_gone(child):  # zombies count as gone: orphans may never be reaped here
             break
         await asyncio.sleep(0.05)
     else:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from fakes.http_server import FakeHTTPServer
-from fakes.hub_jobs import USER, FakeJob, FakeJobStore, install_hub_jobs
+from fakes.hub_jobs import USER, FakeJob, FakeJobStore, running_hub_jobs
 
 from ml_intern_tui.core.protocol import EventBase, JobLog, JobUpdated, Notice
 from ml_intern_tui.integrations.hub import HubClient
@@ -19,11 +19,8 @@ Wait = Callable[..., Awaitable[None]]
 
 @pytest.fixture
 def fake() -> Iterator[tuple[FakeHTTPServer, FakeJobStore]]:
-    server = FakeHTTPServer()
-    store = install_hub_jobs(server)
-    yield server, store
-    store.close()
-    server.close()
+    with running_hub_jobs() as both:
+        yield both
 
 
 @pytest.fixture

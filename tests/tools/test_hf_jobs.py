@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from fakes.http_server import FakeHTTPServer
-from fakes.hub_jobs import USER, FakeJobStore, install_hub_jobs
+from fakes.hub_jobs import USER, FakeJobStore, running_hub_jobs
 
 from ml_intern_tui.core.approval import ApprovalPolicy
 from ml_intern_tui.core.cost import SpendTracker
@@ -37,11 +37,8 @@ TRAIN_PUSH = TRAIN + 'model.push_to_hub("tester/gpt2-ft")\n'
 
 @pytest.fixture
 def fake() -> Iterator[tuple[FakeHTTPServer, FakeJobStore]]:
-    server = FakeHTTPServer()
-    store = install_hub_jobs(server)
-    yield server, store
-    store.close()
-    server.close()
+    with running_hub_jobs() as both:
+        yield both
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fakes.datasets_server import install as install_datasets_server
 from fakes.http_server import FakeHTTPServer
-from fakes.hub_jobs import TOKEN, FakeJobStore, install_hub_jobs
+from fakes.hub_jobs import TOKEN, FakeJobStore, running_hub_jobs
 
 from tui.tmux_driver import Tmux, tmux_app
 
@@ -25,14 +25,9 @@ SCENARIO_FILE = Path(__file__).resolve().parents[1] / "fakes" / "hf_scenario.py"
 
 @pytest.fixture
 def hub() -> Iterator[tuple[FakeHTTPServer, FakeJobStore]]:
-    server = FakeHTTPServer()
-    store = install_hub_jobs(server, initial_stage="RUNNING")
-    install_datasets_server(server)
-    try:
+    with running_hub_jobs(initial_stage="RUNNING") as (server, store):
+        install_datasets_server(server)
         yield server, store
-    finally:
-        store.close()
-        server.close()
 
 
 @pytest.fixture
