@@ -9,10 +9,11 @@ Front ends (the Textual app, headless mode) only call ``submit`` and read the bu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ml_intern_tui import envdefaults
 from ml_intern_tui.core.bus import EventBus
@@ -23,6 +24,20 @@ if TYPE_CHECKING:
     from ml_intern_tui.core.loop import AgentLoop
 
 DEMO_MODEL = "scripted/demo"
+
+
+class BackgroundService(Protocol):
+    """Something that runs next to the loop for the whole app run (MCP, notifications...).
+
+    ``run`` starts after the wiring, as its own task, and must never raise or block the
+    loop; it is cancelled at shutdown, then ``aclose`` is awaited.
+    """
+
+    name: str
+
+    async def run(self) -> None: ...
+
+    async def aclose(self) -> None: ...
 
 
 class AgentRuntime:
@@ -38,6 +53,7 @@ class AgentRuntime:
         self._loop: AgentLoop | None = None
         self._backend: AppBackend | None = None
         self._early_ops: list[Any] = []
+        self.background: list[BackgroundService] = []
 
     @property
     def loop(self) -> AgentLoop:
@@ -65,10 +81,25 @@ class AgentRuntime:
             wired = await asyncio.to_thread(assemble, self.settings, self.cwd, self.bus)
             self._loop, self._backend = wired
         loop: AgentLoop = self._loop
+        self.background = background_services(self.settings, loop, self.bus)
+        tasks = [
+            asyncio.create_task(service.run(), name=f"background:{service.name}")
+            for service in self.background
+        ]
         for op in self._early_ops:
             loop.submit(op)
         self._early_ops.clear()
-        await loop.run(resume=self.resume)
+        try:
+            await loop.run(resume=self.resume)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            for service in self.background:
+                with contextlib.suppress(Exception):
+                    await service.aclose()
 
     async def warm_up(self) -> None:
         """Import the heavy libraries in a thread (call after the first frame)."""
@@ -200,6 +231,14 @@ def assemble(settings: AppConfig, cwd: Path, bus: EventBus) -> tuple[AgentLoop, 
         services=services,
     )
     return loop, backend
+
+
+def background_services(
+    settings: AppConfig, loop: AgentLoop, bus: EventBus
+) -> list[BackgroundService]:
+    """The services that run beside the loop; each feature adds its own line here."""
+    services: list[BackgroundService] = []
+    return services
 
 
 def _jobs_dir(settings: AppConfig) -> Path:
