@@ -6,9 +6,9 @@ Run from the repository root::
     .venv/bin/python bench/tui.py joblog   # 200,000 log lines through the jobs pane
     .venv/bin/python bench/tui.py all      # both, as a table against the targets (make bench)
 
-``stream`` runs the real runtime against ``fakes.openai_server`` inside a headless app and
-compares the time until the last token is on screen with the time litellm alone takes to
-read the same stream; ``joblog`` pushes ``job_log`` events on the bus as fast as the loop
+``stream`` runs the real runtime inside a headless app against ``fakes.openai_server``
+(started in a process of its own, like a real model server) and compares the time until
+the last token is on screen with the time litellm alone takes to read the same stream; ``joblog`` pushes ``job_log`` events on the bus as fast as the loop
 allows. Both report the worst event-loop stall seen by a 5 ms ticker.
 """
 
@@ -30,6 +30,8 @@ sys.path.insert(0, str(TESTS))
 from ml_intern_tui import envdefaults  # noqa: E402
 
 envdefaults.apply()
+
+from bench_text import token_text  # noqa: E402
 
 from ml_intern_tui.core import protocol as p  # noqa: E402
 from ml_intern_tui.tui.app import MLInternApp  # noqa: E402
@@ -64,31 +66,66 @@ def rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-async def wait_until(condition: object, timeout: float = 600.0) -> None:
+async def wait_until(condition: object, timeout: float = 600.0, poll: float = 0.002) -> None:
     assert callable(condition)
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             raise TimeoutError("benchmark condition not met")
-        await asyncio.sleep(0.002)
+        await asyncio.sleep(poll)
 
 
-def token_text(tokens: int) -> str:
-    """Markdown-ish text of about ``tokens`` tokens: paragraphs, a list, code now and then."""
-    parts: list[str] = []
-    for i in range(tokens):
-        if i % 400 == 0 and i:
-            parts.append("\n\n```python\nfor step in range(10):\n    loss = train(step)\n```\n\n")
-        elif i % 60 == 0 and i:
-            parts.append("\n\n- ")
-        parts.append(f"tok{i % 97} ")
-    return "".join(parts)
+SERVER_SCRIPT = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from fakes.openai_server import FakeOpenAI, Reply
+from bench_text import token_text
+tokens = int(sys.argv[2])
+text = token_text(tokens)
+with FakeOpenAI() as fake:
+    # In the order the benchmark asks: litellm alone (warm-up, run), then the app (same).
+    for reply_text, chunks in (("warm up", 3), (text, tokens), ("warm up", 3), (text, tokens)):
+        fake.enqueue(Reply(text=reply_text, chunks=chunks, finish_reason="stop"))
+    print(fake.base_url, flush=True)
+    sys.stdin.read()  # until the benchmark closes our stdin
+"""
 
 
-async def raw_stream_time(base_url: str, text: str, chunks: int, fake: object) -> float:
+class ServerProcess:
+    """The fake OpenAI server in a process of its own, as a real model server would be.
+
+    In the benchmark's own process, the server's thread would compete with the app for
+    the GIL and the stall figures would measure that competition, not the app.
+    """
+
+    def __init__(self, tokens: int) -> None:
+        import subprocess
+
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", SERVER_SCRIPT, str(TESTS), str(tokens)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)},
+        )
+        assert self._proc.stdout is not None
+        self.base_url = self._proc.stdout.readline().strip()
+        if not self.base_url.startswith("http"):
+            raise RuntimeError("the fake OpenAI server did not start")
+
+    def close(self) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.close()
+        try:
+            self._proc.wait(timeout=10)
+        except Exception:
+            self._proc.kill()
+
+
+async def raw_stream_time(base_url: str) -> float:
+    """Seconds litellm alone takes to read the next queued reply."""
     import litellm
 
-    fake.enqueue(make_reply(text, chunks))  # type: ignore[attr-defined]
     start = time.perf_counter()
     response = await litellm.acompletion(
         model="openai/fake",
@@ -103,53 +140,43 @@ async def raw_stream_time(base_url: str, text: str, chunks: int, fake: object) -
     return time.perf_counter() - start
 
 
-def make_reply(text: str, chunks: int) -> Any:
-    from fakes.openai_server import Reply
-
-    return Reply(text=text, chunks=chunks, finish_reason="stop")
-
-
 async def bench_stream(tokens: int) -> dict[str, float]:
-    from fakes.openai_server import FakeOpenAI
-
     from ml_intern_tui.agent import build_runtime
     from ml_intern_tui.config.schema import AppConfig
     from ml_intern_tui.tui.widgets.blocks.assistant import AssistantBlock
 
     text = token_text(tokens)
-    with FakeOpenAI() as fake, tempfile.TemporaryDirectory() as tmp:
-        os.environ["VLLM_BASE_URL"] = fake.base_url
+    server = ServerProcess(tokens)
+    try:
+        os.environ["VLLM_BASE_URL"] = server.base_url
         os.environ["VLLM_API_KEY"] = "sk-fake"
-        await raw_stream_time(fake.base_url, "warm up", 3, fake)
-        raw = await raw_stream_time(fake.base_url, text, tokens, fake)
-
-        settings = AppConfig.model_validate({"model": "vllm/fake", "llm": {"max_retries": 0}})
-        runtime = build_runtime(settings, cwd=Path(tmp))
-        app = MLInternApp(runtime)
-        async with app.run_test(size=(120, 40)) as pilot:
-            await wait_until(lambda: app.header.session_id)
-            fake.enqueue(make_reply("warm up", 3))
-            app.submit(p.UserInput(text="warm up"))
-            await wait_until(lambda: not app.busy and app.chat.query(AssistantBlock))
-            fake.enqueue(make_reply(text, tokens))
-            monitor = StallMonitor()
-            monitor.start()
-            start = time.perf_counter()
-            app.submit(p.UserInput(text="go"))
-            blocks = app.chat.query(AssistantBlock)
-
-            def rendered() -> bool:
-                found = app.chat.query(AssistantBlock)
-                if len(found) < 2:
-                    return False
-                block = found.last()
-                return len(block.source or "") >= len(text) - 1
-
-            await wait_until(rendered)
-            shown = time.perf_counter() - start
-            monitor.stop()
-            del blocks
-            await pilot.pause()
+        await raw_stream_time(server.base_url)  # warm up
+        raw = await raw_stream_time(server.base_url)
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = AppConfig.model_validate({"model": "vllm/fake", "llm": {"max_retries": 0}})
+            runtime = build_runtime(settings, cwd=Path(tmp))
+            app = MLInternApp(runtime)
+            async with app.run_test(size=(120, 40)) as pilot:
+                await wait_until(lambda: app.header.session_id)
+                app.submit(p.UserInput(text="warm up"))
+                await wait_until(lambda: not app.busy and app.chat.query(AssistantBlock))
+                warm = app.chat.latest_assistant()
+                monitor = StallMonitor()
+                monitor.start()
+                start = time.perf_counter()
+                app.submit(p.UserInput(text="go"))
+                # Polling must stay cheap: a DOM query per poll would cost more than the
+                # rendering it measures once the answer has hundreds of widgets.
+                await wait_until(lambda: app.chat.latest_assistant() is not warm, poll=0.02)
+                block = app.chat.latest_assistant()
+                assert block is not None
+                await wait_until(lambda: block.finished, poll=0.02)
+                await pilot.pause()  # the frame with the last of it
+                shown = time.perf_counter() - start
+                monitor.stop()
+                assert len(block.source.strip()) >= len(text.strip()) - 1, "answer not all shown"
+    finally:
+        server.close()
     return {
         "tokens": tokens,
         "raw_stream_s": round(raw, 3),

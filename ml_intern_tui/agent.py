@@ -70,6 +70,10 @@ class AgentRuntime:
 
     def submit(self, op: Any) -> None:
         """Queue an op (non-blocking; call from the event loop's thread)."""
+        for service in self.background:
+            handle = getattr(service, "handle_op", None)
+            if handle is not None and handle(op):
+                return  # an op for a background service (``mcp_reconnect``)
         if self._loop is None:
             self._early_ops.append(op)  # typed before the wiring finished
         else:
@@ -149,8 +153,9 @@ def assemble(settings: AppConfig, cwd: Path, bus: EventBus) -> tuple[AgentLoop, 
     from ml_intern_tui.core.tool import RememberRule, ToolRouter
     from ml_intern_tui.integrations.hub import HubClient
     from ml_intern_tui.jobs.registry import JobRegistry
+    from ml_intern_tui.notifications import Notifier
     from ml_intern_tui.paths import project_config_path
-    from ml_intern_tui.tools import ToolSettings, builtin_tools, ecosystem_tools
+    from ml_intern_tui.tools import ToolSettings, builtin_tools, ecosystem_tools, notify_tools
 
     spend = SpendTracker()
 
@@ -185,6 +190,7 @@ def assemble(settings: AppConfig, cwd: Path, bus: EventBus) -> tuple[AgentLoop, 
         on_forget=forget_rule,
     )
     tools_cfg = settings.tools
+    notifier = Notifier(settings.notifications, publish=lambda event: loop.publish(event), bus=bus)
     router = ToolRouter(
         builtin_tools(
             ToolSettings(
@@ -194,6 +200,7 @@ def assemble(settings: AppConfig, cwd: Path, bus: EventBus) -> tuple[AgentLoop, 
             )
         )
         + ecosystem_tools()
+        + notify_tools(notifier.agent_destinations())
     )
     # Job events go through the loop so they carry the session id; the closures below
     # bind ``loop`` late, once it exists.
@@ -207,6 +214,7 @@ def assemble(settings: AppConfig, cwd: Path, bus: EventBus) -> tuple[AgentLoop, 
         "spend": spend,
         "hub": hub,
         "router": router,
+        "notifier": notifier,
         "llm_factory": lambda: backend.make_llm(loop.settings.model),
     }
     loop_settings = LoopSettings(
@@ -238,7 +246,36 @@ def background_services(
 ) -> list[BackgroundService]:
     """The services that run beside the loop; each feature adds its own line here."""
     services: list[BackgroundService] = []
+    from ml_intern_tui.traces.service import trace_uploader
+
+    services.append(trace_uploader(settings, loop, bus))  # session traces to the Hub
+    services.extend(n for n in [loop.services.get("notifier")] if n)  # Slack (from assemble)
+    services.extend(_mcp_services(settings, loop))  # MCP servers, connected in the background
     return services
+
+
+def _mcp_services(settings: AppConfig, loop: AgentLoop) -> list[BackgroundService]:
+    """The MCP manager, when servers are configured (its tools join ``loop.router``)."""
+    if not settings.mcp.servers:
+        return []
+    from ml_intern_tui.integrations.mcp import McpManager
+    from ml_intern_tui.paths import data_dir
+    from ml_intern_tui.tools.mcp_tool import McpTool
+
+    hub = loop.services.get("hub")
+    base = settings.sessions.dir.parent if settings.sessions.dir else data_dir()
+    return [
+        McpManager(
+            settings.mcp.servers,
+            router=loop.router,
+            tool_factory=McpTool.create,
+            publish=loop.publish,
+            cwd=loop.cwd,
+            log_dir=base / "mcp",
+            hf_token=lambda: hub.token if hub is not None else None,
+            hub_endpoint=settings.hub.endpoint,
+        )
+    ]
 
 
 def _jobs_dir(settings: AppConfig) -> Path:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from support import pid_gone, wait_until
 
 from ml_intern_tui import envdefaults
 
@@ -28,7 +28,9 @@ def _isolated_dirs(
     monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(base / "cache"))
     monkeypatch.setenv("HF_HOME", str(base / "hf"))
-    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "GITHUB_TOKEN", "ML_INTERN_CONFIG"):
+    real_services = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "GITHUB_TOKEN", "ML_INTERN_CONFIG")
+    slack = ("SLACK_BOT_TOKEN", "SLACK_CHANNEL", "SLACK_CHANNEL_ID", "SLACK_WEBHOOK_URL")
+    for var in real_services + slack:
         monkeypatch.delenv(var, raising=False)
     for var in list(os.environ):
         if var.startswith("ML_INTERN_") and var != "ML_INTERN_TEST":
@@ -38,29 +40,6 @@ def _isolated_dirs(
 @pytest.fixture
 def python_exe() -> str:
     return sys.executable
-
-
-def pid_gone(pid: int) -> bool:
-    """True when the process no longer exists (a zombie awaiting its reaper counts as gone)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state == "Z"
-
-
-async def wait_until(condition: Callable[[], bool], timeout: float = 5.0, what: str = "") -> None:
-    """Poll ``condition`` until it holds; fail the test after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture(name="pid_gone")

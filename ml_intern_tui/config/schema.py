@@ -13,7 +13,15 @@ from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from ml_intern_tui.core.tool import RememberRule
 
@@ -134,6 +142,33 @@ class SessionsConfig(Section):
         return Path(value).expanduser() if isinstance(value, str) else value
 
 
+class TracesConfig(Section):
+    """``[traces]``: session traces uploaded to your own Hugging Face dataset."""
+
+    upload: bool = True
+    """Upload each session's trace in the background after every turn (needs an HF token)."""
+    repo: str = "{user}/ml-intern-sessions"
+    """Dataset the traces go to; ``{user}`` is your Hugging Face user name."""
+    private: bool = True
+    """Create the dataset private (only when it does not exist yet; see ``/share-traces``)."""
+
+    @field_validator("repo")
+    @classmethod
+    def _repo_template(cls, value: str) -> str:
+        value = value.strip()
+        try:
+            repo = value.format(user="user", hf_user="user")
+        except (KeyError, IndexError, ValueError):
+            repo = ""
+        parts = repo.split("/")
+        if len(parts) != 2 or not all(parts) or any(c.isspace() for c in repo):
+            raise ValueError(
+                f"repo {value!r} must name a dataset like "
+                '"{user}/ml-intern-sessions" or "my-org/traces"'
+            )
+        return value
+
+
 class UiConfig(Section):
     """``[ui]``: the look of the terminal app."""
 
@@ -183,7 +218,13 @@ class McpServerConfig(Section):
     trusted: bool = False
     """Run this server's tools without asking for approval."""
     send_hf_token: bool = False
-    """Send the Hugging Face token as a bearer token (only to ``url`` servers)."""
+    """Send your Hugging Face token: as ``Authorization: Bearer`` to a ``url`` on
+    huggingface.co (or a subdomain, or the ``[hub]`` endpoint), never to other hosts;
+    as ``HF_TOKEN`` in the environment of a ``command``. Off: the token is never sent."""
+    timeout_s: Annotated[float, Field(gt=0)] = 120.0
+    """Seconds one tool call may take before it fails."""
+    connect_timeout_s: Annotated[float, Field(gt=0)] = 30.0
+    """Seconds one connection attempt (start, handshake, tool list) may take."""
 
     @model_validator(mode="after")
     def _one_kind(self) -> McpServerConfig:
@@ -220,13 +261,86 @@ class McpConfig(Section):
         return value
 
 
+NotificationEvent = Literal["approval_required", "error", "turn_complete", "job_finished"]
+NOTIFICATION_EVENTS: tuple[NotificationEvent, ...] = get_args(NotificationEvent)
+_DESTINATION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class SlackDestinationConfig(Section):
+    """``[notifications.destinations.NAME]``: one Slack channel, by webhook or bot token.
+
+    Secrets are ``SecretStr`` so printing the settings never shows them; messages about
+    a bad value never repeat it either.
+    """
+
+    type: Literal["slack"]
+    """The kind of destination; ``slack`` is the only one so far."""
+    webhook_url: SecretStr | None = None
+    """A Slack incoming-webhook URL (the channel is fixed by the webhook)."""
+    token: SecretStr | None = None
+    """A Slack bot token (``xoxb-…``) for ``chat.postMessage``; needs ``channel``."""
+    channel: str | None = None
+    """Channel name (``#ml``) or id (``C0123…``) the bot posts to (bot token only)."""
+    api_base: Url = "https://slack.com/api"
+    """Slack Web API base URL (bot token only)."""
+    events: list[NotificationEvent] = list(NOTIFICATION_EVENTS)
+    """Events sent here automatically; an empty list sends only what the agent posts."""
+    allow_agent: bool = False
+    """Let the agent post here with the ``notify`` tool (no approval asked)."""
+    enabled: bool = True
+    """Use this destination."""
+    username: str | None = None
+    """Display name of the bot's messages (bot token only; the app may not allow it)."""
+    icon_emoji: str | None = None
+    """Emoji used as the bot's avatar, like ``:robot_face:`` (bot token only)."""
+
+    @field_validator("webhook_url", "token", "channel", "username", "icon_emoji", mode="before")
+    @classmethod
+    def _blank_is_absent(cls, value: Any) -> Any:
+        return _off_to_none(value)
+
+    @field_validator("events")
+    @classmethod
+    def _dedupe(cls, value: list[NotificationEvent]) -> list[NotificationEvent]:
+        return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> SlackDestinationConfig:
+        if (self.webhook_url is None) == (self.token is None):
+            raise ValueError("set either webhook_url, or token and channel")
+        if self.webhook_url is not None:
+            url = self.webhook_url.get_secret_value()
+            if not url.startswith(("https://", "http://")):
+                raise ValueError("webhook_url must be an https:// URL (the value is not shown)")
+            if self.channel is not None:
+                raise ValueError("channel is fixed by the webhook; remove channel or use a token")
+        if self.token is not None:
+            if not self.token.get_secret_value().startswith("xox"):
+                raise ValueError("token must be a Slack token like xoxb-… (the value is not shown)")
+            if self.channel is None:
+                raise ValueError("token needs channel (the channel name or id to post to)")
+        return self
+
+
 class NotificationsConfig(Section):
-    """``[notifications]``: where the ``notify`` tool sends messages (placeholder)."""
+    """``[notifications]``: Slack messages when the agent needs you, fails or finishes."""
 
     enabled: bool = False
-    """Send notifications at all."""
-    destinations: dict[str, dict[str, Any]] = {}
-    """Named destinations, each a table of its own settings."""
+    """Send notifications at all (the ``SLACK_BOT_TOKEN`` shortcut switches this on)."""
+    destinations: dict[str, SlackDestinationConfig] = {}
+    """Named destinations; the ``notify`` tool addresses them by name."""
+    preview_chars: Annotated[int, Field(ge=100, le=30_000)] = 1500
+    """Characters of the final answer a ``turn_complete`` notification shows."""
+
+    @field_validator("destinations", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        for name in value if isinstance(value, dict) else ():
+            if not _DESTINATION_NAME.match(str(name)):
+                raise ValueError(
+                    f"destination name {name!r}: use letters, digits, '.', '-' and '_' only"
+                )
+        return value
 
 
 class AppConfig(Section):
@@ -253,6 +367,7 @@ class AppConfig(Section):
     tools: ToolsConfig = ToolsConfig()
     approvals: ApprovalsConfig = ApprovalsConfig()
     sessions: SessionsConfig = SessionsConfig()
+    traces: TracesConfig = TracesConfig()
     ui: UiConfig = UiConfig()
     keymap: dict[str, str] = {}
     """Key binding overrides: binding id = keys (comma-separated for several)."""

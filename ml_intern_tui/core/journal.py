@@ -2,7 +2,9 @@
 
 Every line is one JSON record with a ``kind``: ``meta`` (first line), ``event`` (a
 protocol event), and ``message`` / ``replace`` / ``truncate`` (written by the context
-manager, which alone knows how to rebuild history from them). Records are scrubbed with
+manager, which alone knows how to rebuild history from them). The model's reasoning is
+kept as one ``reasoning_delta`` event per stretch of reasoning, so a resumed chat can
+show it again; the other streaming events are left out (their final forms are kept). Records are scrubbed with
 ``redact`` before they reach the disk and flushed at once; conversation records are also
 fsync'ed, so a killed process loses nothing it had finished. Reading back is forgiving:
 a torn last line is ignored and unreadable lines are counted, never fatal.
@@ -10,6 +12,7 @@ a torn last line is ignored and unreadable lines are counted, never fatal.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -22,15 +25,18 @@ from typing import IO, Any
 from pydantic import ValidationError
 
 from ml_intern_tui import __version__
-from ml_intern_tui.core.protocol import EVENT_ADAPTER, EventBase
+from ml_intern_tui.core.protocol import EVENT_ADAPTER, EventBase, ReasoningDelta
 from ml_intern_tui.core.redact import redact
 
 SUFFIX = ".jsonl"
 DURABLE_KINDS = frozenset({"message", "replace", "truncate"})
 """Record kinds that are fsync'ed: losing them would change the conversation on resume."""
 SKIPPED_EVENT_TYPES = frozenset({"assistant_delta", "reasoning_delta", "tool_progress", "job_log"})
-"""High-rate events the journal does not keep (their final forms are kept instead)."""
+"""High-rate events the journal does not keep as they come (their final forms are kept)."""
+MAX_REASONING_CHARS = 32_000
+"""Reasoning kept per stretch: the end of a longer one (the part next to the answer)."""
 TITLE_CHARS = 80
+PREVIEW_CHARS = 600
 
 
 class JournalError(Exception):
@@ -56,6 +62,8 @@ class Journal:
         self.meta = meta
         self._handle: IO[str] | None = handle
         self._lock = threading.Lock()
+        self._reasoning: list[str] = []
+        self._reasoning_event: ReasoningDelta | None = None
 
     @property
     def session_id(self) -> str:
@@ -127,16 +135,35 @@ class Journal:
                 os.fsync(handle.fileno())
 
     def record_event(self, event: EventBase) -> None:
-        """Append a protocol event, except the high-rate streaming ones."""
+        """Append a protocol event; streamed reasoning is gathered into one event."""
+        if isinstance(event, ReasoningDelta):
+            if event.parent_id is None:  # a sub-agent's reasoning is not shown in the chat
+                if self._reasoning_event is None:
+                    self._reasoning_event = event
+                self._reasoning.append(event.text)
+            return
+        self._flush_reasoning()
         if getattr(event, "type", "") in SKIPPED_EVENT_TYPES:
             return
         self.append({"kind": "event", "event": event.model_dump(mode="json")})
+
+    def _flush_reasoning(self) -> None:
+        first, self._reasoning_event = self._reasoning_event, None
+        text, self._reasoning = "".join(self._reasoning), []
+        if first is None or not text.strip():
+            return
+        if len(text) > MAX_REASONING_CHARS:
+            text = "…" + text[-MAX_REASONING_CHARS:]
+        whole = first.model_copy(update={"text": text})
+        self.append({"kind": "event", "event": whole.model_dump(mode="json")})
 
     @property
     def closed(self) -> bool:
         return self._handle is None
 
     def close(self) -> None:
+        if self._handle is not None:
+            self._flush_reasoning()
         with self._lock:
             handle, self._handle = self._handle, None
         if handle is not None:
@@ -233,6 +260,13 @@ class SessionInfo:
     messages: int
     cost_usd: float | None
     """LLM + jobs spend from the last ``spend`` event, if any."""
+    prompt: str = ""
+    """The first user message, at most 600 characters (for a preview)."""
+    last_answer: str = ""
+    """The end of the last answer the agent gave, at most 600 characters."""
+    cwd: str = ""
+    forked_from: str = ""
+    """The id of the session this one was forked from, if it was."""
 
 
 def _text_of(content: Any) -> str:
@@ -265,6 +299,39 @@ def _first_user_text(records: list[dict[str, Any]]) -> str:
     return ""
 
 
+def _is_system(record: dict[str, Any]) -> bool:
+    message = record.get("message")
+    return isinstance(message, dict) and message.get("role") == "system"
+
+
+def _last_answer(records: list[dict[str, Any]]) -> str:
+    for record in reversed(records):
+        kind = record.get("kind")
+        if kind == "event":
+            event = record.get("event")
+            if (
+                isinstance(event, dict)
+                and event.get("type") == "assistant_message"
+                and not event.get("parent_id")
+                and str(event.get("text") or "").strip()
+            ):
+                return str(event["text"])
+        elif kind == "message":
+            message = record.get("message")
+            if isinstance(message, dict) and message.get("role") == "assistant":
+                text = _text_of(message.get("content"))
+                if text.strip():
+                    return text
+    return ""
+
+
+def _clip(text: str, limit: int = PREVIEW_CHARS, *, tail: bool = False) -> str:
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    return "…" + text[-(limit - 1) :].lstrip() if tail else text[: limit - 1].rstrip() + "…"
+
+
 def _last_cost(records: list[dict[str, Any]]) -> float | None:
     for record in reversed(records):
         event = record.get("event") if record.get("kind") == "event" else None
@@ -288,15 +355,20 @@ def session_info(path: Path) -> SessionInfo:
         raise JournalError(f"cannot read the session journal {path}: {exc.strerror}") from exc
     meta = next((r for r in records if r.get("kind") == "meta"), {})
     created = meta.get("created")
+    prompt = _first_user_text(records)
     return SessionInfo(
         session_id=str(meta.get("session_id") or path.stem),
         path=path,
-        title=_one_line(_first_user_text(records)),
+        title=_one_line(prompt),
         model=str(meta.get("model") or ""),
         created=float(created) if isinstance(created, int | float) else updated,
         updated=updated,
-        messages=sum(1 for r in records if r.get("kind") == "message"),
+        messages=sum(1 for r in records if r.get("kind") == "message" and not _is_system(r)),
         cost_usd=_last_cost(records),
+        prompt=_clip(prompt),
+        last_answer=_clip(_last_answer(records), tail=True),
+        cwd=str(meta.get("cwd") or ""),
+        forked_from=str(meta.get("forked_from") or ""),
     )
 
 
@@ -353,3 +425,67 @@ def find_session(directory: Path, key: str) -> Path:
     if not ids:
         raise JournalError(f"no session {key!r}: there are no saved sessions in {directory}")
     raise JournalError(f"no session {key!r} in {directory}; recent sessions: {_candidates(ids)}")
+
+
+# ------------------------------------------------------------- fork and delete
+
+
+def _own_path(directory: Path, session_id: str) -> Path:
+    """The journal of exactly ``session_id`` in ``directory`` (no prefixes, no paths)."""
+    if not session_id or Path(session_id).name != session_id or session_id.startswith("."):
+        raise JournalError(f"{session_id!r} is not a session id")
+    return Path(directory) / f"{session_id}{SUFFIX}"
+
+
+def fork_session(directory: Path, session_id: str, *, new_id: str | None = None) -> str:
+    """Copy a saved session into a new journal that goes on as a session of its own.
+
+    The copy keeps every record (so the conversation, tool calls, plan and jobs come
+    back on resume) under a fresh id; its ``meta`` names the session it came from in
+    ``forked_from``. The file appears whole or not at all. Returns the new id.
+    """
+    directory = Path(directory)
+    source = find_session(directory, session_id)
+    records, _skipped, _torn = _scan(source)
+    meta = next((r for r in records if r.get("kind") == "meta"), {"kind": "meta"})
+    old_id = str(meta.get("session_id") or source.stem)
+    new_id = new_id or new_session_id()
+    target = _own_path(directory, new_id)
+    head = {**meta, "kind": "meta", "session_id": new_id, "created": time.time()}
+    head["forked_from"] = old_id
+    lines = [json.dumps(head, ensure_ascii=False, separators=(",", ":"), default=str)]
+    for record in records:
+        if record.get("kind") == "meta":
+            continue
+        event = record.get("event")
+        if record.get("kind") == "event" and isinstance(event, dict):
+            record = {**record, "event": {**event, "session_id": new_id}}
+        lines.append(json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str))
+    partial = directory / f".{new_id}{SUFFIX}.part"
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(partial, target)  # fails rather than replace an existing journal
+    except FileExistsError as exc:
+        raise JournalError(f"a journal for session {new_id} already exists: {target}") from exc
+    except OSError as exc:
+        raise JournalError(f"cannot write the forked session {target}: {exc.strerror}") from exc
+    finally:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+    return new_id
+
+
+def delete_session(directory: Path, session_id: str) -> Path:
+    """Remove the journal of exactly ``session_id``; returns the path that was removed."""
+    path = _own_path(directory, session_id)
+    try:
+        path.unlink()
+    except FileNotFoundError as exc:
+        raise JournalError(f"no session {session_id!r} in {directory}") from exc
+    except OSError as exc:
+        raise JournalError(f"cannot delete {path}: {exc.strerror}") from exc
+    return path

@@ -97,6 +97,13 @@ class RemovePermission(_Model):
     rule: str
 
 
+class McpReconnect(_Model):
+    """Drop and reconnect one MCP server now (the ``/mcp`` screen's reconnect key)."""
+
+    type: Literal["mcp_reconnect"] = "mcp_reconnect"
+    server: str
+
+
 class Shutdown(_Model):
     type: Literal["shutdown"] = "shutdown"
 
@@ -115,6 +122,7 @@ Op = Annotated[
     | JobCancel
     | ListPermissions
     | RemovePermission
+    | McpReconnect
     | Shutdown,
     Field(discriminator="type"),
 ]
@@ -311,6 +319,30 @@ class SessionSaved(EventBase):
     path: str
 
 
+class McpToolInfo(_Model):
+    name: str
+    """The name the model calls: ``<server>__<tool>``."""
+    description: str = ""
+
+
+class McpStatus(EventBase):
+    """One MCP server's state; published at start-up and on every change."""
+
+    type: Literal["mcp_status"] = "mcp_status"
+    server: str
+    state: Literal["connecting", "ready", "failed", "disabled"]
+    transport: str = ""
+    target: str = ""
+    """The URL (without its query) or the command line it runs."""
+    trusted: bool = False
+    tools: list[McpToolInfo] = []
+    """The tools registered for the model (kept while it reconnects, gone once failed)."""
+    error: str = ""
+    """The last error, kept while it reconnects and once it failed."""
+    attempt: int = 0
+    """Connection attempt in progress (``connecting``), 0 otherwise."""
+
+
 class ShutdownEvent(EventBase):
     type: Literal["shutdown"] = "shutdown"
 
@@ -339,6 +371,7 @@ Event = Annotated[
     | Undone
     | Permissions
     | SessionSaved
+    | McpStatus
     | ShutdownEvent,
     Field(discriminator="type"),
 ]

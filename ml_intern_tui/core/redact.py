@@ -38,8 +38,9 @@ def _openai_key(match: re.Match[str]) -> str:
 _PATTERNS: list[tuple[re.Pattern[str], _Replacement]] = [
     (
         re.compile(
-            r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----"
-            r"(?:[\s\S]{0,16384}?-----END [A-Z0-9 ]*PRIVATE KEY-----|[A-Za-z0-9+/=\s\\:,.-]{0,16384})"
+            r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY(?: BLOCK)?-----"
+            r"(?:[\s\S]{0,16384}?-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+            r"|[A-Za-z0-9+/=\s\\:,.-]{0,16384})"
         ),
         "[REDACTED_PRIVATE_KEY]",
     ),
@@ -53,9 +54,11 @@ _PATTERNS: list[tuple[re.Pattern[str], _Replacement]] = [
         re.compile(r"https?://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+"),
         "[REDACTED_SLACK_WEBHOOK]",
     ),
-    # scheme://user:password@host -> keep the user, hide the password.
+    # scheme://user:password@host -> keep the user, hide the password. The user may be
+    # empty (redis://:pw@host) or an e-mail address, and the password may hold a raw "@"
+    # (the last "@" before the path ends it).
     (
-        re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]{0,30}://)([^\s:/@\[\]]{1,256}):([^\s/@]{1,1024})@"),
+        re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]{0,30}://)([^\s:/\[\]]{0,256}?):([^\s/]{1,1024})@"),
         r"\1\2:[REDACTED]@",
     ),
     (re.compile(r"(?<![A-Za-z0-9])hf_[A-Za-z0-9]{30,}"), "[REDACTED_HF_TOKEN]"),
@@ -78,7 +81,7 @@ _PATTERNS: list[tuple[re.Pattern[str], _Replacement]] = [
     (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9_\-.=~+/]{16,}"), r"\1 [REDACTED]"),
 ]
 
-_SECRET_WORDS = r"(?:API[_-]?KEY|SECRET|PASSWORD|PASSWD|ACCESS[_-]?KEY|PRIVATE[_-]?KEY)"
+_SECRET_WORDS = r"(?:API[_-]?KEY|SECRET|PASSWORD|PASSWD|PASSPHRASE|ACCESS[_-]?KEY|PRIVATE[_-]?KEY)"
 _NAME_RE = re.compile(
     rf"(?i)^[A-Za-z0-9_.-]*(?:{_SECRET_WORDS}[A-Za-z0-9_-]*|TOKEN)$",
 )
@@ -99,8 +102,8 @@ _ASSIGNMENT_RE = re.compile(
     """
 )
 _FLAG_RE = re.compile(
-    r"(?i)(?<![A-Za-z0-9_-])(--?[A-Za-z0-9-]{0,40}?(?:token|password|passwd|secret|api-?key|"
-    r"access-key|private-key))(\s+)([^\s\"'-][^\s\"']*)"
+    r"(?i)(?<![A-Za-z0-9_-])(--?[A-Za-z0-9-]{0,40}?(?:token|password|passwd|passphrase|secret|"
+    r"api-?key|access-key|private-key))(\s+)([^\s\"'-][^\s\"']*)"
 )
 
 _CODE_VALUE_RE = re.compile(
@@ -172,7 +175,22 @@ def redact_text(text: str) -> str:
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     text = _FLAG_RE.sub(_flag, text)
-    return _ASSIGNMENT_RE.sub(_assignment, text)
+    return _redact_assignments(text)
+
+
+def _redact_assignments(text: str) -> str:
+    """``NAME=value`` secrets; a match never spans lines, so only lines with ``=``/``:``.
+
+    The assignment pattern is the slowest of all; skipping the lines that cannot match
+    makes scrubbing a long answer several times faster.
+    """
+    if "\n" not in text:
+        return _ASSIGNMENT_RE.sub(_assignment, text) if ("=" in text or ":" in text) else text
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if "=" in line or ":" in line:
+            lines[i] = _ASSIGNMENT_RE.sub(_assignment, line)
+    return "\n".join(lines)
 
 
 def _redact_value_under(key: str, value: Any) -> Any:

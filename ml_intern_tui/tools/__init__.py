@@ -73,6 +73,13 @@ def ecosystem_tools() -> list[Tool]:
     ]
 
 
+def notify_tools(destinations: list[str]) -> list[Tool]:
+    """``notify`` when some notification destination lets the agent post, else nothing."""
+    from ml_intern_tui.tools.notify import NotifyTool
+
+    return [NotifyTool(destinations)] if destinations else []
+
+
 __all__ = [
     "DEFAULT_READONLY_ALLOWLIST",
     "BashTool",
@@ -84,4 +91,5 @@ __all__ = [
     "WriteTool",
     "builtin_tools",
     "ecosystem_tools",
+    "notify_tools",
 ]

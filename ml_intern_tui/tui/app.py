@@ -25,10 +25,13 @@ from ml_intern_tui.core import protocol as p
 from ml_intern_tui.tui import layout
 from ml_intern_tui.tui.bridge import EventBridge
 from ml_intern_tui.tui.commands import parse
+from ml_intern_tui.tui.gc_governor import FREEZE_EVERY_S, GcGovernor
 from ml_intern_tui.tui.help_text import help_markdown
 from ml_intern_tui.tui.messages import AgentEvent
 from ml_intern_tui.tui.palette import AgentCommands
+from ml_intern_tui.tui.replay import SessionReplay
 from ml_intern_tui.tui.runtime import Runtime, UIPrefs
+from ml_intern_tui.tui.screens.mcp import McpBoard
 from ml_intern_tui.tui.screens.permissions import PermissionsScreen
 from ml_intern_tui.tui.slash import MODES, SlashRunner
 from ml_intern_tui.tui.themes import register_themes
@@ -93,9 +96,12 @@ class MLInternApp(App[int]):
         self.clock = clock
         self.serve = serve
         self.transcript = Transcript()
+        self.gc_governor = GcGovernor()
         self.slash = SlashRunner(self)
+        self.replay = SessionReplay(self)
         self.queue: list[str] = []
         self.permissions_requested = False
+        self.mcp_board = McpBoard()
         self.bridge: EventBridge | None = None
         self._routes: dict[str, list[Widget]] = {}
         self._session_id: str | None = None
@@ -153,6 +159,14 @@ class MLInternApp(App[int]):
             self.run_worker(self._serve(), name="runtime", group="runtime", exit_on_error=False)
         self.prompt.focus()
         self.call_after_refresh(self._after_first_frame)
+        self.set_interval(FREEZE_EVERY_S, self.gc_governor.tick, name="gc-governor")
+
+    def on_unmount(self) -> None:
+        # Hand everything back to the collector: whoever runs next (a test) starts clean.
+        self.gc_governor.release()
+
+    def on_key(self) -> None:
+        self.gc_governor.activity()
 
     def _after_first_frame(self) -> None:
         # Markdown (for answers and help) loads off the UI thread once the frame is up.
@@ -189,10 +203,17 @@ class MLInternApp(App[int]):
 
     def deliver(self, event: p.EventBase) -> None:
         """Route one event (called by the bridge, on the UI loop, in bus order)."""
+        if self.replay.hold(event):  # a resumed session's history goes on screen first
+            return
         self.transcript.record(event)
         new_session = False
+        resumed: p.Ready | None = None
         if isinstance(event, p.Ready):
+            if not self.gc_governor.settled:
+                self.call_after_refresh(self.gc_governor.settle)
             new_session = self._session_id is not None and event.session_id != self._session_id
+            if event.resumed and event.session_id != self._session_id:
+                resumed = event
             self._session_id = event.session_id
             if new_session:
                 self.queue.clear()
@@ -200,8 +221,12 @@ class MLInternApp(App[int]):
         self._track_turn(event)
         for widget in self._routes.get(str(getattr(event, "type", "")), ()):
             widget.post_message(AgentEvent(event, new_session=new_session))
+        if resumed is not None:
+            self.replay.start(resumed)
         if isinstance(event, p.Permissions):
             self._show_permissions(event.rules)
+        elif isinstance(event, p.McpStatus):
+            self.mcp_board.update(event)
         elif isinstance(event, p.Undone) and event.text and not self.prompt.text.strip():
             self.prompt.set_text(event.text)
 
@@ -222,6 +247,7 @@ class MLInternApp(App[int]):
             self.busy = False
 
     def watch_busy(self, busy: bool) -> None:
+        self.gc_governor.busy = busy
         self.status.busy = busy
         self.prompt.placeholder = BUSY_PLACEHOLDER if busy else IDLE_PLACEHOLDER
 

@@ -1,7 +1,7 @@
 """The one bus subscriber of the TUI: events in, Textual messages out.
 
 High-rate events (assistant and reasoning deltas, job log lines) are batched to about
-30 flushes a second: text is joined and log lines are concatenated, nothing is dropped.
+30 flushes a second (fewer while the event loop is behind): text is joined and log lines are concatenated, nothing is dropped.
 Every other event is delivered at once, in bus order, after whatever was batched before it.
 """
 
@@ -19,6 +19,8 @@ from ml_intern_tui.core.protocol import (
 )
 
 FLUSH_INTERVAL_S = 1 / 30
+MAX_FLUSH_INTERVAL_S = 0.25
+"""When the loop is behind (a flush wakes up late), batches grow up to this interval."""
 MAX_BATCH = 5_000
 """Most events drained in one go, so a flood cannot hold the loop for long."""
 
@@ -85,6 +87,7 @@ class EventBridge:
         self._deliver = deliver
         self._on_close = on_close
         self._interval = interval
+        self._pace = interval
         self._closed = False
         self.delivered = 0
         self.received = 0
@@ -100,6 +103,17 @@ class EventBridge:
                 return
             batch.append(event)
 
+    def _adapt(self, late: float) -> None:
+        """Longer batches while the loop wakes us late, back to the base rate when it keeps up.
+
+        Each flush costs the UI a layout and a frame, so fewer, larger flushes are what
+        lets a busy loop catch up (and keeps time for keys) instead of falling further back.
+        """
+        if late > self._pace / 2:
+            self._pace = min(MAX_FLUSH_INTERVAL_S, self._pace * 2)
+        else:
+            self._pace = max(self._interval, self._pace * 0.8)
+
     async def run(self) -> None:
         """Deliver until the bus closes (or the task is cancelled)."""
         loop = asyncio.get_running_loop()
@@ -112,9 +126,11 @@ class EventBridge:
                 batch = [first]
                 self._drain(batch)
                 only_high_rate = all(isinstance(e, HIGH_RATE) for e in batch)
-                wait = self._interval - (loop.time() - last_flush)
+                wait = self._pace - (loop.time() - last_flush)
                 if only_high_rate and wait > 0 and not self._closed:
+                    due = loop.time() + wait
                     await asyncio.sleep(wait)
+                    self._adapt(loop.time() - due)
                     self._drain(batch)
                 self.received += len(batch)
                 for event in coalesce(batch):

@@ -26,14 +26,30 @@ COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("undo", "/undo", "Undo the last turn (or the last compaction)"),
     SlashCommand("new", "/new", "Start a new session"),
     SlashCommand(
-        "resume", "/resume [id]", "Resume a saved session (picker without an id)", "sessions"
+        "resume",
+        "/resume [id]",
+        "Resume a saved session (the sessions browser without an id)",
+        "sessions",
+    ),
+    SlashCommand(
+        "sessions", "/sessions [search]", "Browse saved sessions: resume, fork, delete, export"
     ),
     SlashCommand("jobs", "/jobs", "Show and focus the jobs pane"),
     SlashCommand("permissions", "/permissions", "List and remove remembered approvals"),
+    SlashCommand("mcp", "/mcp", "MCP servers: state, tools, last error; r reconnects"),
     SlashCommand("theme", "/theme [name]", "Switch theme and save the choice", "themes"),
     SlashCommand("status", "/status", "Model, mode, session, context and jobs"),
     SlashCommand("cost", "/cost", "What this session has spent"),
-    SlashCommand("export", "/export [path]", "Write the transcript as Markdown"),
+    SlashCommand(
+        "export",
+        "/export [--format md|trace] [path]",
+        "Write the transcript as Markdown, or the session trace as JSONL",
+    ),
+    SlashCommand(
+        "share-traces",
+        "/share-traces [public|private]",
+        "Upload this session's trace now, or set your traces dataset's visibility",
+    ),
     SlashCommand("quit", "/quit", "Quit (the session is saved)"),
 )
 BY_NAME = {command.name: command for command in COMMANDS}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,12 +33,30 @@ def sessions_directory(settings: Any) -> Path:
     return sessions_dir()
 
 
-def export_path(arg: str, cwd: str, session_id: str) -> Path:
+EXPORT_FORMATS = {"md": "md", "markdown": "md", "trace": "trace", "jsonl": "trace"}
+_FORMAT_FLAG = r"(?:--format|-f)(?:=|\s+)(?P<fmt>\S+)"
+
+
+def parse_export_args(arg: str) -> tuple[str | None, str]:
+    """``--format trace out.jsonl`` → ``("trace", "out.jsonl")``; Markdown by default.
+
+    The flag may come before or after the path; an unknown format gives ``None``.
+    """
+    rest, fmt = arg.strip(), "md"
+    match = re.match(rf"^{_FORMAT_FLAG}(?:\s+(?P<rest>.*))?$", rest, re.S) or re.match(
+        rf"^(?P<rest>.*?)\s+{_FORMAT_FLAG}$", rest, re.S
+    )
+    if match:
+        fmt, rest = match.group("fmt"), match.group("rest") or ""
+    return EXPORT_FORMATS.get(fmt.lower()), rest.strip()
+
+
+def export_path(arg: str, cwd: str, session_id: str, suffix: str = ".md") -> Path:
     """Where ``/export [path]`` writes: relative paths are under the session's cwd."""
     base = Path(cwd or ".")
     if not arg:
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        return base / f"ml-intern-{session_id or 'session'}-{stamp}.md"
+        return base / f"ml-intern-{session_id or 'session'}-{stamp}{suffix}"
     path = Path(arg).expanduser()
     return path if path.is_absolute() else base / path
 
@@ -56,7 +75,7 @@ class SlashRunner:
                 hint="Type / to see the commands, F1 for help.",
             )
             return
-        handler = getattr(self, f"cmd_{name}")
+        handler = getattr(self, f"cmd_{name.replace('-', '_')}")
         await handler(arg)
 
     # ------------------------------------------------------------------ helpers
@@ -130,29 +149,28 @@ class SlashRunner:
 
     async def cmd_resume(self, arg: str) -> None:
         if not arg:
-            arg = await self._resume_picker() or ""
+            arg = await self._browse_sessions() or ""
         if arg:
             self._submit(p.Resume(session_id=arg))
 
-    async def _resume_picker(self) -> str | None:
-        try:
-            from ml_intern_tui.core.journal import list_sessions
-        except ImportError:
-            self.app.local_notice("Session listing is not available.", "error")
-            return None
-        directory = sessions_directory(self.app.runtime.settings)
-        sessions = await asyncio.to_thread(list_sessions, directory)
-        current = self.app.header.session_id
-        values = []
-        for info in sessions[:200]:
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.updated))
-            cost = f" · {format_usd(info.cost_usd)}" if info.cost_usd else ""
-            title = info.title or "(no message)"
-            values.append((info.session_id, f"{when}  {title}  · {info.messages} msgs{cost}"))
-        if not values:
-            self.app.local_notice(f"No saved sessions in {directory}.")
-            return None
-        return await self._pick("Resume a session", values, current)
+    async def cmd_sessions(self, arg: str) -> None:
+        resume = await self._browse_sessions(search=arg)
+        if resume:
+            self._submit(p.Resume(session_id=resume))
+
+    async def _browse_sessions(self, search: str = "") -> str | None:
+        """Open the sessions browser; the id of the session to resume, if one was chosen."""
+        from ml_intern_tui.tui.screens.sessions import SessionsScreen
+
+        app = self.app
+        screen = SessionsScreen(
+            sessions_directory(app.runtime.settings),
+            current=app.header.session_id,
+            clock=app.clock,
+            search=search,
+            export_dir=app.header.cwd,
+        )
+        return await app.push_screen_wait(screen)
 
     async def cmd_jobs(self, arg: str) -> None:
         self.app.show_side(True)
@@ -161,6 +179,13 @@ class SlashRunner:
     async def cmd_permissions(self, arg: str) -> None:
         self.app.permissions_requested = True
         self._submit(p.ListPermissions())
+
+    async def cmd_mcp(self, arg: str) -> None:
+        from ml_intern_tui.tui.screens.mcp import McpScreen
+
+        if not isinstance(self.app.screen, McpScreen):
+            reconnect = lambda name: self._submit(p.McpReconnect(server=name))  # noqa: E731
+            await self.app.push_screen(McpScreen(self.app.mcp_board, reconnect))
 
     async def cmd_theme(self, arg: str) -> None:
         app = self.app
@@ -202,6 +227,15 @@ class SlashRunner:
 
     async def cmd_export(self, arg: str) -> None:
         app = self.app
+        fmt, arg = parse_export_args(arg)
+        if fmt is None:
+            app.local_notice(
+                "Unknown export format.", "error", hint="/export [--format md|trace] [path]"
+            )
+            return
+        if fmt == "trace":
+            await self._export_trace(arg)
+            return
         path = export_path(arg, app.header.cwd, app.header.session_id)
         try:
             written = await asyncio.to_thread(app.transcript.export, path)
@@ -213,6 +247,64 @@ class SlashRunner:
             )
             return
         app.local_notice(f"Transcript written to {written}", "success")
+
+    async def _export_trace(self, arg: str) -> None:
+        """Write this session's trace (Claude Code JSONL) from its journal."""
+        from ml_intern_tui.core.journal import JournalError, find_session
+        from ml_intern_tui.traces.export import write_trace
+
+        app = self.app
+        session_id = app.header.session_id
+        path = export_path(arg, app.header.cwd, session_id, suffix=".jsonl")
+        directory = sessions_directory(app.runtime.settings)
+        try:
+            if not session_id:
+                raise JournalError("no session has started yet")
+            journal = await asyncio.to_thread(find_session, directory, session_id)
+            written = await asyncio.to_thread(write_trace, journal, path)
+        except JournalError as exc:
+            app.local_notice(
+                f"No trace to export: {exc}",
+                "error",
+                hint="Traces are built from the session journal ([sessions] journal = true).",
+            )
+            return
+        except OSError as exc:
+            app.local_notice(
+                f"Could not write {path}: {exc.strerror or exc}",
+                "error",
+                hint="Give another path: /export --format trace PATH",
+            )
+            return
+        app.local_notice(
+            f"Trace written to {written}",
+            "success",
+            hint="Claude Code JSONL: upload it to a Hub dataset to open it in the trace viewer.",
+        )
+
+    async def cmd_share_traces(self, arg: str) -> None:
+        from ml_intern_tui.traces.service import TraceError, uploader_for
+
+        app = self.app
+        choice = arg.strip().lower()
+        if choice not in ("", "public", "private"):
+            app.local_notice(
+                f"Not a visibility: {arg!r}.",
+                "error",
+                hint="/share-traces uploads this session; /share-traces public|private",
+            )
+            return
+        uploader = uploader_for(app.runtime)
+        try:
+            if choice:
+                text = await uploader.set_visibility(choice == "private")
+            else:
+                app.local_notice("Uploading this session's trace…")
+                text = await uploader.share_now(app.header.session_id)
+        except TraceError as exc:
+            app.local_notice(str(exc), "error", hint="/share-traces tries again")
+            return
+        app.local_notice(text, "warning" if choice == "public" else "success")
 
     async def cmd_quit(self, arg: str) -> None:
         self.app.action_quit_app()

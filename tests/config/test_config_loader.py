@@ -329,13 +329,14 @@ def test_free_form_tables_accept_any_keys(project: Path) -> None:
         url = "https://example.invalid/mcp"
         headers = { X-Anything = "1" }
         [notifications.destinations.slack]
-        channel = "#ml"
+        type = "slack"
+        webhook_url = "https://hooks.example/x"
         """,
     )
     settings = load(project).settings
     assert settings.keymap == {"my.binding": "ctrl+k"}
     assert settings.mcp.servers["gh"].headers == {"X-Anything": "1"}
-    assert settings.notifications.destinations == {"slack": {"channel": "#ml"}}
+    assert settings.notifications.destinations["slack"].events[0] == "approval_required"
 
 
 def test_mcp_server_must_be_local_or_remote(project: Path) -> None:

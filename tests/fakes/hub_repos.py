@@ -259,7 +259,15 @@ class FakeHubRepos:
         repo_id = f"{body.get('organization') or self.user}/{body['name']}"
         repo_type = body.get("type") or "model"
         if (repo_type, repo_id) in self.repos:
-            return _error(409, "You already created this model repo")
+            # As the Hub: the conflict names the existing repo's URL, which
+            # ``create_repo(exist_ok=True)`` returns.
+            prefix = self.repos[(repo_type, repo_id)].url_prefix
+            message = f"You already created this {repo_type} repo"
+            return FakeResponse.json(
+                {"error": message, "url": f"{self.server.base_url}/{prefix}{repo_id}"},
+                409,
+                {"X-Error-Message": message},
+            )
         if repo_type == "space" and not body.get("sdk"):
             return _error(400, "sdk is required for a Space")
         repo = self.add_repo(

@@ -14,6 +14,7 @@ from ml_intern_tui.tui.commands import COMMANDS, complete, parse
 from ml_intern_tui.tui.screens.help import HelpScreen
 from ml_intern_tui.tui.screens.permissions import PermissionsScreen
 from ml_intern_tui.tui.screens.picker import PickerScreen
+from ml_intern_tui.tui.screens.sessions import SessionsScreen
 from ml_intern_tui.tui.widgets.blocks.notice import NoticeBlock
 from tui.conftest import wait_for
 from tui.fake_runtime import FakeRuntime
@@ -158,7 +159,10 @@ async def test_resume_picker_lists_saved_sessions(
     monkeypatch.setattr(journal, "list_sessions", lambda directory: [info])
     async with app.run_test() as pilot:
         app.run_slash("resume")
-        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, SessionsScreen))
+        screen = app.screen
+        assert isinstance(screen, SessionsScreen)
+        await wait_for(pilot, lambda: screen.table.row_count == 1)
         await pilot.press("enter")
         await wait_for(pilot, lambda: runtime.ops_of(p.Resume))
         assert runtime.ops_of(p.Resume)[0].session_id == "20260101-abc"

@@ -92,6 +92,7 @@ class ChatView(Vertical):
         self.max_blocks = max_blocks
         self.show_reasoning = show_reasoning
         self._assistant: AssistantBlock | None = None
+        self._last_assistant: AssistantBlock | None = None
         self._reasoning: ReasoningBlock | None = None
         self._tools: ToolMention | None = None
 
@@ -99,6 +100,10 @@ class ChatView(Vertical):
         with ChatScroll(id="chat-log"):
             yield Static(WELCOME, classes="welcome")
         yield NewOutputHint("new output ↓  (End to follow)")
+
+    def latest_assistant(self) -> AssistantBlock | None:
+        """The newest answer block (streaming or finished), without a DOM query."""
+        return self._last_assistant
 
     @property
     def scroller(self) -> ChatScroll:
@@ -213,7 +218,7 @@ class ChatView(Vertical):
             self._tools = None
             from ml_intern_tui.tui.widgets.blocks.assistant import AssistantBlock
 
-            self._assistant = AssistantBlock()
+            self._assistant = self._last_assistant = AssistantBlock()
             await self._mount(self._assistant)
         await self._assistant.write(event.text)
         await self._note_output()
@@ -229,7 +234,7 @@ class ChatView(Vertical):
             from ml_intern_tui.tui.widgets.blocks.assistant import AssistantBlock
 
             self._tools = None
-            block = AssistantBlock(event.text)
+            block = self._last_assistant = AssistantBlock(event.text)
             await self._mount(block)
             block.finished = True
 
@@ -296,3 +301,15 @@ class ChatView(Vertical):
             await self.add_notice("Compaction undone: the full history is back.", "success")
         else:
             await self.add_notice("Nothing to undo.")
+
+    # ------------------------------------------------------------------ resume
+
+    async def restore(self, blocks: list[Widget]) -> None:
+        """Show a resumed session's history at once: one mount, pruned, at the bottom."""
+        await self._end_blocks()
+        for welcome in self.scroller.query(".welcome"):
+            await welcome.remove()
+        if blocks:
+            await self.scroller.mount_all(blocks[-self.max_blocks :])
+        await self._prune()
+        self.jump_to_bottom()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from textual import on
@@ -52,10 +52,12 @@ class JobView:
     started_at: float | None = None
     ended_at: float | None = None
     lines: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_LINES))
+    followed: bool = True
+    """False for a job of a resumed session that nothing follows any more."""
 
     @property
     def running(self) -> bool:
-        return job_is_running(self.status)
+        return job_is_running(self.status) and self.followed
 
 
 class JobsPanel(Vertical):
@@ -193,6 +195,31 @@ class JobsPanel(Vertical):
         if event.job_id == self.selected:
             self.log_view.write_lines(lines)
 
+    def restore(self, updates: Iterable[p.JobUpdated], logs: Mapping[str, list[str]]) -> None:
+        """Show a resumed session's jobs as its journal last saw them.
+
+        Jobs this process still follows are left alone (their live state is newer). A
+        job that was running when the session ended is shown with status ``unknown``:
+        nothing follows it now (an HF job may still be running on the Hub).
+        """
+        for event in updates:
+            if event.job_id in self.jobs:
+                continue
+            lost = job_is_running(event.status)
+            if lost:
+                event = event.model_copy(update={"status": "unknown"})
+            self._on_job_updated(event)
+            job = self.jobs[event.job_id]
+            lines = list(logs.get(event.job_id, ()))
+            if lost:
+                job.followed = False
+                job.ended_at = job.ended_at or event.ts
+                lines.append("[the session ended while this job ran; it is not followed now]")
+                self.job_list.replace_option_prompt(job.job_id, self._prompt(job))
+            if lines:
+                self._on_job_log(p.JobLog(job_id=event.job_id, lines=lines))
+        self._refresh_title()
+
     # --------------------------------------------------------------- selection
 
     def select(self, job_id: str, *, by_user: bool = True) -> None:
@@ -225,6 +252,12 @@ class JobsPanel(Vertical):
         job = self.jobs.get(self.selected or "")
         if job is None:
             self.notify("No job selected.", severity="warning")
+        elif not job.followed:
+            self.notify(
+                f"{job.title or job.job_id} is from a resumed session and is not followed; "
+                "ask the agent to check it.",
+                severity="warning",
+            )
         elif not job.running:
             self.notify(f"{job.title or job.job_id} is already {job.status}.")
         else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,6 +122,7 @@ class ToolTree(Tree[NodeData]):
         self._turn: TreeNode[NodeData] | None = None
         self._turn_text = ""
         self._turns = 0
+        self._restoring = False
 
     def on_mount(self) -> None:
         self.border_title = "Tool calls"
@@ -231,7 +232,7 @@ class ToolTree(Tree[NodeData]):
 
     def _follow(self, node: TreeNode[NodeData]) -> None:
         """Keep the newest call in view, unless the user is browsing the tree."""
-        if not self.has_focus:
+        if not self.has_focus and not self._restoring:
             self.call_after_refresh(self.scroll_to_node, node, animate=False)
 
     def _on_tool_progress(self, event: p.ToolProgress) -> None:
@@ -284,6 +285,38 @@ class ToolTree(Tree[NodeData]):
                 record.status = "cancelled"
                 record.ended = event.ts
                 self._relabel(record)
+
+    # ------------------------------------------------------------------ resume
+
+    def restore(self, events: Iterable[p.EventBase], *, ended: float) -> None:
+        """Rebuild the tree from a saved session's events in one pass, without scrolling.
+
+        Calls that were still running when the session ended are marked cancelled and
+        calls still waiting for an approval abandoned: neither can finish any more.
+        """
+        self._restoring = True
+        try:
+            for event in events:
+                kind = str(getattr(event, "type", ""))
+                handler = getattr(self, f"_on_{kind}", None)
+                if handler is not None and kind in self.EVENT_TYPES:
+                    handler(event)
+        finally:
+            self._restoring = False
+        for record in self.records.values():
+            if record.status in ACTIVE:
+                waiting = record.status == "waiting"
+                record.status = "abandoned" if waiting else "cancelled"
+                record.summary = record.summary or (
+                    "not run: the session ended before it was approved"
+                    if waiting
+                    else "did not finish: the session ended while it ran"
+                )
+                record.ended = max(ended, record.started)
+                self._relabel(record)
+        last = next(reversed(self.nodes.values()), None)
+        if last is not None:
+            self.call_after_refresh(self.scroll_to_node, last, animate=False)
 
     # ---------------------------------------------------------------- selection
 

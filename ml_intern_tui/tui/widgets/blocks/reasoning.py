@@ -24,12 +24,14 @@ class ReasoningBlock(Collapsible):
     }
     """
 
-    def __init__(self, *, collapsed: bool) -> None:
-        self._body = Markdown(classes="reasoning")
-        super().__init__(self._body, title="Reasoning…", collapsed=collapsed)
+    def __init__(self, *, collapsed: bool, text: str = "") -> None:
+        """``text`` makes a finished block at once (a resumed session's reasoning)."""
+        self._body = Markdown(text or None, classes="reasoning")
+        title = f"Reasoning · {format_tokens(len(text))} chars" if text else "Reasoning…"
+        super().__init__(self._body, title=title, collapsed=collapsed)
         self._stream: MarkdownStream | None = None
-        self._fragments: list[str] = []
-        self.chars = 0
+        self._fragments: list[str] = [text] if text else []
+        self.chars = len(text)
 
     async def write(self, fragment: str) -> None:
         if self._stream is None:

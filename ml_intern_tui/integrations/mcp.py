@@ -1,0 +1,558 @@
+"""MCP servers from the config: connected in the background, their tools on the router.
+
+Each enabled ``[mcp.servers.NAME]`` gets a supervisor task. It connects (stdio child or
+HTTP/SSE), lists the tools and registers them as ``NAME__<tool>``; the model sees them
+on its next call, because the loop asks the router for specs on every call. A slow or
+dead server therefore never delays start-up. A call that finds the connection gone
+(process died, server went away) fails with a clear message and the supervisor
+reconnects with backoff; after the last attempt the server is ``failed``, its tools are
+removed and one notice says what to do. ``/mcp`` shows the states (``McpStatus``
+events) and can ask for a reconnect (``McpReconnect`` op).
+
+Secrets: the HF token goes only to servers that ask for it (``send_hf_token``), and of
+remote ones only to huggingface.co, its subdomains or the configured Hub endpoint.
+A stdio child starts with the MCP SDK's minimal environment (HOME, PATH, …) plus the
+server's ``env``: nothing else of ours leaks into it.
+
+fastmcp is imported when the first connection starts, never at import of this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
+
+from ml_intern_tui.core.protocol import EventBase, McpReconnect, McpStatus, McpToolInfo, Notice
+from ml_intern_tui.core.redact import redact_text
+from ml_intern_tui.core.tool import Tool, ToolError, ToolRouter
+from ml_intern_tui.integrations.mcp_rules import (
+    HttpError,
+    PermanentError,
+    describe_error,
+    describe_target,
+    is_connection_error,
+    is_permanent,
+    is_timeout,
+    may_send_hf_token,
+    resolve_command,
+)
+
+if TYPE_CHECKING:
+    from ml_intern_tui.config.schema import McpServerConfig
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BACKOFF_S: tuple[float, ...] = (1.0, 2.0, 4.0)
+"""Pauses between connection attempts: 1 + len() attempts, then the server has failed."""
+CLOSE_GRACE_S = 2.0
+"""How long shutdown waits for servers to close before their processes are killed."""
+QUIET_CHILD_ENV = {"FASTMCP_SHOW_SERVER_BANNER": "false", "FASTMCP_CHECK_FOR_UPDATES": "off"}
+"""Defaults for stdio children (a fastmcp server would otherwise check for updates)."""
+_SH = "/bin/sh"
+_PID_WRAPPER = 'echo $$ > "$0"; exec "$@"'
+"""Runs the server through ``sh`` so we learn its pid (exec keeps it): a child that
+hangs at start-up or ignores a closed stdin can then be killed, with its process group."""
+
+State = Literal["connecting", "ready", "failed", "disabled"]
+ToolFactory = Callable[["ServerEntry", str, str, Any], Tool]
+"""``(server, remote name, description, input schema) -> Tool`` (``McpTool.create``)."""
+
+
+# ---------------------------------------------------------------------- connection
+
+
+def _load_fastmcp() -> None:
+    """Import fastmcp (about half a second the first time): called in a thread, so the
+    UI loop never stalls on it."""
+    import fastmcp.client.transports  # noqa: F401
+
+
+class Connection:
+    """One live session with a server (a fastmcp ``Client``); a new one per attempt."""
+
+    def __init__(self, entry: ServerEntry) -> None:
+        self.entry = entry
+        self.client: Any = None
+        self.ready = False
+        self.lost = asyncio.Event()
+        self.lost_reason = ""
+        self.pid_file: Path | None = None
+        self.http_status: tuple[int, str] | None = None
+
+    async def open(self) -> list[Any]:
+        """Connect, handshake and list the tools (the caller bounds the time)."""
+        await asyncio.to_thread(_load_fastmcp)
+        from fastmcp import Client
+
+        entry = self.entry
+        transport = await self._transport()
+        self.client = Client(
+            transport,
+            name=f"ml-intern:{entry.name}",
+            # No client-wide ``timeout``: over HTTP it becomes the read timeout of the
+            # server's idle event stream and drops the session. Calls pass their own.
+            # Ours (``McpManager._open``) fires first and names the limit in its message.
+            init_timeout=entry.cfg.connect_timeout_s + 5,
+            log_handler=self._on_log,
+        )
+        try:
+            await self.client.__aenter__()
+            tools: list[Any] = await self.client.list_tools()
+        except Exception as exc:
+            if self.http_status is not None:
+                raise HttpError(*self.http_status) from exc
+            raise
+        self.ready = True
+        return tools
+
+    async def _transport(self) -> Any:
+        entry, cfg = self.entry, self.entry.cfg
+        token = await entry.manager.hf_token() if cfg.send_hf_token else None
+        if cfg.url is not None:
+            return self._remote_transport(cfg.url, token)
+        return await asyncio.to_thread(self._stdio_transport, token)
+
+    def _remote_transport(self, url: str, token: str | None) -> Any:
+        from fastmcp.client.transports import SSETransport, StreamableHttpTransport
+
+        entry, cfg = self.entry, self.entry.cfg
+        headers = dict(cfg.headers)
+        if token and not may_send_hf_token(url, entry.manager.hub_endpoint):
+            entry.warn_once(
+                f"MCP server {entry.name!r}: the HF token is not sent to "
+                f"{urlsplit(url).hostname} (only to huggingface.co or the Hub endpoint); "
+                f"remove send_hf_token from [mcp.servers.{entry.name}]."
+            )
+        elif token and not any(k.lower() == "authorization" for k in headers):
+            headers["Authorization"] = f"Bearer {token}"
+        if cfg.effective_transport == "sse":
+            return SSETransport(url, headers=headers, httpx_client_factory=self._http_client)
+        return StreamableHttpTransport(url, headers=headers, httpx_client_factory=self._http_client)
+
+    def _http_client(
+        self, headers: Any = None, timeout: Any = None, auth: Any = None, **_ignored: Any
+    ) -> Any:
+        """An HTTP client like the MCP SDK's own that remembers error statuses.
+
+        Redirects stay off (fastmcp asks a factory for them): the SDK follows those
+        within the server's origin itself, so a header never travels to another host.
+        The read timeout outlasts the longest call (``timeout_s``), which the MCP layer
+        enforces with a clear message; the session and its idle streams survive it.
+        """
+        import httpx2
+
+        read = max(300.0, self.entry.cfg.timeout_s + 30)
+        client = httpx2.AsyncClient(
+            headers=headers, timeout=httpx2.Timeout(30.0, read=read), auth=auth
+        )
+        client.event_hooks["response"].append(self._on_response)
+        return client
+
+    async def _on_response(self, response: Any) -> None:
+        if response.status_code >= 400 and response.status_code != 405:  # 405: no GET stream
+            self.http_status = (response.status_code, response.reason_phrase)
+
+    def _stdio_transport(self, token: str | None) -> Any:
+        """The child's command line, environment and directory (runs in a thread)."""
+        from fastmcp.client.transports import StdioTransport
+
+        entry, cfg = self.entry, self.entry.cfg
+        cwd = Path(cfg.cwd).expanduser() if cfg.cwd else entry.manager.cwd
+        if not cwd.is_absolute():
+            cwd = entry.manager.cwd / cwd
+        if not cwd.is_dir():
+            raise PermanentError(f"cwd {cwd} is not a directory")
+        env = {**QUIET_CHILD_ENV, **cfg.env}
+        if token and "HF_TOKEN" not in cfg.env:
+            env["HF_TOKEN"] = token
+        command = resolve_command(cfg.command or "", cwd, env.get("PATH", os.environ.get("PATH")))
+        args = list(cfg.args)
+        if os.path.exists(_SH):
+            self.pid_file = entry.log_path.with_suffix(".pid")
+            self.pid_file.unlink(missing_ok=True)
+            args = ["-c", _PID_WRAPPER, str(self.pid_file), command, *args]
+            command = _SH
+        return StdioTransport(
+            command=command, args=args, env=env, cwd=str(cwd), log_file=entry.log_path
+        )
+
+    async def _on_log(self, message: Any) -> None:
+        """Log notifications from the server go to its log file, never the terminal."""
+        self.entry.write_log(
+            f"[{getattr(message, 'level', 'info')}] {getattr(message, 'data', '')}"
+        )
+
+    async def call(
+        self, tool: str, arguments: dict[str, Any], on_progress: Callable[[str], None]
+    ) -> Any:
+        cfg = self.entry.cfg
+
+        async def progress(done: float, total: float | None, message: str | None) -> None:
+            amount = f"{done:g}/{total:g}" if total else f"{done:g}"
+            on_progress(f"{amount} {message or ''}".strip())
+
+        try:
+            return await asyncio.wait_for(
+                self.client.call_tool_mcp(
+                    tool, arguments, timeout=cfg.timeout_s, progress_handler=progress
+                ),
+                cfg.timeout_s + 10,
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if is_timeout(exc):
+                raise ToolError(
+                    f"{tool} on MCP server {self.entry.name!r} took longer than "
+                    f"{cfg.timeout_s:g}s and was abandoned (timeout_s in "
+                    f"[mcp.servers.{self.entry.name}])"
+                ) from exc
+            if is_connection_error(exc):
+                self.mark_lost(describe_error(exc))
+                raise ToolError(
+                    f"the MCP server {self.entry.name!r} dropped the connection "
+                    f"({describe_error(exc)}); it is reconnecting in the background — "
+                    "try again in a few seconds"
+                ) from exc
+            raise ToolError(f"MCP server {self.entry.name!r}: {describe_error(exc)}") from exc
+
+    def mark_lost(self, reason: str) -> None:
+        if self.ready:
+            self.ready = False
+            self.lost_reason = reason
+            self.lost.set()
+
+    def pid(self) -> int | None:
+        if self.pid_file is None:
+            return None
+        try:
+            return int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def kill(self, sig: int = signal.SIGTERM) -> None:
+        """Signal the stdio child's process group (it leads its own session)."""
+        pid = self.pid()
+        if pid is not None and pid > 1:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, sig)
+
+    async def close(self, *, kill: bool = False) -> None:
+        """End the session; ``kill`` first stops a child that may not be listening."""
+        self.ready = False
+        if kill:
+            self.kill()
+        client, self.client = self.client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.close(), CLOSE_GRACE_S + 3)
+        self.kill(signal.SIGKILL)  # whatever of its group is left
+        if self.pid_file is not None:
+            self.pid_file.unlink(missing_ok=True)
+
+
+# -------------------------------------------------------------------------- server
+
+
+@dataclass
+class ServerEntry:
+    """A configured server: its settings, current connection and what /mcp shows."""
+
+    name: str
+    cfg: McpServerConfig
+    manager: McpManager
+    state: State = "disabled"
+    error: str = ""
+    attempt: int = 0
+    tools: list[McpToolInfo] = field(default_factory=list)
+    conn: Connection | None = None
+    task: asyncio.Task[None] | None = None
+    refused: set[str] = field(default_factory=set)
+    warned: set[str] = field(default_factory=set)
+
+    @property
+    def trusted(self) -> bool:
+        return self.cfg.trusted
+
+    @property
+    def transport(self) -> str:
+        return self.cfg.effective_transport
+
+    @property
+    def target(self) -> str:
+        return describe_target(self.cfg)
+
+    @property
+    def log_path(self) -> Path:
+        return self.manager.log_dir / f"{self.name}.log"
+
+    def warn_once(self, text: str) -> None:
+        if text not in self.warned:
+            self.warned.add(text)
+            self.manager.publish(Notice(level="warning", text=text))
+
+    def write_log(self, line: str) -> None:
+        with contextlib.suppress(OSError), self.log_path.open("a", encoding="utf-8") as f:
+            f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {redact_text(line)}\n")
+
+    async def call(
+        self, tool: str, arguments: dict[str, Any], on_progress: Callable[[str], None]
+    ) -> Any:
+        """Call ``tool`` on the live connection (``ToolError`` when there is none)."""
+        conn = self.conn
+        if conn is None or not conn.ready or self.state != "ready":
+            state = "reconnecting" if self.state in ("ready", "connecting") else self.state
+            why = f" (last error: {self.error})" if self.error else ""
+            raise ToolError(
+                f"the MCP server {self.name!r} is {state}{why}; "
+                "try again shortly, or ask the user to check /mcp"
+            )
+        return await conn.call(tool, arguments, on_progress)
+
+
+# ------------------------------------------------------------------------- manager
+
+
+class McpManager:
+    """The background service that keeps the configured MCP servers connected."""
+
+    name = "mcp"
+
+    def __init__(
+        self,
+        servers: dict[str, McpServerConfig],
+        *,
+        router: ToolRouter,
+        tool_factory: ToolFactory,
+        publish: Callable[[EventBase], None],
+        cwd: Path,
+        log_dir: Path,
+        hf_token: Callable[[], str | None] = lambda: None,
+        hub_endpoint: str = "https://huggingface.co",
+        backoff: Sequence[float] | None = None,
+    ) -> None:
+        self.router = router
+        self.tool_factory = tool_factory
+        self.publish = publish
+        self.cwd = cwd
+        self.log_dir = log_dir
+        self.hub_endpoint = hub_endpoint
+        self.backoff = tuple(DEFAULT_BACKOFF_S if backoff is None else backoff)
+        self._hf_token = hf_token
+        self._owner: dict[str, str] = {}
+        """Registered tool name -> server that owns it."""
+        self._closing = False
+        self.servers = {name: ServerEntry(name, cfg, self) for name, cfg in servers.items()}
+
+    async def hf_token(self) -> str | None:
+        """The HF token (read in a thread: it may import huggingface_hub)."""
+        try:
+            return await asyncio.to_thread(self._hf_token)
+        except Exception:  # a broken token store means "no token"
+            return None
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def run(self) -> None:
+        """Announce every server and start a supervisor for each enabled one."""
+        with contextlib.suppress(OSError):
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+        for entry in self.servers.values():
+            if entry.cfg.enabled:
+                self._start(entry)
+            else:
+                self._status(entry, "disabled")
+
+    def handle_op(self, op: Any) -> bool:
+        """Take the ops meant for MCP (``McpReconnect``); False for any other op."""
+        if not isinstance(op, McpReconnect):
+            return False
+        entry = self.servers.get(op.server)
+        if entry is None:
+            self.publish(Notice(level="warning", text=f"No MCP server named {op.server!r}."))
+        elif not self._closing:
+            entry.write_log("reconnect requested")
+            self._start(entry)
+        return True
+
+    def _start(self, entry: ServerEntry) -> None:
+        """(Re)start the supervisor of ``entry``: the old one closes its connection."""
+        old = entry.task
+        entry.attempt, entry.error = 1, ""
+        self._status(entry, "connecting")  # at once: /mcp shows it before the task runs
+        entry.task = asyncio.create_task(self._supervise(entry, old), name=f"mcp:{entry.name}")
+
+    async def aclose(self) -> None:
+        """Stop every server: children that never became ready are killed at once."""
+        self._closing = True
+        tasks = [e.task for e in self.servers.values() if e.task is not None]
+        for entry in self.servers.values():
+            if entry.conn is not None and not entry.conn.ready:
+                entry.conn.kill()
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=CLOSE_GRACE_S + 1)
+        for entry in self.servers.values():
+            if entry.conn is not None:
+                entry.conn.kill(signal.SIGKILL)
+
+    # --------------------------------------------------------------- supervisor
+
+    async def _supervise(self, entry: ServerEntry, previous: asyncio.Task[None] | None) -> None:
+        if previous is not None and not previous.done():
+            previous.cancel()
+            await asyncio.wait({previous})
+        try:
+            await self._keep_connected(entry)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug here must not take the app down
+            log.exception("MCP supervisor for %s crashed", entry.name)
+            entry.error = describe_error(exc)
+            self._fail(entry)
+        finally:
+            conn = entry.conn
+            if conn is not None:  # cleared only once closed: aclose() may still kill it
+                await asyncio.shield(conn.close(kill=not conn.ready))
+                entry.conn = None
+
+    async def _keep_connected(self, entry: ServerEntry) -> None:
+        attempt = 0
+        while True:
+            attempt += 1
+            if attempt > 1 or entry.state != "connecting":  # _start announced the first
+                entry.attempt = attempt
+                self._status(entry, "connecting")
+            conn = entry.conn = Connection(entry)
+            try:
+                tools = await self._open(entry, conn)
+            except Exception as exc:
+                await conn.close(kill=True)
+                entry.conn = None
+                entry.error = describe_error(exc)
+                entry.write_log(f"connection attempt {attempt} failed: {entry.error}")
+                if is_permanent(exc) or attempt > len(self.backoff):
+                    self._fail(entry)
+                    return
+                self._status(entry, "connecting")
+                await asyncio.sleep(self.backoff[attempt - 1])
+                continue
+            attempt = entry.attempt = 0
+            entry.error = ""
+            self._register(entry, tools)
+            await conn.lost.wait()
+            entry.error = conn.lost_reason
+            entry.write_log(f"connection lost: {entry.error}")
+            await conn.close(kill=True)
+            entry.conn = None
+
+    async def _open(self, entry: ServerEntry, conn: Connection) -> list[Any]:
+        """``conn.open()`` within the connect timeout; a child that overruns is killed."""
+        task = asyncio.create_task(conn.open())
+        try:
+            done, _ = await asyncio.wait({task}, timeout=entry.cfg.connect_timeout_s)
+        except asyncio.CancelledError:
+            conn.kill()
+            task.cancel()
+            await asyncio.wait({task})
+            raise
+        if not done:
+            conn.kill()
+            task.cancel()
+            await asyncio.wait({task})
+            raise TimeoutError(f"no answer within {entry.cfg.connect_timeout_s:g}s")
+        return task.result()
+
+    def _fail(self, entry: ServerEntry) -> None:
+        self._unregister(entry)
+        entry.attempt = 0
+        self._status(entry, "failed")
+        if not self._closing:
+            log_hint = f" (log: {entry.log_path})" if entry.transport == "stdio" else ""
+            self.publish(
+                Notice(
+                    level="warning",
+                    text=f"MCP server {entry.name!r} failed: {entry.error}. Fix "
+                    f"[mcp.servers.{entry.name}] in your config, then press r in /mcp{log_hint}.",
+                )
+            )
+
+    # -------------------------------------------------------------------- tools
+
+    def _register(self, entry: ServerEntry, remote_tools: list[Any]) -> None:
+        """Put the server's tools on the router; a name already taken is refused."""
+        wanted: dict[str, Tool] = {}
+        refused: list[str] = []
+        for remote in remote_tools:
+            tool = self.tool_factory(
+                entry, remote.name, remote.description or "", remote.input_schema
+            )
+            owner = self._owner.get(tool.name)
+            if tool.name in wanted:
+                refused.append(f"{remote.name} ({tool.name} is already one of its tools)")
+            elif owner is not None and owner != entry.name:
+                refused.append(f"{remote.name} ({tool.name} belongs to MCP server {owner!r})")
+            elif owner is None and self.router.get(tool.name) is not None:
+                refused.append(f"{remote.name} ({tool.name} is a built-in tool)")
+            else:
+                wanted[tool.name] = tool
+        for name in [n for n, o in self._owner.items() if o == entry.name and n not in wanted]:
+            self._remove_tool(name)
+        for name, tool in wanted.items():
+            try:
+                self.router.add(tool)
+            except ValueError as exc:  # a built-in: never shadowed
+                refused.append(f"{name} ({exc})")
+                continue
+            self._owner[name] = entry.name
+        entry.tools = [
+            McpToolInfo(name=n, description=getattr(t, "remote_description", t.description))
+            for n, t in wanted.items()
+            if self._owner.get(n) == entry.name
+        ]
+        new_refusals = set(refused) - entry.refused
+        entry.refused |= set(refused)
+        if new_refusals:
+            self.publish(
+                Notice(
+                    level="warning",
+                    text=f"MCP server {entry.name!r}: not added, the name is taken: "
+                    + "; ".join(sorted(new_refusals)),
+                )
+            )
+        self._status(entry, "ready")
+
+    def _remove_tool(self, name: str) -> None:
+        self._owner.pop(name, None)
+        with contextlib.suppress(ValueError):
+            self.router.remove(name)
+
+    def _unregister(self, entry: ServerEntry) -> None:
+        for name in [n for n, o in self._owner.items() if o == entry.name]:
+            self._remove_tool(name)
+        entry.tools = []
+
+    def _status(self, entry: ServerEntry, state: State) -> None:
+        entry.state = state
+        self.publish(
+            McpStatus(
+                server=entry.name,
+                state=state,
+                transport=entry.transport,
+                target=entry.target,
+                trusted=entry.trusted,
+                tools=list(entry.tools),
+                error=entry.error,
+                attempt=entry.attempt if state == "connecting" else 0,
+            )
+        )
