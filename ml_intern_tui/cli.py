@@ -214,7 +214,7 @@ def _list_sessions(settings: object) -> int:
         return EXIT_OK
     for info in sessions:
         print(
-            f"{info.session_id}  {info.messages:>4} msgs  ${info.cost_usd:.2f}  {info.model}  {info.title}"
+            f"{info.session_id}  {info.messages:>4} msgs  ${info.cost_usd or 0:.2f}  {info.model}  {info.title}"
         )
     return EXIT_OK
 

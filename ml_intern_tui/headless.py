@@ -4,6 +4,11 @@ Text output is the assistant's Markdown as plain text with each tool call as one
 ``--json`` prints every event, one per line, exactly as the journal keeps them. Exit
 codes (see ``cli.py``): 0 done, 1 agent error, 3 stopped for a human (an approval this
 mode may not grant, or the budget), 130 interrupted.
+
+MCP servers connect in the background (a slow one never delays the app), but a one-shot
+run has a single first turn: the prompt waits until every enabled server is ready or has
+failed, within the servers' own connection limits and at most ``MCP_WAIT_CAP_S``. A
+server that fails is one warning line on stderr; the run goes on without its tools.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import contextlib
 import json
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from ml_intern_tui.cli import EXIT_AGENT_ERROR, EXIT_INTERRUPTED, EXIT_NEEDS_HUMAN, EXIT_OK
@@ -27,6 +33,7 @@ from ml_intern_tui.core.protocol import (
     Interrupted,
     JobUpdated,
     LoopWarning,
+    McpStatus,
     Notice,
     PlanUpdated,
     Ready,
@@ -42,9 +49,18 @@ from ml_intern_tui.core.protocol import (
 class TextPrinter:
     """Renders events as readable text: answer on stdout, status on stderr."""
 
-    def __init__(self, out: TextIO, err: TextIO, *, streaming: bool) -> None:
+    def __init__(
+        self,
+        out: TextIO,
+        err: TextIO,
+        *,
+        streaming: bool,
+        hide: Callable[[EventBase], bool] = lambda _event: False,
+    ) -> None:
         self.out = out
         self.err = err
+        self.hide = hide
+        """Events someone else already reported (an MCP failure's notice)."""
         # Status lines (model, retries, notices) are for a person watching; a script
         # reading stderr gets only the final one-line outcome.
         self.show_status = err.isatty()
@@ -83,7 +99,7 @@ class TextPrinter:
             self._line(f"  plan: {done}/{len(event.items)} done")
         elif isinstance(event, JobUpdated):
             self._line(f"  job {event.job_id}: {event.status}")
-        elif not self.show_status:
+        elif not self.show_status or self.hide(event):
             return
         elif isinstance(event, Notice | LoopWarning):
             text = event.text if isinstance(event, Notice) else f"{event.kind}: {event.detail}"
@@ -159,6 +175,101 @@ class Outcome:
                 self._end(EXIT_AGENT_ERROR, message)
 
 
+MCP_WAIT_CAP_S = 60.0
+"""The longest a run waits for MCP servers before its first prompt, whatever their limits."""
+MCP_WAIT_SLACK_S = 2.0
+"""Added to a server's own limits: the supervisor reports a failure just after them."""
+_SETTLED = ("ready", "failed", "disabled")
+
+
+class McpWait:
+    """Follows the MCP servers' states (``McpStatus`` events) for the first prompt.
+
+    A server that fails is reported once, on stderr, as it happens (also later in the
+    run, when a lost server cannot reconnect); its notice, meant for the app's /mcp
+    screen, is then not printed again.
+    """
+
+    def __init__(self, servers: dict[str, Any], err: TextIO) -> None:
+        self.servers = {name: cfg for name, cfg in servers.items() if getattr(cfg, "enabled", True)}
+        self.err = err
+        self.states: dict[str, McpStatus] = {}
+        self.warned: set[str] = set()
+        self.changed = asyncio.Event()
+
+    def __call__(self, event: EventBase) -> None:
+        if not isinstance(event, McpStatus) or event.server not in self.servers:
+            return
+        self.states[event.server] = event
+        self.changed.set()
+        if event.state == "failed" and event.server not in self.warned:
+            self.warned.add(event.server)
+            why = " ".join(event.error.split()) or "no reason given"
+            self._warn(f"MCP server {event.server!r} failed: {why}; going on without its tools")
+
+    def _warn(self, text: str) -> None:
+        self.err.write(f"ml-intern-tui: warning: {text}\n")
+        self.err.flush()
+
+    def hides(self, event: EventBase) -> bool:
+        """The manager's notice about a failure already warned of here."""
+        return isinstance(event, Notice) and any(
+            event.text.startswith(f"MCP server {name!r} failed:") for name in self.warned
+        )
+
+    def pending(self) -> list[str]:
+        """Enabled servers neither ready nor failed yet."""
+        return [
+            name
+            for name in self.servers
+            if name not in self.states or self.states[name].state not in _SETTLED
+        ]
+
+    def budget(self, backoff: tuple[float, ...]) -> float:
+        """Seconds the slowest server may take to settle: every attempt and pause, capped."""
+        longest = max(
+            (
+                float(getattr(cfg, "connect_timeout_s", 30.0)) * (len(backoff) + 1)
+                + sum(backoff)
+                + MCP_WAIT_SLACK_S
+                for cfg in self.servers.values()
+            ),
+            default=0.0,
+        )
+        return min(longest, MCP_WAIT_CAP_S)
+
+    async def wait(self, runtime: Any, stop: list[asyncio.Future[Any]], *, status: bool) -> None:
+        """Until every enabled server settled, the budget ran out, or ``stop`` finished."""
+        manager = next((s for s in runtime.background if getattr(s, "name", "") == "mcp"), None)
+        if manager is None or not self.pending():
+            return
+        budget = self.budget(tuple(getattr(manager, "backoff", ())))
+        if status:
+            names = ", ".join(self.pending())
+            self.err.write(f"· waiting for MCP servers: {names} (up to {budget:g}s)\n")
+            self.err.flush()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget
+        while self.pending() and loop.time() < deadline and not any(f.done() for f in stop):
+            self.changed.clear()
+            changed = asyncio.ensure_future(self.changed.wait())
+            try:
+                await asyncio.wait(
+                    {changed, *stop},
+                    timeout=deadline - loop.time(),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                changed.cancel()
+        if any(f.done() for f in stop):
+            return
+        for name in self.pending():
+            self._warn(
+                f"MCP server {name!r} is not ready after {budget:g}s; going on without its "
+                "tools for now"
+            )
+
+
 def run_headless(runtime: Any, prompt: str, *, json_mode: bool = False) -> int:
     """Run ``prompt`` on ``runtime`` to the end; returns the exit code."""
     return asyncio.run(_run(runtime, prompt, json_mode, sys.stdout, sys.stderr))
@@ -166,22 +277,26 @@ def run_headless(runtime: Any, prompt: str, *, json_mode: bool = False) -> int:
 
 async def _run(runtime: Any, prompt: str, json_mode: bool, out: TextIO, err: TextIO) -> int:
     outcome = Outcome()
+    mcp_settings = getattr(getattr(runtime.settings, "mcp", None), "servers", None) or {}
+    mcp = McpWait(mcp_settings, err)
     if json_mode:
 
         def printer(event: EventBase) -> None:
             out.write(event_to_json(event) + "\n")
             out.flush()
     else:
-        printer = TextPrinter(out, err, streaming=runtime.settings.stream)
+        printer = TextPrinter(out, err, streaming=runtime.settings.stream, hide=mcp.hides)
+    runtime.bus.add_listener(mcp)
     runtime.bus.add_listener(printer)
     runtime.bus.add_listener(outcome)
 
     loop = asyncio.get_running_loop()
     interrupted = False
+    submitted = False
 
     def on_sigint() -> None:
         nonlocal interrupted
-        if interrupted:  # a second Ctrl+C: stop now
+        if interrupted or not submitted:  # a second Ctrl+C, or nothing to interrupt yet
             outcome._end(EXIT_INTERRUPTED, "interrupted")
             return
         interrupted = True
@@ -194,14 +309,16 @@ async def _run(runtime: Any, prompt: str, json_mode: bool, out: TextIO, err: Tex
 
     task = asyncio.create_task(runtime.run())
     ready = asyncio.create_task(outcome.ready.wait())
-    await asyncio.wait(
-        {ready, task, asyncio.create_task(outcome.done.wait())}, return_when=asyncio.FIRST_COMPLETED
-    )
+    done = asyncio.create_task(outcome.done.wait())
+    await asyncio.wait({ready, task, done}, return_when=asyncio.FIRST_COMPLETED)
     if outcome.ready.is_set() and outcome.code is None:
+        await mcp.wait(runtime, [task, done], status=err.isatty())
+    if outcome.ready.is_set() and outcome.code is None and not task.done():
+        submitted = True
         runtime.submit(UserInput(text=prompt))
-        await asyncio.wait(
-            {task, asyncio.create_task(outcome.done.wait())}, return_when=asyncio.FIRST_COMPLETED
-        )
+        await asyncio.wait({task, done}, return_when=asyncio.FIRST_COMPLETED)
+    for waiter in (ready, done):
+        waiter.cancel()
     runtime.submit(Shutdown())
     try:
         await asyncio.wait_for(task, timeout=15)

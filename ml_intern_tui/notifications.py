@@ -6,7 +6,9 @@ on that destination's queue; one worker per destination posts them in order. Not
 here can block or break the agent: the listener only enqueues, a full queue drops, and
 a failed delivery becomes one warning notice (then silence until that destination works
 again). At shutdown ``aclose`` gives the queues a short, bounded time to drain, so the
-last ``turn_complete`` of a headless run still goes out.
+last ``turn_complete`` of a headless run still goes out. Local jobs that the quit itself
+stops are not reported as cancelled: the notifier watches the ops (``handle_op``) for
+``shutdown``, and for the ``job_cancel`` of a job a person stopped on purpose.
 
 Destinations come from ``[notifications]`` and from the environment shortcut the
 original ml-intern used (``SLACK_BOT_TOKEN`` + ``SLACK_CHANNEL_ID``/``SLACK_CHANNEL``).
@@ -34,9 +36,11 @@ from ml_intern_tui.core.protocol import (
     ApprovalRequired,
     Error,
     EventBase,
+    JobCancel,
     JobUpdated,
     Notice,
     Ready,
+    Shutdown,
     TurnComplete,
 )
 from ml_intern_tui.core.redact import redact_text
@@ -284,6 +288,8 @@ class Notifier:
         self.flush_timeout_s = flush_timeout_s
         self._context: dict[str, str] = {}
         self._jobs_done: set[str] = set()
+        self._cancelled_on_purpose: set[str] = set()
+        self._quitting = False
         self._closed = False
         # Listening from the start: events published before ``run`` is scheduled (the
         # session's first ones) wait in the queues for the workers.
@@ -359,6 +365,20 @@ class Notifier:
         with contextlib.suppress(Exception):
             await self.client.aclose()
 
+    def handle_op(self, op: Any) -> bool:
+        """See the ops on their way to the loop (never takes one: always False).
+
+        After ``shutdown`` the loop kills the running local jobs; their ``cancelled``
+        is the quit, not news. A ``job_cancel`` (the jobs pane) marks a job stopped on
+        purpose, still worth a message, and so is one the agent cancelled before the
+        quit (a cancel racing the quit itself counts as the quit's).
+        """
+        if isinstance(op, Shutdown):
+            self._quitting = True
+        elif isinstance(op, JobCancel):
+            self._cancelled_on_purpose.add(op.job_id)
+        return False
+
     # ---------------------------------------------------------------- events
 
     def _on_event(self, event: EventBase) -> None:
@@ -387,11 +407,19 @@ class Notifier:
         if isinstance(event, TurnComplete):
             return "turn_complete", turn_message(event, self.config.preview_chars)
         if isinstance(event, JobUpdated) and event.status in FINAL_STATUSES:
-            if event.job_id in self._jobs_done:
+            if event.job_id in self._jobs_done or self._stopped_by_quit(event):
                 return "job_finished", None
             self._jobs_done.add(event.job_id)
             return "job_finished", job_message(event)
         return "", None
+
+    def _stopped_by_quit(self, event: JobUpdated) -> bool:
+        return (
+            self._quitting
+            and event.kind == "local"
+            and event.status == "cancelled"
+            and event.job_id not in self._cancelled_on_purpose
+        )
 
     def _finish(self, message: SlackMessage) -> SlackMessage:
         """Redacted, with the context line (session, model, directory)."""

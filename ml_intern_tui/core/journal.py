@@ -1,13 +1,17 @@
 """The session journal: one append-only JSONL file per session, the source of resume.
 
 Every line is one JSON record with a ``kind``: ``meta`` (first line), ``event`` (a
-protocol event), and ``message`` / ``replace`` / ``truncate`` (written by the context
-manager, which alone knows how to rebuild history from them). The model's reasoning is
-kept as one ``reasoning_delta`` event per stretch of reasoning, so a resumed chat can
-show it again; the other streaming events are left out (their final forms are kept). Records are scrubbed with
-``redact`` before they reach the disk and flushed at once; conversation records are also
-fsync'ed, so a killed process loses nothing it had finished. Reading back is forgiving:
-a torn last line is ignored and unreadable lines are counted, never fatal.
+protocol event), and ``message`` / ``replace`` / ``truncate`` / ``system`` (written by the
+context manager, which alone knows how to rebuild history from them). The system prompt
+is the first ``message`` of a new session (journals written before it was kept start
+with the first user message; ``missing_system_slot`` tells them apart). A journal that
+never got a user message is ``unused``: the loop discards it, and lists leave such
+sessions out. The model's reasoning is kept as one ``reasoning_delta`` event per stretch
+of reasoning, so a resumed chat can show it again; the other streaming events are left
+out (their final forms are kept). Records are scrubbed with ``redact`` before they reach
+the disk and flushed at once; conversation records are also fsync'ed, so a killed
+process loses nothing it had finished. Reading back is forgiving: a torn last line is
+ignored and unreadable lines are counted, never fatal.
 """
 
 from __future__ import annotations
@@ -57,9 +61,15 @@ def default_directory() -> Path:
 class Journal:
     """An open journal file that records are appended to (thread-safe)."""
 
-    def __init__(self, path: Path, handle: IO[str], meta: dict[str, Any]) -> None:
+    def __init__(
+        self, path: Path, handle: IO[str], meta: dict[str, Any], *, fresh: bool = False
+    ) -> None:
         self.path = path
         self.meta = meta
+        self.fresh = fresh
+        """Created by this process (not a reopened one): ``discard`` may remove it."""
+        self.has_user_message = False
+        """A user message (or a turn) was recorded through this handle."""
         self._handle: IO[str] | None = handle
         self._lock = threading.Lock()
         self._reasoning: list[str] = []
@@ -93,7 +103,7 @@ class Journal:
         }
         record.update({k: v for k, v in meta.items() if k != "kind"})
         record["session_id"] = session_id
-        journal = cls(path, os.fdopen(fd, "a", encoding="utf-8"), record)
+        journal = cls(path, os.fdopen(fd, "a", encoding="utf-8"), record, fresh=True)
         journal.append(record, durable=True)
         return journal
 
@@ -125,6 +135,11 @@ class Journal:
             raise ValueError("a journal record needs a 'kind'")
         line = json.dumps(redact(record), ensure_ascii=False, separators=(",", ":"), default=str)
         sync = kind in DURABLE_KINDS if durable is None else durable
+        if kind in ("message", "replace") and not self.has_user_message:
+            messages = [record.get("message")] if kind == "message" else record.get("messages")
+            self.has_user_message = any(
+                isinstance(m, dict) and m.get("role") == "user" for m in messages or []
+            )
         with self._lock:
             handle = self._handle
             if handle is None:
@@ -145,6 +160,8 @@ class Journal:
         self._flush_reasoning()
         if getattr(event, "type", "") in SKIPPED_EVENT_TYPES:
             return
+        if getattr(event, "type", "") == "turn_started" and getattr(event, "text", ""):
+            self.has_user_message = True
         self.append({"kind": "event", "event": event.model_dump(mode="json")})
 
     def _flush_reasoning(self) -> None:
@@ -160,6 +177,20 @@ class Journal:
     @property
     def closed(self) -> bool:
         return self._handle is None
+
+    @property
+    def unused(self) -> bool:
+        """Created here and never given a user message: an app start nobody typed into."""
+        return self.fresh and not self.has_user_message
+
+    def discard(self) -> None:
+        """Close and delete the file (for an ``unused`` journal: it would only clutter lists)."""
+        with self._lock:
+            handle, self._handle = self._handle, None
+        if handle is not None:
+            handle.close()
+        with contextlib.suppress(OSError):
+            self.path.unlink()
 
     def close(self) -> None:
         if self._handle is not None:
@@ -268,6 +299,11 @@ class SessionInfo:
     forked_from: str = ""
     """The id of the session this one was forked from, if it was."""
 
+    @property
+    def empty(self) -> bool:
+        """No user message: an app start nobody typed into (lists leave these out)."""
+        return not self.title
+
 
 def _text_of(content: Any) -> str:
     if isinstance(content, str):
@@ -297,6 +333,20 @@ def _first_user_text(records: list[dict[str, Any]]) -> str:
         if isinstance(event, dict) and event.get("type") == "turn_started" and event.get("text"):
             return str(event["text"])
     return ""
+
+
+def missing_system_slot(records: list[dict[str, Any]]) -> bool:
+    """Whether the history starts without its system prompt (a journal from before it
+    was recorded). Undo's ``truncate`` lengths count the system prompt, so whoever
+    rebuilds such a history puts a blank system message in front first."""
+    for record in records:
+        kind = record.get("kind")
+        if kind == "message":
+            message = record.get("message")
+            return not (isinstance(message, dict) and message.get("role") == "system")
+        if kind in ("replace", "system", "truncate"):
+            return False
+    return False
 
 
 def _is_system(record: dict[str, Any]) -> bool:
@@ -372,8 +422,13 @@ def session_info(path: Path) -> SessionInfo:
     )
 
 
-def list_sessions(directory: Path) -> list[SessionInfo]:
-    """Saved sessions in ``directory``, most recently written first; bad files are left out."""
+def list_sessions(directory: Path, *, include_empty: bool = False) -> list[SessionInfo]:
+    """Saved sessions in ``directory``, most recently written first.
+
+    Bad files are left out, and so are ``empty`` sessions unless ``include_empty``:
+    every app start makes a journal, and one nobody typed into is not worth listing
+    (nor resuming as ``last``).
+    """
     directory = Path(directory)
     if not directory.is_dir():
         return []
@@ -383,7 +438,8 @@ def list_sessions(directory: Path) -> list[SessionInfo]:
             info = session_info(path)
         except JournalError:
             continue
-        infos.append(info)
+        if include_empty or not info.empty:
+            infos.append(info)
     infos.sort(key=lambda i: (i.updated, i.session_id), reverse=True)
     return infos
 

@@ -19,7 +19,7 @@ from ml_intern_tui.core.approval import ApprovalPolicy
 from ml_intern_tui.core.bus import EventBus
 from ml_intern_tui.core.context import ContextManager, rebuild
 from ml_intern_tui.core.cost import SpendTracker
-from ml_intern_tui.core.journal import new_session_id
+from ml_intern_tui.core.journal import missing_system_slot, new_session_id
 from ml_intern_tui.core.protocol import (
     Approval,
     Compact,
@@ -194,6 +194,11 @@ class AgentLoop:
             {"model": self.settings.model, "cwd": str(self.cwd), "version": __version__},
         )
         self._attach(session)
+        if session.journal is not None:
+            # The context wrote its system prompt before the journal was attached: record
+            # it now, first, so traces show it and ``truncate`` lengths line up on resume.
+            system = session.context.messages[0]
+            session.journal.append({"kind": "message", "message": dict(system)})
         self._publish_ready(resumed=False)
 
     def _publish_ready(self, *, resumed: bool) -> None:
@@ -224,7 +229,9 @@ class AgentLoop:
         if s is None:
             return
         self.bus.remove_listener(self._journal_event)
-        if s.journal is not None:
+        if s.journal is not None and s.journal.unused:
+            s.journal.discard()  # nobody typed into it: leave no empty session behind
+        elif s.journal is not None:
             s.journal.close()
 
     async def _resume(self, key: str) -> bool:
@@ -242,8 +249,13 @@ class AgentLoop:
             model = self.settings.model
         await self.backend.prepare(model)
         session = self._build_session(stored.session_id, model)
-        messages = rebuild(stored.records)
+        records = stored.records
+        if missing_system_slot(records):  # an older journal: its undo lengths count one
+            records = [{"kind": "message", "message": {"role": "system", "content": ""}}, *records]
+        messages = rebuild(records)
+        stored_system = None
         if messages and messages[0].get("role") == "system":
+            stored_system = messages[0].get("content")
             messages = messages[1:]
         session.context.restore(messages)
         session.state.plan = restore_plan(stored.events)
@@ -253,6 +265,10 @@ class AgentLoop:
         session.journal = self.backend.reopen_journal(stored.path)
         self.settings.model = model
         self._attach(session)
+        system = session.context.messages[0].get("content")
+        if session.journal is not None and system != stored_system:
+            # The session goes on under today's prompt; ``rebuild`` swaps it in (no copy).
+            session.journal.append({"kind": "system", "content": system})
         self._publish_ready(resumed=True)
         if session.state.plan:
             self._publish(PlanUpdated(items=session.state.plan))

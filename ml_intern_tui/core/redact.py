@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
@@ -168,8 +169,24 @@ def _flag(match: re.Match[str]) -> str:
     return f"{flag}{space}{REDACTED}"
 
 
+LONG_TEXT = 4096
+"""Texts at least this long are scrubbed once: a long answer is journaled as a message
+and again as an event, and each pass over it takes milliseconds."""
+
+
 def redact_text(text: str) -> str:
     """``text`` with every recognised secret replaced by a ``[REDACTED…]`` marker."""
+    if len(text) >= LONG_TEXT:
+        return _redact_long(text)
+    return _redact_text(text)
+
+
+@lru_cache(maxsize=8)
+def _redact_long(text: str) -> str:
+    return _redact_text(text)
+
+
+def _redact_text(text: str) -> str:
     if not text:
         return text
     for pattern, replacement in _PATTERNS:

@@ -255,9 +255,13 @@ class TurnRunner:
                 }
                 for c in calls
             ]
+        # Journaling a long answer (scrubbing it, then its event) and counting the context
+        # each take a while: let the UI have the loop between them.
         self.s.context.add(message)
+        await asyncio.sleep(0)
         if text:
             self.s.publish(AssistantMessage(text=text))
+            await asyncio.sleep(0)
         self.publish_usage()
 
         if not calls:

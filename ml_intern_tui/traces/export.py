@@ -11,8 +11,9 @@ What the trace shows — what happened, not only what the model last saw:
 
 - Every message in the order it was written, even when a compaction later replaced it
   with a summary or a placeholder. A compaction adds a ``compact_boundary`` system line
-  followed by the summary the model got instead. A system prompt is a ``system`` line
-  when the journal has one (the app's journal currently starts after it).
+  followed by the summary the model got instead. The system prompt is a ``system``
+  line at the start (journals since it is recorded have it), and again wherever a
+  resume replaced it with a different one.
 - The model's reasoning (journaled as one ``reasoning_delta`` event per stretch, or kept
   on the message) becomes ``thinking`` blocks of its assistant line.
 - An undone turn stays in the file; the next message hangs off the last message that
@@ -39,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ml_intern_tui.core.context import strip_private
-from ml_intern_tui.core.journal import load
+from ml_intern_tui.core.journal import load, missing_system_slot
 from ml_intern_tui.core.redact import redact
 
 _NAMESPACE = uuid.UUID("6f1e4c1e-5b7a-4f43-9a55-2f3c8e7d9b10")
@@ -144,6 +145,8 @@ class _Trace:
     parent: str | None = None
     live: list[str | None] = field(default_factory=list)
     """The uuid of each message of the rebuilt history (``None``: not in the trace)."""
+    system_first: bool = False
+    """Whether ``live`` starts with the system prompt's slot."""
     seen: dict[str, str] = field(default_factory=dict)
     """Fingerprint of every message already in the trace → the uuid of its line."""
     pending_thinking: list[str] = field(default_factory=list)
@@ -238,6 +241,8 @@ class _Trace:
     def add(self, index: int, message: dict[str, Any]) -> None:
         line_uuid = self.message(str(index), message)
         self.live.append(line_uuid)
+        if len(self.live) == 1:
+            self.system_first = message.get("role") == "system"
         self.last_assistant = None
         if line_uuid is not None:
             self.seen[_fingerprint(message)] = line_uuid
@@ -262,9 +267,25 @@ class _Trace:
         else:
             self.pending_thinking.append(text)
 
+    def system(self, index: int, message: dict[str, Any]) -> None:
+        """A new system prompt (a resume): shown where it happened, and in the history it
+        takes the first slot, as ``rebuild`` does; one already shown is not repeated."""
+        self.last_assistant = None
+        line_uuid = self.seen.get(_fingerprint(message))
+        if line_uuid is None:
+            line_uuid = self.message(str(index), message)
+            if line_uuid is not None:
+                self.seen[_fingerprint(message)] = line_uuid
+        if self.system_first:
+            self.live[0] = line_uuid
+        else:
+            self.live.insert(0, line_uuid)
+            self.system_first = True
+
     def truncate(self, length: int) -> None:
         """An undone turn: later lines hang off the last message that survived."""
         del self.live[max(0, length) :]
+        self.system_first = self.system_first and bool(self.live)
         self.parent = next((u for u in reversed(self.live) if u is not None), None)
 
     def replace(
@@ -294,6 +315,7 @@ class _Trace:
                 self.seen[_fingerprint(message)] = line_uuid
             live.append(line_uuid)
         self.live = live
+        self.system_first = bool(messages) and messages[0].get("role") == "system"
 
 
 def _has_thinking(line: dict[str, Any]) -> bool:
@@ -357,6 +379,8 @@ def trace_records(journal_path: Path) -> list[dict[str, Any]]:
         else Path(journal_path).stat().st_mtime,
         call_ok=call_ok,
     )
+    if missing_system_slot(records):  # an older journal: undo lengths count the prompt
+        trace.live, trace.system_first = [None], True
     for index, record in enumerate(records):
         kind = record.get("kind")
         if isinstance(record.get("ts"), int | float):
@@ -380,9 +404,7 @@ def trace_records(journal_path: Path) -> list[dict[str, Any]]:
             messages = [dict(m) for m in record["messages"] if isinstance(m, dict)]
             trace.replace(index, messages, compactions.get(index, {}))
         elif kind == "system":
-            message = {"role": "system", "content": record.get("content")}
-            if _fingerprint(message) not in trace.seen:
-                trace.add(index, message)
+            trace.system(index, {"role": "system", "content": record.get("content")})
     lines = trace.lines
     if lines:
         summary = {"type": "summary", "summary": _title(records), "leafUuid": lines[-1]["uuid"]}

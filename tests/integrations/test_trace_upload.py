@@ -435,10 +435,9 @@ async def test_the_real_runtime_uploads_its_session_after_a_turn(
             await asyncio.wait_for(task, 15)
     session_id = runtime.loop.session.session_id if runtime.loop.session else ""
     lines = [json.loads(line) for line in (trace() or b"").decode().splitlines()]
-    # The journal does not record the system prompt (it is set before the journal is
-    # attached), so the trace starts with the user's message.
-    assert [line["type"] for line in lines] == ["summary", "user", "assistant"]
-    assert lines[1]["message"]["content"] == "say hello" and lines[1]["sessionId"] == session_id
-    assert lines[2]["message"]["content"] == [{"type": "text", "text": "Hello from the model."}]
-    assert lines[2]["message"]["model"] == "vllm/fake"
+    # The journal records the system prompt first, so the trace shows it too.
+    assert [line["type"] for line in lines] == ["summary", "system", "user", "assistant"]
+    assert lines[2]["message"]["content"] == "say hello" and lines[2]["sessionId"] == session_id
+    assert lines[3]["message"]["content"] == [{"type": "text", "text": "Hello from the model."}]
+    assert lines[3]["message"]["model"] == "vllm/fake"
     assert hub.repo(REPO, "dataset").private is True

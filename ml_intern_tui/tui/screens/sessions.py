@@ -4,6 +4,8 @@ Enter resumes the highlighted session, ``f`` forks it (a copy that goes on as a 
 session), ``d`` deletes it after a question, ``e`` writes its transcript as Markdown.
 Journals are read in a thread: a directory of long sessions must not freeze the screen.
 The screen returns the id of the session to resume (or ``None``); the caller resumes it.
+Sessions nobody typed into are not listed (every app start makes one), except the open
+session, so that it is always there to be found.
 """
 
 from __future__ import annotations
@@ -152,7 +154,7 @@ class SessionsScreen(ModalScreen[str | None]):
     @work(group="sessions-load", exclusive=True, exit_on_error=False)
     async def _load(self) -> None:
         try:
-            sessions = await asyncio.to_thread(journal_store.list_sessions, self.directory)
+            sessions = await asyncio.to_thread(listing, self.directory, self.current)
         except OSError as exc:
             self._status(f"Cannot read {self.directory}: {exc.strerror}")
             return
@@ -349,6 +351,21 @@ class SessionsScreen(ModalScreen[str | None]):
             self._say(f"Could not export: {exc}", "error")
             return
         self._say(f"Exported to {written}")
+
+
+def listing(directory: Path, current: str) -> list[SessionInfo]:
+    """The sessions worth listing, newest first: those with a message, and ``current``."""
+    sessions = journal_store.list_sessions(directory)
+    if not current or Path(current).name != current:
+        return sessions
+    own = Path(directory) / f"{current}{journal_store.SUFFIX}"
+    if own.is_file() and all(info.session_id != current for info in sessions):
+        try:
+            sessions.append(journal_store.session_info(own))
+        except JournalError:
+            return sessions
+        sessions.sort(key=lambda i: (i.updated, i.session_id), reverse=True)
+    return sessions
 
 
 def export_session(info: SessionInfo, places: list[str]) -> Path:

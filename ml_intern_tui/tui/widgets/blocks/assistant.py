@@ -10,14 +10,18 @@ it holds ``PIECE_CHARS`` and a new top-level block (paragraph, list, fence, head
 starts, that piece is finished as it stands and a new one takes the rest. Only the live
 piece is ever parsed and drawn again, and a frame pays for a handful of widgets however
 long the answer grows. Pieces are cut only between top-level blocks, so each piece is
-valid Markdown on its own and the joined pieces read as the whole answer.
+valid Markdown on its own and the joined pieces read as the whole answer. New text is
+handed over at most every ``UPDATE_EVERY_S``, so a fast stream costs a bounded number of
+frames.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -25,8 +29,15 @@ if TYPE_CHECKING:
     from markdown_it import MarkdownIt
     from rich.console import RenderableType
 
-PIECE_CHARS = 800
+PIECE_CHARS = 1_500
 """A piece is finished at the next top-level block boundary once it holds this much."""
+UPDATE_EVERY_S = 0.1
+"""While streaming, new text reaches the screen at most this often: each update parses
+and draws the live piece and lays out the screen, and a fast stream would otherwise spend
+its time on frames nobody can read."""
+MAX_UPDATE_EVERY_S = 0.25
+"""The slowest update rate, reached while the loop keeps firing our timer late."""
+LATE_S = 0.02
 
 
 @lru_cache(maxsize=1)
@@ -36,30 +47,47 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("gfm-like")
 
 
-def block_starts(text: str) -> list[int]:
-    """Character offsets where the top-level blocks of ``text`` start (the first omitted)."""
+def block_starts(text: str) -> list[tuple[int, bool]]:
+    """Where ``text`` may be cut: ``(offset, inside_list)`` pairs, the start omitted.
+
+    A cut goes before a top-level block (paragraph, list, fence, heading, table...) or
+    before an item of a top-level bullet list (``inside_list``): a long list must not make
+    one huge piece, and a bullet list cut between items draws the same as the whole list.
+    Ordered lists are cut only around them (a second half would number from its own start).
+    """
     offsets = [0]
     for line in text.splitlines(keepends=True):
         offsets.append(offsets[-1] + len(line))
-    starts: list[int] = []
+    starts: list[tuple[int, bool]] = []
+    in_bullets = False
+    first_item = False
     for token in _parser().parse(text):
-        if token.level == 0 and token.map is not None and token.nesting >= 0:
-            first = token.map[0]
-            if 0 < first < len(offsets) and (not starts or starts[-1] != offsets[first]):
-                starts.append(offsets[first])
+        if token.level == 0 and token.nesting >= 0:
+            in_bullets = token.type == "bullet_list_open"
+            first_item = in_bullets
+            cut: tuple[int, bool] | None = (token.map[0], False) if token.map else None
+        elif in_bullets and token.level == 1 and token.type == "list_item_open":
+            cut = None if first_item else ((token.map[0], True) if token.map else None)
+            first_item = False
+        else:
+            continue
+        if cut is not None and 0 < cut[0] < len(offsets):
+            offset = offsets[cut[0]]
+            if not starts or starts[-1][0] != offset:
+                starts.append((offset, cut[1]))
     return starts
 
 
-def split_pieces(text: str, size: int = PIECE_CHARS) -> list[str]:
-    """``text`` cut at top-level block boundaries into pieces of at least ``size`` chars."""
-    pieces: list[str] = []
-    begin = 0
-    for start in block_starts(text):
+def split_pieces(text: str, size: int = PIECE_CHARS) -> list[tuple[str, bool]]:
+    """``text`` cut into ``(piece, continues_list)`` of at least ``size`` chars each."""
+    pieces: list[tuple[str, bool]] = []
+    begin, continues = 0, False
+    for start, inside_list in block_starts(text):
         if start - begin >= size:
-            pieces.append(text[begin:start])
-            begin = start
-    pieces.append(text[begin:])
-    return [piece for piece in pieces if piece]
+            pieces.append((text[begin:start], continues))
+            begin, continues = start, inside_list
+    pieces.append((text[begin:], continues))
+    return [(piece, cont) for piece, cont in pieces if piece]
 
 
 class MarkdownPiece(Static):
@@ -69,11 +97,13 @@ class MarkdownPiece(Static):
     MarkdownPiece {
         height: auto;
         background: transparent;
+        margin: 1 0 0 0;
+        &:first-of-type, &.-continues-list { margin: 0; }
     }
     """
 
-    def __init__(self, text: str = "") -> None:
-        super().__init__()
+    def __init__(self, text: str = "", *, continues_list: bool = False) -> None:
+        super().__init__(classes="-continues-list" if continues_list else "")
         self.source = text
         self.finished = False
 
@@ -81,9 +111,10 @@ class MarkdownPiece(Static):
         self.update(self._renderable())
 
     def set_text(self, text: str) -> None:
-        self.source = text
-        if self.is_mounted:
-            self.update(self._renderable())
+        if text != self.source:
+            self.source = text
+            if self.is_mounted:
+                self.update(self._renderable())
 
     def _renderable(self) -> RenderableType:
         from rich.markdown import Markdown as RichMarkdown
@@ -109,8 +140,6 @@ class AssistantBlock(Widget):
         padding: 0 1;
         background: transparent;
         layout: stream;
-        & > MarkdownPiece { margin: 0 0 1 0; }
-        & > MarkdownPiece:last-of-type { margin: 0; }
     }
     """
 
@@ -122,13 +151,18 @@ class AssistantBlock(Widget):
         self._live_text = ""
         self._last_start = 0
         """Offset in ``_live_text`` where the live piece's last top-level block starts."""
+        self._unsent: list[str] = []
+        self._sent_at = 0.0
+        self._every = UPDATE_EVERY_S
+        self._due = 0.0
+        self._timer: Timer | None = None
         self.finished = False
 
     def compose(self) -> Any:
         if self._pending_text:
             text, self._pending_text = self._pending_text, ""
-            for piece in split_pieces(text):
-                done = MarkdownPiece(piece)
+            for piece, continues in split_pieces(text):
+                done = MarkdownPiece(piece, continues_list=continues)
                 done.finished = True
                 yield done
 
@@ -153,44 +187,75 @@ class AssistantBlock(Widget):
         return "".join(piece.source for piece in self.pieces)
 
     async def write(self, fragment: str) -> None:
-        """Append a fragment to the live piece (starting a new piece at a block boundary)."""
+        """Append a fragment: shown now, or with the next paced update."""
         if not fragment:
             return
         self._fragments.append(fragment)
-        if self._live is None:
-            await self._start_piece(fragment)
+        self._unsent.append(fragment)
+        if self._timer is not None:
             return
-        cut = self._boundary(fragment) if "\n" in fragment else None
-        if cut is None:
-            self._live_text += fragment
-            self._live.set_text(self._live_text)
-            return
-        head, rest = fragment[:cut], fragment[cut:]
-        if head:
-            self._live_text += head
-            self._live.set_text(self._live_text)
-        self._end_piece()
-        if rest:
-            await self._start_piece(rest)
+        wait = self._sent_at + self._every - monotonic()
+        if wait <= 0:
+            await self._send()
+        else:
+            self._due = monotonic() + wait
+            self._timer = self.set_timer(wait, self._send_when_due)
 
-    def _boundary(self, fragment: str) -> int | None:
-        """Where in ``fragment`` the live piece may end: a new top-level block, if it is long.
+    async def _send_when_due(self) -> None:
+        # A late timer means the loop is busy (a fast stream, tools, a big frame): update
+        # less often until it keeps up again, so the frames do not add to the backlog.
+        late = monotonic() - self._due
+        if late > LATE_S:
+            self._every = min(MAX_UPDATE_EVERY_S, self._every * 1.5)
+        else:
+            self._every = max(UPDATE_EVERY_S, self._every * 0.8)
+        self._timer = None
+        await self._send()
+
+    async def _send(self) -> None:
+        """Hand the gathered text to the pieces: one layout for all of it."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self._sent_at = monotonic()
+        if not self._unsent:
+            return
+        text = "".join(self._unsent)
+        self._unsent.clear()
+        continues = False
+        while text:
+            if self._live is None:
+                await self._start_piece(text, continues_list=continues)
+                return
+            found = self._boundary(text) if "\n" in text else None
+            if found is None:
+                self._live_text += text
+                self._live.set_text(self._live_text)
+                return
+            cut, continues = found
+            self._live_text += text[:cut]
+            self._live.set_text(self._live_text)
+            self._end_piece()
+            text = text[cut:]
+
+    def _boundary(self, fragment: str) -> tuple[int, bool] | None:
+        """Where in ``fragment`` the live piece may end (and whether inside a bullet list).
 
         Only the live piece's last block and the fragment are parsed (earlier blocks are
         complete), and where the last block starts is remembered for next time.
         """
         base = self._live_text[self._last_start :]
         starts = block_starts(base + fragment)
-        if not starts:
-            return None
-        last = starts[-1]
-        if last >= len(base) and len(self._live_text) + last - len(base) >= PIECE_CHARS:
-            return last - len(base)
-        self._last_start += last if last <= len(base) else len(base)
+        for start, inside_list in starts:
+            if start > len(base) and len(self._live_text) + start - len(base) >= PIECE_CHARS:
+                return start - len(base), inside_list
+        top_level = [start for start, inside_list in starts if not inside_list]
+        if top_level:
+            self._last_start += top_level[-1]
         return None
 
-    async def _start_piece(self, text: str) -> None:
-        self._live = MarkdownPiece(text)
+    async def _start_piece(self, text: str, *, continues_list: bool = False) -> None:
+        self._live = MarkdownPiece(text, continues_list=continues_list)
         self._live_text = text
         self._last_start = 0
         await self.mount(self._live)
@@ -206,6 +271,7 @@ class AssistantBlock(Widget):
         A differing final text (deltas that never arrived, or a message that was edited)
         replaces the pieces.
         """
+        await self._send()
         self._end_piece()
         self.finished = True
         text = final_text if final_text is not None else self.text
@@ -214,8 +280,8 @@ class AssistantBlock(Widget):
             return
         await self.remove_children()
         pieces = []
-        for piece_text in split_pieces(text):
-            piece = MarkdownPiece(piece_text)
+        for piece_text, continues in split_pieces(text):
+            piece = MarkdownPiece(piece_text, continues_list=continues)
             piece.finished = True
             pieces.append(piece)
         if pieces:
