@@ -4,7 +4,8 @@ The config names two dead servers, a stdio child that never answers and a url on
 closed 127.0.0.1 port, and one working fastmcp server over stdio. As a user sees it:
 the prompt takes typing while the dead ones are still connecting, ``/mcp`` then shows
 them failed with their errors and the working one ready with its tools, the demo runs
-as usual, and Ctrl+C twice quits and leaves no server process behind.
+as usual, and Ctrl+C twice quits and leaves no server process behind. A fourth server
+hangs with a long connect timeout, so the quit also has a child in mid-handshake to stop.
 
 Server processes are found in /proc by a marker in their environment (set through the
 config's ``env``), whichever attempt started them. No timing assertions here: waits are
@@ -40,6 +41,8 @@ pytestmark = [
 MARK_VAR = "ML_INTERN_TEST_MARK"
 HANG_TIMEOUT_S = 4
 """``connect_timeout_s`` of the hanging server: 4 attempts and 7 s of backoff, then failed."""
+HANG = "--sleep-first 1000"
+"""In the command line of both hanging servers' children."""
 TYPED = "typed while the servers connect"
 ROW = re.compile(
     r"[●◌✗○] (?P<state>ready|connecting(?: #\d+)?|failed|disabled)\s+(?P<server>\S+)\s+"
@@ -72,7 +75,7 @@ def marked_processes(mark: str) -> dict[int, str]:
 
 
 def write_user_config(mark: str) -> None:
-    """The user config (XDG_CONFIG_HOME is the test's own): hang, gone and ok."""
+    """The user config (XDG_CONFIG_HOME is the test's own): hang, gone, ok and stuck."""
     config = Path(os.environ["XDG_CONFIG_HOME"]) / "ml-intern-tui" / "config.toml"
     config.parent.mkdir(parents=True, exist_ok=True)
     env = f"{{ {MARK_VAR} = {json.dumps(mark)} }}"
@@ -81,7 +84,7 @@ def write_user_config(mark: str) -> None:
         f"""
 [mcp.servers.hang]
 command = {python}
-args = {json.dumps(stdio_args("--sleep-first", "1000"))}
+args = {json.dumps(stdio_args(*HANG.split()))}
 connect_timeout_s = {HANG_TIMEOUT_S}
 env = {env}
 enabled = true
@@ -95,6 +98,12 @@ command = {python}
 args = {json.dumps(stdio_args("--tools", "add,echo"))}
 env = {env}
 enabled = true
+
+[mcp.servers.stuck]
+command = {python}
+args = {json.dumps(stdio_args(*HANG.split()))}
+connect_timeout_s = 600
+env = {env}
 """
     )
 
@@ -133,16 +142,15 @@ def test_dead_and_ready_mcp_servers_as_a_user(tmp_path: Path, mark: str) -> None
 
         tmux.keys("/mcp", "Enter")
         screen = tmux.wait_for(
-            lambda s: {"hang", "gone", "ok"} <= set(mcp_rows(s)), "the /mcp table", 30
+            lambda s: {"hang", "gone", "ok", "stuck"} <= set(mcp_rows(s)), "the /mcp table", 30
         )
         # The hanging server is still connecting: the typing above did not wait for it.
-        print("AT OPEN", mcp_rows(screen))
         assert mcp_rows(screen)["hang"]["state"].startswith("connecting"), screen
         assert mcp_rows(screen)["huggingface"]["state"] == "disabled"  # shipped, off
 
         tmux.wait_for(
-            lambda s: watching(any("--sleep-first" in c for c in seen.values())),
-            "the hanging child to start",
+            lambda s: watching(sum(HANG in c for c in seen.values()) >= 2),
+            "both hanging children to start",
             30,
         )
         screen = tmux.wait_for(
@@ -157,6 +165,7 @@ def test_dead_and_ready_mcp_servers_as_a_user(tmp_path: Path, mark: str) -> None
         assert rows["hang"]["error"] == f"no answer within {HANG_TIMEOUT_S}s", screen
         assert rows["gone"]["error"] == "All connection attempts failed", screen
         assert rows["ok"]["tools"] == "2" and rows["ok"]["error"] == "", screen
+        assert rows["stuck"]["state"] == "connecting", screen  # its first attempt, still
 
         tmux.keys("Down", "Down")  # huggingface -> hang -> gone: the full error below
         tmux.wait_for(
@@ -183,12 +192,12 @@ def test_dead_and_ready_mcp_servers_as_a_user(tmp_path: Path, mark: str) -> None
             120,
         )
 
-        print("SEEN", seen)
-        hanging = {pid for pid, cmd in seen.items() if "--sleep-first" in cmd}
+        hanging = {pid for pid, cmd in seen.items() if HANG in cmd}
         working = {pid for pid, cmd in seen.items() if "--tools add,echo" in cmd}
-        assert hanging and working, seen
-        assert all(pid_gone(pid) for pid in hanging)  # killed when the server failed
-        assert not any(pid_gone(pid) for pid in working)  # still serving
+        alive = {pid for pid in hanging | working if not pid_gone(pid)}
+        # hang's children were killed as it failed; ok's server and stuck's child live on.
+        assert len(hanging) >= 2 and len(working) == 1 and len(alive) == 2, seen
+        assert working < alive
 
         tmux.keys("C-c")
         tmux.keys("C-c")  # a second press within a second quits

@@ -98,12 +98,17 @@ class MarkdownPiece(Static):
         height: auto;
         background: transparent;
         margin: 1 0 0 0;
-        &:first-of-type, &.-continues-list { margin: 0; }
+        &.-first, &.-continues-list { margin: 0; }
     }
     """
 
-    def __init__(self, text: str = "", *, continues_list: bool = False) -> None:
-        super().__init__(classes="-continues-list" if continues_list else "")
+    def __init__(
+        self, text: str = "", *, continues_list: bool = False, first: bool = False
+    ) -> None:
+        # Plain classes, not :first-of-type: order pseudo-classes make Textual restyle
+        # every sibling each time a piece is mounted.
+        classes = ["-continues-list"] * continues_list + ["-first"] * first
+        super().__init__(classes=" ".join(classes))
         self.source = text
         self.finished = False
 
@@ -161,8 +166,8 @@ class AssistantBlock(Widget):
     def compose(self) -> Any:
         if self._pending_text:
             text, self._pending_text = self._pending_text, ""
-            for piece, continues in split_pieces(text):
-                done = MarkdownPiece(piece, continues_list=continues)
+            for index, (piece, continues) in enumerate(split_pieces(text)):
+                done = MarkdownPiece(piece, continues_list=continues, first=index == 0)
                 done.finished = True
                 yield done
 
@@ -255,7 +260,8 @@ class AssistantBlock(Widget):
         return None
 
     async def _start_piece(self, text: str, *, continues_list: bool = False) -> None:
-        self._live = MarkdownPiece(text, continues_list=continues_list)
+        first = not self.children
+        self._live = MarkdownPiece(text, continues_list=continues_list, first=first)
         self._live_text = text
         self._last_start = 0
         await self.mount(self._live)
@@ -280,8 +286,8 @@ class AssistantBlock(Widget):
             return
         await self.remove_children()
         pieces = []
-        for piece_text, continues in split_pieces(text):
-            piece = MarkdownPiece(piece_text, continues_list=continues)
+        for index, (piece_text, continues) in enumerate(split_pieces(text)):
+            piece = MarkdownPiece(piece_text, continues_list=continues, first=index == 0)
             piece.finished = True
             pieces.append(piece)
         if pieces:
