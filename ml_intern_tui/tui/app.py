@@ -7,7 +7,9 @@ libraries warm up in the background after the first frame.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -108,6 +110,10 @@ class MLInternApp(App[int]):
         self._last_ctrl_c = -10.0
         self._quitting = False
         self._serving = False
+        self._exit_code = 0
+        self._hung_up = False
+        self.quit_on_signals = False
+        """Quit cleanly on SIGHUP/SIGTERM (the real app; tests run inside pytest's loop)."""
         self.theme_errors: list[str] = []
         self._register_themes()
 
@@ -158,6 +164,8 @@ class MLInternApp(App[int]):
             self._serving = True
             self.run_worker(self._serve(), name="runtime", group="runtime", exit_on_error=False)
         self.prompt.focus()
+        if self.quit_on_signals:
+            self.handle_signals()
         self.call_after_refresh(self._after_first_frame)
         self.set_interval(FREEZE_EVERY_S, self.gc_governor.tick, name="gc-governor")
 
@@ -190,6 +198,8 @@ class MLInternApp(App[int]):
             return
         finally:
             self._serving = False
+            if self._hung_up:
+                os._exit(self._exit_code)  # the terminal is gone: nothing to restore
         self.exit(0)
 
     # --------------------------------------------------------------- accessors
@@ -380,12 +390,47 @@ class MLInternApp(App[int]):
             self.notify("Press Ctrl+C again to quit.", timeout=QUIT_WINDOW_S)
 
     def action_quit_app(self) -> None:
+        code = self._exit_code
         if self._quitting or not self._serving:
-            self.exit(0)
+            self.exit(code)
             return
         self._quitting = True
         self.submit(p.Shutdown())
-        self.set_timer(SHUTDOWN_GRACE_S, lambda: self.exit(0))
+        self.set_timer(SHUTDOWN_GRACE_S, lambda: self.exit(code))
+
+    def handle_signals(self) -> None:
+        """Quit cleanly on SIGHUP (terminal or SSH connection gone) and SIGTERM.
+
+        Without this the process dies at once: the session's last events are not
+        journaled, and local jobs and MCP servers (each in its own process group, so the
+        hangup does not reach them) live on with no one to stop them.
+        """
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self._on_signal, sig)
+
+    def _on_signal(self, sig: int) -> None:
+        self._exit_code = 128 + sig
+        if sig == signal.SIGHUP:
+            self._hang_up()
+        self.action_quit_app()
+
+    def _hang_up(self) -> None:
+        """The terminal is gone: stop drawing, let the core shut down, then leave at once.
+
+        Textual's own exit restores the terminal by writing to it, and with the terminal
+        gone those writes can block the loop for good: the core's shutdown (journal, jobs,
+        MCP servers) would never finish. So nothing is drawn any more, and the process
+        exits as soon as the runtime has stopped (or after the grace period).
+        """
+        self._hung_up = True
+        driver = self._driver
+        if driver is not None:
+            driver.write = lambda data: None  # type: ignore[method-assign]
+        self.set_timer(SHUTDOWN_GRACE_S, lambda: os._exit(self._exit_code))
+        if not self._serving:
+            os._exit(self._exit_code)
 
     def action_undo(self) -> None:
         self.submit(p.Undo())
@@ -426,5 +471,6 @@ def run_app(runtime: Runtime) -> int:
     for name in ("COLUMNS", "LINES"):
         os.environ.pop(name, None)
     app = MLInternApp(runtime)
+    app.quit_on_signals = True
     app.run()
     return int(app.return_code or 0)

@@ -30,7 +30,7 @@ import pytest
 from fakes.mcp_servers import free_port, stdio_args
 from support import pid_gone
 
-from tui.tmux_driver import Tmux, tmux_app
+from tui.tmux_driver import tmux_app
 
 pytestmark = [
     pytest.mark.tmux,
@@ -202,10 +202,10 @@ def test_dead_and_ready_mcp_servers_as_a_user(tmp_path: Path, mark: str) -> None
         tmux.keys("C-c")
         tmux.keys("C-c")  # a second press within a second quits
         tmux.wait_text("EXITED rc=0", timeout=30)
-        check_gone(seen, mark, tmux)
+        check_gone(seen, mark)
 
 
-def check_gone(seen: dict[int, str], mark: str, tmux: Tmux) -> None:
+def check_gone(seen: dict[int, str], mark: str) -> None:
     """Every server process the test saw, and any other with the mark, has ended."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -214,4 +214,27 @@ def check_gone(seen: dict[int, str], mark: str, tmux: Tmux) -> None:
         if not left:
             return
         time.sleep(0.1)
-    raise AssertionError(f"MCP server processes outlived the app: {left}\n{tmux.screen()}")
+    raise AssertionError(f"MCP server processes outlived the app: {left}")
+
+
+def test_closing_the_terminal_stops_the_app_and_its_servers(tmp_path: Path, mark: str) -> None:
+    """A hangup (the terminal or the SSH connection goes away) quits like Ctrl+C would.
+
+    MCP servers run in a process group of their own, so the hangup does not reach them:
+    the app has to stop them, or a server stuck in its handshake lives on forever.
+    """
+    write_user_config(mark)
+    env = {"TMPDIR": str(tmp_path), MARK_VAR: mark}
+    with tmux_app(tmp_path, ["--demo"], env) as tmux:
+        tmux.wait_text("Ask the agent", timeout=30)
+        deadline = time.monotonic() + 30
+        while not any(HANG in cmd for cmd in marked_processes(mark).values()):
+            assert time.monotonic() < deadline, "the hanging servers never started"
+            time.sleep(0.1)
+        apps = [pid for pid, cmd in marked_processes(mark).items() if "ml_intern_tui.cli" in cmd]
+        assert len(apps) == 1, marked_processes(mark)
+        tmux.run("kill-session", "-t", tmux.name)  # the terminal goes away: SIGHUP
+    deadline = time.monotonic() + 15
+    while marked_processes(mark) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not marked_processes(mark), f"outlived the terminal: {marked_processes(mark)}"
