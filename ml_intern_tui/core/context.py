@@ -8,6 +8,7 @@ those records, so a session can be resumed exactly as it was.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -108,6 +109,8 @@ class ContextManager:
         self._threshold = int(limit * threshold_ratio)
         self._checkpoints: list[_Checkpoint] = []
         self._tokens: int | None = None
+        self._version = 0
+        """Bumped on every change, so a count made in a thread knows if it is still true."""
         self._rewrites = 0
         """Bumped when messages are removed or replaced (not on append)."""
         self._append({"role": "system", "content": system_prompt})
@@ -143,6 +146,18 @@ class ContextManager:
         if self._tokens is None:
             self._tokens = self._count(self._messages)
         return self._tokens
+
+    async def count_in_thread(self) -> None:
+        """Count the history in a worker thread, so a long one does not hold the loop.
+
+        The count is kept only if nothing changed meanwhile (then ``tokens()`` counts).
+        """
+        if self._tokens is not None:
+            return
+        version = self._version
+        counted = await asyncio.to_thread(self._count, list(self._messages))
+        if version == self._version:
+            self._tokens = counted
 
     def usage(self) -> tuple[int, int, int]:
         """(used, limit, threshold) for the ``context_usage`` event."""
@@ -359,5 +374,6 @@ class ContextManager:
 
     def _changed(self, record: Record) -> None:
         self._tokens = None
+        self._version += 1
         if self.on_change is not None:
             self.on_change(record)

@@ -186,12 +186,37 @@ def _redact_long(text: str) -> str:
     return _redact_text(text)
 
 
+# Literal strings at least one of which each pattern's match contains (lower-cased for the
+# case-insensitive ones): a pattern whose needles are all absent cannot match, and skipping
+# it saves a pass over the text. Same order as _PATTERNS.
+_NEEDLES: list[tuple[tuple[str, ...], bool]] = [
+    (("PRIVATE KEY",), False),
+    (("eyJ",), False),
+    (("hooks.slack.com",), False),
+    (("://",), False),
+    (("hf_",), False),
+    (("sk-ant-",), False),
+    (("sk-",), False),
+    (("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), False),
+    (("github_pat_",), False),
+    (("AKIA", "ASIA"), False),
+    (("aws_secret_access_key",), True),
+    (("xox", "xapp-"), False),
+    (("bearer",), True),
+]
+_FLAG_NEEDLES = ("token", "passw", "passphrase", "secret", "api", "key")
+
+
 def _redact_text(text: str) -> str:
     if not text:
         return text
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    text = _FLAG_RE.sub(_flag, text)
+    lower = text.lower()
+    for (pattern, replacement), (needles, folded) in zip(_PATTERNS, _NEEDLES, strict=True):
+        haystack = lower if folded else text
+        if any(needle in haystack for needle in needles):
+            text = pattern.sub(replacement, text)
+    if "-" in text and any(needle in lower for needle in _FLAG_NEEDLES):
+        text = _FLAG_RE.sub(_flag, text)
     return _redact_assignments(text)
 
 

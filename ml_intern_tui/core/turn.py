@@ -261,7 +261,7 @@ class TurnRunner:
         await asyncio.sleep(0)
         if text:
             self.s.publish(AssistantMessage(text=text))
-            await asyncio.sleep(0)
+        await self.s.context.count_in_thread()
         self.publish_usage()
 
         if not calls:

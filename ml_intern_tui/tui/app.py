@@ -460,8 +460,17 @@ class MLInternApp(App[int]):
 
 
 def _preload_markdown() -> None:
-    import ml_intern_tui.tui.widgets.blocks.assistant
-    import ml_intern_tui.tui.widgets.blocks.reasoning  # noqa: F401
+    """Load what answers are drawn with, off the UI thread, before the first answer."""
+    from pygments.lexers import get_lexer_by_name
+
+    from ml_intern_tui.tui.widgets.blocks import assistant, reasoning
+
+    del reasoning
+    # Building a lexer compiles dozens of regular expressions (about 50 ms for Python):
+    # done here, the first code block of an answer does not stall the stream.
+    for name in ("python", "bash", "json", "yaml", "text"):
+        get_lexer_by_name(name)
+    assistant.block_starts("# warm\n\n- up\n")
 
 
 def run_app(runtime: Runtime) -> int:
