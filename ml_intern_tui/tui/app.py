@@ -52,6 +52,7 @@ from ml_intern_tui.tui.widgets.tool_tree import ToolTree
 QUIT_WINDOW_S = 1.0
 """A second Ctrl+C within this many seconds quits."""
 SHUTDOWN_GRACE_S = 3.0
+HANGUP_GRACE_S = 12.0
 ACTIVITY = (p.TurnStarted, p.AssistantDelta, p.ReasoningDelta, p.ToolCall, p.ToolProgress)
 
 
@@ -396,7 +397,8 @@ class MLInternApp(App[int]):
             return
         self._quitting = True
         self.submit(p.Shutdown())
-        self.set_timer(SHUTDOWN_GRACE_S, lambda: self.exit(code))
+        if not self._hung_up:
+            self.set_timer(SHUTDOWN_GRACE_S, lambda: self.exit(code))
 
     def handle_signals(self) -> None:
         """Quit cleanly on SIGHUP (terminal or SSH connection gone) and SIGTERM.
@@ -428,7 +430,8 @@ class MLInternApp(App[int]):
         driver = self._driver
         if driver is not None:
             driver.write = lambda data: None  # type: ignore[method-assign]
-        self.set_timer(SHUTDOWN_GRACE_S, lambda: os._exit(self._exit_code))
+        # No one waits at a dead terminal: the core may take its time to stop servers.
+        self.set_timer(HANGUP_GRACE_S, lambda: os._exit(self._exit_code))
         if not self._serving:
             os._exit(self._exit_code)
 
