@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from markdown_it import MarkdownIt
     from rich.console import RenderableType
 
-PIECE_CHARS = 1_500
+PIECE_CHARS = 800
 """A piece is finished at the next top-level block boundary once it holds this much."""
 UPDATE_EVERY_S = 0.1
 """While streaming, new text reaches the screen at most this often: each update parses
