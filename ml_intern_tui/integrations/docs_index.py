@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from ml_intern_tui.integrations.doc_text import SidebarParser, markdown_headings
+from ml_intern_tui.integrations.http import LazyHttp
 from ml_intern_tui.paths import cache_dir
 
 if TYPE_CHECKING:
@@ -268,7 +269,7 @@ class DocsIndexStore:
         self.clock = clock
         self._memory: dict[str, DocIndex] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._client: httpx.AsyncClient | None = None
+        self._http = LazyHttp(timeout_s)
 
     def cache_path(self, doc_set: str) -> Path:
         root = self._cache_root if self._cache_root is not None else cache_dir() / "docs"
@@ -276,16 +277,10 @@ class DocsIndexStore:
 
     @property
     def client(self) -> httpx.AsyncClient:
-        import httpx
-
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=True)
-        return self._client
+        return self._http.client
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._http.aclose()
 
     def _fresh(self, index: DocIndex | None, base_url: str) -> bool:
         return (

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ml_intern_tui.core.tool import Tool, ToolContext, ToolError, ToolResult
 from ml_intern_tui.integrations.doc_text import markdown_headings, section_of
 from ml_intern_tui.integrations.docs_index import DEFAULT_MAX_AGE_S, DocsError, DocsIndexStore
+from ml_intern_tui.integrations.http import LazyHttp
 
 if TYPE_CHECKING:
     import httpx
@@ -186,20 +187,14 @@ class HfDocsFetchTool(Tool):
     def __init__(self, *, endpoint: str | None = None, timeout_s: float = 30.0) -> None:
         self.endpoint = endpoint
         self.timeout_s = timeout_s
-        self._client: httpx.AsyncClient | None = None
+        self._http = LazyHttp(timeout_s)
 
     @property
     def client(self) -> httpx.AsyncClient:
-        import httpx
-
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=True)
-        return self._client
+        return self._http.client
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._http.aclose()
 
     def _resolve(self, raw: str, ctx: ToolContext) -> tuple[str, str]:
         """(page URL without .md, anchor) or a refusal for a URL outside the docs."""

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ml_intern_tui.core.tool import Tool, ToolContext, ToolError, ToolResult
 from ml_intern_tui.integrations.doc_text import find_section, html_to_markdown, paper_sections
+from ml_intern_tui.integrations.http import LazyHttp
 from ml_intern_tui.integrations.hub import hub_error_message
 from ml_intern_tui.integrations.semantic_scholar import (
     SemanticScholarClient,
@@ -127,20 +128,14 @@ class HfPapersTool(Tool):
         self.papers_text_base = papers_text_base.rstrip("/")
         self.s2 = semantic_scholar or SemanticScholarClient()
         self.timeout_s = timeout_s
-        self._client: httpx.AsyncClient | None = None
+        self._http = LazyHttp(timeout_s)
 
     @property
     def client(self) -> httpx.AsyncClient:
-        import httpx
-
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=True)
-        return self._client
+        return self._http.client
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._http.aclose()
         await self.s2.aclose()
 
     async def run(self, args: PapersArgs, ctx: ToolContext) -> ToolResult:
