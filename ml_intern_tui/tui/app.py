@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -54,6 +55,16 @@ QUIT_WINDOW_S = 1.0
 SHUTDOWN_GRACE_S = 3.0
 HANGUP_GRACE_S = 12.0
 ACTIVITY = (p.TurnStarted, p.AssistantDelta, p.ReasoningDelta, p.ToolCall, p.ToolProgress)
+
+
+UI_SWITCH_INTERVAL_S = 0.001
+"""How long another thread may hold the GIL while the UI waits (Python's default: 5 ms).
+
+Work handed to threads (litellm assembling a finished stream, token counting, file and
+Hub calls) is often pure Python. With the default, each time the loop woke up it waited
+up to 5 ms for the GIL, several times per frame: a long answer's last half-second
+stalled the loop 35-55 ms at a time. 1 ms keeps those waits short for a little more
+switching overhead in the threads."""
 
 
 class MLInternApp(App[int]):
@@ -108,6 +119,7 @@ class MLInternApp(App[int]):
         self.bridge: EventBridge | None = None
         self._routes: dict[str, list[Widget]] = {}
         self._session_id: str | None = None
+        self._switch_interval = sys.getswitchinterval()
         self._last_ctrl_c = -10.0
         self._quitting = False
         self._serving = False
@@ -169,10 +181,13 @@ class MLInternApp(App[int]):
             self.handle_signals()
         self.call_after_refresh(self._after_first_frame)
         self.set_interval(FREEZE_EVERY_S, self.gc_governor.tick, name="gc-governor")
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(UI_SWITCH_INTERVAL_S)
 
     def on_unmount(self) -> None:
         # Hand everything back to the collector: whoever runs next (a test) starts clean.
         self.gc_governor.release()
+        sys.setswitchinterval(self._switch_interval)
 
     def on_key(self) -> None:
         self.gc_governor.activity()
@@ -466,14 +481,14 @@ def _preload_markdown() -> None:
     """Load what answers are drawn with, off the UI thread, before the first answer."""
     from pygments.lexers import get_lexer_by_name
 
-    from ml_intern_tui.tui.widgets.blocks import assistant, reasoning
+    from ml_intern_tui.tui.widgets.blocks import assistant, markdown_render, reasoning
 
-    del reasoning
+    del assistant, reasoning
     # Building a lexer compiles dozens of regular expressions (about 50 ms for Python):
     # done here, the first code block of an answer does not stall the stream.
     for name in ("python", "bash", "json", "yaml", "text"):
         get_lexer_by_name(name)
-    assistant.block_starts("# warm\n\n- up\n")
+    markdown_render.warm_up()
 
 
 def run_app(runtime: Runtime) -> int:
