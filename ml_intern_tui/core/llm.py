@@ -364,6 +364,11 @@ class LLMClient:
                 except Exception as exc:  # only the stream's own failures, not callbacks'
                     raise stream_error(exc, self.route) from exc
                 answer.add_chunk(chunk)
+                if answer.finish_reason is not None and getattr(chunk, "usage", None):
+                    # The usage chunk is the last thing the provider sends. litellm then
+                    # assembles the whole response again for its own logging (a second
+                    # pass over every chunk: over a second for a 20,000-token answer).
+                    break
                 # A fast stream whose chunks are already buffered never suspends: give the
                 # event loop (the UI) a turn every few milliseconds.
                 if loop.time() - yielded_at > YIELD_EVERY_S:

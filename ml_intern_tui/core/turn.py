@@ -72,7 +72,7 @@ class TurnRunner:
         self.s = session
         self.settings = settings
         self.services = services
-        self.partial_text = ""
+        self._partial: list[str] = []
         self.running = _Running()
         self.doom = guards.DoomLoopDetector()
         self.continuation = guards.ContinuationGuard()
@@ -80,6 +80,17 @@ class TurnRunner:
         """Why the policy could not approve each pending call by itself."""
 
     # ------------------------------------------------------------------ helpers
+
+    @property
+    def partial_text(self) -> str:
+        """The answer streamed so far in this model call (kept if the turn is interrupted)."""
+        return "".join(self._partial)
+
+    @partial_text.setter
+    def partial_text(self, text: str) -> None:
+        # Fragments are kept in a list: ``str +=`` on an attribute copies the whole text
+        # for each fragment, quadratic over a long answer.
+        self._partial = [text] if text else []
 
     def publish_usage(self) -> None:
         used, limit, threshold = self.s.context.usage()
@@ -195,7 +206,7 @@ class TurnRunner:
         self.partial_text = ""
 
         def on_text(text: str) -> None:
-            self.partial_text += text
+            self._partial.append(text)
             self.s.publish(AssistantDelta(text=text))
 
         def on_reasoning(text: str) -> None:
