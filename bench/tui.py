@@ -318,7 +318,7 @@ def print_table(results: list[tuple[str, dict[str, Any]]]) -> int:
             ok = value <= target if lower else value >= target
             missed += not ok
             print(
-                f"{name:<10} {label:<26} {value:>12,.2f} {target:>10,.0f} "
+                f"{name:<10} {label:<26} {value:>12,.2f} {target:>10,g} "
                 f"{value / target:>9.2f}x{'' if ok else '  MISS'}"
             )
         if name == "joblog" and "worst_stall_ms" in result:
