@@ -8,10 +8,12 @@ only knows this protocol.
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -159,13 +161,25 @@ class Tool:
         raise NotImplementedError
 
     def spec(self) -> dict[str, Any]:
-        """The OpenAI function spec the model sees, generated from ``Args``."""
-        schema = self.Args.model_json_schema()
-        schema.pop("title", None)
+        """The OpenAI function spec the model sees, generated from ``Args``.
+
+        A fresh dict each time (subclasses adjust theirs); the schema behind it is
+        generated once per ``Args`` class.
+        """
+        schema = copy.deepcopy(_parameters_schema(self.Args))
         return {
             "type": "function",
             "function": {"name": self.name, "description": self.description, "parameters": schema},
         }
+
+
+@lru_cache(maxsize=512)
+def _parameters_schema(args: type[BaseModel]) -> dict[str, Any]:
+    # pydantic builds a JSON schema from scratch on each call: for all the tools, about
+    # 40 ms at the start of every model call, with the UI waiting.
+    schema = args.model_json_schema()
+    schema.pop("title", None)
+    return schema
 
 
 class BadArguments(Exception):
