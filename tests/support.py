@@ -11,6 +11,7 @@ import asyncio
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def pid_gone(pid: int) -> bool:
@@ -34,3 +35,36 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 5.0, what: 
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what or condition}")
         await asyncio.sleep(0.02)
+
+
+class BlockMarkdown:
+    """A Rich renderable of Markdown blocks joined as ``MarkdownLines`` joins them.
+
+    The reference the tests hold block-by-block drawing to (and compare with Rich).
+    """
+
+    def __init__(self, blocks: list[Any], cache: dict[Any, Any], code_theme: str = "monokai"):
+        self.blocks = blocks
+        self.cache = cache
+        self.code_theme = code_theme
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from ml_intern_tui.tui.widgets.blocks.markdown_render import (
+            block_segments,
+            forget_other_shapes,
+            shape_of,
+        )
+
+        forget_other_shapes(self.cache, shape_of(options))
+        drawn = False
+        for block in self.blocks:
+            segments = block_segments(
+                block,
+                first=not drawn,
+                console=console,
+                options=options,
+                cache=self.cache,
+                code_theme=self.code_theme,
+            )
+            drawn = drawn or bool(segments)
+            yield from segments

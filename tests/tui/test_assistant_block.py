@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from rich.console import Console
+from support import BlockMarkdown
 from textual.app import App, ComposeResult
 
 from ml_intern_tui.tui.widgets.blocks import markdown_render
 from ml_intern_tui.tui.widgets.blocks.assistant import AssistantBlock
 from ml_intern_tui.tui.widgets.blocks.markdown_lines import MarkdownLines
-from ml_intern_tui.tui.widgets.blocks.markdown_render import BlockMarkdown, split_blocks
+from ml_intern_tui.tui.widgets.blocks.markdown_render import split_blocks
 from tui.conftest import wait_for
 
 

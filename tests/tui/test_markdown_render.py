@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from rich.console import Console
 from rich.markdown import Markdown
+from support import BlockMarkdown
 
 from ml_intern_tui.tui.widgets.blocks.markdown_render import (
-    BlockMarkdown,
     extend_blocks,
     split_blocks,
 )

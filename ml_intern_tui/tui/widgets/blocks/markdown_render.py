@@ -3,9 +3,9 @@
 Streaming appends to the last block of an answer only: everything before it is final.
 Drawing the whole stretch with Rich's ``Markdown`` on each update (twice, in fact: once
 to measure its height and once to draw it) made an update cost a few milliseconds per
-thousand characters, and long list items made those stretches long. ``BlockMarkdown``
+thousand characters, and long list items made those stretches long. ``block_segments``
 draws one block at a time and keeps what each block drew, so an update draws only the
-block that changed. Blocks are joined the way Rich joins them in one document, so the
+block that changed (``MarkdownLines`` is the widget built on it). Blocks are joined the way Rich joins them in one document, so the
 result is the same as drawing the whole text at once (a test holds it to that), except
 that the blank line Rich puts before a list or quote that opens the text is left out.
 """
@@ -19,7 +19,7 @@ from rich.segment import Segment
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
-    from rich.console import Console, ConsoleOptions, RenderResult
+    from rich.console import Console, ConsoleOptions
     from rich.markdown import Markdown
 
 
@@ -185,36 +185,6 @@ def block_segments(
     if not lead and not block.after_rule:
         return [Segment.line(), *segments]
     return segments
-
-
-class BlockMarkdown:
-    """A Rich renderable: Markdown blocks, each drawn once per width and then reused.
-
-    ``cache`` belongs to the caller (one per widget) and may be shared between
-    renderables of successive versions of the same text.
-    """
-
-    def __init__(
-        self, blocks: list[Block], cache: Drawings, *, code_theme: str = "monokai"
-    ) -> None:
-        self.blocks = blocks
-        self.cache = cache
-        self.code_theme = code_theme
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        forget_other_shapes(self.cache, shape_of(options))
-        drawn = False
-        for block in self.blocks:
-            segments = block_segments(
-                block,
-                first=not drawn,
-                console=console,
-                options=options,
-                cache=self.cache,
-                code_theme=self.code_theme,
-            )
-            drawn = drawn or bool(segments)
-            yield from segments
 
 
 def prune(cache: Drawings, blocks: list[Block]) -> None:
