@@ -3,12 +3,14 @@
 Modes:
 
 - ``ask``: every call that carries an ``ApprovalRequest`` waits for a person.
-- ``auto``: ``local`` calls run; calls that spend money or cannot be undone ask.
-- ``yolo``: everything runs except ``manual`` calls; ``spend`` calls run only while the
-  USD budget (when one is set) covers their worst-case estimate.
+- ``auto``: ``local`` calls (contained: sandboxed commands, writes outside the project)
+  run; calls that spend money, cannot be undone or must leave the sandbox ask.
+- ``yolo``: everything runs except ``manual`` and ``protected`` calls; ``spend`` calls run
+  only while the USD budget (when one is set) covers their worst-case estimate.
 
-A ``manual`` call always asks, in every mode and whatever was remembered. A remembered
-rule (tool + operation + argument glob) lets a matching call run in any mode.
+``manual`` and ``protected`` calls always ask, in every mode and whatever was remembered.
+A remembered rule (tool + operation + argument glob) lets any other matching call run in
+any mode.
 """
 
 from __future__ import annotations
@@ -20,7 +22,12 @@ from typing import Literal
 
 from ml_intern_tui.core.cost import SpendTracker
 from ml_intern_tui.core.protocol import ApprovalItem, ApprovalMode
-from ml_intern_tui.core.tool import ApprovalRequest, RememberRule, rules_cover
+from ml_intern_tui.core.tool import (
+    ALWAYS_ASK_KINDS,
+    ApprovalRequest,
+    RememberRule,
+    rules_cover,
+)
 
 _GLOB_SPECIAL = str.maketrans({"*": "[*]", "?": "[?]", "[": "[[]"})
 
@@ -52,7 +59,8 @@ def to_item(
 ) -> ApprovalItem:
     """The ``approval_required`` item for one call.
 
-    ``remember_scope`` is empty for ``manual`` calls: they can never be remembered.
+    ``remember_scope`` is empty for ``manual`` and ``protected`` calls: they can never be
+    remembered.
     """
     return ApprovalItem(
         call_id=call_id,
@@ -61,7 +69,9 @@ def to_item(
         details=request.details,
         risk=request.risk,
         cost_estimate_usd=request.cost_estimate_usd,
-        remember_scope="" if request.kind == "manual" else rule_for(tool, request).describe(),
+        remember_scope=""
+        if request.kind in ALWAYS_ASK_KINDS
+        else rule_for(tool, request).describe(),
         blocked_reason=verdict.reason if verdict is not None else None,
     )
 
@@ -123,8 +133,12 @@ class ApprovalPolicy:
         if request.kind == "manual":
             return Verdict(
                 "ask",
-                f"{tool} {request.operation} always needs a person to approve it, in every mode",
+                request.reason
+                or f"{tool} {request.operation} always needs a person to approve it, in every mode",
             )
+        if request.kind == "protected":
+            what = request.reason or f"{tool} {request.operation} touches a protected path"
+            return Verdict("ask", f"{what}; protected paths always need a person, in every mode")
         if rules_cover(self._rules, tool, request):
             return Verdict("run")
         if self.mode == "ask":
@@ -132,8 +146,14 @@ class ApprovalPolicy:
         if self.mode == "auto":
             if request.kind == "local":
                 return Verdict("run")
-            what = "spends money" if request.kind == "spend" else "cannot be undone"
-            return Verdict("ask", f"auto mode approves local changes only; this call {what}")
+            what = {
+                "spend": "this call spends money",
+                "irreversible": "this call cannot be undone",
+                "unsandboxed": "this command must run outside the sandbox",
+            }[request.kind]
+            if request.reason:
+                what += f" ({request.reason})"
+            return Verdict("ask", f"auto mode approves contained local work only; {what}")
         # yolo
         if request.kind != "spend":
             return Verdict("run")
@@ -168,11 +188,11 @@ class ApprovalPolicy:
     def remember(self, tool: str, request: ApprovalRequest) -> RememberRule:
         """Store the rule for ``request`` (once) and report it to ``on_remember``.
 
-        ``manual`` calls always need a person: their rule is returned but never stored,
-        so a "remember" answer to one changes nothing.
+        ``manual`` and ``protected`` calls always need a person: their rule is returned but
+        never stored, so a "remember" answer to one changes nothing.
         """
         rule = rule_for(tool, request)
-        if request.kind == "manual" or rule in self._rules:
+        if request.kind in ALWAYS_ASK_KINDS or rule in self._rules:
             return rule
         self._rules.append(rule)
         if self._on_remember is not None:

@@ -24,16 +24,23 @@ from ml_intern_tui.core.protocol import EventBase, PlanItem, Risk
 DEFAULT_OUTPUT_BUDGET = 30_000
 """Characters of one tool output that reach the model before it is cut."""
 
-ApprovalKind = Literal["local", "spend", "irreversible", "manual"]
+ApprovalKind = Literal["local", "spend", "irreversible", "unsandboxed", "protected", "manual"]
 """What kind of consent a call needs.
 
-- ``local``: changes this machine only (a shell command, a write outside the project);
-  ``auto`` mode approves it.
+- ``local``: changes this machine only, contained (a shell command that runs in the OS
+  sandbox, a write outside the project); ``auto`` mode approves it.
 - ``spend``: costs money (a paid job); ``yolo`` approves it within the budget.
-- ``irreversible``: cannot be undone (delete, publish, visibility change); ``yolo``
-  approves it.
-- ``manual``: always asks a human, in every mode (scheduled jobs).
+- ``irreversible``: cannot be undone (delete, publish, visibility change, ``rm -rf``
+  outside the project, ``git push --force``); ``yolo`` approves it.
+- ``unsandboxed``: a local command that must leave the OS sandbox (network, writes
+  elsewhere, or no sandbox on this machine); ``auto`` asks, ``yolo`` approves it.
+- ``protected``: touches a protected path (``.git/``, ``.ml-intern/``, shell start-up
+  files, ``~/.ssh``, this app's own config); asks in every mode, never remembered.
+- ``manual``: always asks a human, in every mode (scheduled jobs); never remembered.
 """
+
+ALWAYS_ASK_KINDS: frozenset[str] = frozenset({"protected", "manual"})
+"""Kinds that no mode and no remembered rule approves."""
 
 
 class ToolResult(BaseModel):
@@ -69,6 +76,9 @@ class ApprovalRequest(BaseModel):
     """When set, the pieces that must EACH match a remembered rule (the commands of a
     shell chain), so ``python train.py*`` never approves ``python train.py; rm -rf ~``.
     An empty list means no remembered rule can approve this call."""
+    reason: str = ""
+    """One line: why this call needs a person (``rm -rf outside the project``); the
+    policy adds it to what the drawer and headless ``stopped:`` lines say."""
 
 
 class RememberRule(BaseModel):

@@ -50,6 +50,12 @@ def policy(
         ("yolo", "spend", "run"),  # no budget set
         ("yolo", "irreversible", "run"),
         ("yolo", "manual", "ask"),
+        ("ask", "unsandboxed", "ask"),
+        ("auto", "unsandboxed", "ask"),
+        ("yolo", "unsandboxed", "run"),
+        ("ask", "protected", "ask"),
+        ("auto", "protected", "ask"),
+        ("yolo", "protected", "ask"),
     ],
 )
 def test_matrix(mode: ApprovalMode, kind: ApprovalKind, action: str) -> None:
@@ -202,3 +208,25 @@ def test_to_item_fields() -> None:
 def test_to_item_manual_has_no_remember_scope() -> None:
     item = to_item("c", "hf_jobs", req("manual", operation="scheduled run"), Verdict("ask", "x"))
     assert item.remember_scope == ""
+
+
+def test_protected_calls_are_never_remembered_nor_covered_by_rules() -> None:
+    request = req("protected", operation="write")
+    request.reason = "writes .ml-intern/config.toml"
+    rules = [RememberRule(tool="write", operation="*", pattern="*")]
+    p = policy("yolo", rules=rules)
+    verdict = p.decide("write", request)
+    assert verdict.action == "ask"
+    assert verdict.reason is not None and ".ml-intern/config.toml" in verdict.reason
+    p.remember("write", request)
+    assert p.rules == rules
+    assert to_item("c", "write", request, verdict).remember_scope == ""
+
+
+def test_auto_names_why_a_command_leaves_the_sandbox() -> None:
+    request = req("unsandboxed")
+    request.reason = "needs the network"
+    verdict = policy("auto").decide("bash", request)
+    assert verdict.action == "ask"
+    assert verdict.reason is not None
+    assert "outside the sandbox" in verdict.reason and "needs the network" in verdict.reason

@@ -1,0 +1,94 @@
+"""Protected paths: writes there always ask, in every mode, even inside the project.
+
+They are the places where one quiet write turns into code execution or a loosened
+safety setting later: git's hooks and config (run by ``git status``/``git log``), the
+project's own ``.ml-intern/`` config, shell start-up files, SSH keys, credential files,
+and this app's user config and data (where trust decisions and remembered approvals
+live). The bash sandbox keeps the in-project ones read-only (``sandbox_readonly``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from ml_intern_tui import paths
+
+PROTECTED_DIR_NAMES: tuple[str, ...] = (".git", paths.PROJECT_DIR_NAME)
+"""Directory names protected wherever they appear (nested repositories too)."""
+
+SANDBOX_READONLY: tuple[str, ...] = (".git/hooks", ".git/config", paths.PROJECT_DIR_NAME)
+"""Paths inside the project the OS sandbox binds read-only (git itself may still write
+its index and objects; a hook or config written there would run later, outside it)."""
+
+HOME_PROTECTED: tuple[str, ...] = (
+    ".ssh",
+    ".bashrc",
+    ".bash_profile",
+    ".bash_login",
+    ".bash_logout",
+    ".profile",
+    ".zshrc",
+    ".zshenv",
+    ".zprofile",
+    ".zlogin",
+    ".config/fish",
+    ".inputrc",
+    ".gitconfig",
+    ".config/git",
+    ".netrc",
+    ".pypirc",
+    ".aws",
+    ".docker/config.json",
+    ".kube",
+    ".cache/huggingface/token",
+    ".cache/huggingface/stored_tokens",
+)
+"""Start-up files and credential stores under the home directory."""
+
+
+def protected_roots(env: Mapping[str, str] | None = None, home: Path | None = None) -> list[Path]:
+    """Absolute protected files and directories outside any project."""
+    base = home if home is not None else Path.home()
+    roots = [base / rel for rel in HOME_PROTECTED]
+    roots += [paths.config_dir(env), paths.data_dir(env), paths.user_config_path(env).parent]
+    return [_resolved(p) for p in roots]
+
+
+def protected_reason(
+    path: Path,
+    *,
+    project: Path,
+    env: Mapping[str, str] | None = None,
+    home: Path | None = None,
+    extra: Iterable[Path] = (),
+) -> str | None:
+    """Why writing ``path`` must always ask, or ``None`` when it is not protected.
+
+    ``path`` is resolved here (symlinks followed), so a link inside the project that
+    points at ``.git/config`` or ``~/.bashrc`` is caught too.
+    """
+    target = _resolved(path)
+    project = _resolved(project)
+    if target.is_relative_to(project):
+        for part in target.relative_to(project).parts:
+            if part in PROTECTED_DIR_NAMES:
+                return f"{target} is under {part}/, which runs or configures tools later"
+    for root in [*protected_roots(env, home), *(_resolved(p) for p in extra)]:
+        if target == root or target.is_relative_to(root):
+            return f"{target} is a protected start-up, credential or app-settings path"
+    # The project's own directories named .git/.ml-intern are caught above; a path
+    # outside the project inside some other repository's .git is protected as well.
+    if any(part in PROTECTED_DIR_NAMES for part in target.parts):
+        return f"{target} is inside a .git or {paths.PROJECT_DIR_NAME} directory"
+    return None
+
+
+def sandbox_readonly(project: Path) -> list[Path]:
+    """In-project paths the sandbox binds read-only (only those that exist)."""
+    return [project / rel for rel in SANDBOX_READONLY if (project / rel).exists()]
+
+
+def _resolved(path: Path) -> Path:
+    return Path(os.path.realpath(os.path.expanduser(path)))
