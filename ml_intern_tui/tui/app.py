@@ -161,8 +161,6 @@ class MLInternApp(App[int]):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        if self.prefs.keymap:
-            self.set_keymap(self.prefs.keymap)
         self.header.model, self.header.mode = self.prefs.model, self.prefs.mode
         self.status.model, self.status.mode = self.prefs.model, self.prefs.mode
         self.status.budget_usd = self.prefs.budget_usd
@@ -178,11 +176,14 @@ class MLInternApp(App[int]):
             self.local_notice(warning, "warning")
         trust = getattr(self.runtime, "project_trust", None)
         if self.serve and trust is not None and trust.asks:
-            # Nothing is wired and no MCP server starts until the user has answered.
+            # Nothing is wired and no MCP server starts until the user has answered, and
+            # the keymap (which the project may set) waits too: no key of the question
+            # can be taken over by a binding the project moved onto it.
             from ml_intern_tui.tui.screens.trust import TrustScreen
 
             self.push_screen(TrustScreen(trust), self._trust_answered)
         else:
+            self._apply_keymap()
             self._start_serving()
         if self.quit_on_signals:
             self.handle_signals()
@@ -190,6 +191,10 @@ class MLInternApp(App[int]):
         self.set_interval(FREEZE_EVERY_S, self.gc_governor.tick, name="gc-governor")
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(UI_SWITCH_INTERVAL_S)
+
+    def _apply_keymap(self) -> None:
+        if self.prefs.keymap:
+            self.set_keymap(self.prefs.keymap)
 
     def _start_serving(self) -> None:
         if self.serve:
@@ -205,8 +210,9 @@ class MLInternApp(App[int]):
         try:
             level, text = await self.runtime.answer_trust(answer)  # type: ignore[attr-defined]
         finally:
+            self.prefs = UIPrefs.from_settings(self.runtime.settings)
+            self._apply_keymap()
             self._start_serving()
-        self.prefs = UIPrefs.from_settings(self.runtime.settings)
         self.header.model, self.header.mode = self.prefs.model, self.prefs.mode
         self.status.model, self.status.mode = self.prefs.model, self.prefs.mode
         self.status.budget_usd = self.prefs.budget_usd

@@ -325,3 +325,50 @@ def test_the_model_cannot_write_the_trust_store_through_a_link(
     )
     request = WriteTool().approval(WriteArgs(path="notes.json", content="{}"), ctx)
     assert request is not None and request.kind == "protected"
+
+
+# ------------------------------------------------------------------------- the app, real runtime
+
+
+async def test_the_app_asks_before_wiring_and_ignoring_never_starts_the_server(
+    workdir: Path, tmp_path: Path, wait_until: Any
+) -> None:
+    from ml_intern_tui.agent import build_runtime
+    from ml_intern_tui.tui.app import MLInternApp
+    from ml_intern_tui.tui.screens.trust import TrustScreen
+
+    marker = tmp_path / "mcp-ran"
+    hostile_config(workdir, marker)
+    loaded = load_config(cwd=workdir, cli_overrides={"model": "scripted/echo"})
+    runtime = build_runtime(loaded.settings, cwd=workdir, loaded=loaded)
+    app = MLInternApp(runtime)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(lambda: isinstance(app.screen, TrustScreen), 10, "the question")
+        assert runtime._loop is None and runtime.background == []  # nothing wired yet
+        await pilot.press("i")
+        await wait_until(lambda: app.header.session_id != "", 30, "the session")
+        assert app.header.mode == "ask" and "x" not in runtime.settings.mcp.servers
+        assert runtime.background and not marker.exists()
+        await pilot.press("ctrl+q")
+
+
+@pytest.mark.slow
+async def test_the_app_trusting_once_starts_the_projects_server(
+    workdir: Path, tmp_path: Path, wait_until: Any
+) -> None:
+    from ml_intern_tui.agent import build_runtime
+    from ml_intern_tui.tui.app import MLInternApp
+    from ml_intern_tui.tui.screens.trust import TrustScreen
+
+    marker = tmp_path / "mcp-ran"
+    hostile_config(workdir, marker)
+    loaded = load_config(cwd=workdir, cli_overrides={"model": "scripted/echo"})
+    runtime = build_runtime(loaded.settings, cwd=workdir, loaded=loaded)
+    app = MLInternApp(runtime)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(lambda: isinstance(app.screen, TrustScreen), 10, "the question")
+        await pilot.press("o")
+        await wait_until(lambda: app.header.session_id != "", 30, "the session")
+        assert app.header.mode == "yolo"
+        await wait_until(marker.exists, 30, "the project's MCP server to start")
+        await pilot.press("ctrl+q")

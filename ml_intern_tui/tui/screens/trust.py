@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from ml_intern_tui.safety.trust import ProjectTrust
 
 TrustAnswer = Literal["once", "always", "ignore"]
+LIST_LINES = 14
+_AROUND_THE_LIST = 10
+"""Lines the box needs besides the list: border, intro, margins, the last two lines."""
 
 KEYS = "[b]o[/] trust once (this run) · [b]a[/] trust always (this content) · [b]i[/]/[b]esc[/] ignore them"
 
@@ -41,7 +44,7 @@ class TrustScreen(ModalScreen[TrustAnswer]):
             width: 100; max-width: 100%; height: auto; max-height: 100%;
             border: round $warning; background: $surface; padding: 0 1;
         }
-        & #trust-settings { height: auto; max-height: 14; margin: 1 0; }
+        & #trust-settings { height: auto; margin: 1 0; }
         & .setting { color: $text; }
         & .effect { color: $text-muted; padding-left: 4; }
         & .keys { color: $text-muted; }
@@ -76,7 +79,16 @@ class TrustScreen(ModalScreen[TrustAnswer]):
             yield Static(Content.from_markup(KEYS), classes="keys")
 
     def on_mount(self) -> None:
+        self._fit()
         self.query_one("#trust-settings").focus()  # arrows and page keys scroll the list
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """Give the list what the screen has left, so the answers always stay visible."""
+        spare = self.size.height - _AROUND_THE_LIST
+        self.query_one("#trust-settings").styles.max_height = max(3, min(LIST_LINES, spare))
 
     def action_answer(self, answer: TrustAnswer) -> None:
         self.dismiss(answer)
