@@ -77,7 +77,10 @@ def protected_reason(
     Names are compared case-insensitively: on macOS and Windows ``.GIT/config`` is
     ``.git/config`` (on Linux the extra caution only costs a question).
     """
-    target = _resolved(path)
+    try:
+        target = _resolved(path)
+    except (ValueError, OSError) as exc:  # a NUL byte: no file has that name; ask anyway
+        return f"{path!r} cannot be resolved ({exc})"
     project = _resolved(project)
     if _within(target, project):
         for part in target.parts[len(project.parts) :]:

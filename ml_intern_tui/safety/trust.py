@@ -46,8 +46,9 @@ SAFE_KEYS: frozenset[KeyPath] = frozenset(
 """Settings a project may set without trust: none runs code, loosens approvals, spends
 money, or sends data or tokens anywhere."""
 
-GATED_BINDINGS: tuple[str, ...] = ("approval.", "confirm.", "permissions.", "trust.")
-"""Key bindings (``[keymap]`` ids) a project may not move: the keys that answer questions."""
+GATED_BINDINGS: frozenset[str] = frozenset({"approval", "confirm", "permissions", "trust"})
+"""Key binding groups (``[keymap]`` ids ``group.action``) a project may not move: the keys
+that answer approvals and questions."""
 
 GATED: dict[KeyPath, str] = {
     ("model",): "the model every call goes to, and what it costs",
@@ -83,7 +84,7 @@ TRUST_FILE = "trust.json"
 def is_safe(path: KeyPath) -> bool:
     """True when a project may set ``path`` without trust."""
     if len(path) == 2 and path[0] == "keymap":
-        return not path[1].startswith(GATED_BINDINGS)
+        return path[1].split(".", 1)[0].strip().casefold() not in GATED_BINDINGS
     return path in SAFE_KEYS
 
 
@@ -202,13 +203,15 @@ def describe(
     for path in gated:
         value = _at(raw, path)
         if path[:1] == ("mcp",):
-            found += _mcp(path, value, baseline)
+            lines = _mcp(path, value, baseline)
         elif path[:1] == ("approvals",):
-            found += _rules(path, value)
+            lines = _rules(path, value)
         elif path[:1] == ("notifications",):
-            found += _notifications(path, value)
+            lines = _notifications(path, value)
         else:
-            found += _leaves(path, value, baseline)
+            lines = _leaves(path, value, baseline)
+        # An empty table or list still needs trust; it is listed as written.
+        found += lines or [GatedSetting(key_text(path), shown(value), effect_of(path))]
     winner = winner or {}
     return [
         GatedSetting(s.key, s.change, s.effect, winner.get(s.key)) if s.key in winner else s

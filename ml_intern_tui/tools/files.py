@@ -31,11 +31,20 @@ _TRAINING_CONFIG_RE = re.compile(r"\b(TrainingArguments|SFTConfig|DPOConfig|GRPO
 
 
 def resolve_path(raw: str, ctx: ToolContext) -> Path:
-    """``raw`` made absolute (relative to the project directory) with symlinks resolved."""
-    path = Path(raw).expanduser()
-    if not path.is_absolute():
-        path = ctx.cwd / path
-    return path.resolve()
+    """``raw`` made absolute (relative to the project directory) with symlinks resolved.
+
+    A path no file can have (a NUL byte, a loop of symbolic links) is a ``ToolError``
+    for the model, never a crash of the turn.
+    """
+    if "\0" in raw:
+        raise ToolError(f"path {raw!r} contains a NUL byte; no file can have that name")
+    try:
+        path = Path(raw).expanduser()
+        if not path.is_absolute():
+            path = ctx.cwd / path
+        return path.resolve()
+    except (RuntimeError, OSError, ValueError) as exc:  # RuntimeError: a symlink loop
+        raise ToolError(f"cannot resolve path {raw!r}: {exc}") from exc
 
 
 def inside_project(path: Path, ctx: ToolContext) -> bool:

@@ -278,3 +278,18 @@ def test_the_trust_store_is_a_protected_path(project: Path) -> None:
 
     assert protected_reason(trust_store_path(), project=project) is not None
     assert str(trust_store_path()).startswith(os.environ["XDG_DATA_HOME"])
+
+
+def test_nested_or_empty_gated_tables_are_still_listed(project: Path) -> None:
+    project_file(project, "[mcp]\n[keymap.approval]\napprove = 'enter'\n")
+    loaded_error = None
+    try:
+        load_config(cwd=project)
+    except ConfigError as exc:  # keymap takes "id" = "keys" only: the nesting is an error
+        loaded_error = exc
+    assert loaded_error is not None
+    assert not is_safe(("keymap", "approval"))
+    project_file(project, "[mcp]\n[approvals]\nremembered = []\n")
+    trust = load_config(cwd=project).trust
+    assert trust is not None and trust.asks
+    assert [s.line() for s in trust.settings] == ["mcp: {}", "approvals: {remembered = []}"]

@@ -62,13 +62,11 @@ def test_each_rule_says_where_it_lives(project: Path) -> None:
 def test_answers_go_to_the_store_and_removal_keeps_the_users_comments(project: Path) -> None:
     user = paths.user_config_path()
     user.parent.mkdir(parents=True)
-    user.write_text(USER + "\n[[approvals.remembered]]\ntool = \"read\"\n")
+    user.write_text(USER + '\n[[approvals.remembered]]\ntool = "read"\n')
     events: list[EventBase] = []
     keeper = RuleKeeper(project, user, events.append)
     keeper.persist(RememberRule(tool="bash", operation="run", pattern="python train.py*"))
-    assert [r.describe() for r in RulesStore().load(project)[0]] == [
-        "bash run: python train.py*"
-    ]
+    assert [r.describe() for r in RulesStore().load(project)[0]] == ["bash run: python train.py*"]
     assert isinstance(events[-1], Notice) and "/permissions" in events[-1].text
     assert not (project / ".ml-intern" / "config.toml").exists()
 

@@ -280,3 +280,21 @@ def test_uploading_a_project_file_is_an_ordinary_irreversible_call(ctx: ToolCont
     args = RepoFilesArgs(operation="upload", repo_id="me/x", local_path="model.safetensors")
     request = HfRepoFilesTool().approval(args, ctx)
     assert request is not None and request.kind == "irreversible"
+
+
+@pytest.mark.parametrize("make", ["nul", "loop"])
+def test_impossible_paths_are_a_clear_error_not_a_crash(ctx: ToolContext, make: str) -> None:
+    if make == "loop":
+        (ctx.cwd / "a").symlink_to(ctx.cwd / "b")
+        (ctx.cwd / "b").symlink_to(ctx.cwd / "a")
+        path = "a/x"
+    else:
+        path = ".git/config\0.txt"
+    with pytest.raises(ToolError):
+        write_request(ctx, path)
+
+
+def test_an_unresolvable_path_counts_as_protected(project: Path) -> None:
+    from ml_intern_tui.safety.protected import protected_reason
+
+    assert protected_reason(Path("x\0y"), project=project) is not None
