@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ml_intern_tui.config.loader import LoadedConfig
     from ml_intern_tui.config.schema import AppConfig
     from ml_intern_tui.core.loop import AgentLoop
-    from ml_intern_tui.safety.trust import ProjectTrust
+    from ml_intern_tui.safety.trust_store import ProjectTrust
 
 TrustAnswer = Literal["once", "always", "ignore"]
 
@@ -91,7 +91,7 @@ class AgentRuntime:
 
         Returns the chat notice (level, text) saying what now applies.
         """
-        from ml_intern_tui.safety.trust import printable
+        from ml_intern_tui.safety.trust_changes import printable
 
         loaded, trust = self.loaded, self.project_trust
         if loaded is None or trust is None or self._loop is not None:
@@ -107,7 +107,7 @@ class AgentRuntime:
         note = ""
         how: Literal["once", "stored"] = "once"
         if answer == "always":
-            from ml_intern_tui.safety.trust import TrustStore, trust_store_path
+            from ml_intern_tui.safety.trust_store import TrustStore, trust_store_path
 
             store = TrustStore(trust_store_path())
             try:

@@ -30,7 +30,8 @@ from ml_intern_tui import paths, resources
 from ml_intern_tui.config.schema import AppConfig, expects_text, known_keys
 from ml_intern_tui.config.toml_files import parse_toml, read_toml
 from ml_intern_tui.safety import trust as project_trust
-from ml_intern_tui.safety.trust import ProjectTrust, TrustHow
+from ml_intern_tui.safety.trust_changes import describe
+from ml_intern_tui.safety.trust_store import ProjectTrust, TrustHow, TrustStore, trust_store_path
 
 KeyPath = tuple[str | int, ...]
 
@@ -477,8 +478,8 @@ def _verdict(
     later = (COMMAND_LINE, "environment variable ")
     winner = {key: origin for key, origin in trusted.origins.items() if origin.startswith(later)}
     baseline = ignored.settings.model_dump(mode="json")
-    settings = tuple(project_trust.describe(project.raw, project.gated, baseline, winner))
-    store = project_trust.TrustStore(project_trust.trust_store_path(environ))
+    settings = tuple(describe(project.raw, project.gated, baseline, winner))
+    store = TrustStore(trust_store_path(environ))
     entry = None
     if choice == "stored":
         entry, warning = store.lookup(cwd)

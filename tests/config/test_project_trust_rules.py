@@ -15,14 +15,8 @@ from pydantic import BaseModel
 from ml_intern_tui import paths
 from ml_intern_tui.config import AppConfig, ConfigError, load_config
 from ml_intern_tui.config.schema import _unwrap
-from ml_intern_tui.safety.trust import (
-    GATED,
-    SAFE_KEYS,
-    TrustStore,
-    is_safe,
-    split_project,
-    trust_store_path,
-)
+from ml_intern_tui.safety.trust import GATED, SAFE_KEYS, is_safe, split_project
+from ml_intern_tui.safety.trust_store import TrustStore, trust_store_path
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from ml_intern_tui.core.protocol import (
     event_from_json,
 )
 from ml_intern_tui.core.tool import RememberRule, SessionState, ToolContext
-from ml_intern_tui.safety.trust import TrustStore, trust_store_path
+from ml_intern_tui.safety.trust_store import TrustStore, trust_store_path
 from ml_intern_tui.tools.files import WriteArgs, WriteTool
 
 

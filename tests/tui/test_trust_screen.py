@@ -9,7 +9,8 @@ from typing import Any
 from textual.pilot import Pilot
 
 from ml_intern_tui.core import protocol as p
-from ml_intern_tui.safety.trust import GatedSetting, ProjectTrust
+from ml_intern_tui.safety.trust_changes import GatedSetting
+from ml_intern_tui.safety.trust_store import ProjectTrust
 from ml_intern_tui.tui.app import MLInternApp
 from ml_intern_tui.tui.screens.permissions import PermissionsScreen
 from ml_intern_tui.tui.screens.trust import TrustScreen

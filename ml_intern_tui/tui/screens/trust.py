@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 if TYPE_CHECKING:
-    from ml_intern_tui.safety.trust import ProjectTrust
+    from ml_intern_tui.safety.trust_store import ProjectTrust
 
 TrustAnswer = Literal["once", "always", "ignore"]
 LIST_LINES = 14
@@ -56,7 +56,7 @@ class TrustScreen(ModalScreen[TrustAnswer]):
         self.trust = trust
 
     def compose(self) -> ComposeResult:
-        from ml_intern_tui.safety.trust import printable
+        from ml_intern_tui.safety.trust_changes import printable
 
         trust = self.trust
         count = len(trust.settings)
