@@ -13,15 +13,19 @@ import contextlib
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ml_intern_tui import envdefaults
 from ml_intern_tui.core.bus import EventBus
 
 if TYPE_CHECKING:
     from ml_intern_tui.agent_backend import AppBackend
+    from ml_intern_tui.config.loader import LoadedConfig
     from ml_intern_tui.config.schema import AppConfig
     from ml_intern_tui.core.loop import AgentLoop
+    from ml_intern_tui.safety.trust_store import ProjectTrust
+
+TrustAnswer = Literal["once", "always", "ignore"]
 
 DEMO_MODEL = "scripted/demo"
 
@@ -44,12 +48,22 @@ class AgentRuntime:
     """A running agent: submit ops, read events from ``bus``."""
 
     def __init__(
-        self, settings: AppConfig, *, cwd: Path, bus: EventBus, resume: str | None = None
+        self,
+        settings: AppConfig,
+        *,
+        cwd: Path,
+        bus: EventBus,
+        resume: str | None = None,
+        loaded: LoadedConfig | None = None,
+        demo: bool = False,
     ) -> None:
         self.settings = settings
         self.cwd = cwd
         self.bus = bus
         self.resume = resume
+        self.loaded = loaded
+        """Where the settings came from (``None`` when built in code, as in tests)."""
+        self.demo = demo
         self._loop: AgentLoop | None = None
         self._backend: AppBackend | None = None
         self._early_ops: list[Any] = []
@@ -59,8 +73,57 @@ class AgentRuntime:
     def loop(self) -> AgentLoop:
         """The agent loop (wired on first use; ``run()`` wires it off the event loop)."""
         if self._loop is None:
-            self._loop, self._backend = assemble(self.settings, self.cwd, self.bus)
+            self._loop, self._backend = assemble(self.settings, self.cwd, self.bus, self.loaded)
         return self._loop
+
+    @property
+    def project_trust(self) -> ProjectTrust | None:
+        """Whether the project config's gated settings apply (the app asks when untrusted)."""
+        return self.loaded.trust if self.loaded is not None else None
+
+    @property
+    def warnings(self) -> list[str]:
+        """Problems found while loading that did not stop it (a broken trust store)."""
+        return list(self.loaded.warnings) if self.loaded is not None else []
+
+    async def answer_trust(self, answer: TrustAnswer) -> tuple[str, str]:
+        """Apply the user's answer about the project config, before ``run()``.
+
+        Returns the chat notice (level, text) saying what now applies.
+        """
+        from ml_intern_tui.safety.trust_changes import printable
+
+        loaded, trust = self.loaded, self.project_trust
+        if loaded is None or trust is None or self._loop is not None:
+            return "warning", "The project config can only be trusted before the session starts."
+        config = printable(str(trust.config))
+        if answer == "ignore":
+            self.loaded = loaded.ignoring()
+            self._use(self.loaded.settings)
+            return "warning", (
+                f"Ignored {len(trust.settings)} settings of {config} that need your "
+                f"trust: {trust.keys()}. Only its safe settings apply; /status shows this."
+            )
+        note = ""
+        how: Literal["once", "stored"] = "once"
+        if answer == "always":
+            from ml_intern_tui.safety.trust_store import TrustStore, trust_store_path
+
+            store = TrustStore(trust_store_path())
+            try:
+                await asyncio.to_thread(store.trust, trust.project, trust.config, trust.digest)
+                how = "stored"
+            except OSError as exc:
+                note = f" Could not save the answer to {store.path} ({exc}); trusted for this run."
+        self.loaded = loaded.trusting(how)
+        self._use(self.loaded.settings)
+        when = "from now on (until the file changes)" if how == "stored" else "for this run"
+        return "info", f"Trusted {config} {when}: {trust.keys()} apply.{note}"
+
+    def _use(self, settings: AppConfig) -> None:
+        if self.demo:
+            settings = settings.model_copy(update={"model": DEMO_MODEL})
+        self.settings = settings
 
     @property
     def backend(self) -> AppBackend:
@@ -82,7 +145,9 @@ class AgentRuntime:
     async def run(self) -> None:
         """Wire everything (in a thread), then serve until a ``shutdown`` op."""
         if self._loop is None:
-            wired = await asyncio.to_thread(assemble, self.settings, self.cwd, self.bus)
+            wired = await asyncio.to_thread(
+                assemble, self.settings, self.cwd, self.bus, self.loaded
+            )
             self._loop, self._backend = wired
         loop: AgentLoop = self._loop
         self.background = background_services(self.settings, loop, self.bus)
@@ -132,62 +197,53 @@ def build_runtime(
     cwd: Path,
     demo: bool = False,
     resume: str | None = None,
-    loaded: Any = None,
+    loaded: LoadedConfig | None = None,
 ) -> AgentRuntime:
     """The runtime for one app run (cheap: the wiring waits for ``run()``)."""
     envdefaults.apply()
     if demo:
         cwd = prepare_demo_workspace()
         settings = settings.model_copy(update={"model": DEMO_MODEL})
-    return AgentRuntime(settings, cwd=cwd.resolve(), bus=EventBus(), resume=resume)
+    return AgentRuntime(
+        settings, cwd=cwd.resolve(), bus=EventBus(), resume=resume, loaded=loaded, demo=demo
+    )
 
 
-def assemble(settings: AppConfig, cwd: Path, bus: EventBus) -> tuple[AgentLoop, AppBackend]:
+def assemble(
+    settings: AppConfig, cwd: Path, bus: EventBus, loaded: LoadedConfig | None = None
+) -> tuple[AgentLoop, AppBackend]:
     """Wire tools, jobs, services, policy and the loop."""
     from ml_intern_tui.agent_backend import AppBackend
+    from ml_intern_tui.approval_rules import RuleKeeper, gather
     from ml_intern_tui.core.approval import ApprovalPolicy
     from ml_intern_tui.core.cost import SpendTracker
     from ml_intern_tui.core.loop import AgentLoop
     from ml_intern_tui.core.protocol import Notice
     from ml_intern_tui.core.session import LoopSettings
-    from ml_intern_tui.core.tool import RememberRule, ToolRouter
+    from ml_intern_tui.core.tool import ToolRouter
     from ml_intern_tui.integrations.hub import HubClient
     from ml_intern_tui.jobs.registry import JobRegistry
     from ml_intern_tui.notifications import Notifier
-    from ml_intern_tui.paths import project_config_path
     from ml_intern_tui.tools import ToolSettings, builtin_tools, ecosystem_tools, notify_tools
 
     spend = SpendTracker()
 
-    project_config = project_config_path(cwd)
-
-    def persist_rule(rule: RememberRule) -> None:
-        from ml_intern_tui.config.writer import append_remembered
-
-        try:
-            append_remembered(project_config, rule.model_dump())
-        except Exception as exc:  # unwritable, or the project file is not valid TOML
-            bus.publish(
-                Notice(level="warning", text=f"Could not save the rule to {project_config}: {exc}")
-            )
-            return
-        bus.publish(Notice(text=f"Remembered {rule.describe()} in {project_config}"))
-
-    def forget_rule(rule: RememberRule) -> None:
-        from ml_intern_tui.config.writer import remove_remembered
-
-        try:
-            remove_remembered(project_config, rule.model_dump())
-        except Exception as exc:  # unwritable, or the project file is not valid TOML
-            bus.publish(Notice(level="warning", text=f"Could not update {project_config}: {exc}"))
-
+    # Remembered approvals: the user's config, a trusted project's config, and the
+    # user's answers for this project (stored in the data directory, never the project).
+    book = gather(settings, cwd, loaded)
+    if book.warning:
+        bus.publish(Notice(level="warning", text=book.warning))
+    keeper = RuleKeeper(cwd, loaded.user_path if loaded else None, bus.publish)
     policy = ApprovalPolicy(
         settings.mode,
         budget_usd=settings.budget_usd,
         spend=spend,
-        rules=[RememberRule.model_validate(r.model_dump()) for r in settings.approvals.remembered],
-        on_remember=persist_rule,
-        on_forget=forget_rule,
+        rules=book.rules,
+        on_remember=keeper.persist,
+        on_forget=keeper.forget,
+        sources=book.sources,
+        fixed=book.fixed,
+        remembered_source="your answer for this project",
     )
     tools_cfg = settings.tools
     notifier = Notifier(settings.notifications, publish=lambda event: loop.publish(event), bus=bus)

@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--cwd", type=Path, metavar="DIR", help="working directory for the agent (default: here)"
     )
+    parser.add_argument(
+        "--trust-project",
+        action="store_true",
+        help="apply, for this run, the settings of .ml-intern/config.toml that need your trust "
+        "(mode, rules, MCP servers, …); without it they ask in the app and are ignored headless",
+    )
     parser.add_argument("--debug", action="store_true", help="log to stderr and show tracebacks")
     parser.add_argument("--version", action="version", version=f"ml-intern-tui {__version__}")
     return parser
@@ -154,7 +160,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.no_stream:
         overrides["stream"] = False
     try:
-        loaded = load_config(cwd=cwd, cli_overrides=overrides)
+        loaded = load_config(
+            cwd=cwd, cli_overrides=overrides, trust="trust" if args.trust_project else "stored"
+        )
     except ConfigError as exc:
         for line in exc.problems:
             sys.stderr.write(f"ml-intern-tui: {line}\n")
@@ -189,6 +197,11 @@ def _run(args: argparse.Namespace) -> int:
     runtime = build_runtime(settings, cwd=cwd, demo=args.demo, resume=args.resume, loaded=loaded)
     if prompt is not None:
         from ml_intern_tui.headless import run_headless
+
+        for warning in loaded.warnings:
+            sys.stderr.write(f"ml-intern-tui: warning: {warning}\n")
+        if loaded.trust is not None and loaded.trust.asks:
+            sys.stderr.write(f"ml-intern-tui: {loaded.trust.headless_line()}\n")
 
         return run_headless(runtime, prompt, json_mode=args.json)
     if not sys.stdout.isatty():

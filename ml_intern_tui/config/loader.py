@@ -5,6 +5,10 @@ Layers, later wins: packaged ``configs/default.toml`` → user config → projec
 Tables merge key by key; lists replace, except ``approvals.remembered`` which adds up.
 The merge remembers which layer supplied every key, so a problem found by validation is
 reported against the file (or variable) the user has to edit, one line per problem.
+
+The project layer is untrusted input (``safety.trust``): its safe keys always apply, the
+rest only when the user trusts the project. Both outcomes are validated from the same
+bytes the user is shown, so answering the trust question never re-reads the file.
 """
 
 from __future__ import annotations
@@ -14,16 +18,20 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from ml_intern_tui import paths, resources
 from ml_intern_tui.config.schema import AppConfig, expects_text, known_keys
+from ml_intern_tui.config.toml_files import parse_toml, read_toml
+from ml_intern_tui.safety import trust as project_trust
+from ml_intern_tui.safety.trust_changes import describe
+from ml_intern_tui.safety.trust_store import ProjectTrust, TrustHow, TrustStore, trust_store_path
 
 KeyPath = tuple[str | int, ...]
 
@@ -113,6 +121,17 @@ def describe_validation_error(error: ErrorDetails) -> str:
     return f"{dotted(loc)}: {what}"
 
 
+TrustChoice = Literal["stored", "trust", "ignore"]
+"""``stored``: the user's stored answer decides; ``trust``: apply the project's gated
+settings (``--trust-project``); ``ignore``: never apply them."""
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    settings: AppConfig
+    origins: dict[str, str]
+
+
 @dataclass(frozen=True)
 class LoadedConfig:
     """The validated settings and where they came from."""
@@ -123,13 +142,45 @@ class LoadedConfig:
     user_path: Path
     """The user config file (it may not exist yet; ``--save`` writes there)."""
     project_path: Path
-    """The project config file (it may not exist yet; remembered approvals go there)."""
+    """The project config file (it may not exist yet)."""
     origins: dict[str, str] = field(default_factory=dict)
     """Dotted key → the layer that set it (a file path, an env variable, ``command line``)."""
+    trust: ProjectTrust | None = None
+    """Whether the project config's gated settings apply; ``None`` for settings built
+    without a project layer (tests)."""
+    warnings: list[str] = field(default_factory=list)
+    """One line each: problems that did not stop loading (an unreadable trust store)."""
+    _trusted: _Outcome | None = field(default=None, repr=False, compare=False)
+    _ignored: _Outcome | None = field(default=None, repr=False, compare=False)
 
     def origin(self, dotted_key: str) -> str | None:
         """Which layer set ``dotted_key`` (``None`` for a built-in schema default)."""
         return self.origins.get(dotted_key)
+
+    def trusting(self, how: TrustHow) -> LoadedConfig:
+        """These settings with the project's gated keys applied (``how``: once, stored…).
+
+        Built from the same file content the trust question showed.
+        """
+        if self.trust is None or self._trusted is None:
+            return self
+        return replace(
+            self,
+            settings=self._trusted.settings,
+            origins=self._trusted.origins,
+            trust=replace(self.trust, state="trusted", how=how),
+        )
+
+    def ignoring(self) -> LoadedConfig:
+        """These settings without the project's gated keys."""
+        if self.trust is None or self._ignored is None:
+            return self
+        return replace(
+            self,
+            settings=self._ignored.settings,
+            origins=self._ignored.origins,
+            trust=replace(self.trust, state="untrusted", how=""),
+        )
 
 
 class _Layers:
@@ -192,54 +243,6 @@ def _copy(value: Any) -> Any:
     if isinstance(value, list):
         return [_copy(v) for v in value]
     return value
-
-
-# ----------------------------------------------------------------------------- files
-
-_TOML_HINTS = (
-    ("invalid value", "strings need quotes; true/false are lowercase"),
-    ("expected '=' after a key", "write settings as key = value"),
-    ("invalid statement", "each line is key = value, [table], [[array]] or a # comment"),
-    ("cannot overwrite a value", "the same key is set twice; keep one"),
-    ("cannot declare", "the same table is declared twice; merge them"),
-    ("unclosed array", "close the list with ]"),
-    ("unclosed inline table", "close the inline table with }"),
-    ("unterminated string", "close the string with its quote"),
-    ("illegal character", "remove the control character or escape it"),
-    ("expected newline or end of document", "put each setting on its own line"),
-    ("invalid initial character for a key part", "quote keys that are not letters, digits, - or _"),
-)
-_TOML_POSITION = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)")
-
-
-def _syntax_problem(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> str:
-    message = str(exc)
-    found = _TOML_POSITION.search(message)
-    reason = _TOML_POSITION.sub("", message)
-    if found and found.group(1):
-        where = f"line {found.group(1)}, column {found.group(2)}"
-    else:
-        where = f"line {len(text.rstrip().splitlines()) or 1} (end of file)"
-    lowered = reason.lower()
-    hint = next((h for key, h in _TOML_HINTS if key in lowered), "fix the TOML syntax there")
-    return f"{path}: {where}: invalid TOML ({reason}); {hint}"
-
-
-def _read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
-    """The parsed file, or ``None`` after adding a problem line."""
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        problems.append(f"{path}: cannot read the file ({exc.strerror or exc})")
-        return None
-    except UnicodeDecodeError as exc:
-        problems.append(f"{path}: byte {exc.start}: not UTF-8 text; save the file as UTF-8")
-        return None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        problems.append(_syntax_problem(path, text, exc))
-        return None
 
 
 # ----------------------------------------------------------------------------- ${VAR}
@@ -333,11 +336,16 @@ def load_config(
     cwd: Path,
     cli_overrides: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
+    trust: TrustChoice = "stored",
 ) -> LoadedConfig:
-    """Read, merge and validate every layer; raise ``ConfigError`` listing all problems."""
+    """Read, merge and validate every layer; raise ``ConfigError`` listing all problems.
+
+    The project config's gated settings apply as ``trust`` says; both outcomes (applied
+    and ignored) are validated, so a broken project file is reported either way.
+    """
     environ: Mapping[str, str] = os.environ if env is None else env
     problems: list[str] = []
-    layers = _Layers()
+    warnings: list[str] = []
     sources: list[Path] = []
 
     user_path = paths.user_config_path(environ)
@@ -348,7 +356,8 @@ def load_config(
         problems.append(f"packaged defaults: {exc}")
         default_path = None
 
-    files: list[Path] = [p for p in (default_path, user_path, project_path) if p is not None]
+    before: list[tuple[str, dict[str, Any]]] = []
+    files: list[Path] = [p for p in (default_path, user_path) if p is not None]
     if environ.get(paths.USER_CONFIG_ENV) and not user_path.is_file():
         problems.append(
             f"{user_path}: file not found ({paths.USER_CONFIG_ENV} points here); "
@@ -358,33 +367,134 @@ def load_config(
     for file in files:
         if not file.exists():
             continue
-        data = _read_toml(file, problems)
+        data = read_toml(file, problems)
         if data is None:
             continue
         sources.append(file)
-        layers.merge(substitute(data, environ, str(file), problems), str(file))
+        before.append((str(file), substitute(data, environ, str(file), problems)))
 
+    project = _read_project(project_path, environ, problems)
+    if project is not None:
+        sources.append(project_path)
+
+    after: list[tuple[str, dict[str, Any]]] = []
     for label, layer in _env_layers(environ):
-        layers.merge(substitute(layer, environ, label, problems), label)
+        after.append((label, substitute(layer, environ, label, problems)))
     if cli_overrides:
         cli_layer = substitute(_cli_layer(cli_overrides), environ, COMMAND_LINE, problems)
-        layers.merge(cli_layer, COMMAND_LINE)
+        after.append((COMMAND_LINE, cli_layer))
 
-    settings: AppConfig | None = None
-    try:
-        settings = AppConfig.model_validate(layers.data)
-    except ValidationError as exc:
-        fallback = str(default_path) if default_path else "configuration"
-        for error in exc.errors():
-            loc = tuple(error["loc"])
-            label = layers.origin_of(loc) or fallback
-            problems.append(f"{label}: {describe_validation_error(error)}")
-    if problems or settings is None:
-        raise ConfigError(problems)
+    fallback = str(default_path) if default_path else "configuration"
+    project_label = str(project_path)
+    safe_layer = [(project_label, project.safe)] if project is not None else []
+    ignored = _validate([*before, *safe_layer, *after], fallback, problems)
+    trusted: _Outcome | None = None
+    if project is not None and project.gated:
+        full_layer = [(project_label, project.full)]
+        trusted = _validate([*before, *full_layer, *after], fallback, problems)
+    if problems or ignored is None or (project is not None and project.gated and trusted is None):
+        raise ConfigError(list(dict.fromkeys(problems)))
+
+    verdict = ProjectTrust(config=project_path, state="none", project=cwd)
+    if project is not None and project.gated and trusted is not None:
+        verdict = _verdict(project, project_path, cwd, trust, ignored, trusted, environ, warnings)
+    chosen = trusted if verdict.state == "trusted" and trusted is not None else ignored
     return LoadedConfig(
-        settings=settings,
+        settings=chosen.settings,
         sources=sources,
         user_path=user_path,
         project_path=project_path,
-        origins={dotted(path): label for path, label in layers.origins.items()},
+        origins=chosen.origins,
+        trust=verdict,
+        warnings=warnings,
+        _trusted=trusted,
+        _ignored=ignored,
     )
+
+
+@dataclass(frozen=True)
+class _Project:
+    raw: dict[str, Any]
+    """As written (for showing it)."""
+    full: dict[str, Any]
+    """Substituted, every key."""
+    safe: dict[str, Any]
+    """Substituted, only the keys a project may set by itself."""
+    gated: list[project_trust.KeyPath]
+    digest: str
+
+
+def _read_project(path: Path, environ: Mapping[str, str], problems: list[str]) -> _Project | None:
+    """The project config read once: its bytes are what is hashed, parsed and shown."""
+    try:
+        content = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        problems.append(f"{path}: is a directory, not a file; remove it or put a config in it")
+        return None
+    except OSError as exc:
+        problems.append(f"{path}: cannot read the file ({exc.strerror or exc})")
+        return None
+    raw = parse_toml(path, content, problems)
+    if raw is None:
+        return None
+    full = substitute(raw, environ, str(path), problems)
+    safe, gated = project_trust.split_project(full)
+    return _Project(raw=raw, full=full, safe=safe, gated=gated, digest=_digest(content))
+
+
+def _digest(content: bytes) -> str:
+    return project_trust.content_digest(content)
+
+
+def _validate(
+    layers: list[tuple[str, dict[str, Any]]], fallback: str, problems: list[str]
+) -> _Outcome | None:
+    merged = _Layers()
+    for label, layer in layers:
+        merged.merge(layer, label)
+    try:
+        settings = AppConfig.model_validate(merged.data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            label = merged.origin_of(tuple(error["loc"])) or fallback
+            problems.append(f"{label}: {describe_validation_error(error)}")
+        return None
+    return _Outcome(settings, {dotted(path): label for path, label in merged.origins.items()})
+
+
+def _verdict(
+    project: _Project,
+    config: Path,
+    cwd: Path,
+    choice: TrustChoice,
+    ignored: _Outcome,
+    trusted: _Outcome,
+    environ: Mapping[str, str],
+    warnings: list[str],
+) -> ProjectTrust:
+    """Whether the gated settings apply, with what they would change."""
+    later = (COMMAND_LINE, "environment variable ")
+    winner = {key: origin for key, origin in trusted.origins.items() if origin.startswith(later)}
+    baseline = ignored.settings.model_dump(mode="json")
+    settings = tuple(describe(project.raw, project.gated, baseline, winner))
+    store = TrustStore(trust_store_path(environ))
+    entry = None
+    if choice == "stored":
+        entry, warning = store.lookup(cwd)
+        if warning:
+            warnings.append(warning)
+    verdict = ProjectTrust(
+        config=config,
+        state="untrusted",
+        project=cwd,
+        settings=settings,
+        digest=project.digest,
+        stored=entry,
+    )
+    if choice == "trust":
+        return replace(verdict, state="trusted", how="flag")
+    if entry is not None and entry.sha256 == project.digest:
+        return replace(verdict, state="trusted", how="stored")
+    return verdict

@@ -92,6 +92,9 @@ class ApprovalPolicy:
         rules: list[RememberRule] | None = None,
         on_remember: Callable[[RememberRule], None] | None = None,
         on_forget: Callable[[RememberRule], None] | None = None,
+        sources: dict[str, str] | None = None,
+        fixed: dict[str, str] | None = None,
+        remembered_source: str = "your answer in this session",
     ) -> None:
         self.mode: ApprovalMode = mode
         self.budget_usd = budget_usd
@@ -99,6 +102,12 @@ class ApprovalPolicy:
         self._rules: list[RememberRule] = list(rules or [])
         self._on_remember = on_remember
         self._on_forget = on_forget
+        self.sources: dict[str, str] = dict(sources or {})
+        """``rule.describe()`` → where the rule comes from (``/permissions`` shows it)."""
+        self.fixed: dict[str, str] = dict(fixed or {})
+        """``rule.describe()`` → how to remove a rule ``forget`` may not remove (a project
+        file's or an environment variable's); ``/permissions`` says it."""
+        self._remembered_source = remembered_source
         self._reservation_ids = itertools.count(1)
 
     # ------------------------------------------------------------------ settings
@@ -195,16 +204,21 @@ class ApprovalPolicy:
         if request.kind in ALWAYS_ASK_KINDS or rule in self._rules:
             return rule
         self._rules.append(rule)
+        self.sources.setdefault(rule.describe(), self._remembered_source)
         if self._on_remember is not None:
             self._on_remember(rule)
         return rule
 
     def forget(self, described: str) -> bool:
-        """Remove the rule whose ``describe()`` is ``described``; False when none is."""
+        """Remove the rule whose ``describe()`` is ``described``; False when none is, or
+        when it lives where only the user removes it (``fixed``)."""
         wanted = described.strip()
+        if wanted in self.fixed:
+            return False
         for rule in self._rules:
             if rule.describe() == wanted:
                 self._rules.remove(rule)
+                self.sources.pop(wanted, None)
                 if self._on_forget is not None:
                     self._on_forget(rule)
                 return True

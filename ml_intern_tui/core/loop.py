@@ -330,13 +330,24 @@ class AgentLoop:
         elif isinstance(op, JobCancel):
             await self._cancel_job(op.job_id)
         elif isinstance(op, ListPermissions):
-            self._publish(Permissions(rules=[r.describe() for r in self.policy.rules]))
+            self._publish(self._permissions())
         elif isinstance(op, RemovePermission):
-            if not self.policy.forget(op.rule):
+            fixed = self.policy.fixed.get(op.rule.strip())
+            if fixed is not None:
+                self._publish(Notice(level="warning", text=f"{op.rule} stays: {fixed}."))
+            elif not self.policy.forget(op.rule):
                 self._publish(Notice(level="warning", text=f"No remembered rule {op.rule!r}."))
-            self._publish(Permissions(rules=[r.describe() for r in self.policy.rules]))
+            self._publish(self._permissions())
         else:  # pragma: no cover - the op union is closed
             self._publish(Error(kind="bad_op", message=f"unknown op {op!r}"))
+
+    def _permissions(self) -> Permissions:
+        rules = [r.describe() for r in self.policy.rules]
+        return Permissions(
+            rules=rules,
+            sources={r: self.policy.sources[r] for r in rules if r in self.policy.sources},
+            fixed={r: self.policy.fixed[r] for r in rules if r in self.policy.fixed},
+        )
 
     async def _user_input(self, text: str) -> None:
         s = self._require()

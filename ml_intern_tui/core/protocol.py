@@ -312,6 +312,10 @@ class Permissions(EventBase):
     type: Literal["permissions"] = "permissions"
     rules: list[str]
     """Each remembered rule as ``tool [operation]: pattern``; the text names it for removal."""
+    sources: dict[str, str] = {}
+    """Rule → where it comes from (your answers for this project, your config, …)."""
+    fixed: dict[str, str] = {}
+    """Rule → how to remove it, for rules the app cannot remove (a project file's)."""
 
 
 class SessionSaved(EventBase):

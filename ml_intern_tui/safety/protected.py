@@ -49,10 +49,16 @@ HOME_PROTECTED: tuple[str, ...] = (
 
 
 def protected_roots(env: Mapping[str, str] | None = None, home: Path | None = None) -> list[Path]:
-    """Absolute protected files and directories outside any project."""
+    """Absolute protected files and directories outside any project.
+
+    The user config is protected as a file when ``$ML_INTERN_CONFIG`` names it (its
+    directory may be a project, whose other files are ordinary work); the default
+    config and data directories are protected whole (trust decisions, remembered
+    approvals, themes, journals).
+    """
     base = home if home is not None else Path.home()
     roots = [base / rel for rel in HOME_PROTECTED]
-    roots += [paths.config_dir(env), paths.data_dir(env), paths.user_config_path(env).parent]
+    roots += [paths.config_dir(env), paths.data_dir(env), paths.user_config_path(env)]
     return [_resolved(p) for p in roots]
 
 
@@ -66,28 +72,54 @@ def protected_reason(
 ) -> str | None:
     """Why writing ``path`` must always ask, or ``None`` when it is not protected.
 
-    ``path`` is resolved here (symlinks followed), so a link inside the project that
-    points at ``.git/config`` or ``~/.bashrc`` is caught too.
+    ``path`` is resolved here (symlinks followed, ``..`` and ``~`` applied), so a link
+    inside the project that points at ``.git/config`` or ``~/.bashrc`` is caught too.
+    Names are compared case-insensitively: on macOS and Windows ``.GIT/config`` is
+    ``.git/config`` (on Linux the extra caution only costs a question).
     """
-    target = _resolved(path)
+    try:
+        target = _resolved(path)
+    except (ValueError, OSError) as exc:  # a NUL byte: no file has that name; ask anyway
+        return f"{path!r} cannot be resolved ({exc})"
     project = _resolved(project)
-    if target.is_relative_to(project):
-        for part in target.relative_to(project).parts:
-            if part in PROTECTED_DIR_NAMES:
+    if _within(target, project):
+        for part in target.parts[len(project.parts) :]:
+            if part.casefold() in _DIR_NAMES:
                 return f"{target} is under {part}/, which runs or configures tools later"
     for root in [*protected_roots(env, home), *(_resolved(p) for p in extra)]:
-        if target == root or target.is_relative_to(root):
+        if _within(target, root):
             return f"{target} is a protected start-up, credential or app-settings path"
     # The project's own directories named .git/.ml-intern are caught above; a path
     # outside the project inside some other repository's .git is protected as well.
-    if any(part in PROTECTED_DIR_NAMES for part in target.parts):
+    if any(part.casefold() in _DIR_NAMES for part in target.parts):
         return f"{target} is inside a .git or {paths.PROJECT_DIR_NAME} directory"
+    return None
+
+
+def protected_below(directory: Path, env: Mapping[str, str] | None = None) -> Path | None:
+    """A protected root (``~/.ssh``, the app's data…) inside ``directory``, if any.
+
+    For tools that read a whole folder and send it away (an upload of ``~``).
+    """
+    folder = _resolved(directory)
+    for root in protected_roots(env):
+        if _within(root, folder):
+            return root
     return None
 
 
 def sandbox_readonly(project: Path) -> list[Path]:
     """In-project paths the sandbox binds read-only (only those that exist)."""
     return [project / rel for rel in SANDBOX_READONLY if (project / rel).exists()]
+
+
+_DIR_NAMES = frozenset(name.casefold() for name in PROTECTED_DIR_NAMES)
+
+
+def _within(path: Path, root: Path) -> bool:
+    """``path`` is ``root`` or below it, compared without regard to case."""
+    folded, base = path.as_posix().casefold(), root.as_posix().casefold()
+    return folded == base or folded.startswith(base.rstrip("/") + "/")
 
 
 def _resolved(path: Path) -> Path:

@@ -19,13 +19,14 @@ from ml_intern_tui.tools.files import (
     atomic_write,
     check_fresh,
     display_path,
-    outside_project_approval,
     plural,
     python_warnings,
     remember_read,
     resolve_path,
     unified_diff,
+    write_approval,
 )
+from ml_intern_tui.tools.local_writes import ProtectedTargets
 
 _UNICODE_MAP = str.maketrans(
     {
@@ -130,16 +131,22 @@ class EditTool(Tool):
     )
     Args = EditArgs
 
+    def __init__(self) -> None:
+        self.protected = ProtectedTargets()
+
     def approval(self, args: EditArgs, ctx: ToolContext) -> ApprovalRequest | None:
         path = resolve_path(args.path, ctx)
         details = f"edit {path}\n\n--- replace:\n{args.old_str}\n--- with:\n{args.new_str}"
-        return outside_project_approval(path, ctx, "edit", details)
+        request = write_approval(path, ctx, "edit", details)
+        self.protected.note(ctx.call_id, request, path)
+        return request
 
     async def run(self, args: EditArgs, ctx: ToolContext) -> ToolResult:
         path = resolve_path(args.path, ctx)
         return await asyncio.to_thread(self._edit, path, args, ctx)
 
     def _edit(self, path: Path, args: EditArgs, ctx: ToolContext) -> ToolResult:
+        self.protected.check(ctx.call_id, path, ctx)
         if args.old_str == args.new_str:
             raise ToolError("old_str and new_str are the same; nothing to change")
         if not path.exists():

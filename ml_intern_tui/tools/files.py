@@ -10,14 +10,15 @@ from __future__ import annotations
 import ast
 import asyncio
 import difflib
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ml_intern_tui.core.tool import ApprovalRequest, Tool, ToolContext, ToolError, ToolResult
+from ml_intern_tui.tools.local_writes import ProtectedTargets, atomic_write, write_approval
+
+__all__ = ["atomic_write", "write_approval"]  # edit shares them
 
 DEFAULT_READ_LIMIT = 2000
 MAX_LINE_CHARS = 2000
@@ -30,32 +31,24 @@ _TRAINING_CONFIG_RE = re.compile(r"\b(TrainingArguments|SFTConfig|DPOConfig|GRPO
 
 
 def resolve_path(raw: str, ctx: ToolContext) -> Path:
-    """``raw`` made absolute (relative to the project directory) with symlinks resolved."""
-    path = Path(raw).expanduser()
-    if not path.is_absolute():
-        path = ctx.cwd / path
-    return path.resolve()
+    """``raw`` made absolute (relative to the project directory) with symlinks resolved.
+
+    A path no file can have (a NUL byte, a loop of symbolic links) is a ``ToolError``
+    for the model, never a crash of the turn.
+    """
+    if "\0" in raw:
+        raise ToolError(f"path {raw!r} contains a NUL byte; no file can have that name")
+    try:
+        path = Path(raw).expanduser()
+        if not path.is_absolute():
+            path = ctx.cwd / path
+        return path.resolve()
+    except (RuntimeError, OSError, ValueError) as exc:  # RuntimeError: a symlink loop
+        raise ToolError(f"cannot resolve path {raw!r}: {exc}") from exc
 
 
 def inside_project(path: Path, ctx: ToolContext) -> bool:
     return path.is_relative_to(ctx.cwd.resolve())
-
-
-def outside_project_approval(
-    path: Path, ctx: ToolContext, operation: str, details: str
-) -> ApprovalRequest | None:
-    """A ``local`` approval for touching a file outside the project; None inside it."""
-    if inside_project(path, ctx):
-        return None
-    return ApprovalRequest(
-        kind="local",
-        title=f"Write outside the project: {path}",
-        details=details,
-        risk="medium",
-        operation=operation,
-        scope_value=str(path),
-        scope_pattern=f"{path.parent}/*",
-    )
 
 
 def display_path(path: Path, ctx: ToolContext) -> str:
@@ -74,24 +67,6 @@ def check_fresh(path: Path, ctx: ToolContext, verb: str) -> None:
         raise ToolError(
             f"{path} changed on disk since you last read it; read it again before you {verb} it"
         )
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same directory and ``os.replace`` (keeps the mode)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o7777 if path.exists() else None
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def remember_read(path: Path, ctx: ToolContext) -> None:
@@ -262,6 +237,9 @@ class WriteTool(Tool):
     )
     Args = WriteArgs
 
+    def __init__(self) -> None:
+        self.protected = ProtectedTargets()
+
     def approval(self, args: WriteArgs, ctx: ToolContext) -> ApprovalRequest | None:
         path = resolve_path(args.path, ctx)
         size = len(args.content.encode("utf-8"))
@@ -270,13 +248,16 @@ class WriteTool(Tool):
             f"write {path} ({plural(size, 'byte')}, {plural(count_lines(args.content), 'line')})"
         )
         details += f"\n\n{preview}"
-        return outside_project_approval(path, ctx, "write", details)
+        request = write_approval(path, ctx, "write", details)
+        self.protected.note(ctx.call_id, request, path)
+        return request
 
     async def run(self, args: WriteArgs, ctx: ToolContext) -> ToolResult:
         path = resolve_path(args.path, ctx)
         return await asyncio.to_thread(self._write, path, args.content, ctx)
 
     def _write(self, path: Path, content: str, ctx: ToolContext) -> ToolResult:
+        self.protected.check(ctx.call_id, path, ctx)
         if path.is_dir():
             raise ToolError(f"{path} is a directory; give a file path")
         existed = path.exists()

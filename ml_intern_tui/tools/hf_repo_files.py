@@ -97,11 +97,18 @@ class HfRepoFilesTool(Tool):
         where = f"a new pull request against {rev}" if args.create_pr else rev
         details = [f"Repository: {args.repo_id}", f"Type: {args.repo_type}", f"Revision: {where}"]
         if args.operation == "upload":
+            protected = _protected_upload(args, ctx)
             target, size, preview = _upload_plan(args, ctx)
             details += [f"Target: {target}", f"Size: {size}", f"Create PR: {args.create_pr}"]
             details += [f"Commit message: {args.commit_message}"] if args.commit_message else []
             details += ["", "Preview:", preview] if preview else []
             title, risk = f"Upload {target} to {repo_label(args.repo_id, args.repo_type)}", "medium"
+            if protected:
+                # Credentials and start-up files leave this machine: ask in every mode.
+                return ApprovalRequest(
+                    kind="protected", title=title, details="\n".join(details), risk="high",
+                    operation=args.operation, scope_value=args.repo_id, reason=protected,
+                )  # fmt: skip
         else:
             targets = ", ".join(
                 [*([args.path] if args.path else []), *(args.paths or []), *(args.patterns or [])]
@@ -316,6 +323,22 @@ def _folder_size(folder: Path, patterns: list[str] | None, limit: int = 10_000) 
             if count >= limit:
                 break
     return count, total
+
+
+def _protected_upload(args: RepoFilesArgs, ctx: ToolContext) -> str | None:
+    """Why uploading ``local_path`` sends a protected file (or a folder holding one) away."""
+    from ml_intern_tui.safety.protected import protected_below, protected_reason
+
+    if args.local_path is None:
+        return None
+    local = resolve_path(args.local_path, ctx)
+    reason = protected_reason(local, project=ctx.cwd)
+    if reason is not None:
+        return f"uploads {reason}"
+    inside = protected_below(local) if local.is_dir() else None
+    if inside is not None:
+        return f"{local} holds {inside}, a protected credential, start-up or app-settings path"
+    return None
 
 
 def _upload_plan(args: RepoFilesArgs, ctx: ToolContext) -> tuple[str, str, str]:

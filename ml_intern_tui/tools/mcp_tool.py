@@ -12,7 +12,8 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -112,17 +113,21 @@ class McpTool(Tool):
 
     def approval(self, args: McpArgs, ctx: ToolContext) -> ApprovalRequest | None:
         server = self.server
-        if server.trusted:
-            return None
         arguments = args.model_dump()
+        local = server.transport == "stdio"
+        # A local server can write wherever its arguments point: a protected path there
+        # asks in every mode, even for a trusted server (a remote one acts elsewhere).
+        protected = protected_argument(arguments, ctx.cwd) if local else None
+        if server.trusted and protected is None:
+            return None
         shown = json.dumps(arguments, indent=2, ensure_ascii=False)
         if len(shown) > 4_000:
             shown = shown[:4_000] + "\n…"
-        local = server.transport == "stdio"
         return ApprovalRequest(
             # A local server acts on this machine; a remote one acts elsewhere, so auto
             # mode (local work only) still asks for it.
-            kind="local" if local else "irreversible",
+            kind="protected" if protected else "local" if local else "irreversible",
+            reason=protected or "",
             title=f"MCP {server.name}: {self.remote_name}",
             details=(
                 f"Server: {server.name} ({server.transport} {server.target})\n"
@@ -142,6 +147,56 @@ class McpTool(Tool):
         result = convert_result(raw)
         result.data = {**(result.data or {}), "server": self.server.name, "tool": self.remote_name}
         return result
+
+
+# --------------------------------------------------------------------------- paths
+
+_MAX_STRINGS = 500
+_PROTECTED_NAMES = (".git", ".ml-intern")
+
+
+def _strings(value: Any, budget: list[int]) -> Iterator[str]:
+    """The string leaves of a JSON value (at most ``_MAX_STRINGS`` of them)."""
+    if budget[0] <= 0:
+        return
+    if isinstance(value, str):
+        budget[0] -= 1
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item, budget)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item, budget)
+
+
+def _as_path(text: str) -> str | None:
+    """``text`` when it reads as a local path (``file://`` removed), else ``None``."""
+    text = text.strip()
+    if text.startswith("file://"):
+        text = text.removeprefix("file://")
+    elif "://" in text:
+        return None  # a URL names another machine
+    if not text or len(text) > 4096 or "\n" in text or "\0" in text:
+        return None
+    if "/" in text or text.startswith("~") or text.casefold() in _PROTECTED_NAMES:
+        return text
+    return None
+
+
+def protected_argument(arguments: dict[str, Any], cwd: Path) -> str | None:
+    """Why a local server's call touches a protected path, judging by its arguments."""
+    from ml_intern_tui.safety.protected import protected_reason
+
+    for text in _strings(arguments, [_MAX_STRINGS]):
+        candidate = _as_path(text)
+        if candidate is None:
+            continue
+        path = Path(candidate).expanduser()
+        reason = protected_reason(path if path.is_absolute() else cwd / path, project=cwd)
+        if reason is not None:
+            return f"an argument names {candidate!r}: {reason}"
+    return None
 
 
 # --------------------------------------------------------------------------- results

@@ -161,8 +161,6 @@ class MLInternApp(App[int]):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        if self.prefs.keymap:
-            self.set_keymap(self.prefs.keymap)
         self.header.model, self.header.mode = self.prefs.model, self.prefs.mode
         self.status.model, self.status.mode = self.prefs.model, self.prefs.mode
         self.status.budget_usd = self.prefs.budget_usd
@@ -173,16 +171,52 @@ class MLInternApp(App[int]):
         subscription = self.runtime.bus.subscribe(maxsize=100_000)
         self.bridge = EventBridge(subscription, self.deliver)
         self.run_worker(self.bridge.run(), name="bridge", group="bridge", exit_on_error=False)
-        if self.serve:
-            self._serving = True
-            self.run_worker(self._serve(), name="runtime", group="runtime", exit_on_error=False)
         self.prompt.focus()
+        for warning in getattr(self.runtime, "warnings", ()):
+            self.local_notice(warning, "warning")
+        trust = getattr(self.runtime, "project_trust", None)
+        if self.serve and trust is not None and trust.asks:
+            # Nothing is wired and no MCP server starts until the user has answered, and
+            # the keymap (which the project may set) waits too: no key of the question
+            # can be taken over by a binding the project moved onto it.
+            from ml_intern_tui.tui.screens.trust import TrustScreen
+
+            self.push_screen(TrustScreen(trust), self._trust_answered)
+        else:
+            self._apply_keymap()
+            self._start_serving()
         if self.quit_on_signals:
             self.handle_signals()
         self.call_after_refresh(self._after_first_frame)
         self.set_interval(FREEZE_EVERY_S, self.gc_governor.tick, name="gc-governor")
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(UI_SWITCH_INTERVAL_S)
+
+    def _apply_keymap(self) -> None:
+        if self.prefs.keymap:
+            self.set_keymap(self.prefs.keymap)
+
+    def _start_serving(self) -> None:
+        if self.serve:
+            self._serving = True
+            self.run_worker(self._serve(), name="runtime", group="runtime", exit_on_error=False)
+
+    def _trust_answered(self, answer: str | None) -> None:
+        self.run_worker(
+            self._apply_trust(answer or "ignore"), name="trust", group="trust", exit_on_error=False
+        )
+
+    async def _apply_trust(self, answer: str) -> None:
+        try:
+            level, text = await self.runtime.answer_trust(answer)  # type: ignore[attr-defined]
+        finally:
+            self.prefs = UIPrefs.from_settings(self.runtime.settings)
+            self._apply_keymap()
+            self._start_serving()
+        self.header.model, self.header.mode = self.prefs.model, self.prefs.mode
+        self.status.model, self.status.mode = self.prefs.model, self.prefs.mode
+        self.status.budget_usd = self.prefs.budget_usd
+        self.local_notice(text, level)
 
     def on_unmount(self) -> None:
         # Hand everything back to the collector: whoever runs next (a test) starts clean.
@@ -250,7 +284,7 @@ class MLInternApp(App[int]):
         if resumed is not None:
             self.replay.start(resumed)
         if isinstance(event, p.Permissions):
-            self._show_permissions(event.rules)
+            self._show_permissions(event)
         elif isinstance(event, p.McpStatus):
             self.mcp_board.update(event)
         elif isinstance(event, p.Undone) and event.text and not self.prompt.text.strip():
@@ -370,14 +404,14 @@ class MLInternApp(App[int]):
 
         self.push_screen(ConfirmScreen(f"Cancel job {job.job_id}?", detail), answered)
 
-    def _show_permissions(self, rules: list[str]) -> None:
+    def _show_permissions(self, event: p.Permissions) -> None:
         for screen in self.screen_stack:
             if isinstance(screen, PermissionsScreen):
-                screen.set_rules(rules)
+                screen.set_rules(event.rules, event.sources, event.fixed)
                 return
         if self.permissions_requested:
             self.permissions_requested = False
-            self.push_screen(PermissionsScreen(rules))
+            self.push_screen(PermissionsScreen(event.rules, event.sources, event.fixed))
 
     def on_permissions_screen_remove(self, message: PermissionsScreen.Remove) -> None:
         self.submit(p.RemovePermission(rule=message.rule))

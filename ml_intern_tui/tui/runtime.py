@@ -16,7 +16,12 @@ from ml_intern_tui.core.bus import EventBus
 
 
 class Runtime(Protocol):
-    """The agent runtime as the UI sees it: a bus to read and a place to submit ops."""
+    """The agent runtime as the UI sees it: a bus to read and a place to submit ops.
+
+    Optional, read with ``getattr``: ``project_trust`` (a ``safety.trust_store.ProjectTrust``;
+    when it ``asks``, the app shows the trust question before calling ``run``),
+    ``async answer_trust(answer) -> (level, text)`` and ``warnings`` (lines to show).
+    """
 
     bus: EventBus
     settings: Any

@@ -211,6 +211,9 @@ class SlashRunner:
             f"Jobs: {app.jobs.running_count} running of {len(app.jobs.jobs)}",
             f"Working directory {app.header.cwd}",
         ]
+        trust = getattr(app.runtime, "project_trust", None)
+        if trust is not None:
+            lines.append(trust.status())
         app.local_notice("\n".join(lines))
 
     async def cmd_cost(self, arg: str) -> None:

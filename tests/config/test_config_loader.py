@@ -133,7 +133,9 @@ def test_layers_apply_in_order_user_project_env_cli(project: Path) -> None:
         "ML_INTERN_MAX_ITERATIONS": "30",
         "ML_INTERN_LLM__TIMEOUT_S": "5",
     }
-    loaded = load(project, env=env, cli_overrides={"max_iterations": 40, "stream": None})
+    loaded = load(
+        project, env=env, cli_overrides={"max_iterations": 40, "stream": None}, trust="trust"
+    )
     settings = loaded.settings
     assert settings.mode == "auto"
     assert settings.model == "project/model"
@@ -165,7 +167,7 @@ def test_tables_merge_key_by_key_and_lists_replace(project: Path) -> None:
         enabled = true
         """,
     )
-    settings = load(project).settings
+    settings = load(project, trust="trust").settings
     assert (settings.llm.timeout_s, settings.llm.max_retries) == (42, 7)
     assert settings.llm.retry_max_delay_s == 30.0
     assert settings.suggested_models == ["b/three"]
@@ -194,7 +196,7 @@ def test_remembered_rules_add_up_across_layers(project: Path) -> None:
         """,
     )
     env = {**os.environ, "ML_INTERN_APPROVALS__REMEMBERED": '[{tool = "write", pattern = "out/*"}]'}
-    rules = load(project, env=env).settings.approvals.remembered
+    rules = load(project, env=env, trust="trust").settings.approvals.remembered
     assert [r.describe() for r in rules] == ["bash: ls*", "hf_jobs run: *", "write: out/*"]
 
 
@@ -258,7 +260,7 @@ def test_env_substitution_with_value_default_and_escape(project: Path) -> None:
         """,
     )
     env = {**os.environ, "MODEL_ORG": "org", "TOOLS_DIR": "/opt", "HOME_DIR": ""}
-    settings = load(project, env=env).settings
+    settings = load(project, env=env, trust="trust").settings
     assert settings.model == "org/fallback"
     assert settings.ui.theme == "${NOT_A_VAR}"
     server = settings.mcp.servers["local"]
@@ -333,7 +335,7 @@ def test_free_form_tables_accept_any_keys(project: Path) -> None:
         webhook_url = "https://hooks.example/x"
         """,
     )
-    settings = load(project).settings
+    settings = load(project, trust="trust").settings
     assert settings.keymap == {"my.binding": "ctrl+k"}
     assert settings.mcp.servers["gh"].headers == {"X-Anything": "1"}
     assert settings.notifications.destinations["slack"].events[0] == "approval_required"

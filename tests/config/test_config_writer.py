@@ -125,12 +125,17 @@ def test_append_remembered_adds_a_table_once(config_file: Path) -> None:
     )
 
 
-def test_remembered_rules_written_to_the_project_are_loaded(tmp_path: Path) -> None:
+def test_remembered_rules_written_to_the_user_config_are_loaded(tmp_path: Path) -> None:
     project = tmp_path / "proj"
-    target = paths.project_config_path(project)
-    append_remembered(target, {"tool": "bash", "pattern": "ls*"})
+    append_remembered(paths.user_config_path(), {"tool": "bash", "pattern": "ls*"})
     rules = load_config(cwd=project).settings.approvals.remembered
     assert [r.describe() for r in rules] == ["bash: ls*"]
+    # Rules in a project's own file count only once the project is trusted.
+    append_remembered(paths.project_config_path(project), {"tool": "write"})
+    untrusted = load_config(cwd=project).settings.approvals.remembered
+    assert [r.describe() for r in untrusted] == ["bash: ls*"]
+    trusted = load_config(cwd=project, trust="trust").settings.approvals.remembered
+    assert [r.describe() for r in trusted] == ["bash: ls*", "write: *"]
 
 
 def test_remove_remembered(config_file: Path) -> None:

@@ -11,7 +11,8 @@ The same tool set serves both transports, so every test runs the real MCP protoc
 - ``do.thing``: a name that has to be sanitised for the OpenAI API;
 - ``do_thing`` and ``_add``: only when asked for by name (``only``), to make names collide.
 
-Run as a script for stdio: ``python mcp_servers.py stdio [--tools add,echo]``. In a test,
+Run as a script for stdio: ``python mcp_servers.py stdio [--tools add,echo]`` (``--mark
+FILE`` writes FILE first, to prove the process was started). In a test,
 ``McpHttpServer`` serves over streamable HTTP (or SSE) from a thread, records the headers
 of every request, and can ``stop()`` and ``start()`` again on the same port (a server
 that went away and came back). No ``from __future__ import annotations`` here: fastmcp
@@ -145,6 +146,8 @@ def _main(argv: list[str]) -> None:
     only: set[str] | None = None
     if "--tools" in argv:
         only = set(argv[argv.index("--tools") + 1].split(","))
+    if "--mark" in argv:  # proof that the process was started (project-trust tests)
+        Path(argv[argv.index("--mark") + 1]).write_text("ran")
     if "--sleep-first" in argv:
         time.sleep(float(argv[argv.index("--sleep-first") + 1]))
     build_server(only=only).run(show_banner=False)
@@ -235,4 +238,6 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "stdio":
         _main(sys.argv[2:])
     else:
-        raise SystemExit("usage: mcp_servers.py stdio [--tools a,b] [--sleep-first S]")
+        raise SystemExit(
+            "usage: mcp_servers.py stdio [--tools a,b] [--sleep-first S] [--mark FILE]"
+        )

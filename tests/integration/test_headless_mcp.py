@@ -61,7 +61,10 @@ def tool_names(fake: FakeOpenAI, request: int) -> set[str]:
 
 
 def write_project_config(cwd: Path, servers: dict[str, dict[str, Any]]) -> None:
-    """``.ml-intern/config.toml`` with ``[mcp.servers.NAME]`` tables (JSON values are TOML)."""
+    """``.ml-intern/config.toml`` with ``[mcp.servers.NAME]`` tables (JSON values are TOML).
+
+    MCP servers need the project to be trusted: the runs here pass ``--trust-project``.
+    """
     lines = []
     for name, table in servers.items():
         lines.append(f"[mcp.servers.{name}]")
@@ -94,7 +97,7 @@ def test_a_one_shot_run_can_call_a_slow_mcp_servers_tool_in_its_first_turn(
             Reply(text="The sum is 5."),
         )
         proc = cli(
-            ["--model", "vllm/m", "-p", "add 2 and 3", "--json"],
+            ["--model", "vllm/m", "-p", "add 2 and 3", "--json", "--trust-project"],
             cwd=tmp_path,
             env={"VLLM_BASE_URL": fake.base_url},
             timeout=90,
@@ -117,7 +120,7 @@ def test_a_server_that_fails_is_one_warning_and_the_run_goes_on(tmp_path: Path) 
     with FakeOpenAI() as fake:
         fake.enqueue(Reply(text="Hello without MCP."))
         proc = cli(
-            ["--model", "vllm/m", "-p", "hi"],
+            ["--model", "vllm/m", "-p", "hi", "--trust-project"],
             cwd=tmp_path,
             env={"VLLM_BASE_URL": fake.base_url},
         )

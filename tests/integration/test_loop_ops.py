@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fakes.openai_server import FakeOpenAI, Reply
 
+from ml_intern_tui.config.rules_store import RulesStore
 from ml_intern_tui.core.protocol import (
     Approval,
     ApprovalDecision,
@@ -98,8 +99,10 @@ async def test_remember_stores_a_visible_rule_that_can_be_removed(
         )
     )
     await h.wait_for("turn_complete")
-    saved = (workspace / ".ml-intern" / "config.toml").read_text()
-    assert "touch" in saved and "[[approvals.remembered]]" in saved
+    # Stored in the user's own store for this project, never in the project's files.
+    store = RulesStore()
+    assert [r.describe() for r in store.load(workspace)[0]] == [scope]
+    assert not (workspace / ".ml-intern").exists()
 
     mark = h.mark()
     h.submit(UserInput(text="again"))  # matches the remembered scope: runs without asking
@@ -117,11 +120,12 @@ async def test_remember_stores_a_visible_rule_that_can_be_removed(
     h.submit(ListPermissions())
     listed = await h.wait_for("permissions")
     assert listed.rules == [scope]
+    assert "your answer for this project" in listed.sources[scope] and not listed.fixed
     mark = h.mark()
     h.submit(RemovePermission(rule=scope))
     emptied = await h.wait_for("permissions", after=mark)
     assert emptied.rules == []
-    assert "touch" not in (workspace / ".ml-intern" / "config.toml").read_text()
+    assert store.load(workspace)[0] == []
 
 
 async def test_job_cancel_stops_a_background_job(fake_openai: FakeOpenAI, harness_factory) -> None:

@@ -157,7 +157,7 @@ url = "http://127.0.0.1:{free_port()}/mcp"
 command = "/nonexistent/mcp-server"
 """
     )
-    settings = load_config(cwd=tmp_path).settings
+    settings = load_config(cwd=tmp_path, trust="trust").settings  # as with --trust-project
     runtime = build_runtime(settings, cwd=tmp_path)
     app = MLInternApp(runtime)
     started = time.monotonic()

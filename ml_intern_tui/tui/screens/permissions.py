@@ -1,10 +1,12 @@
-"""Remembered approvals: see each rule's exact scope, remove the ones you regret."""
+"""Remembered approvals: see each rule's exact scope and where it lives, remove the ones
+you regret (a rule from a project file or a variable says where to remove it)."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
@@ -23,7 +25,7 @@ class PermissionsScreen(ModalScreen[None]):
     PermissionsScreen {
         align: center middle;
         & > Vertical {
-            width: 90; max-width: 95%; height: auto; max-height: 80%;
+            width: 100; max-width: 95%; height: auto; max-height: 80%;
             border: round $primary; background: $surface; padding: 0 1;
         }
         & OptionList { height: auto; max-height: 20; border: none; }
@@ -36,9 +38,16 @@ class PermissionsScreen(ModalScreen[None]):
             super().__init__()
             self.rule = rule
 
-    def __init__(self, rules: list[str]) -> None:
+    def __init__(
+        self,
+        rules: list[str],
+        sources: dict[str, str] | None = None,
+        fixed: dict[str, str] | None = None,
+    ) -> None:
         super().__init__()
         self.rules = list(rules)
+        self.sources = dict(sources or {})
+        self.fixed = dict(fixed or {})
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -47,24 +56,44 @@ class PermissionsScreen(ModalScreen[None]):
             yield Static("d remove the highlighted rule · Esc close", classes="keys")
 
     def on_mount(self) -> None:
-        self.set_rules(self.rules)
+        self.set_rules(self.rules, self.sources, self.fixed)
 
-    def set_rules(self, rules: list[str]) -> None:
+    def set_rules(
+        self,
+        rules: list[str],
+        sources: dict[str, str] | None = None,
+        fixed: dict[str, str] | None = None,
+    ) -> None:
         self.rules = list(rules)
+        self.sources = dict(sources or {})
+        self.fixed = dict(fixed or {})
         options = self.query_one(OptionList)
         options.clear_options()
         if not rules:
             options.add_option(Option("No remembered approvals.", disabled=True))
             return
         for rule in rules:
-            options.add_option(Option(rule, id=rule))
+            options.add_option(Option(self._label(rule), id=rule))
         options.highlighted = 0
         options.focus()
+
+    def _label(self, rule: str) -> Content:
+        label = Content.styled(rule, "bold")
+        where = self.sources.get(rule)
+        if where:
+            label = Content.assemble(label, "\n", (f"  from {where}", "$text-muted"))
+        if rule in self.fixed:
+            label = Content.assemble(label, "\n", (f"  {self.fixed[rule]}", "$text-warning"))
+        return label
 
     def action_remove(self) -> None:
         options = self.query_one(OptionList)
         if options.highlighted is None or not self.rules:
             return
         rule = options.get_option_at_index(options.highlighted).id
-        if rule:
-            self.app.post_message(self.Remove(rule))
+        if not rule:
+            return
+        if rule in self.fixed:
+            self.notify(f"{rule} stays: {self.fixed[rule]}.", severity="warning", timeout=6)
+            return
+        self.app.post_message(self.Remove(rule))

@@ -1,0 +1,118 @@
+"""Project trust: which settings a project's ``.ml-intern/config.toml`` may change by itself.
+
+A cloned repository can ship that file, and before protected paths the model could write
+it, so it is read as untrusted input. Deny by default: only the keys in ``SAFE_KEYS``
+(how the app looks and how it keeps the conversation) apply on their own. Every other
+key -- what runs without asking, what it costs, where data and tokens go, what starts
+at launch, and any key added later unless it is put on the safe list -- applies only
+once the user trusts the project: for one run, or always for this path and exactly
+this content (a changed file asks again). The decisions live in the app's data
+directory (``trust.json``, see ``trust_store``), a protected path the model cannot write;
+``trust_changes`` says what a file would change, as the trust question shows it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+KeyPath = tuple[str, ...]
+
+SAFE_KEYS: frozenset[KeyPath] = frozenset(
+    {
+        ("stream",),
+        ("suggested_models",),  # offered by /model; the user still picks
+        ("context", "limit"),
+        ("context", "compact_threshold"),
+        ("context", "keep_recent"),
+        ("context", "per_message_cap_tokens"),
+        ("llm", "retry_base_delay_s"),
+        ("llm", "retry_max_delay_s"),
+        ("ui", "theme"),
+        ("ui", "show_reasoning"),
+        ("ui", "max_chat_blocks"),
+        ("keymap",),  # except the bindings in GATED_BINDINGS
+    }
+)
+"""Settings a project may set without trust: none runs code, loosens approvals, spends
+money, or sends data or tokens anywhere."""
+
+GATED_BINDINGS: frozenset[str] = frozenset({"approval", "confirm", "permissions", "trust"})
+"""Key binding groups (``[keymap]`` ids ``group.action``) a project may not move: the keys
+that answer approvals and questions."""
+
+GATED: dict[KeyPath, str] = {
+    ("model",): "the model every call goes to, and what it costs",
+    ("mode",): "what runs without asking",
+    ("budget_usd",): "how much may be spent without asking",
+    ("max_iterations",): "how many paid model calls one turn may make",
+    ("reasoning_effort",): "how many paid reasoning tokens each call uses",
+    ("llm",): "where prompts and your Hugging Face token go, and paid retries",
+    ("tools",): "which commands run without asking, what they may see, tool limits",
+    ("approvals",): "calls that run without asking",
+    ("sessions",): "where session journals are written",
+    ("traces",): "uploads of your sessions to the Hub",
+    ("hub",): "where your Hugging Face token is sent",
+    ("github",): "where your GitHub token is sent",
+    ("mcp",): "programs started and servers contacted at launch",
+    ("notifications",): "where session content is sent",
+    ("sandbox",): "the OS sandbox around shell commands",
+    ("router",): "where model calls are routed, and what they cost",
+    ("keymap",): "the keys that answer approvals and questions",
+}
+"""What each gated table or key controls (the trust screen says it). Tables are gated
+whole, so a key added to one later is gated without being listed; a new table that is
+neither here nor in ``SAFE_KEYS`` is gated too, and a test asks for it to be decided."""
+
+UNLISTED_EFFECT = "not on the list of settings a project may change by itself"
+
+
+# ----------------------------------------------------------------------------- classify
+
+
+def is_safe(path: KeyPath) -> bool:
+    """True when a project may set ``path`` without trust."""
+    if len(path) == 2 and path[0] == "keymap":
+        return path[1].split(".", 1)[0].strip().casefold() not in GATED_BINDINGS
+    return path in SAFE_KEYS
+
+
+def split_project(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[KeyPath]]:
+    """The safe part of a project config and the paths of everything else (gated).
+
+    Gated paths are as coarse as possible: a table with no safe key inside is one path.
+    """
+    gated: list[KeyPath] = []
+
+    def walk(node: Mapping[str, Any], prefix: KeyPath) -> dict[str, Any]:
+        kept: dict[str, Any] = {}
+        for key, value in node.items():
+            path = (*prefix, str(key))
+            has_safe_inside = isinstance(value, dict) and (
+                path == ("keymap",) or any(s[: len(path)] == path for s in SAFE_KEYS if s != path)
+            )
+            if has_safe_inside:
+                inner = walk(value, path)
+                if inner or not value:
+                    kept[key] = inner
+            elif is_safe(path) and path != ("keymap",):
+                kept[key] = value
+            else:
+                gated.append(path)
+        return kept
+
+    return walk(data, ()), gated
+
+
+def effect_of(path: KeyPath) -> str:
+    """What the gated setting at ``path`` controls (its nearest listed table)."""
+    for end in range(len(path), 0, -1):
+        if path[:end] in GATED:
+            return GATED[path[:end]]
+    return UNLISTED_EFFECT
+
+
+def content_digest(data: bytes) -> str:
+    """The SHA-256 of a config file's bytes (what "trust always" is tied to)."""
+    return hashlib.sha256(data).hexdigest()
