@@ -78,9 +78,9 @@ def url_key(url: str) -> str:
 
 def parse_results(html: str, page_url: str) -> SearchPage:
     """The results of a search page, in page order, deduplicated."""
-    from bs4 import BeautifulSoup
+    from ml_intern_tui.integrations.web_page import parse_html
 
-    soup = BeautifulSoup(html, "html.parser")
+    soup = parse_html(html)
     found: list[SearchResult] = []
     titles = soup.select("a.result__a")
     if titles:
