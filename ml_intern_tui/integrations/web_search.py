@@ -46,7 +46,7 @@ class SearchPage:
 
 
 def _text(node: Any) -> str:
-    return " ".join(node.get_text(" ").split()) if node is not None else ""
+    return " ".join(node.text_content().split()) if node is not None else ""
 
 
 def decode_link(href: str, page_url: str) -> str | None:
@@ -76,25 +76,35 @@ def url_key(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), netloc, path, parts.query, ""))
 
 
+def _with_class(name: str) -> str:
+    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
+
+
 def parse_results(html: str, page_url: str) -> SearchPage:
     """The results of a search page, in page order, deduplicated."""
     from ml_intern_tui.integrations.web_page import parse_html
 
-    soup = parse_html(html)
+    root = parse_html(html)
     found: list[SearchResult] = []
-    titles = soup.select("a.result__a")
+    titles = root.xpath(f"//a[{_with_class('result__a')}]")
     if titles:
         for anchor in titles:
-            block = anchor.find_parent(class_="result")
-            if block is not None and "result--ad" in (block.get("class") or []):
+            block = next(
+                (a for a in anchor.iterancestors() if "result" in (a.get("class") or "").split()),
+                None,
+            )
+            if block is not None and "result--ad" in (block.get("class") or "").split():
                 continue
-            url = decode_link(str(anchor.get("href") or ""), page_url)
+            url = decode_link(anchor.get("href") or "", page_url)
             if url is None:
                 continue
-            snippet = block.select_one(".result__snippet") if block is not None else None
-            found.append(SearchResult(_text(anchor), url, _clip(_text(snippet))))
+            snippets = (
+                block.xpath(f".//*[{_with_class('result__snippet')}]") if block is not None else []
+            )
+            snippet = _text(snippets[0]) if snippets else ""
+            found.append(SearchResult(_text(anchor), url, _clip(snippet)))
     else:
-        found = list(_outbound_links(soup, page_url))
+        found = list(_outbound_links(root, page_url))
     lowered = html.lower()
     page = SearchPage(results=dedupe(found))
     if not page.results:
@@ -103,11 +113,11 @@ def parse_results(html: str, page_url: str) -> SearchPage:
     return page
 
 
-def _outbound_links(soup: Any, page_url: str) -> Iterable[SearchResult]:
+def _outbound_links(root: Any, page_url: str) -> Iterable[SearchResult]:
     """Fallback for pages without DuckDuckGo's classes: links that leave the engine."""
     own_host = (urlsplit(page_url).hostname or "").lower()
-    for anchor in soup.find_all("a", href=True):
-        url = decode_link(str(anchor["href"]), page_url)
+    for anchor in root.iter("a"):
+        url = decode_link(anchor.get("href") or "", page_url)
         title = _text(anchor)
         if url is None or len(title) < 3:
             continue

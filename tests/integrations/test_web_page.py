@@ -160,11 +160,22 @@ def test_page_without_main_keeps_the_body_and_short_main_is_ignored() -> None:
     assert no_body.markdown == "### Bare\n\nfragment"
 
 
-def test_hostile_nesting_falls_back_to_plain_text_with_a_note() -> None:
-    html = "<div>" * 6000 + "buried words" + "</div>" * 6000
+def test_hostile_nesting_is_cut_at_a_fixed_depth_with_a_note() -> None:
+    html = "<p>on top</p>" + "<div>" * 100_000 + "buried words" + "</div>" * 100_000
     page = html_to_markdown(html, BASE)
-    assert page.markdown == "buried words"
-    assert "nested too deeply" in page.note
+    assert page.markdown == "on top"
+    assert page.note == "the page nests elements over 255 deep: the deepest parts are left out"
+    shallow = html_to_markdown("<div>" * 200 + "reachable" + "</div>" * 200, BASE)
+    assert shallow.markdown == "reachable" and shallow.note == ""
+
+
+def test_unusual_input_never_raises() -> None:
+    assert html_to_markdown("", BASE).markdown == ""
+    assert html_to_markdown("   ", BASE).markdown == ""
+    xhtml = '<?xml version="1.0" encoding="utf-8"?><html><body><p>x\x00y\x01z</p></body></html>'
+    assert html_to_markdown(xhtml, BASE).markdown == "xyz"
+    hidden_script = '<p><a href="#top"><script>steal()</script>top</a></p>'
+    assert html_to_markdown(hidden_script, BASE).markdown == "top"
 
 
 def test_broken_markup_still_converts() -> None:
