@@ -11,11 +11,13 @@ language, about 2 MB of HTML a second on a busy 2-core machine).
 from __future__ import annotations
 
 import codecs
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
+log = logging.getLogger(__name__)
 Kind = Literal["html", "text", "binary"]
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -193,6 +195,8 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _LINK_SCHEMES = ("http", "https", "mailto", "ftp")
+MAX_SPAN = 32
+"""Columns or rows one table cell may span."""
 DEPTH_LIMIT = 255
 """libxml2 keeps elements this deep; deeper ones (only hostile pages nest so) are left out."""
 
@@ -248,12 +252,27 @@ def _clean(root: Any, base_url: str) -> int:
                 continue
             if tag == "a":
                 _fix_link(child, base_url)
+            if tag in ("td", "th"):
+                _clamp_spans(child)
             if tag == "img":
                 src = (child.get("src") or "").strip()
                 if src and not src.startswith("data:"):
                     child.set("src", urljoin(base_url, src))
             stack.append((child, in_content or tag in _CONTENT, depth + 1))
     return deepest
+
+
+def _clamp_spans(cell: Any) -> None:
+    """Keep ``colspan``/``rowspan`` small: a hostile ``colspan=1000`` on every cell would
+    blow a small page up into megabytes of empty table."""
+    for name in ("colspan", "rowspan"):
+        value = cell.get(name)
+        if value is not None:
+            try:
+                span = int(value)
+            except ValueError:
+                span = 1
+            cell.set(name, str(min(max(span, 1), MAX_SPAN)))
 
 
 def _fix_link(anchor: Any, base_url: str) -> None:
@@ -302,8 +321,15 @@ def html_to_markdown(html: str, base_url: str) -> Page:
         compact_tables=True,
         inline_data_media="alt_text_only",
     )
-    markdown = convert(content, options).content or ""
     note = ""
+    try:
+        markdown = convert(content, options).content or ""
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # a Rust panic arrives as a BaseException (PyO3)
+        log.warning("html-to-markdown failed on a page: %s: %s", type(exc).__name__, exc)
+        markdown = "\n\n".join(" ".join(part.split()) for part in root.itertext() if part.strip())
+        note = "the page could not be converted to Markdown: its plain text follows"
     if deepest >= DEPTH_LIMIT:
         note = f"the page nests elements over {DEPTH_LIMIT} deep: the deepest parts are left out"
     return Page(title=title, markdown=_tidy(markdown), note=note)

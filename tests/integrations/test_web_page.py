@@ -184,3 +184,29 @@ def test_broken_markup_still_converts() -> None:
     assert "open **bold *both" in md
     assert "| cell | next |" in md
     assert md.endswith("after")
+
+
+def test_hostile_table_spans_cannot_blow_up_the_output() -> None:
+    cell = '<td colspan="1000000" rowspan="1000">x</td>'
+    html = "<table>" + ("<tr>" + cell * 5 + "</tr>") * 200 + "</table>"
+    page = html_to_markdown(html, BASE)
+    assert len(page.markdown) < 10 * len(html)  # unclamped: about 50 times
+    ok = html_to_markdown(
+        '<table><tr><th colspan="2">both</th></tr><tr><td>a</td><td>b</td></tr></table>', BASE
+    )
+    assert ok.markdown.splitlines()[0].count("|") == 3  # a header spanning two columns
+
+
+def test_a_converter_crash_falls_back_to_plain_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    import html_to_markdown
+
+    class PanicError(BaseException):  # what a Rust panic looks like from Python (PyO3)
+        pass
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise PanicError("index out of bounds")
+
+    monkeypatch.setattr(html_to_markdown, "convert", explode)
+    page = html_to_markdown("<h1>Title</h1><p>first   words</p><script>x()</script>", BASE)
+    assert page.markdown == "Title\n\nfirst words"
+    assert page.note == "the page could not be converted to Markdown: its plain text follows"
