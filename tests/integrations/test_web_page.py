@@ -198,7 +198,7 @@ def test_hostile_table_spans_cannot_blow_up_the_output() -> None:
 
 
 def test_a_converter_crash_falls_back_to_plain_text(monkeypatch: pytest.MonkeyPatch) -> None:
-    import html_to_markdown
+    import html_to_markdown as converter
 
     class PanicError(BaseException):  # what a Rust panic looks like from Python (PyO3)
         pass
@@ -206,7 +206,7 @@ def test_a_converter_crash_falls_back_to_plain_text(monkeypatch: pytest.MonkeyPa
     def explode(*args: object, **kwargs: object) -> None:
         raise PanicError("index out of bounds")
 
-    monkeypatch.setattr(html_to_markdown, "convert", explode)
+    monkeypatch.setattr(converter, "convert", explode)
     page = html_to_markdown("<h1>Title</h1><p>first   words</p><script>x()</script>", BASE)
     assert page.markdown == "Title\n\nfirst words"
     assert page.note == "the page could not be converted to Markdown: its plain text follows"
