@@ -166,7 +166,7 @@ def guarded_client(
     transport = httpx.AsyncHTTPTransport(trust_env=False)
     if not hasattr(transport, "_pool"):  # httpx changed its insides: refuse to run unguarded
         raise RuntimeError("httpx.AsyncHTTPTransport has no _pool; web_fetch cannot guard it")
-    ssl_context = httpx.create_ssl_context()
+    ssl_context = httpx.create_ssl_context(trust_env=True)  # SSL_CERT_FILE / SSL_CERT_DIR
     transport._pool = httpcore.AsyncConnectionPool(
         ssl_context=ssl_context,
         max_connections=20,

@@ -169,3 +169,70 @@ async def test_the_checked_address_is_the_one_connected_to(ctx: ToolContext, web
     assert result.ok and "line one" in result.output
     request = web.server.calls("GET", "/notes.txt")[0]
     assert request.headers["host"] == f"docs.example.com:{web.port}"
+
+
+def _certificate(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed certificate for ``name`` (cert file, key file)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+async def test_https_still_checks_the_certificate_against_the_name(
+    ctx: ToolContext, web: FakeWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connecting to the checked address must not weaken TLS: the certificate is verified
+    for the host name in the URL, not for the address."""
+    import ssl
+
+    cert_file, key_file = _certificate(tmp_path, "docs.example.com")
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert_file, key_file)
+    listener = web.server._server
+    listener.socket = server_tls.wrap_socket(listener.socket, server_side=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))  # the client trusts only this cert
+
+    async def resolve(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    config = WebConfig(allow_private_networks=["127.0.0.1"], timeout_s=5)
+    good = await fetch(
+        WebFetchTool(config, resolve=resolve), ctx, f"https://docs.example.com:{web.port}/notes.txt"
+    )
+    assert good.ok and "line one" in good.output
+    # Another name on the same address: the certificate does not match, the fetch fails.
+    message = await refusal(
+        WebFetchTool(config, resolve=resolve), ctx, f"https://other.example.com:{web.port}/x"
+    )
+    assert message.startswith("web_fetch: could not fetch https://other.example.com")
+    assert "CERTIFICATE_VERIFY_FAILED" in message and "Hostname mismatch" in message
+    assert web.paths() == ["/notes.txt"]

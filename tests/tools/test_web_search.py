@@ -142,3 +142,13 @@ async def test_query_placeholder_and_an_explicit_config(ctx: ToolContext, web: F
     assert web.queries == ["lora rank & alpha"]
     assert web.server.calls("GET", r"/html/?")[0].query["kl"] == ["us-en"]
     assert result.summary == "1 result · Only one"
+
+
+async def test_a_slow_engine_times_out_in_one_line(ctx: ToolContext, web: FakeWeb) -> None:
+    tool = WebSearchTool(WebConfig(search_url=web.url("/slow"), timeout_s=1))
+    try:
+        with pytest.raises(ToolError) as caught:
+            await call(tool, ctx, query="grpo")
+    finally:
+        await tool.aclose()
+    assert str(caught.value) == "web_search: 127.0.0.1 did not answer within 1 s; try again"
