@@ -276,6 +276,7 @@ async def _fetch(
                             f"{current[:200]} redirects to {target[:200]}, which is not an "
                             "http(s) URL; not followed"
                         )
+                    check_url(target)  # no host, or credentials in it: refused too
                     seen.append(target)
                     current = target
                     continue
@@ -291,8 +292,6 @@ async def _fetch(
             raise
         except WebError:
             raise
-        except httpx.TooManyRedirects:  # pragma: no cover - we follow redirects ourselves
-            raise WebError(f"too many redirects from {url[:200]}") from None
         except httpx.TimeoutException:
             raise WebError(f"{current[:200]} timed out") from None
         except httpx.HTTPError as exc:

@@ -277,6 +277,10 @@ class FakeWeb:
         def localhost(req: FakeRequest) -> FakeResponse:
             return redirect(f"http://localhost:{self.port}/notes.txt")
 
+        @s.route("GET", r"/redirect/credentials")
+        def credentials(req: FakeRequest) -> FakeResponse:
+            return redirect(f"http://admin:secret@127.0.0.1:{self.port}/notes.txt")
+
         @s.route("GET", r"/redirect/file")
         def file_scheme(req: FakeRequest) -> FakeResponse:
             return redirect("file:///etc/passwd")

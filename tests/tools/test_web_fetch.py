@@ -104,6 +104,10 @@ async def test_redirect_loop_cap_and_bad_scheme_are_one_line(
     assert ok.data["final_url"] == web.url("/notes.txt")
     message = await refused(fetch, ctx, url=web.url("/redirect/file"))
     assert "redirects to file:///etc/passwd, which is not an http(s) URL" in message
+    before = web.paths().count("/notes.txt")
+    message = await refused(fetch, ctx, url=web.url("/redirect/credentials"))
+    assert message == "web_fetch: URLs with a user name or password are not fetched"
+    assert web.paths().count("/notes.txt") == before  # the redirect was not followed
 
 
 async def test_text_json_and_markdown_come_as_they_are(
