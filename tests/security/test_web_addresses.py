@@ -18,7 +18,7 @@ from fakes.web_site import FakeWeb
 from ml_intern_tui.config.schema import AppConfig, WebConfig
 from ml_intern_tui.core.tool import SessionState, ToolContext, ToolError, parse_arguments
 from ml_intern_tui.integrations.web_http import address_problem, parse_networks
-from ml_intern_tui.tools.web import WebFetchTool
+from ml_intern_tui.tools.web_fetch import WebFetchTool
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from fakes.web_site import HUGE_BYTES, FakeWeb
 
 from ml_intern_tui.config.schema import WebConfig
 from ml_intern_tui.core.tool import ToolContext, ToolError, parse_arguments
-from ml_intern_tui.tools.web import WebFetchTool
+from ml_intern_tui.tools.web_fetch import WebFetchTool
 
 LIMIT = 200_000
 

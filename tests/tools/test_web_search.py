@@ -11,7 +11,7 @@ from fakes.web_site import FakeResult, FakeWeb
 
 from ml_intern_tui.config.schema import AppConfig, WebConfig
 from ml_intern_tui.core.tool import BadArguments, ToolContext, ToolError, parse_arguments
-from ml_intern_tui.tools.web import WebSearchTool
+from ml_intern_tui.tools.web_search import WebSearchTool
 
 
 @pytest.fixture
