@@ -9,6 +9,7 @@ download the page again.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -111,7 +112,7 @@ class WebFetchTool(Tool):
 
     async def run(self, args: WebFetchArgs, ctx: ToolContext) -> ToolResult:
         config = web_config(self.config, ctx)
-        url = args.url.strip()
+        url = with_scheme(args.url)
         doc = self._cached(url)
         cached = doc is not None
         if doc is None:
@@ -192,6 +193,15 @@ class WebFetchTool(Tool):
             notes=notes,
             over_limit=fetched.over_limit,
         )
+
+
+_BARE_HOST = re.compile(r"^(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}(?::\d+)?(?:[/?#]|$)")
+
+
+def with_scheme(url: str) -> str:
+    """``huggingface.co/docs`` → ``https://huggingface.co/docs`` (models often leave it out)."""
+    url = url.strip()
+    return f"https://{url}" if _BARE_HOST.match(url) else url
 
 
 def _headings(text: str) -> list[str]:

@@ -15,7 +15,7 @@ from fakes.web_site import HUGE_BYTES, FakeWeb
 
 from ml_intern_tui.config.schema import WebConfig
 from ml_intern_tui.core.tool import ToolContext, ToolError, parse_arguments
-from ml_intern_tui.tools.web_fetch import WebFetchTool
+from ml_intern_tui.tools.web_fetch import WebFetchTool, with_scheme
 
 LIMIT = 200_000
 
@@ -248,3 +248,19 @@ async def test_script_only_pages_and_hostile_nesting_say_what_happened(
     assert "Note: The page nests elements over 255 deep: the deepest parts are left out." in (
         deep.output
     )
+
+
+@pytest.mark.parametrize(
+    ("given", "url"),
+    [
+        ("huggingface.co/docs/trl", "https://huggingface.co/docs/trl"),
+        (" arxiv.org ", "https://arxiv.org"),
+        ("docs.example.com:8443/x?y=1", "https://docs.example.com:8443/x?y=1"),
+        ("http://example.com/", "http://example.com/"),
+        ("file:///etc/passwd", "file:///etc/passwd"),  # refused later, not rewritten
+        ("javascript:alert(1)", "javascript:alert(1)"),
+        ("GRPO paper", "GRPO paper"),
+    ],
+)
+def test_a_bare_host_gets_https(given: str, url: str) -> None:
+    assert with_scheme(given) == url
