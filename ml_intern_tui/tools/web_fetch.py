@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 CACHE_ENTRIES = 16
 CACHE_TTL_S = 600.0
+CACHE_CHARS = 20_000_000
+"""Characters of page text kept for paging, all pages together (the newest always stays)."""
 HEADER_RESERVE = 800
 """Characters of a fetch output kept for its header and footer lines."""
 
@@ -130,7 +132,10 @@ class WebFetchTool(Tool):
 
     def _remember(self, doc: _Doc) -> None:
         self._cache[doc.url] = doc
-        while len(self._cache) > CACHE_ENTRIES:
+        while len(self._cache) > 1 and (
+            len(self._cache) > CACHE_ENTRIES
+            or sum(len(d.text) for d in self._cache.values()) > CACHE_CHARS
+        ):
             self._cache.popitem(last=False)
 
     async def _load(self, url: str, config: WebConfig, ctx: ToolContext) -> _Doc:

@@ -264,3 +264,23 @@ async def test_script_only_pages_and_hostile_nesting_say_what_happened(
 )
 def test_a_bare_host_gets_https(given: str, url: str) -> None:
     assert with_scheme(given) == url
+
+
+async def test_the_paging_cache_is_bounded(
+    ctx: ToolContext, web: FakeWeb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ml_intern_tui.tools import web_fetch
+
+    monkeypatch.setattr(web_fetch, "CACHE_CHARS", 70_000)  # room for one long page
+    tool = WebFetchTool(config())
+    try:
+        await call(tool, ctx, url=web.url("/long"))
+        await call(tool, ctx, url=web.url("/notes.txt"))
+        await call(tool, ctx, url=web.url("/long?again=1"))
+        await call(tool, ctx, url=web.url("/notes.txt"))
+        again = await call(tool, ctx, url=web.url("/long"), offset=100)
+    finally:
+        await tool.aclose()
+    assert again.data["cached"] is False  # pushed out by the second long page
+    assert len(web.server.calls("GET", "/long")) == 3
+    assert len(web.server.calls("GET", "/notes.txt")) == 1
