@@ -16,7 +16,8 @@ you do yourself, carefully.
 How you work
 - Research before you build. Your knowledge of library APIs is probably out of date: \
 check the current docs, a working example or the installed source before relying on an \
-argument name or a trainer option.
+argument name or a trainer option. Beyond the Hugging Face docs, `web_search` finds pages \
+(issues, blog posts, other libraries' docs) and `web_fetch` reads one as Markdown.
 - Verify data before training. Inspect the dataset's columns, types, splits and a few \
 rows, and check they match what the trainer expects (SFT: `messages`, `text`, or \
 `prompt`+`completion`; DPO: `prompt`, `chosen`, `rejected`; GRPO: `prompt`). Never swap \

@@ -14,6 +14,7 @@ from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -196,6 +197,44 @@ class GithubConfig(Section):
     """GitHub REST API base URL (GitHub Enterprise: ``https://HOST/api/v3``)."""
 
 
+def _http_url(value: str) -> str:
+    value = value.strip()
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value
+
+
+def _networks(values: list[str]) -> list[str]:
+    import ipaddress
+
+    for value in values:
+        try:
+            ipaddress.ip_network(value.strip(), strict=False)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not an IP address or network (e.g. '10.0.0.0/8')"
+            ) from None
+    return [value.strip() for value in values]
+
+
+class WebConfig(Section):
+    """``[web]``: ``web_search`` and ``web_fetch``."""
+
+    search_url: Annotated[str, AfterValidator(_http_url)] = "https://html.duckduckgo.com/html/"
+    """HTML search page queried by ``web_search`` (``?q=`` is added; or put ``{query}`` in it)."""
+    user_agent: str = "Mozilla/5.0 (compatible; ml-intern-tui/0.1)"
+    """User-Agent header of web requests."""
+    timeout_s: Annotated[float, Field(gt=0, le=600)] = 20.0
+    """Seconds one search or one page fetch may take in all (redirects and body included)."""
+    max_page_bytes: Annotated[int, Field(ge=10_000, le=100_000_000)] = 5_000_000
+    """Bytes of one page ``web_fetch`` reads; a larger page is read up to this and said so."""
+    max_redirects: Annotated[int, Field(ge=0, le=20)] = 5
+    """Redirects ``web_fetch`` follows before it gives up."""
+    allow_private_networks: Annotated[list[str], AfterValidator(_networks)] = []
+    """Addresses or networks ``web_fetch`` may reach besides the public internet (by default
+    loopback, private, link-local and other non-public addresses are refused)."""
+
+
 class McpServerConfig(Section):
     """``[mcp.servers.NAME]``: one MCP server, local (``command``) or remote (``url``)."""
 
@@ -373,6 +412,7 @@ class AppConfig(Section):
     """Key binding overrides: binding id = keys (comma-separated for several)."""
     hub: HubConfig = HubConfig()
     github: GithubConfig = GithubConfig()
+    web: WebConfig = WebConfig()
     mcp: McpConfig = McpConfig()
     notifications: NotificationsConfig = NotificationsConfig()
 

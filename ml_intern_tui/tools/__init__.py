@@ -57,6 +57,8 @@ def ecosystem_tools() -> list[Tool]:
     from ml_intern_tui.tools.hf_repo_files import HfRepoFilesTool
     from ml_intern_tui.tools.hf_repo_git import HfRepoGitTool
     from ml_intern_tui.tools.research import ResearchTool
+    from ml_intern_tui.tools.web_fetch import WebFetchTool
+    from ml_intern_tui.tools.web_search import WebSearchTool
 
     return [
         ResearchTool(),
@@ -70,6 +72,8 @@ def ecosystem_tools() -> list[Tool]:
         GithubFindExamplesTool(),
         GithubListReposTool(),
         GithubReadFileTool(),
+        WebSearchTool(),
+        WebFetchTool(),
     ]
 
 

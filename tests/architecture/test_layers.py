@@ -75,7 +75,7 @@ def test_building_the_tool_list_imports_no_network_library() -> None:
         "from ml_intern_tui.tools import builtin_tools, ecosystem_tools\n"
         "builtin_tools(); ecosystem_tools()\n"
         "print(','.join(m for m in sys.modules if m.split('.')[0] in "
-        "('httpx', 'huggingface_hub', 'litellm', 'fastmcp')))\n"
+        "('httpx', 'huggingface_hub', 'litellm', 'fastmcp', 'lxml', 'html_to_markdown')))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

@@ -54,6 +54,9 @@ class FakeResponse:
     headers: dict[str, str] = field(default_factory=dict)
     stream: Iterable[str] | None = None
     """Lines sent as ``data: <line>`` SSE events, flushed one by one."""
+    chunks: Iterable[bytes] | None = None
+    """Raw body pieces written as they come, then the connection closes (a huge or slow
+    body; no Content-Length unless ``headers`` gives one)."""
 
     @classmethod
     def json(
@@ -174,6 +177,12 @@ class FakeHTTPServer:
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 return
 
+            def handle(self) -> None:
+                try:
+                    super().handle()
+                except (ConnectionResetError, BrokenPipeError):
+                    pass  # the client hung up mid-body (web_fetch stops at its size limit)
+
             def _serve(self) -> None:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
@@ -196,6 +205,17 @@ class FakeHTTPServer:
                     try:
                         for line in response.stream:
                             self.wfile.write(f"data: {line}\n\n".encode())
+                            self.wfile.flush()
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass
+                    self.close_connection = True
+                    return
+                if response.chunks is not None:
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    try:
+                        for piece in response.chunks:
+                            self.wfile.write(piece)
                             self.wfile.flush()
                     except (BrokenPipeError, ConnectionResetError):
                         pass
