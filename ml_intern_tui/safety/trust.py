@@ -59,6 +59,7 @@ GATED: dict[KeyPath, str] = {
     ("notifications",): "where session content is sent",
     ("sandbox",): "the OS sandbox around shell commands",
     ("router",): "where model calls are routed, and what they cost",
+    ("web",): "where your searches go, and which private networks web_fetch may reach",
     ("keymap",): "the keys that answer approvals and questions",
 }
 """What each gated table or key controls (the trust screen says it). Tables are gated
