@@ -155,6 +155,7 @@ def assemble(settings: AppConfig, cwd: Path, bus: EventBus) -> tuple[AgentLoop, 
     from ml_intern_tui.jobs.registry import JobRegistry
     from ml_intern_tui.notifications import Notifier
     from ml_intern_tui.paths import project_config_path
+    from ml_intern_tui.safety.sandbox import Sandbox
     from ml_intern_tui.tools import ToolSettings, builtin_tools, ecosystem_tools, notify_tools
 
     spend = SpendTracker()
@@ -197,6 +198,7 @@ def assemble(settings: AppConfig, cwd: Path, bus: EventBus) -> tuple[AgentLoop, 
                 bash_timeout_s=tools_cfg.bash_timeout_s,
                 bash_max_timeout_s=tools_cfg.bash_max_timeout_s,
                 readonly_allowlist=tools_cfg.readonly_allowlist or None,
+                bash_pass_env=tools_cfg.bash.pass_env,
             )
         )
         + ecosystem_tools()
@@ -216,6 +218,7 @@ def assemble(settings: AppConfig, cwd: Path, bus: EventBus) -> tuple[AgentLoop, 
         "router": router,
         "notifier": notifier,
         "llm_factory": lambda: backend.make_llm(loop.settings.model),
+        "sandbox": Sandbox.from_config(settings.sandbox),  # probed by its announcer
     }
     loop_settings = LoopSettings(
         model=settings.model,
@@ -251,7 +254,17 @@ def background_services(
     services.append(trace_uploader(settings, loop, bus))  # session traces to the Hub
     services.extend(n for n in [loop.services.get("notifier")] if n)  # Slack (from assemble)
     services.extend(_mcp_services(settings, loop))  # MCP servers, connected in the background
+    services.extend(_sandbox_services(loop))  # probes bubblewrap, says once if it is missing
     return services
+
+
+def _sandbox_services(loop: AgentLoop) -> list[BackgroundService]:
+    sandbox = loop.services.get("sandbox")
+    if sandbox is None:
+        return []
+    from ml_intern_tui.safety.sandbox import SandboxAnnouncer
+
+    return [SandboxAnnouncer(sandbox, loop.publish)]
 
 
 def _mcp_services(settings: AppConfig, loop: AgentLoop) -> list[BackgroundService]:
