@@ -152,14 +152,17 @@ class Sandbox:
         path: str | None = None,
         tmp_root: Path | None = None,
         env: Mapping[str, str] | None = None,
+        detection: Detection | None = None,
     ) -> None:
+        """``path`` is searched for ``bwrap`` (default ``$PATH``); ``detection`` skips the
+        search and the probe (embedders that know, tests of the policy)."""
         self.mode: SandboxMode = mode
         self.network: NetworkPolicy = network
         self.writable_paths = [Path(p).expanduser() for p in writable_paths]
         self.download_caches: tuple[CacheName, ...] = tuple(download_caches)
         self._path = path
         self._env = env
-        self._detection: Detection | None = None
+        self._detection = detection
         self._lock = threading.Lock()
         self._tmp_parent = tmp_root
         self._tmp_root: Path | None = None

@@ -176,9 +176,12 @@ def bwrap_args(plan: MountPlan) -> list[str]:
     for path in _dedupe(readonly):
         args += ["--ro-bind", str(path), str(path)]
 
-    for path in hidden_paths(plan.env, plan.home):
+    hidden = hidden_paths(plan.env, plan.home)
+    for path in hidden:
         if not _visible(path, writable) or any(_under(w, path) for w in writable):
             continue  # not shown inside anyway, or hiding it would hide the project
+        if any(path != other and _under(path, other) and other.is_dir() for other in hidden):
+            continue  # inside a directory hidden already
         if path.is_dir():
             args += ["--tmpfs", str(path), "--remount-ro", str(path)]
         else:
