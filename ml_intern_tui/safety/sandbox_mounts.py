@@ -164,7 +164,9 @@ def bwrap_args(plan: MountPlan) -> list[str]:
     writable += [_real(p) for p in plan.writable_paths if p.exists()]
     if plan.network:
         writable += [_real(p) for p in _existing_caches(plan.download_caches, plan.env)]
-    writable = _dedupe(writable)
+    # "/" as the project (the app started there) would bind the host's /proc and /dev
+    # back over the fresh ones: such a command may write only its /tmp.
+    writable = [path for path in _dedupe(writable) if path != Path("/")]
     for path in writable:
         args += ["--bind", str(path), str(path)]
 

@@ -18,6 +18,7 @@ import pytest
 from sandboxing import MakeSandbox, bash, make_ctx
 
 from ml_intern_tui.core.tool import ToolContext, ToolError
+from ml_intern_tui.safety.sandbox import Sandbox
 
 
 def _marker() -> str:
@@ -246,3 +247,18 @@ async def test_download_caches_are_writable_only_with_the_network(
     assert (hub / "model.bin").exists() and (outside / "pip" / "wheel").exists()
     assert not (hf_home / "planted").exists()  # $HF_HOME itself (token files) stays read-only
     assert "hf_cachetoken" not in without.output + granted.output
+
+
+async def test_a_project_at_the_root_stays_read_only_and_proc_stays_private(
+    sandbox: Sandbox,
+) -> None:
+    ctx = make_ctx(Path("/"), sandbox)
+    name = _marker()
+    try:
+        result = await bash(
+            ctx, command=f"touch /{name}; cat /proc/{os.getpid()}/environ; echo end"
+        )
+        assert not (Path("/") / name).exists()
+        assert "No such file" in result.output and "end" in result.output
+    finally:
+        (Path("/") / name).unlink(missing_ok=True)
