@@ -38,6 +38,7 @@ bench: $(STAMP)
 	-$(BIN)/python bench/startup.py
 	-$(BIN)/python bench/first_frame.py
 	-$(BIN)/python bench/tui.py all
+	-$(BIN)/python bench/sandbox.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
