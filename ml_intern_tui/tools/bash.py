@@ -243,7 +243,9 @@ class BashTool(Tool):
         "Run a shell command on the user's machine. stdout and stderr are merged; the "
         "output is cut when long (the full text is saved to a file you can read). Use "
         "background=true for anything that may run longer than a few minutes, then the "
-        "jobs tool to follow it. Prefer the read/write/edit tools for files."
+        "jobs tool to follow it. Prefer the read/write/edit tools for files. Commands may "
+        "run in an OS sandbox (each result says how it ran): there they can write only the "
+        "project and /tmp, and have no network unless you set network=true."
     )
     Args = BashArgs
 
