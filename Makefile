@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml constraints.txt setup.py
 	@touch $(STAMP)
 
 install: $(STAMP)
+	@if [ "$$(uname -s)" = Linux ] && ! command -v bwrap >/dev/null 2>&1; then \
+		echo "note: bubblewrap (bwrap) is not installed, so shell commands cannot run in the OS sandbox; install it with: sudo apt-get install bubblewrap"; \
+	fi
 
 demo: $(STAMP)
 	$(BIN)/ml-intern-tui --demo
@@ -36,6 +39,7 @@ bench: $(STAMP)
 	-$(BIN)/python bench/first_frame.py
 	-$(BIN)/python bench/tui.py all
 	-$(BIN)/python bench/web_page.py
+	-$(BIN)/python bench/sandbox.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -224,6 +224,7 @@ def assemble(
     from ml_intern_tui.integrations.hub import HubClient
     from ml_intern_tui.jobs.registry import JobRegistry
     from ml_intern_tui.notifications import Notifier
+    from ml_intern_tui.safety.sandbox import Sandbox
     from ml_intern_tui.tools import ToolSettings, builtin_tools, ecosystem_tools, notify_tools
 
     spend = SpendTracker()
@@ -253,6 +254,7 @@ def assemble(
                 bash_timeout_s=tools_cfg.bash_timeout_s,
                 bash_max_timeout_s=tools_cfg.bash_max_timeout_s,
                 readonly_allowlist=tools_cfg.readonly_allowlist or None,
+                bash_pass_env=tools_cfg.bash.pass_env,
             )
         )
         + ecosystem_tools()
@@ -272,6 +274,7 @@ def assemble(
         "router": router,
         "notifier": notifier,
         "llm_factory": lambda: backend.make_llm(loop.settings.model),
+        "sandbox": Sandbox.from_config(settings.sandbox),  # probed by its announcer
     }
     loop_settings = LoopSettings(
         model=settings.model,
@@ -307,7 +310,17 @@ def background_services(
     services.append(trace_uploader(settings, loop, bus))  # session traces to the Hub
     services.extend(n for n in [loop.services.get("notifier")] if n)  # Slack (from assemble)
     services.extend(_mcp_services(settings, loop))  # MCP servers, connected in the background
+    services.extend(_sandbox_services(loop))  # probes bubblewrap, says once if it is missing
     return services
+
+
+def _sandbox_services(loop: AgentLoop) -> list[BackgroundService]:
+    sandbox = loop.services.get("sandbox")
+    if sandbox is None:
+        return []
+    from ml_intern_tui.safety.sandbox import SandboxAnnouncer
+
+    return [SandboxAnnouncer(sandbox, loop.publish)]
 
 
 def _mcp_services(settings: AppConfig, loop: AgentLoop) -> list[BackgroundService]:

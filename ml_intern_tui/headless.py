@@ -9,6 +9,7 @@ MCP servers connect in the background (a slow one never delays the app), but a o
 run has a single first turn: the prompt waits until every enabled server is ready or has
 failed, within the servers' own connection limits and at most ``MCP_WAIT_CAP_S``. A
 server that fails is one warning line on stderr; the run goes on without its tools.
+When auto mode has no OS sandbox here, that is one warning line on stderr too, always.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from ml_intern_tui.core.protocol import (
     Notice,
     PlanUpdated,
     Ready,
+    SandboxStatus,
     Shutdown,
     ToolCall,
     ToolResultEvent,
@@ -175,6 +177,36 @@ class Outcome:
                 self._end(EXIT_AGENT_ERROR, message)
 
 
+class SandboxWarning:
+    """Says on stderr, once and even when stderr is not a terminal, that there is no sandbox.
+
+    The matching notice (for the app's chat) is then not printed again.
+    """
+
+    def __init__(self, err: TextIO) -> None:
+        self.err = err
+        self.text: str | None = None
+
+    def __call__(self, event: EventBase) -> None:
+        if not isinstance(event, SandboxStatus) or self.text is not None:
+            return
+        if event.mode == "off" or event.active:
+            return
+        self.text = f"no OS sandbox: {event.problem}"
+        self.err.write(
+            f"ml-intern-tui: warning: {self.text}; shell commands run unconfined, so auto "
+            "mode asks before any that is not read-only\n"
+        )
+        self.err.flush()
+
+    def hides(self, event: EventBase) -> bool:
+        return (
+            self.text is not None
+            and isinstance(event, Notice)
+            and event.text.startswith("No OS sandbox:")
+        )
+
+
 MCP_WAIT_CAP_S = 60.0
 """The longest a run waits for MCP servers before its first prompt, whatever their limits."""
 MCP_WAIT_SLACK_S = 2.0
@@ -279,14 +311,21 @@ async def _run(runtime: Any, prompt: str, json_mode: bool, out: TextIO, err: Tex
     outcome = Outcome()
     mcp_settings = getattr(getattr(runtime.settings, "mcp", None), "servers", None) or {}
     mcp = McpWait(mcp_settings, err)
+    sandbox = SandboxWarning(err)
     if json_mode:
 
         def printer(event: EventBase) -> None:
             out.write(event_to_json(event) + "\n")
             out.flush()
     else:
-        printer = TextPrinter(out, err, streaming=runtime.settings.stream, hide=mcp.hides)
+        printer = TextPrinter(
+            out,
+            err,
+            streaming=runtime.settings.stream,
+            hide=lambda event: mcp.hides(event) or sandbox.hides(event),
+        )
     runtime.bus.add_listener(mcp)
+    runtime.bus.add_listener(sandbox)
     runtime.bus.add_listener(printer)
     runtime.bus.add_listener(outcome)
 

@@ -27,6 +27,28 @@ def pid_gone(pid: int) -> bool:
     return state == "Z"
 
 
+def pids_with(marker: str) -> list[int]:
+    """Live (non-zombie) processes, other than bubblewrap, whose command line has ``marker``.
+
+    Finds a sandboxed process from outside: inside its PID namespace ``$!`` and ``$$``
+    are numbers that mean nothing (or another process) out here.
+    """
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        program = os.path.basename(argv[0].decode(errors="replace")) if argv else ""
+        text = b" ".join(argv).decode(errors="replace")
+        if marker in text and state != "Z" and program != "bwrap":
+            found.append(int(entry.name))
+    return found
+
+
 async def wait_until(condition: Callable[[], bool], timeout: float = 5.0, what: str = "") -> None:
     """Poll ``condition`` until it holds; fail the test after ``timeout`` seconds."""
     loop = asyncio.get_running_loop()

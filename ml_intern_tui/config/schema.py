@@ -93,6 +93,25 @@ class LlmConfig(Section):
         return self
 
 
+class BashToolConfig(Section):
+    """``[tools.bash]``: the shell commands the agent runs."""
+
+    pass_env: list[str] = []
+    """Environment variables passed to commands although they look secret (names or globs
+    like ``WANDB_*``); every other secret is withheld from commands and MCP servers."""
+
+    @field_validator("pass_env")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        from ml_intern_tui.safety.environment import pass_env_problem
+
+        for name in value:
+            problem = pass_env_problem(name)
+            if problem:
+                raise ValueError(problem)
+        return value
+
+
 class ToolsConfig(Section):
     """``[tools]``: limits the built-in tools work within."""
 
@@ -104,6 +123,7 @@ class ToolsConfig(Section):
     """Largest timeout the model may ask for."""
     readonly_allowlist: list[str] = []
     """Command prefixes that run without approval in ``ask`` mode; empty = built-in list."""
+    bash: BashToolConfig = BashToolConfig()
 
     @model_validator(mode="after")
     def _timeouts_ordered(self) -> ToolsConfig:
@@ -113,6 +133,48 @@ class ToolsConfig(Section):
                 f"bash_max_timeout_s ({self.bash_max_timeout_s})"
             )
         return self
+
+
+SandboxMode = Literal["auto", "off"]
+SandboxNetwork = Literal["ask", "allow", "deny"]
+DownloadCache = Literal["huggingface", "pip", "uv", "torch"]
+
+
+class SandboxConfig(Section):
+    """``[sandbox]``: the OS sandbox shell commands run in (bubblewrap on Linux)."""
+
+    mode: SandboxMode = "auto"
+    """``auto``: sandbox every shell command when bubblewrap works (else auto mode asks);
+    ``off``: run commands unconfined."""
+    network: SandboxNetwork = "ask"
+    """Network of sandboxed commands: ``ask`` (a command that needs it asks in auto mode),
+    ``allow`` (always on) or ``deny`` (never; such commands are refused)."""
+    writable_paths: list[Path] = []
+    """Extra paths sandboxed commands may write (``~`` expanded); the project and a
+    private ``/tmp`` always are."""
+    download_caches: list[DownloadCache] = ["huggingface", "pip", "uv", "torch"]
+    """Caches a command granted the network may fill (models, datasets, wheels); without
+    the network they stay read-only."""
+
+    @field_validator("writable_paths", mode="before")
+    @classmethod
+    def _expand_paths(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        paths = []
+        for item in value:
+            if not isinstance(item, str):
+                paths.append(item)
+                continue
+            path = Path(item.strip()).expanduser()
+            if not item.strip() or not path.is_absolute():
+                raise ValueError(f"writable path {item!r} must be absolute or start with ~")
+            if path == Path("/"):
+                raise ValueError(
+                    'writable path "/" would make everything writable; use mode = "off" instead'
+                )
+            paths.append(path)
+        return paths
 
 
 class RememberedRule(RememberRule):
@@ -415,6 +477,7 @@ class AppConfig(Section):
     web: WebConfig = WebConfig()
     mcp: McpConfig = McpConfig()
     notifications: NotificationsConfig = NotificationsConfig()
+    sandbox: SandboxConfig = SandboxConfig()
 
     @field_validator("model")
     @classmethod

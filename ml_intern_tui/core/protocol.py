@@ -347,6 +347,22 @@ class McpStatus(EventBase):
     """Connection attempt in progress (``connecting``), 0 otherwise."""
 
 
+class SandboxStatus(EventBase):
+    """How shell commands run in this app run; published once, after the start-up probe."""
+
+    type: Literal["sandbox_status"] = "sandbox_status"
+    mode: str
+    """``auto`` (sandbox when bubblewrap works) or ``off``."""
+    network: str
+    """``ask``, ``allow`` or ``deny``: the network of sandboxed commands."""
+    active: bool
+    """Commands run in the sandbox."""
+    problem: str | None = None
+    """Why bubblewrap cannot run here (mode ``auto`` only)."""
+    summary: str = ""
+    """One line for ``/status``."""
+
+
 class ShutdownEvent(EventBase):
     type: Literal["shutdown"] = "shutdown"
 
@@ -376,6 +392,7 @@ Event = Annotated[
     | Permissions
     | SessionSaved
     | McpStatus
+    | SandboxStatus
     | ShutdownEvent,
     Field(discriminator="type"),
 ]

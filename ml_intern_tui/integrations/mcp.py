@@ -11,8 +11,9 @@ events) and can ask for a reconnect (``McpReconnect`` op).
 
 Secrets: the HF token goes only to servers that ask for it (``send_hf_token``), and of
 remote ones only to huggingface.co, its subdomains or the configured Hub endpoint.
-A stdio child starts with the MCP SDK's minimal environment (HOME, PATH, …) plus the
-server's ``env``: nothing else of ours leaks into it.
+A stdio child starts with the MCP SDK's minimal environment (HOME, PATH, …), scrubbed of
+secrets like the shell's (``safety.environment``), plus the server's ``env`` as the user
+wrote it: nothing else of ours leaks into it.
 
 fastmcp is imported when the first connection starts, never at import of this module.
 """
@@ -164,6 +165,9 @@ class Connection:
     def _stdio_transport(self, token: str | None) -> Any:
         """The child's command line, environment and directory (runs in a thread)."""
         from fastmcp.client.transports import StdioTransport
+        from mcp.client.stdio import DEFAULT_INHERITED_ENV_VARS
+
+        from ml_intern_tui.safety.environment import inherited_environment
 
         entry, cfg = self.entry, self.entry.cfg
         cwd = Path(cfg.cwd).expanduser() if cfg.cwd else entry.manager.cwd
@@ -171,7 +175,7 @@ class Connection:
             cwd = entry.manager.cwd / cwd
         if not cwd.is_dir():
             raise PermanentError(f"cwd {cwd} is not a directory")
-        env = {**QUIET_CHILD_ENV, **cfg.env}
+        env = {**inherited_environment(DEFAULT_INHERITED_ENV_VARS), **QUIET_CHILD_ENV, **cfg.env}
         if token and "HF_TOKEN" not in cfg.env:
             env["HF_TOKEN"] = token
         command = resolve_command(cfg.command or "", cwd, env.get("PATH", os.environ.get("PATH")))

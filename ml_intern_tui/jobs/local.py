@@ -1,7 +1,11 @@
 """Local process plumbing shared by the ``bash`` tool and background jobs.
 
 Every command runs in its own session (so its process group can be killed as a whole,
-children included), with stdin on ``/dev/null`` and stdout+stderr merged into one pipe.
+children included), with stdin on ``/dev/null`` and stdout+stderr merged into one pipe,
+and with the environment minus secrets (``safety.environment``). A ``Launch`` may wrap
+the shell in the OS sandbox; such a command lives in its own PID namespace and session,
+so stopping it signals the processes inside, then kills the sandbox (which takes the
+whole namespace with it).
 Output bytes become clean text lines: decoded incrementally, ANSI escapes stripped, and
 carriage-return progress bars (tqdm and friends) collapsed instead of flooding the log.
 """
@@ -10,14 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import math
 import os
 import re
 import signal
+import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+
+from ml_intern_tui.safety.environment import tool_environment
 
 ANSI_RE = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves
@@ -103,28 +112,81 @@ class LineSplitter:
         return lines
 
 
-def merged_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """This process's environment plus ``extra``, with Python output unbuffered."""
-    env = dict(os.environ)
+SHELL = "/bin/sh"
+
+
+def merged_env(
+    extra: Mapping[str, str] | None = None, *, pass_env: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """This process's environment minus secrets, plus ``extra``, Python output unbuffered."""
+    env = tool_environment(pass_env=pass_env)
     env.setdefault("PYTHONUNBUFFERED", "1")
     if extra:
         env.update(extra)
     return env
 
 
+@dataclass(frozen=True)
+class Launch:
+    """How a shell command starts: its extra variables, and the sandbox it runs in, if any."""
+
+    env: Mapping[str, str] = field(default_factory=dict)
+    """Added to (overriding) the scrubbed environment."""
+    pass_env: tuple[str, ...] = ()
+    """Variables (names or globs) kept although they look secret (``[tools.bash] pass_env``)."""
+    wrapper: tuple[str, ...] = ()
+    """The sandbox's argv (``bwrap … --``); the shell and the command follow it."""
+
+    @property
+    def sandboxed(self) -> bool:
+        return bool(self.wrapper)
+
+
+_sandboxed: weakref.WeakSet[asyncio.subprocess.Process] = weakref.WeakSet()
+
+
 async def spawn_shell(
-    command: str, cwd: Path, env: dict[str, str] | None = None
+    command: str,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    launch: Launch | None = None,
 ) -> asyncio.subprocess.Process:
-    """Start ``command`` under the shell in a new session; stdout+stderr share one pipe."""
-    return await asyncio.create_subprocess_shell(
+    """Start ``command`` under the shell in a new session; stdout+stderr share one pipe.
+
+    ``env`` adds to the scrubbed environment (as ``launch.env`` does, which it overrides).
+    """
+    launch = launch or Launch()
+    environment = merged_env({**(env or {}), **launch.env}, pass_env=launch.pass_env)
+    if not launch.sandboxed:
+        return await asyncio.create_subprocess_shell(
+            command,
+            cwd=str(cwd),
+            env=environment,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+    proc = await asyncio.create_subprocess_exec(
+        *launch.wrapper,
+        SHELL,
+        "-c",
         command,
         cwd=str(cwd),
-        env=merged_env(env),
+        env=environment,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         start_new_session=True,
     )
+    _sandboxed.add(proc)
+    return proc
+
+
+def is_sandboxed(proc: asyncio.subprocess.Process) -> bool:
+    """Whether ``proc`` is a sandbox started by ``spawn_shell``."""
+    return proc in _sandboxed
 
 
 def signal_group(pgid: int, sig: int) -> bool:
@@ -157,12 +219,70 @@ def group_alive(pgid: int) -> bool:
     return False
 
 
+def _process_table() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, command name) of every process we can see."""
+    table: dict[int, tuple[int, str]] = {}
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        head, _, rest = stat.rpartition(")")
+        fields = rest.split()
+        if len(fields) >= 2:
+            table[int(entry.name)] = (int(fields[1]), head.partition("(")[2])
+    return table
+
+
+def sandbox_members(pid: int) -> list[int]:
+    """The processes running inside the sandbox whose bubblewrap is ``pid``.
+
+    They are its descendants (a PID namespace re-parents orphans to its init, itself a
+    child of bubblewrap), minus bubblewrap's own processes: signalling those would tear
+    the sandbox down at once instead of letting the command stop cleanly.
+    """
+    table = _process_table()
+    children: dict[int, list[int]] = {}
+    for child, (parent, _name) in table.items():
+        children.setdefault(parent, []).append(child)
+    found: list[int] = []
+    stack = list(children.get(pid, []))
+    while stack:
+        current = stack.pop()
+        stack.extend(children.get(current, []))
+        if table[current][1] != "bwrap":
+            found.append(current)
+    return found
+
+
+def terminate(proc: asyncio.subprocess.Process) -> None:
+    """Ask a command to stop (SIGTERM): its process group, or everything in its sandbox.
+
+    A sandboxed command has its own session inside, out of reach of the group signal;
+    when nothing inside is found yet, the sandbox itself is signalled (it then dies and
+    the kernel kills its whole PID namespace).
+    """
+    if is_sandboxed(proc):
+        members = sandbox_members(proc.pid)
+        for member in members:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(member, signal.SIGTERM)
+        if members:
+            return
+    signal_group(proc.pid, signal.SIGTERM)
+
+
 async def kill_process_group(
     proc: asyncio.subprocess.Process, grace_s: float = DEFAULT_KILL_GRACE_S
 ) -> None:
-    """SIGTERM the process's whole group, then SIGKILL whatever outlives ``grace_s``."""
+    """SIGTERM the command's processes, then SIGKILL whatever outlives ``grace_s``.
+
+    Killing a sandbox's group kills bubblewrap, and with it the PID namespace inside.
+    """
     pgid = proc.pid
-    signal_group(pgid, signal.SIGTERM)
+    terminate(proc)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + grace_s
     while loop.time() < deadline:
@@ -181,7 +301,7 @@ _escalations: set[asyncio.Task[None]] = set()
 
 async def kill_on_cancel(proc: asyncio.subprocess.Process, grace_s: float) -> None:
     """Kill the group from a cancelled task: SIGTERM now, escalation survives a 2nd cancel."""
-    signal_group(proc.pid, signal.SIGTERM)
+    terminate(proc)
     task = asyncio.create_task(kill_process_group(proc, grace_s))
     _escalations.add(task)
     task.add_done_callback(_escalations.discard)

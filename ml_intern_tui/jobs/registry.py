@@ -24,6 +24,7 @@ from typing import IO, Any, Literal
 from ml_intern_tui.core.protocol import EventBase, JobLog, JobUpdated
 from ml_intern_tui.jobs.local import (
     DEFAULT_KILL_GRACE_S,
+    Launch,
     LineSplitter,
     kill_process_group,
     spawn_shell,
@@ -184,15 +185,22 @@ class JobRegistry:
                 return job_id
 
     async def start_local(
-        self, command: str, cwd: Path, title: str, env: dict[str, str] | None = None
+        self,
+        command: str,
+        cwd: Path,
+        title: str,
+        env: dict[str, str] | None = None,
+        *,
+        launch: Launch | None = None,
     ) -> JobRecord:
         """Start ``command`` as a background job and return at once.
 
-        ``env`` adds to (overrides) this process's environment. Raises ``OSError`` when
-        the process cannot be started (missing ``cwd``).
+        ``env`` adds to (overrides) this process's environment minus its secrets;
+        ``launch`` may run it in the sandbox. Raises ``OSError`` when the process cannot
+        be started (missing ``cwd``).
         """
         job_id = self.new_id()
-        spawning = asyncio.ensure_future(spawn_shell(command, cwd, env))
+        spawning = asyncio.ensure_future(spawn_shell(command, cwd, env, launch=launch))
         try:
             proc = await asyncio.shield(spawning)
         except asyncio.CancelledError:

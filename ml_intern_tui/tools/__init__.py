@@ -23,6 +23,8 @@ class ToolSettings:
     """Commands ``bash`` runs without approval; ``None`` means the built-in list."""
     spill_dir: Path | None = None
     """Where cut ``bash`` output is saved in full; ``None``: a per-session temp dir."""
+    bash_pass_env: list[str] | None = None
+    """Variables ``bash`` passes although they look secret (``[tools.bash] pass_env``)."""
 
 
 def builtin_tools(settings: ToolSettings | None = None) -> list[Tool]:
@@ -34,6 +36,7 @@ def builtin_tools(settings: ToolSettings | None = None) -> list[Tool]:
             max_timeout_s=settings.bash_max_timeout_s,
             readonly_allowlist=settings.readonly_allowlist,
             spill_dir=settings.spill_dir,
+            pass_env=settings.bash_pass_env,
         ),
         ReadTool(),
         WriteTool(),

@@ -2,8 +2,10 @@
 
 Unlike the retired CLI (blocking ``subprocess.run``, no approvals), the command runs as
 an asyncio subprocess in its own process group: a timeout or an interrupt kills the
-whole group, children included. Read-only commands from an allowlist run without
-asking; everything else needs a ``local`` approval.
+whole group, children included. Commands run in the OS sandbox when there is one
+(``bash_sandbox``), with the environment minus its secrets. Read-only commands from an
+allowlist run without asking; everything else needs a ``local`` approval, and leaving the
+sandbox (network, writes elsewhere, no sandbox on this machine) an ``unsandboxed`` one.
 """
 
 from __future__ import annotations
@@ -24,12 +26,20 @@ from ml_intern_tui.core.protocol import Risk
 from ml_intern_tui.core.tool import ApprovalRequest, Tool, ToolContext, ToolError, ToolResult
 from ml_intern_tui.jobs.local import (
     DEFAULT_KILL_GRACE_S,
+    Launch,
     LineSplitter,
     OutputCollector,
     kill_on_cancel,
     kill_process_group,
     spawn_shell,
     wait_exit,
+)
+from ml_intern_tui.safety.sandbox import Placement
+from ml_intern_tui.tools.bash_sandbox import (
+    how_it_ran,
+    launch_for,
+    placement_for,
+    sandbox_hint,
 )
 from ml_intern_tui.tools.files import plural
 
@@ -209,6 +219,20 @@ class BashArgs(BaseModel):
             "jobs tool. Use it for training, long downloads, servers."
         ),
     )
+    network: bool = Field(
+        False,
+        description=(
+            "True when the command needs the network: pip install, git clone, downloads. "
+            "It may need the user's approval."
+        ),
+    )
+    outside_sandbox: bool = Field(
+        False,
+        description=(
+            "True only when the command must write outside the project and its tmp; it "
+            "then needs the user's approval."
+        ),
+    )
 
 
 class BashTool(Tool):
@@ -219,7 +243,9 @@ class BashTool(Tool):
         "Run a shell command on the user's machine. stdout and stderr are merged; the "
         "output is cut when long (the full text is saved to a file you can read). Use "
         "background=true for anything that may run longer than a few minutes, then the "
-        "jobs tool to follow it. Prefer the read/write/edit tools for files."
+        "jobs tool to follow it. Prefer the read/write/edit tools for files. Commands may "
+        "run in an OS sandbox (each result says how it ran): there they can write only the "
+        "project and /tmp, and have no network unless you set network=true."
     )
     Args = BashArgs
 
@@ -232,6 +258,7 @@ class BashTool(Tool):
         spill_dir: Path | None = None,
         kill_grace_s: float = DEFAULT_KILL_GRACE_S,
         progress_interval_s: float = 0.5,
+        pass_env: list[str] | None = None,
     ) -> None:
         self.timeout_s = timeout_s
         self.max_timeout_s = max_timeout_s
@@ -241,6 +268,7 @@ class BashTool(Tool):
         self.spill_dir = spill_dir
         self.kill_grace_s = kill_grace_s
         self.progress_interval_s = progress_interval_s
+        self.pass_env = tuple(pass_env or ())
 
     def spec(self) -> dict[str, Any]:
         spec = super().spec()
@@ -254,8 +282,11 @@ class BashTool(Tool):
     # ------------------------------------------------------------ approval
 
     def approval(self, args: BashArgs, ctx: ToolContext) -> ApprovalRequest | None:
+        place = self._placement(args, ctx)
+        if place.refused:
+            return None  # run() refuses it without running anything
         reason = classify_command(args.command, self.allowlist)
-        if reason is None:
+        if reason is None and not place.asks:
             return None
         work_dir = self._work_dir(args, ctx, check=False)
         how = (
@@ -263,15 +294,18 @@ class BashTool(Tool):
             if args.background
             else f"timeout {args.timeout or self.timeout_s}s"
         )
-        details = f"$ {args.command}\n\nin {work_dir}\n{how}\nneeds approval: {reason}"
+        where = f"\nruns {place.label}" if place.label else ""
+        why = "; ".join(part for part in (reason, place.reason) if part)
+        details = f"$ {args.command}\n\nin {work_dir}\n{how}{where}\nneeds approval: {why}"
         if args.description:
             details = f"{args.description}\n\n{details}"
         return ApprovalRequest(
-            kind="local",
+            kind=place.kind,
             title=f"Run: {one_line(args.command)}",
             details=details,
             risk=command_risk(args.command),
-            operation="run",
+            reason=place.reason,
+            operation=place.operation,
             scope_value=args.command,
             scope_pattern=scope_pattern(args.command),
             scope_parts=command_parts(args.command),
@@ -281,15 +315,28 @@ class BashTool(Tool):
 
     async def run(self, args: BashArgs, ctx: ToolContext) -> ToolResult:
         work_dir = self._work_dir(args, ctx, check=True)
+        place = self._placement(args, ctx)
+        if place.refused:
+            raise ToolError(place.refused)
+        launch = launch_for(ctx, place, cwd=work_dir, pass_env=self.pass_env)
         if args.background:
-            return await self._start_background(args, ctx, work_dir)
+            return await self._start_background(args, ctx, work_dir, launch, place)
         timeout = args.timeout or self.timeout_s
         if timeout > self.max_timeout_s:
             raise ToolError(
                 f"timeout {timeout}s is above the limit of {self.max_timeout_s}s; "
                 "run long work with background=true"
             )
-        return await self._run_foreground(args.command, work_dir, timeout, ctx)
+        result = await self._run_foreground(args.command, work_dir, timeout, ctx, launch)
+        hint = sandbox_hint(result.output, place, ctx) if not result.ok else ""
+        ran = how_it_ran(place)
+        result.output += "".join(f"\n\n{line}" for line in (hint, ran) if line)
+        if not place.sandboxed and place.label:
+            result.summary += " · OUTSIDE the sandbox"
+        return result
+
+    def _placement(self, args: BashArgs, ctx: ToolContext) -> Placement:
+        return placement_for(ctx, network=args.network, outside=args.outside_sandbox)
 
     def _work_dir(self, args: BashArgs, ctx: ToolContext, *, check: bool) -> Path:
         if not args.work_dir:
@@ -301,16 +348,17 @@ class BashTool(Tool):
         return path
 
     async def _start_background(
-        self, args: BashArgs, ctx: ToolContext, work_dir: Path
+        self, args: BashArgs, ctx: ToolContext, work_dir: Path, launch: Launch, place: Placement
     ) -> ToolResult:
         jobs = ctx.service("jobs")
         title = args.description or one_line(args.command, 60)
         try:
-            record = await jobs.start_local(args.command, work_dir, title)
+            record = await jobs.start_local(args.command, work_dir, title, launch=launch)
         except OSError as exc:
             raise ToolError(f"could not start the job: {exc}") from exc
+        where = f", {place.label}" if place.label else ""
         output = (
-            f"Started background job {record.id} (pid {record.pid}) in {work_dir}.\n"
+            f"Started background job {record.id} (pid {record.pid}) in {work_dir}{where}.\n"
             f"Full log: {record.log_path}\n"
             f'Follow it with the jobs tool: jobs(operation="logs", job_id="{record.id}") for '
             f'the latest lines, operation="wait" to wait for it, operation="cancel" to stop it.'
@@ -332,10 +380,10 @@ class BashTool(Tool):
         return Path(name)
 
     async def _run_foreground(
-        self, command: str, work_dir: Path, timeout: int, ctx: ToolContext
+        self, command: str, work_dir: Path, timeout: int, ctx: ToolContext, launch: Launch
     ) -> ToolResult:
         started = time.monotonic()
-        spawning = asyncio.ensure_future(spawn_shell(command, work_dir))
+        spawning = asyncio.ensure_future(spawn_shell(command, work_dir, launch=launch))
         try:
             proc = await asyncio.shield(spawning)
         except asyncio.CancelledError:

@@ -116,6 +116,8 @@ class MLInternApp(App[int]):
         self.queue: list[str] = []
         self.permissions_requested = False
         self.mcp_board = McpBoard()
+        self.sandbox_summary = "checking…"
+        """How shell commands run (from the ``sandbox_status`` event; ``/status`` shows it)."""
         self.bridge: EventBridge | None = None
         self._routes: dict[str, list[Widget]] = {}
         self._session_id: str | None = None
@@ -287,6 +289,8 @@ class MLInternApp(App[int]):
             self._show_permissions(event)
         elif isinstance(event, p.McpStatus):
             self.mcp_board.update(event)
+        elif isinstance(event, p.SandboxStatus):
+            self.sandbox_summary = event.summary
         elif isinstance(event, p.Undone) and event.text and not self.prompt.text.strip():
             self.prompt.set_text(event.text)
 

@@ -209,6 +209,7 @@ class SlashRunner:
             f"Spend {format_usd(status.llm_usd + status.jobs_usd)}"
             + (f" of {format_usd(status.budget_usd)}" if status.budget_usd is not None else ""),
             f"Jobs: {app.jobs.running_count} running of {len(app.jobs.jobs)}",
+            f"Sandbox: {app.sandbox_summary}",
             f"Working directory {app.header.cwd}",
         ]
         trust = getattr(app.runtime, "project_trust", None)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
+import os
 from pathlib import Path
 
 from fakes.openai_server import FakeOpenAI, Reply
+from support import pids_with, wait_until
 
 from ml_intern_tui.core.protocol import (
     Approval,
@@ -190,29 +191,22 @@ async def test_interrupt_mid_stream_keeps_partial_text(
 
 
 async def test_interrupt_mid_tool_kills_the_process_group(
-    fake_openai: FakeOpenAI, harness_factory, workspace: Path, pid_gone
+    fake_openai: FakeOpenAI, harness_factory, workspace: Path
 ) -> None:
-    command = "echo $$ > shell.pid; sleep 30 & echo $! > child.pid; wait"
+    # A sleep length nothing else uses: the command may run in the sandbox's own PID
+    # namespace, where $! means nothing out here, so /proc finds it by its command line.
+    marker = str(800_000 + os.getpid() % 99_999)
+    command = f"sleep {marker} & wait"
     fake_openai.enqueue(Reply(text="", tool_calls=[("bash", json.dumps({"command": command}))]))
     h = await harness_factory(mode="auto")
     h.submit(UserInput(text="run it"))
     await h.wait_for("tool_call")
-    pid_file = workspace / "child.pid"
-    for _ in range(200):
-        if pid_file.exists() and pid_file.read_text().strip():
-            break
-        await asyncio.sleep(0.02)
-    child = int(pid_file.read_text())
+    await wait_until(lambda: bool(pids_with(marker)), 5, "the sleep child to start")
     h.submit(Interrupt())
     await h.wait_for("interrupted", timeout=10)
     result = h.of("tool_result")[-1]
     assert result.status == "cancelled"
-    for _ in range(100):
-        if pid_gone(child):  # zombies count as gone: orphans may never be reaped here
-            break
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError(f"the sleep child {child} survived the interrupt")
+    await wait_until(lambda: not pids_with(marker), 5, "the sleep child to die")
     tool_msg = [m for m in h.messages if m["role"] == "tool"][-1]
     assert "Cancelled" in tool_msg["content"]
 

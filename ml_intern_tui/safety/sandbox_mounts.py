@@ -1,0 +1,278 @@
+"""What a sandboxed command sees: the bubblewrap mounts, in the order they must apply.
+
+The root file system is bound read-only; on top of it, later mounts win:
+
+1. a fresh ``/dev`` (plus GPU and RDMA devices), a fresh ``/proc`` for the command's own
+   PID namespace, a private ``/tmp`` per session, and an empty ``/run`` (the daemon
+   sockets there -- Docker, systemd, D-Bus, databases -- would let a command act outside
+   the sandbox; only the DNS resolver's directory is shown again);
+2. the writable areas: the project, the configured ``writable_paths`` and, for commands
+   granted the network, the download caches (models, datasets, wheels);
+3. read-only again inside those areas: protected paths (``.git/hooks``, ``.git/config``,
+   ``.ml-intern/``, shell start-up files when the project is the home directory);
+4. hidden: credential stores (``~/.ssh``, ``~/.aws``, ``~/.netrc``, HF token files, this
+   app's config with its Slack tokens, agent sockets), an empty directory or ``/dev/null``
+   in their place.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from ml_intern_tui import paths
+from ml_intern_tui.safety.protected import protected_roots, sandbox_readonly
+
+CacheName = Literal["huggingface", "pip", "uv", "torch"]
+DEFAULT_DOWNLOAD_CACHES: tuple[CacheName, ...] = ("huggingface", "pip", "uv", "torch")
+
+HIDDEN_IN_HOME: tuple[str, ...] = (
+    ".ssh",
+    ".netrc",
+    ".aws",
+    ".azure",
+    ".config/gcloud",
+    ".git-credentials",
+    ".config/gh",
+    ".config/hub",
+    ".docker/config.json",
+    ".kube",
+    ".pypirc",
+    ".npmrc",
+    ".gnupg",
+    ".password-store",
+    ".local/share/keyrings",
+    ".kaggle",
+    ".huggingface",
+    ".cache/huggingface/token",
+    ".cache/huggingface/stored_tokens",
+    ".vault-token",
+    ".terraform.d/credentials.tfrc.json",
+    ".config/rclone",
+    ".s3cfg",
+    ".boto",
+    ".databrickscfg",
+    ".pgpass",
+    ".my.cnf",
+    ".codex/auth.json",
+    ".claude/.credentials.json",
+    ".mozilla",
+    ".config/google-chrome",
+    ".config/chromium",
+)
+"""Credential stores under the home directory (browser profiles hold session cookies)."""
+
+CREDENTIAL_FILE_VARS: tuple[str, ...] = (
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "HF_TOKEN_PATH",
+    "KUBECONFIG",
+    "DOCKER_CONFIG",
+    "NETRC",
+    "PGPASSFILE",
+    "CLOUDSDK_CONFIG",
+    "KAGGLE_CONFIG_DIR",
+    "SSH_AUTH_SOCK",
+)
+"""Variables naming a credential file, directory or agent socket (hidden where they point)."""
+
+DAEMON_SOCKETS: tuple[str, ...] = (
+    "/var/run/docker.sock",
+    "/var/run/dbus",
+    "/var/snap/lxd/common/lxd/unix.socket",
+    "/var/lib/lxd/unix.socket",
+)
+"""Sockets outside ``/run`` that give their client power beyond the sandbox."""
+
+DEVICE_GLOBS: tuple[str, ...] = (
+    "/dev/nvidia*",
+    "/dev/dri",
+    "/dev/kfd",
+    "/dev/infiniband",
+    "/dev/accel",
+    "/dev/neuron*",
+)
+"""Accelerator and RDMA devices a training run needs (the fresh ``/dev`` lacks them)."""
+
+REPLACED_TREES: tuple[Path, ...] = (Path("/tmp"), Path("/run"), Path("/dev"), Path("/proc"))
+"""Trees the sandbox replaces: the host's files there are not visible inside."""
+
+
+def hf_home(env: Mapping[str, str]) -> Path:
+    """``$HF_HOME`` as huggingface_hub resolves it."""
+    if env.get("HF_HOME"):
+        return _expand(env["HF_HOME"])
+    return _cache_home(env) / "huggingface"
+
+
+def download_cache_dirs(names: Iterable[CacheName], env: Mapping[str, str]) -> list[Path]:
+    """The directories of the named caches (their own variables honoured).
+
+    The Hugging Face cache is its data directories only: ``$HF_HOME`` itself also holds
+    the token files, which stay hidden.
+    """
+    cache = _cache_home(env)
+    home = hf_home(env)
+    dirs: list[Path] = []
+    for name in names:
+        if name == "huggingface":
+            dirs += [
+                _env_path(env, ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"), home / "hub"),
+                _env_path(env, ("HF_DATASETS_CACHE",), home / "datasets"),
+                _env_path(env, ("HF_XET_CACHE",), home / "xet"),
+                _env_path(env, ("HF_ASSETS_CACHE",), home / "assets"),
+                _env_path(env, ("HF_MODULES_CACHE",), home / "modules"),
+            ]
+        elif name == "pip":
+            dirs.append(_env_path(env, ("PIP_CACHE_DIR",), cache / "pip"))
+        elif name == "uv":
+            dirs.append(_env_path(env, ("UV_CACHE_DIR",), cache / "uv"))
+        elif name == "torch":
+            dirs.append(_env_path(env, ("TORCH_HOME",), cache / "torch"))
+    return dirs
+
+
+@dataclass
+class MountPlan:
+    """The inputs of one command's mounts (everything is resolved by ``bwrap_args``)."""
+
+    project: Path
+    cwd: Path
+    tmp_dir: Path
+    """The session's private tmp on the host, shown as ``/tmp`` inside."""
+    network: bool
+    writable_paths: list[Path] = field(default_factory=list)
+    download_caches: tuple[CacheName, ...] = DEFAULT_DOWNLOAD_CACHES
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    home: Path = field(default_factory=Path.home)
+
+
+def bwrap_args(plan: MountPlan) -> list[str]:
+    """bubblewrap options (without the program) that set up ``plan``'s file system."""
+    args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    args += ["--bind", str(plan.tmp_dir), "/tmp", "--tmpfs", "/run"]
+    args += _dns_args()
+    runtime_dir = plan.env.get("XDG_RUNTIME_DIR", "")
+    if runtime_dir.startswith("/run/"):
+        args += ["--dir", runtime_dir]  # present but empty, as programs expect
+
+    writable = [_real(plan.project)]
+    writable += [_real(p) for p in plan.writable_paths if p.exists()]
+    if plan.network:
+        writable += [_real(p) for p in _existing_caches(plan.download_caches, plan.env)]
+    # "/" as the project (the app started there) would bind the host's /proc and /dev
+    # back over the fresh ones: such a command may write only its /tmp.
+    writable = [path for path in _dedupe(writable) if path != Path("/")]
+    for path in writable:
+        args += ["--bind", str(path), str(path)]
+
+    readonly: list[Path] = []
+    for area in writable:
+        readonly += [_real(p) for p in sandbox_readonly(area)]
+    roots = protected_roots(plan.env, plan.home)
+    readonly += [r for r in roots if r.exists() and any(_under(r, w) for w in writable)]
+    for path in _dedupe(readonly):
+        args += ["--ro-bind", str(path), str(path)]
+
+    hidden = hidden_paths(plan.env, plan.home)
+    for path in hidden:
+        if not _visible(path, writable) or any(_under(w, path) for w in writable):
+            continue  # not shown inside anyway, or hiding it would hide the project
+        if any(path != other and _under(path, other) and other.is_dir() for other in hidden):
+            continue  # inside a directory hidden already
+        if path.is_dir():
+            args += ["--tmpfs", str(path), "--remount-ro", str(path)]
+        else:
+            args += ["--ro-bind", "/dev/null", str(path)]
+
+    for device in _devices():
+        args += ["--dev-bind", device, device]
+    args += ["--chdir", str(plan.cwd)]
+    return args
+
+
+def hidden_paths(env: Mapping[str, str], home: Path) -> list[Path]:
+    """Existing credential paths a command must not read (resolved, deduplicated)."""
+    candidates = [home / rel for rel in HIDDEN_IN_HOME]
+    base = hf_home(env)
+    candidates += [base / "token", base / "stored_tokens"]
+    candidates += [paths.config_dir(env), paths.user_config_path(env)]
+    candidates += [_expand(env[var]) for var in CREDENTIAL_FILE_VARS if env.get(var)]
+    candidates += [Path(p) for p in DAEMON_SOCKETS]
+    return _dedupe([_real(p) for p in candidates if p.exists()])
+
+
+def sandbox_env(env: Mapping[str, str]) -> dict[str, str]:
+    """Variables a sandboxed command needs changed: temp files and caches in its ``/tmp``."""
+    extra = {"TMPDIR": "/tmp"}
+    if not env.get("TRITON_CACHE_DIR"):
+        # torch.compile's Triton kernels: ~/.triton is read-only inside (and compiled
+        # launchers planted there would run outside the sandbox later).
+        extra["TRITON_CACHE_DIR"] = "/tmp/.triton"
+    return extra
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _dns_args() -> list[str]:
+    """Show the resolver's directory again when ``/etc/resolv.conf`` points into ``/run``."""
+    target = Path(os.path.realpath("/etc/resolv.conf"))
+    if _under(target, Path("/run")) and target.parent.is_dir():
+        return ["--ro-bind", str(target.parent), str(target.parent)]
+    return []
+
+
+def _existing_caches(names: Iterable[CacheName], env: Mapping[str, str]) -> list[Path]:
+    """The caches' directories, created when missing (a first download needs them)."""
+    found = []
+    for path in download_cache_dirs(names, env):
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        found.append(path)
+    return found
+
+
+def _devices() -> list[str]:
+    return sorted({match for pattern in DEVICE_GLOBS for match in glob.glob(pattern)})
+
+
+def _visible(path: Path, writable: list[Path]) -> bool:
+    """Whether ``path`` can be seen inside: not in a replaced tree, or re-bound there."""
+    if any(_under(path, tree) for tree in REPLACED_TREES):
+        return any(_under(path, area) for area in writable)
+    return True
+
+
+def _under(path: Path, root: Path) -> bool:
+    return path == root or path.is_relative_to(root)
+
+
+def _cache_home(env: Mapping[str, str]) -> Path:
+    value = env.get("XDG_CACHE_HOME", "")
+    return Path(value) if value and Path(value).is_absolute() else Path.home() / ".cache"
+
+
+def _env_path(env: Mapping[str, str], names: tuple[str, ...], default: Path) -> Path:
+    for name in names:
+        if env.get(name):
+            return _expand(env[name])
+    return default
+
+
+def _expand(value: str) -> Path:
+    return Path(os.path.expanduser(value))
+
+
+def _real(path: Path) -> Path:
+    return Path(os.path.realpath(path))
+
+
+def _dedupe(items: list[Path]) -> list[Path]:
+    return list(dict.fromkeys(items))
