@@ -11,6 +11,7 @@ from ml_intern_tui.core.context import (
     SUMMARY_PREFIX,
     CompactionError,
     ContextManager,
+    is_real_user,
     rebuild,
 )
 from ml_intern_tui.core.guards import NOT_COMPLETED_TAG
@@ -206,11 +207,22 @@ async def test_oversized_first_user_message_stays_an_undoable_turn() -> None:
     cm.start_turn("t" * 300)
     step(cm, "a")
     step(cm, "b")
+    cm.start_turn("next")
     await cm.compact(Summarizer(), force=True)
     assert "300 tokens" in cm.messages[1]["content"]
-    assert cm.last_user_text() == cm.messages[1]["content"]
+    assert is_real_user(cm.messages[1])
     cm.restore(cm.messages)
-    assert cm.turn_count() == 1
+    assert cm.turn_count() == 2
+
+
+async def test_newest_user_message_is_never_a_placeholder_when_it_fits() -> None:
+    cm, _ = make(limit=100_000, per_message_cap=100, keep_recent=1)
+    cm.start_turn("t" * 300)
+    step(cm, "a")
+    step(cm, "b")
+    await cm.compact(Summarizer(), force=True)
+    assert cm.messages[1]["content"] == "t" * 300
+    assert cm.last_user_text() == "t" * 300
 
 
 async def test_no_compaction_below_threshold_unless_forced() -> None:

@@ -1,0 +1,127 @@
+"""Context overflow that always recovers: learn the window, compact, cut, or roll back.
+
+A request the server refuses as too long teaches us its window (and its count of the
+prompt, which calibrates ours). The turn then compacts towards a target under the
+window; compaction summarises the middle and, when that is not enough, cuts the biggest
+messages (the newest user message last, with a notice). When even that cannot make the
+request fit, the turn is taken back whole: a prompt that cannot fit must not stay in the
+history, or every later call, and every resume, would fail the same way.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ml_intern_tui.core.fitting import Cut
+from ml_intern_tui.core.llm_errors import ContextOverflowError
+from ml_intern_tui.core.protocol import ContextUsage, Error, Notice, Undone
+
+if TYPE_CHECKING:
+    from ml_intern_tui.core.session import Session
+
+MAX_OVERFLOW_RETRIES = 2
+"""Compactions tried after overflow errors within one model call before rolling back."""
+SHRINK = (0.9, 0.7, 0.5)
+"""Each overflow compaction aims at this share of the current size (or the threshold)."""
+
+
+def publish_usage(s: Session) -> None:
+    used, limit, threshold = s.context.usage()
+    s.publish(ContextUsage(used=used, limit=limit, threshold=threshold))
+
+
+def learn_window(
+    s: Session, tokens: int, *, source: str, exact: bool, cap: int | None = None
+) -> bool:
+    """Take a window the server stated; True (journaled, announced) when it changed ours.
+
+    ``exact`` windows (what the server runs with) replace ours; the others only lower it.
+    ``cap`` is the user's own ``[context] limit``: a smaller one stays.
+    """
+    context = s.context
+    new = tokens if exact else min(context.limit, tokens)
+    if cap:
+        new = min(new, cap)
+    s.windows[s.model] = new
+    if new == context.limit:
+        return False
+    context.limit = new
+    context.note({"kind": "window", "limit": new, "source": source})
+    s.publish(Notice(text=f"Context window of {s.model}: {new:,} tokens ({source})."))
+    publish_usage(s)
+    return True
+
+
+def learn_from_overflow(
+    s: Session, exc: ContextOverflowError, sent_raw: int, cap: int | None
+) -> None:
+    """Calibrate our count and learn the window from what the server's error says."""
+    if exc.prompt_tokens:
+        s.context.observe(sent_raw, exc.prompt_tokens)
+    if exc.window:
+        learn_window(s, exc.window, source="from the server's overflow error", exact=False, cap=cap)
+    publish_usage(s)
+
+
+def overflow_target(s: Session, exc: ContextOverflowError, attempt: int) -> int:
+    """Server tokens the next request should fit under (smaller at each attempt).
+
+    After an error that stated the window, the first attempt aims just under the
+    threshold; without a window, or again, it takes a bigger share off what was sent.
+    """
+    share = SHRINK[0] if attempt == 0 and exc.window else SHRINK[min(attempt + 1, 2)]
+    return min(s.context.threshold, int(s.context.tokens() * share))
+
+
+def cut_notices(s: Session, cuts: list[Cut]) -> list[Notice]:
+    """What the user is told about messages a compaction cut to fit the window."""
+    notices: list[Notice] = []
+    scale = s.context.calibration.scale
+    others = [c for c in cuts if not c.newest_user]
+    for cut in cuts:
+        if cut.newest_user:
+            notices.append(
+                Notice(
+                    level="warning",
+                    text=(
+                        f"Your message is too long for the context window of {s.model} "
+                        f"({s.context.limit:,} tokens): the model sees its start and end, "
+                        f"about {scale(cut.after):,} of its {scale(cut.before):,} tokens. The "
+                        "full text is kept in the session journal."
+                    ),
+                )
+            )
+    if others:
+        parts = ", ".join(f"{c.role} {scale(c.before):,} → {scale(c.after):,}" for c in others[:4])
+        more = f" and {len(others) - 4} more" if len(others) > 4 else ""
+        noun = "message" if len(others) == 1 else "messages"
+        notices.append(
+            Notice(
+                text=(
+                    f"To fit the context window, cut {len(others)} long {noun} to their start "
+                    f"and end ({parts} tokens{more}); the full text is in the session journal."
+                )
+            )
+        )
+    return notices
+
+
+def roll_back_turn(s: Session, why: str) -> bool:
+    """Take back the turn that cannot fit; the user gets their text back. False if none."""
+    text = s.context.rollback_turn()
+    if text is None:
+        return False
+    s.publish(Undone(what="turn", text=text))  # first: the chat drops the turn's blocks
+    s.publish(
+        Error(
+            kind="context_overflow",
+            message=(
+                f"this turn cannot fit the context window of {s.model} ({s.context.limit:,} "
+                f"tokens): {why}. The turn was taken back so the session stays usable: send "
+                "a shorter message, or switch to a model with a larger window"
+            ),
+            recoverable=True,
+        )
+    )
+    publish_usage(s)
+    return True
