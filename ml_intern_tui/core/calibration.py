@@ -5,7 +5,8 @@ servers count with their own tokenizer and chat template, tool schemas included.
 each call the server reports ``prompt_tokens`` for what we sent: a line fitted through
 the last few (ours, theirs) pairs, anchored on the newest one, maps our count onto theirs.
 ``slope`` is the ratio for new text (tokenizers differ by ~10-40%), ``offset`` what the
-server adds on its own (the template, tool schemas rendered its way).
+server adds on its own (the template, tool schemas rendered its way). Until two sizes
+far enough apart were seen, the slope is the plain ratio of the one pair.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class TokenCalibration:
         self._points: deque[tuple[int, int]] = deque(maxlen=KEEP)
         self.slope = 1.0
         self.offset = 0.0
+        self._fitted = False
         for ours, theirs in points:
             self.observe(ours, theirs)
 
@@ -72,13 +74,19 @@ class TokenCalibration:
         return round(self.slope * ours)
 
     def unscale(self, theirs: int) -> int:
-        """Our count for a part the server would count as ``theirs``."""
-        return round(theirs / self.slope) if self.slope else theirs
+        """Our count for a part the server would count as ``theirs`` (to plan a cut).
+
+        Before a slope was fitted the ratio of one pair stands in for it, and that ratio
+        also holds what the server adds on its own: planning with it could cut too
+        little (another overflow), so it is taken as at most 1 then.
+        """
+        slope = self.slope if self._fitted else min(self.slope, 1.0)
+        return round(theirs / slope)
 
     def reset(self) -> None:
         """Forget everything (another model counts differently)."""
         self._points.clear()
-        self.slope, self.offset = 1.0, 0.0
+        self.slope, self.offset, self._fitted = 1.0, 0.0, False
 
     def state(self) -> dict[str, Any]:
         return {"points": [list(p) for p in self._points]}
@@ -87,12 +95,16 @@ class TokenCalibration:
         xs = [x for x, _ in self._points]
         ys = [y for _, y in self._points]
         spread = max(xs) - min(xs)
+        low, high = SLOPE_RANGE
+        last_x, last_y = self._points[-1]
         if len(xs) >= 2 and spread >= max(MIN_SPREAD, 0.05 * max(xs)):
             mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
             var = sum((x - mean_x) ** 2 for x in xs)
             cov = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
-            low, high = SLOPE_RANGE
             self.slope = min(max(cov / var, low), high)
+            self._fitted = True
+        elif not self._fitted:
+            # One size seen so far: the plain ratio is the best guess for new text too.
+            self.slope = min(max(last_y / last_x, low), high)
         # Anchored on the newest pair: right after a call the estimate is the server's count.
-        last_x, last_y = self._points[-1]
         self.offset = last_y - self.slope * last_x

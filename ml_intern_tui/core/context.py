@@ -88,8 +88,9 @@ def learned_notes(records: Iterable[Record], model: str) -> tuple[int | None, li
     for record in records:
         if record.get("model") not in (None, model):
             continue
-        if record.get("kind") == "window" and isinstance(record.get("limit"), int):
-            window = int(record["limit"])
+        if record.get("kind") == "window":
+            limit = record.get("limit")
+            window = limit if isinstance(limit, int) and limit > 0 else None
         elif record.get("kind") == "token_calibration" and isinstance(record.get("points"), list):
             points = list(record["points"])
     return window, points
@@ -147,6 +148,8 @@ class ContextManager:
         """Receives every journal record; may be attached after construction."""
         self._limit = limit
         self._threshold = int(limit * threshold_ratio)
+        self.base_limit = limit
+        """The window before any server said otherwise (config, litellm's model map)."""
         self._checkpoints: list[_Checkpoint] = []
         self._tokens: int | None = None
         self._version = 0

@@ -90,7 +90,6 @@ def cut_message(message: Message, keep_tokens: int, tokens: int) -> Message:
         cut["content"] = cut_text(content, keep_tokens, tokens)
     else:
         return message  # multi-part content: left alone
-    cut["_cut"] = {"before": tokens, "after": keep_tokens}
     return cut
 
 
@@ -130,8 +129,11 @@ def shrink(
         shortened = cut_message(messages[index], tokens, sizes[index])
         if shortened is messages[index]:
             continue
-        result[index] = shortened
         after = count([shortened])
+        earlier = messages[index].get("_cut")
+        before = int(earlier["before"]) if isinstance(earlier, dict) else sizes[index]
+        shortened["_cut"] = {"before": before, "after": after}
+        result[index] = shortened
         role = str(messages[index].get("role") or "?")
-        cuts.append(Cut(index, role, sizes[index], after, newest_user=index == spare))
+        cuts.append(Cut(index, role, before, after, newest_user=index == spare))
     return result, cuts

@@ -500,7 +500,8 @@ class AgentLoop:
         s.llm = llm
         s.model = model
         self.settings.model = model
-        s.context.limit = s.windows.get(model) or self.backend.context_limit(model)
+        s.context.base_limit = self.backend.context_limit(model)
+        s.context.limit = s.windows.get(model) or s.context.base_limit
         s.context.threshold = int(s.context.limit * self.settings.compact_threshold)
         s.context.calibration.reset()  # another tokenizer: learned again from its server
         s.context.model = model

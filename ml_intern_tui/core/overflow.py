@@ -19,10 +19,11 @@ from ml_intern_tui.core.protocol import ContextUsage, Error, Notice, Undone
 if TYPE_CHECKING:
     from ml_intern_tui.core.session import Session
 
-MAX_OVERFLOW_RETRIES = 2
-"""Compactions tried after overflow errors within one model call before rolling back."""
+MAX_OVERFLOW_RETRIES = 3
+"""Compactions tried after overflow errors in one turn before it is rolled back (each
+error teaches the calibration more, so the next cut is closer)."""
 SHRINK = (0.9, 0.7, 0.5)
-"""Each overflow compaction aims at this share of the current size (or the threshold)."""
+"""Without the server's count, overflow compactions aim at these shares of the size."""
 
 
 def publish_usage(s: Session) -> None:
@@ -52,24 +53,48 @@ def learn_window(
     return True
 
 
+def outgrow_window(s: Session, prompt_tokens: int) -> None:
+    """The server took a request larger than the window we learned: that one is stale
+    (the server was restarted with more); back to the model's usual window."""
+    context = s.context
+    if prompt_tokens <= context.limit or context.limit >= context.base_limit:
+        return
+    stale = context.limit
+    s.windows.pop(s.model, None)
+    context.limit = context.base_limit
+    context.note({"kind": "window", "limit": None, "source": "outgrown"})
+    s.publish(
+        Notice(
+            text=(
+                f"The server took {prompt_tokens:,} tokens, more than the window learned "
+                f"earlier ({stale:,}): using {context.limit:,} again."
+            )
+        )
+    )
+    publish_usage(s)
+
+
 def learn_from_overflow(
     s: Session, exc: ContextOverflowError, sent_raw: int, cap: int | None
 ) -> None:
     """Calibrate our count and learn the window from what the server's error says."""
     if exc.prompt_tokens:
         s.context.observe(sent_raw, exc.prompt_tokens)
-    if exc.window:
-        learn_window(s, exc.window, source="from the server's overflow error", exact=False, cap=cap)
-    publish_usage(s)
+    source = "from the server's overflow error"
+    if not (exc.window and learn_window(s, exc.window, source=source, exact=False, cap=cap)):
+        publish_usage(s)
 
 
 def overflow_target(s: Session, exc: ContextOverflowError, attempt: int) -> int:
-    """Server tokens the next request should fit under (smaller at each attempt).
+    """Server tokens the next request should fit under.
 
-    After an error that stated the window, the first attempt aims just under the
-    threshold; without a window, or again, it takes a bigger share off what was sent.
+    When the error said the server's count of the prompt, our estimate is now on its
+    scale and the threshold is the target; without it, each attempt takes a bigger share
+    off what was sent (our scale may be off by any amount).
     """
-    share = SHRINK[0] if attempt == 0 and exc.window else SHRINK[min(attempt + 1, 2)]
+    if exc.prompt_tokens:
+        return s.context.threshold
+    share = SHRINK[min(attempt + 1, len(SHRINK) - 1)]
     return min(s.context.threshold, int(s.context.tokens() * share))
 
 

@@ -24,6 +24,7 @@ from ml_intern_tui.core.overflow import (
     MAX_OVERFLOW_RETRIES,
     cut_notices,
     learn_from_overflow,
+    outgrow_window,
     overflow_target,
     roll_back_turn,
 )
@@ -229,11 +230,9 @@ class TurnRunner:
                 )
                 self.finish("", "budget")
                 return
-            context = self.s.context
-            if context.needs_compaction() and not await self.compact(report=False):
-                if context.tokens() >= context.limit:  # the request cannot be sent
-                    self.give_up(self.compaction_problem)
-                    return
+            # A compaction that cannot get under the threshold does not stop the call: the
+            # window we know may be stale (a server restarted with more), the server judges.
+            if self.s.context.needs_compaction() and not await self.compact(report=False):
                 self.s.publish(
                     Notice(level="warning", text=f"Compaction: {self.compaction_problem}")
                 )
@@ -281,6 +280,7 @@ class TurnRunner:
         self.partial_text = ""
         if response.usage.prompt_tokens:  # the server's count calibrates ours
             self.s.context.observe(self.sent_raw, response.usage.prompt_tokens)
+            outgrow_window(self.s, response.usage.prompt_tokens)
         self.s.spend.add_llm(response.cost_usd)
         self.publish_spend()
         return response
