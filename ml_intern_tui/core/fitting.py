@@ -10,6 +10,7 @@ message is cut last, and only when nothing else is enough (the turn says so).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,9 @@ Message = dict[str, Any]
 CUT_MARK = (
     "[… {cut:,} tokens cut here to fit the model's context window; "
     "the full text is in the session journal …]"
+)
+_MARK_RE = re.compile(
+    r"\s*" + re.escape(CUT_MARK).replace(re.escape("{cut:,}"), r"[\d,]+") + r"\s*"
 )
 MIN_KEEP = 200
 """Tokens kept of a cut message (its start and end), so it still says what it was."""
@@ -59,35 +63,43 @@ def plan_cuts(
     return keep
 
 
-def cut_text(text: str, keep_tokens: int, tokens: int) -> str:
-    """``text`` (``tokens`` long) cut to about ``keep_tokens``: its start and end kept."""
+def cut_text(text: str, keep_tokens: int, tokens: int, removed: int | None = None) -> str:
+    """``text`` (``tokens`` long) cut to about ``keep_tokens``, the mark included: its
+    start and end are kept. ``removed`` is what the mark says went (default: the cut)."""
     if tokens <= keep_tokens or not text:
         return text
-    keep_chars = int(len(text) * keep_tokens / tokens)
+    mark = CUT_MARK.format(cut=removed if removed is not None else tokens - keep_tokens)
+    keep_chars = max(0, int(len(text) * keep_tokens / tokens) - len(mark) - 4)
     head = int(keep_chars * HEAD_SHARE)
     tail = keep_chars - head
-    mark = CUT_MARK.format(cut=tokens - keep_tokens)
     end = text[len(text) - tail :].lstrip() if tail > 0 else ""
     return f"{text[:head].rstrip()}\n\n{mark}\n\n{end}".rstrip()
 
 
 def cut_message(message: Message, keep_tokens: int, tokens: int) -> Message:
-    """A copy of ``message`` cut to about ``keep_tokens`` (text, else tool-call arguments)."""
+    """A copy of ``message`` cut to about ``keep_tokens`` (text, else tool-call arguments).
+
+    A message cut before is cut again from what is left, its mark counting from the
+    original size.
+    """
     cut = dict(message)
+    earlier = message.get("_cut")
+    original = int(earlier["before"]) if isinstance(earlier, dict) else tokens
+    removed = original - keep_tokens
     content = message.get("content")
+    if isinstance(content, str):
+        content = _MARK_RE.sub("\n\n", content) if earlier else content
     if isinstance(content, str) and len(content) * 2 >= _payload_chars(message):
-        cut["content"] = cut_text(content, keep_tokens, tokens)
+        cut["content"] = cut_text(content, keep_tokens, tokens, removed)
     elif message.get("tool_calls"):
         # The bulk is in the call arguments (a huge write): they become a note.
-        note = json.dumps({"note": CUT_MARK.format(cut=tokens)})
+        note = json.dumps({"note": CUT_MARK.format(cut=original)})
         cut["tool_calls"] = [
             {**call, "function": {**(call.get("function") or {}), "arguments": note}}
             for call in message["tool_calls"]
         ]
         if isinstance(content, str) and content:
-            cut["content"] = cut_text(content, max(1, keep_tokens // 2), tokens)
-    elif isinstance(content, str):
-        cut["content"] = cut_text(content, keep_tokens, tokens)
+            cut["content"] = cut_text(content, max(1, keep_tokens // 2), tokens, removed)
     else:
         return message  # multi-part content: left alone
     return cut

@@ -97,7 +97,7 @@ OVERFLOW_PHRASES: tuple[str, ...] = (
     "is too long and exceeds limit of", "`max_new_tokens` must be <=",
     "`inputs` must have less than", "maximum prompt length is",
     "tokens in the prompt cannot exceed", "exceed_context_size_error",
-    "exceeds the context window",
+    "exceeds the context window", "context overflow", "exceeds context size",
 )
 """Phrases that say "the request is larger than the context window" (lower case)."""
 # fmt: on
