@@ -81,21 +81,6 @@ def _dropped(count: int, why: BaseException) -> Message:
     return {"role": "assistant", "content": content, "_origin": "summary"}
 
 
-def learned_notes(records: Iterable[Record], model: str) -> tuple[int | None, list[Any]]:
-    """The window and token calibration a journal recorded for ``model`` (latest wins)."""
-    window: int | None = None
-    points: list[Any] = []
-    for record in records:
-        if record.get("model") not in (None, model):
-            continue
-        if record.get("kind") == "window":
-            limit = record.get("limit")
-            window = limit if isinstance(limit, int) and limit > 0 else None
-        elif record.get("kind") == "token_calibration" and isinstance(record.get("points"), list):
-            points = list(record["points"])
-    return window, points
-
-
 def rebuild(records: Iterable[Record]) -> list[Message]:
     """Replay ``on_change`` journal records into the message list they describe."""
     messages: list[Message] = []

@@ -18,10 +18,10 @@ from ml_intern_tui import __version__
 from ml_intern_tui.core.approval import ApprovalPolicy
 from ml_intern_tui.core.bus import EventBus
 from ml_intern_tui.core.calibration import TokenCalibration
-from ml_intern_tui.core.context import ContextManager, learned_notes, rebuild
+from ml_intern_tui.core.context import ContextManager, rebuild
 from ml_intern_tui.core.cost import SpendTracker
 from ml_intern_tui.core.journal import missing_system_slot, new_session_id
-from ml_intern_tui.core.overflow import learn_window
+from ml_intern_tui.core.overflow import learn_window, learned_notes
 from ml_intern_tui.core.protocol import (
     Approval,
     Compact,

@@ -10,7 +10,8 @@ history, or every later call, and every resume, would fail the same way.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from ml_intern_tui.core.fitting import Cut
 from ml_intern_tui.core.llm_errors import ContextOverflowError
@@ -24,6 +25,21 @@ MAX_OVERFLOW_RETRIES = 3
 error teaches the calibration more, so the next cut is closer)."""
 SHRINK = (0.9, 0.7, 0.5)
 """Without the server's count, overflow compactions aim at these shares of the size."""
+
+
+def learned_notes(records: Iterable[dict[str, Any]], model: str) -> tuple[int | None, list[Any]]:
+    """The window and token calibration a journal recorded for ``model`` (latest wins)."""
+    window: int | None = None
+    points: list[Any] = []
+    for record in records:
+        if record.get("model") not in (None, model):
+            continue
+        if record.get("kind") == "window":
+            limit = record.get("limit")
+            window = limit if isinstance(limit, int) and limit > 0 else None
+        elif record.get("kind") == "token_calibration" and isinstance(record.get("points"), list):
+            points = list(record["points"])
+    return window, points
 
 
 def publish_usage(s: Session) -> None:

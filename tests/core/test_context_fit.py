@@ -7,13 +7,9 @@ from typing import Any
 
 import pytest
 
-from ml_intern_tui.core.context import (
-    CompactionError,
-    ContextManager,
-    learned_notes,
-    rebuild,
-)
+from ml_intern_tui.core.context import CompactionError, ContextManager, rebuild
 from ml_intern_tui.core.fitting import CUT_MARK, cut_message, plan_cuts
+from ml_intern_tui.core.overflow import learned_notes
 
 Message = dict[str, Any]
 MARK_HEAD = CUT_MARK.split("{")[0]
