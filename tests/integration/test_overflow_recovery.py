@@ -169,3 +169,31 @@ def test_fake_counts_more_than_we_do() -> None:
     ours = count_tokens("openai/local-model", body["messages"])
     assert count_prompt(body) > 1.2 * ours
     assert json.dumps(body)  # the body is what the fake gets on the wire
+
+
+async def test_rolled_back_turn_does_not_poison_a_resume_on_a_bigger_server(
+    monkeypatch: pytest.MonkeyPatch, harness_factory
+) -> None:
+    with FakeLlamaCpp(n_ctx=4_000, listing="plain") as tiny:
+        monkeypatch.setenv("LLAMACPP_BASE_URL", tiny.base_url)
+        h = await harness_factory(MODEL)
+        done, _ = await ask(h, "poison pill prompt")
+        assert done.reason == "error"
+        session = h.runtime.loop.session
+        assert session is not None
+        session_id = session.session_id
+    # The user restarts the server with a larger window and resumes the session.
+    with FakeLlamaCpp(n_ctx=32_768, listing="plain") as big:
+        monkeypatch.setenv("LLAMACPP_BASE_URL", big.base_url)
+        big.enqueue(Reply(text="Fresh start works."))
+        mark = h.mark()
+        h.submit(Resume(session_id=session_id))
+        ready = await h.wait_for("ready", after=mark)
+        assert ready.resumed and ready.messages == 0 and ready.context_limit == 4_000
+        done, mark = await ask(h, "hello again")
+        assert done.reason == "done" and done.final_text == "Fresh start works."
+        assert user_contents(big.requests[-1].body) == ["hello again"]  # no poison pill
+        # The window learned from the small server was outgrown, not kept.
+        notices = [e.text for e in h.events[mark:] if e.type == "notice"]
+        assert any("more than the window learned earlier (4,000)" in t for t in notices)
+        assert h.of("context_usage")[-1].limit > 32_768 // 2
