@@ -374,11 +374,11 @@ class ContextManager:
         spare = None
         if newest is not None and newest in capped:
             spare = newest if newest < head_end else newest - tail_start + head_end + len(summary)
-        compacted, cuts = self._fit(compacted, goal, spare)
+        compacted, cuts, after = self._fit(compacted, goal, spare)
         changed = bool(middle or cuts) or any(
             m.get("_origin") == "placeholder" for m in capped.values()
         )
-        after = self._total(compacted) if changed else before
+        after = after if changed else before
         if changed and after < before:
             previous = list(self._messages)
             self._replace(compacted)
@@ -394,22 +394,26 @@ class ContextManager:
 
     def _fit(
         self, messages: list[Message], goal: int, spare: int | None
-    ) -> tuple[list[Message], list[Cut]]:
-        """Cut the biggest messages until the request is under ``goal`` (server tokens)."""
+    ) -> tuple[list[Message], list[Cut], int]:
+        """Cut the biggest messages until the request is under ``goal`` (server tokens).
+
+        Returns the messages, what was cut, and the size of the request they make.
+        """
         cuts: dict[int, Cut] = {}
+        total = self._total(messages)
         for _ in range(FIT_PASSES):
-            excess = self._total(messages) - goal
-            if excess <= 0:
+            if total <= goal:
                 break
             # The cut is planned in our tokens; a little extra covers the rounding.
-            ours = self.calibration.unscale(excess) + max(16, goal // 100)
+            ours = self.calibration.unscale(total - goal) + max(16, goal // 100)
             messages, made = shrink(messages, self._count, ours, spare)
             if not made:
                 break
             for cut in made:
                 first = cuts.get(cut.index)
                 cuts[cut.index] = cut if first is None else replace(cut, before=first.before)
-        return messages, [cuts[i] for i in sorted(cuts)]
+            total = self._total(messages)
+        return messages, [cuts[i] for i in sorted(cuts)], total
 
     def _still_over(self, after: int) -> str:
         fixed = self._total([self._messages[0]])
