@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fakes.llama_server import FakeLlamaCpp
 from fakes.openai_server import Reply
 from test_cli import cli, events_of
+
+from ml_intern_tui.core.protocol import UserInput
 
 MODEL = "llamacpp/local-model"
 PASTE = "".join(f"epoch {i}: train_loss=0.{i:04d} val_loss=0.{i + 7:04d}\n" for i in range(900))
@@ -16,23 +19,25 @@ def user_texts(body: dict) -> list[str]:
     return [str(m.get("content")) for m in body["messages"] if m["role"] == "user"]
 
 
-def test_overflowed_session_resumes_headless_and_finishes_a_turn(tmp_path: Path) -> None:
+async def test_overflowed_session_resumes_headless_and_finishes_a_turn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, harness_factory
+) -> None:
     with FakeLlamaCpp(n_ctx=16_384, listing="plain") as fake:
-        env = {"LLAMACPP_BASE_URL": fake.base_url}
+        monkeypatch.setenv("LLAMACPP_BASE_URL", fake.base_url)
+        # A three-message session (system, one huge paste, the answer) that overflowed.
         fake.enqueue(Reply(text="Validation loss tracks training loss."))
-        first = cli(
-            ["--model", MODEL, "-p", "Read this:\n" + PASTE, "--json"], cwd=tmp_path, env=env
-        )
-        assert first.returncode == 0, first.stderr[-2000:]
-        events = events_of(first.stdout)
-        assert fake.overflows >= 2 and any(e.type == "compacted" for e in events)
-        assert [e for e in events if e.type == "turn_complete"][-1].reason == "done"
+        h = await harness_factory(MODEL)
+        h.submit(UserInput(text="Read this:\n" + PASTE))
+        done = await h.wait_for("turn_complete", timeout=60)
+        assert done.reason == "done" and fake.overflows >= 2 and h.of("compacted")
+        assert [m["role"] for m in h.messages] == ["system", "user", "assistant"]
+        await h.close()
         overflows = fake.overflows
         fake.enqueue(Reply(text="Yes: no overfitting."))
         resumed = cli(
             ["--model", MODEL, "--resume", "last", "-p", "Any overfitting?", "--json"],
             cwd=tmp_path,
-            env=env,
+            env={"LLAMACPP_BASE_URL": fake.base_url},
         )
         assert resumed.returncode == 0, resumed.stderr[-2000:]
         events = events_of(resumed.stdout)
