@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,15 @@ async def test_odd_answers_are_ignored() -> None:
     def huge(req: FakeRequest) -> FakeResponse:
         return FakeResponse.json({"data": [{"id": "m", "pad": "x" * MAX_BYTES}]})
 
+    @server.route("GET", r"/drip/v1/models")
+    def drip(req: FakeRequest) -> FakeResponse:
+        def forever() -> Iterator[str]:
+            while True:  # a byte at a time, never the end: the lookup must not wait on it
+                time.sleep(0.05)
+                yield "{"
+
+        return FakeResponse.sse(forever())
+
     @server.route("GET", r"/auth/v1/models")
     def auth(req: FakeRequest) -> FakeResponse:
         if req.headers.get("authorization") != "Bearer sk-local":
@@ -78,6 +88,9 @@ async def test_odd_answers_are_ignored() -> None:
         base = server.base_url
         for prefix in ("html", "list", "huge"):
             assert await fetch_model_listing(f"{base}/{prefix}/v1") is None
+        started = time.monotonic()
+        assert await fetch_model_listing(f"{base}/drip/v1", timeout_s=0.5) is None
+        assert time.monotonic() - started < 2
         assert await fetch_model_listing(f"{base}/auth/v1") is None
         listing = await fetch_model_listing(f"{base}/auth/v1", "sk-local")
         assert listing == {"data": [{"id": "m", "max_model_len": 4096}]}
