@@ -286,6 +286,7 @@ def assemble(
         keep_recent=settings.context.keep_recent,
         per_message_cap=settings.context.per_message_cap_tokens,
         output_budget=tools_cfg.output_budget_chars,
+        context_limit=settings.context.limit,
     )
     loop = AgentLoop(
         bus=bus,

@@ -21,6 +21,7 @@ from ml_intern_tui.core.llm import (
 )
 from ml_intern_tui.core.models import ModelRoute, resolve_model, validate_model_id
 from ml_intern_tui.core.session import StoredSession
+from ml_intern_tui.core.window import ListedWindow, pick_listed_window
 from ml_intern_tui.paths import sessions_dir
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ class AppBackend:
         self.hf_user: str | None = None
         self._hf_token: str | None = None
         self._hf_token_read = False
+        self._listings: dict[str, asyncio.Future[dict[str, Any] | None]] = {}
+        """``GET /models`` answers by server address: each server is asked once."""
 
     # --- models -----------------------------------------------------------
 
@@ -107,8 +110,27 @@ class AppBackend:
     def context_limit(self, model: str) -> int:
         return context_limit(self.route(model).litellm_model, override=self.settings.context.limit)
 
-    def count_tokens(self, model: str, messages: list[dict[str, Any]]) -> int:
-        return count_tokens(self.route(model).litellm_model, messages)
+    def count_tokens(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None = None,
+    ) -> int:
+        return count_tokens(self.route(model).litellm_model, messages, tools)
+
+    async def discover_window(self, model: str) -> ListedWindow | None:
+        """The window a local server reports for ``model`` (asked once per server)."""
+        from ml_intern_tui.integrations.model_server import fetch_model_listing
+
+        route = self.route(model)
+        if route.kind != "local" or not route.api_base:
+            return None
+        listing = self._listings.get(route.api_base)
+        if listing is None:
+            listing = asyncio.ensure_future(fetch_model_listing(route.api_base, route.api_key))
+            self._listings[route.api_base] = listing
+        answer = await asyncio.shield(listing)
+        return pick_listed_window(answer, route.litellm_model.removeprefix("openai/"))
 
     def system_prompt(self, model: str, tool_names: list[str]) -> str:
         from ml_intern_tui.prompts import render_system_prompt

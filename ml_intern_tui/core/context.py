@@ -3,7 +3,8 @@
 Messages are OpenAI-format dicts. Keys starting with ``_`` are our bookkeeping (``_origin``
 says where a message came from) and never reach the model (``for_llm`` strips them).
 Every change is reported to ``on_change`` as a journal record, and ``rebuild`` replays
-those records, so a session can be resumed exactly as it was.
+those records, so a session can be resumed exactly as it was. Token counts are ours
+(plus the tool schemas, ``overhead``) mapped onto the server's scale by ``calibration``.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from ml_intern_tui.core.calibration import TokenCalibration
+from ml_intern_tui.core.fitting import Cut, shrink
 from ml_intern_tui.core.guards import patch_dangling_tool_calls
 
 Message = dict[str, Any]
@@ -25,6 +28,14 @@ Record = dict[str, Any]
 
 SUMMARY_PREFIX = "[Summary of the earlier conversation, condensed to save context]"
 CUT_NOTICE = "[cut for compaction: {tokens} tokens; the full text is in the session journal]"
+DROPPED_NOTICE = (
+    "[{count} earlier messages were removed to fit the model's context window (no summary "
+    "could be written: {why}); the full text is in the session journal]"
+)
+FIT_PASSES = 3
+"""Rounds of cutting before compaction gives up (each recounts what the cuts left)."""
+NOTE_KINDS = frozenset({"window", "token_calibration"})
+"""Journal records that describe the model's window and token scale, not the history."""
 
 
 class CompactionError(Exception):
@@ -64,6 +75,12 @@ def is_real_user(message: Message) -> bool:
     )
 
 
+def _dropped(count: int, why: BaseException) -> Message:
+    reason = " ".join(str(why).split())[:160] or type(why).__name__
+    content = DROPPED_NOTICE.format(count=count, why=reason)
+    return {"role": "assistant", "content": content, "_origin": "summary"}
+
+
 def rebuild(records: Iterable[Record]) -> list[Message]:
     """Replay ``on_change`` journal records into the message list they describe."""
     messages: list[Message] = []
@@ -97,9 +114,18 @@ class ContextManager:
         keep_recent: int = 5,
         per_message_cap: int = 50_000,
         on_change: Callable[[Record], None] | None = None,
+        overhead: Callable[[], int] | None = None,
     ) -> None:
         self._messages: list[Message] = []
         self._counter = counter
+        self._overhead = overhead
+        """Our count of what every request carries besides the messages (tool schemas)."""
+        self.calibration = TokenCalibration()
+        """Maps our counts onto the server's (learned from the usage it reports)."""
+        self.cuts: list[Cut] = []
+        """Messages the last compaction cut to fit (the turn tells the user)."""
+        self.model = ""
+        """The model the window and calibration notes belong to (journaled with them)."""
         self.threshold_ratio = threshold_ratio
         self.keep_recent = keep_recent
         self.per_message_cap = per_message_cap
@@ -107,6 +133,8 @@ class ContextManager:
         """Receives every journal record; may be attached after construction."""
         self._limit = limit
         self._threshold = int(limit * threshold_ratio)
+        self.base_limit = limit
+        """The window before any server said otherwise (config, litellm's model map)."""
         self._checkpoints: list[_Checkpoint] = []
         self._tokens: int | None = None
         self._version = 0
@@ -142,10 +170,37 @@ class ContextManager:
         self._threshold = value
 
     def tokens(self) -> int:
-        """Tokens of the whole history, tool outputs included (cached until it changes)."""
+        """Tokens of a request with the whole history, on the server's scale when known."""
+        return self.calibration.estimate(self.raw_tokens())
+
+    def raw_tokens(self) -> int:
+        """Our own count of a request with the whole history (messages cached until they
+        change), tool schemas included."""
         if self._tokens is None:
             self._tokens = self._count(self._messages)
-        return self._tokens
+        return self._tokens + self.overhead()
+
+    def overhead(self) -> int:
+        """Our count of the tool schemas every request carries."""
+        if self._overhead is None:
+            return 0
+        try:
+            return max(0, int(self._overhead()))
+        except Exception:  # a tool whose schema cannot be counted must not stop the turn
+            return 0
+
+    def observe(self, sent_raw: int, server_prompt_tokens: int) -> bool:
+        """The server counted ``server_prompt_tokens`` for a request we counted as
+        ``sent_raw``: recalibrate (journaled). False when the pair was not usable."""
+        if not self.calibration.observe(sent_raw, server_prompt_tokens):
+            return False
+        self.note({"kind": "token_calibration", **self.calibration.state()})
+        return True
+
+    def note(self, record: Record) -> None:
+        """Journal a record about the window or token scale (not a history change)."""
+        if self.on_change is not None:
+            self.on_change({**record, "model": self.model} if self.model else record)
 
     async def count_in_thread(self) -> None:
         """Count the history in a worker thread, so a long one does not hold the loop.
@@ -165,6 +220,13 @@ class ContextManager:
 
     def needs_compaction(self) -> bool:
         return self.tokens() > self.threshold
+
+    def newest_user_index(self) -> int | None:
+        """Position of the newest message the user typed, if any."""
+        return next(
+            (i for i in range(len(self._messages) - 1, 0, -1) if is_real_user(self._messages[i])),
+            None,
+        )
 
     def for_llm(self) -> list[Message]:
         """What the model gets: bookkeeping stripped, dangling tool calls answered."""
@@ -238,26 +300,60 @@ class ContextManager:
         self._changed({"kind": "truncate", "length": length})
         return "turn", checkpoint.text
 
+    def rollback_turn(self) -> str | None:
+        """Take back the current turn and the compactions made during it.
+
+        The history is left as it was before the turn (a turn that cannot fit must not
+        stay in it: every later call, and every resume, would fail the same way). Returns
+        what the user typed, or ``None`` when there is no turn to take back.
+        """
+        if not any(cp.kind == "turn" for cp in self._checkpoints):
+            return None
+        while self._checkpoints:
+            what, text = self.undo()
+            if what == "turn":
+                return text
+        return None  # pragma: no cover - a turn checkpoint was found above
+
     # ------------------------------------------------------------ compaction
 
     async def compact(
-        self, summarize: Summarizer, *, focus: str | None = None, force: bool = False
+        self,
+        summarize: Summarizer,
+        *,
+        focus: str | None = None,
+        force: bool = False,
+        fit: bool = False,
+        target: int | None = None,
     ) -> tuple[int, int]:
         """Summarise the middle of the history; return tokens (before, after).
 
         Keeps the system prompt, the first real user message and a recent tail that never
         starts inside a tool-call block; messages over ``per_message_cap`` there become
-        placeholders. Without ``force`` it only acts above the threshold. Raises
+        placeholders (not the newest user message). When that is not enough to get under
+        ``target`` (the threshold by default) the biggest messages are cut, the newest
+        user message last (``cuts`` lists them). With ``fit`` (an overflow: the request
+        must shrink whatever it takes) a summary that cannot be written drops the middle
+        instead of failing. Without ``force`` it only acts above the threshold. Raises
         ``CompactionError`` when the summary fails (history unchanged) or the result is
         still over the threshold (kept if it helped, and undoable).
         """
+        self.cuts = []
         before = self.tokens()
         if not force and before <= self.threshold:
             return before, before
+        goal = min(target, self.threshold) if target else self.threshold
         rewrites = self._rewrites
         head_end, tail_start = self._split()
         middle = self._messages[head_end:tail_start]
-        summary = await self._summarise(summarize, middle, focus, before) if middle else []
+        summary: list[Message] = []
+        if middle:
+            try:
+                summary = await self._summarise(summarize, middle, focus, before)
+            except CompactionError as exc:
+                if not fit:
+                    raise
+                summary = [_dropped(len(middle), exc.__cause__ or exc)]
         if self._rewrites != rewrites:
             raise CompactionError(
                 "compaction abandoned: the history was rewritten (undo or resume) while the "
@@ -267,28 +363,72 @@ class ContextManager:
             )
         # Messages appended while the summary was written belong to the tail.
         before = self.tokens()
-        head = [self._capped(m) for m in self._messages[1:head_end]]
-        tail = [self._capped(m) for m in self._messages[tail_start:]]
+        newest = self.newest_user_index()
+        kept = [*range(1, head_end), *range(tail_start, len(self._messages))]
+        capped = {
+            i: self._messages[i] if i == newest else self._capped(self._messages[i]) for i in kept
+        }
+        head = [capped[i] for i in range(1, head_end)]
+        tail = [capped[i] for i in range(tail_start, len(self._messages))]
         compacted = [self._messages[0], *head, *summary, *tail]
-        changed = bool(middle) or any(m.get("_origin") == "placeholder" for m in head + tail)
-        after = self._count(compacted) if changed else before
+        spare = None
+        if newest is not None and newest in capped:
+            spare = newest if newest < head_end else newest - tail_start + head_end + len(summary)
+        compacted, cuts, after = self._fit(compacted, goal, spare)
+        changed = bool(middle or cuts) or any(
+            m.get("_origin") == "placeholder" for m in capped.values()
+        )
+        after = after if changed else before
         if changed and after < before:
             previous = list(self._messages)
             self._replace(compacted)
+            self.cuts = cuts
             self._checkpoints.append(
                 _Checkpoint("compaction", previous=previous, compacted_len=len(compacted))
             )
         else:
             after = before
         if after > self.threshold:
-            raise CompactionError(
-                f"context still over the threshold after compaction ({after:,} > "
-                f"{self.threshold:,} tokens); /undo recent turns, start a /new session or "
-                "switch to a model with a larger context window",
-                before=before,
-                after=after,
-            )
+            raise CompactionError(self._still_over(after), before=before, after=after)
         return before, after
+
+    def _fit(
+        self, messages: list[Message], goal: int, spare: int | None
+    ) -> tuple[list[Message], list[Cut], int]:
+        """Cut the biggest messages until the request is under ``goal`` (server tokens).
+
+        Returns the messages, what was cut, and the size of the request they make.
+        """
+        cuts: dict[int, Cut] = {}
+        total = self._total(messages)
+        for _ in range(FIT_PASSES):
+            if total <= goal:
+                break
+            # The cut is planned in our tokens; a little extra covers the rounding.
+            ours = self.calibration.unscale(total - goal) + max(16, goal // 100)
+            messages, made = shrink(messages, self._count, ours, spare)
+            if not made:
+                break
+            for cut in made:
+                first = cuts.get(cut.index)
+                cuts[cut.index] = cut if first is None else replace(cut, before=first.before)
+            total = self._total(messages)
+        return messages, [cuts[i] for i in sorted(cuts)], total
+
+    def _still_over(self, after: int) -> str:
+        fixed = self._total([self._messages[0]])
+        if fixed > self.threshold:
+            return (
+                f"the system prompt and tool definitions alone take {fixed:,} tokens, more "
+                f"than this model's context window allows ({self._limit:,} tokens, compacting "
+                f"at {self.threshold:,}): switch to a model with a larger window, or start the "
+                "local server with a larger context size"
+            )
+        return (
+            f"context still over the threshold after compaction ({after:,} > "
+            f"{self.threshold:,} tokens); /undo recent turns, start a /new session or "
+            "switch to a model with a larger context window"
+        )
 
     async def _summarise(
         self, summarize: Summarizer, middle: list[Message], focus: str | None, before: int
@@ -362,6 +502,10 @@ class ContextManager:
 
     def _count(self, messages: Sequence[Message]) -> int:
         return int(self._counter(strip_private(messages)))
+
+    def _total(self, messages: Sequence[Message]) -> int:
+        """A request with these messages, on the server's scale when known."""
+        return self.calibration.estimate(self._count(messages) + self.overhead())
 
     def _append(self, message: Message) -> None:
         self._messages.append(message)

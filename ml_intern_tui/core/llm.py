@@ -21,6 +21,7 @@ from ml_intern_tui import envdefaults
 from ml_intern_tui.core.llm_errors import (
     ContextOverflowError,
     LLMError,
+    StreamEndedError,
     classify_error,
     stream_error,
 )
@@ -313,7 +314,10 @@ class LLMClient:
         """One answer, retried on transient failures; raises :class:`LLMError`.
 
         ``on_retry`` gets a one-line message before each retry: discard the text given to
-        ``on_text`` so far, it belonged to the failed attempt.
+        ``on_text`` so far, it belonged to the failed attempt. A stream that ends quietly
+        (no finish reason, no error) with nothing in it, or quietly a second time, is
+        asked once more without streaming, at once: some servers only say what went wrong
+        there (llama-cpp-python answers an over-long prompt with an empty stream).
         """
         if self.route.kind == "router" and not self.route.api_key:  # never send another key
             hint = "set HF_TOKEN or run `hf auth login`, or pick a local model"
@@ -321,19 +325,32 @@ class LLMClient:
         litellm = await ensure_litellm()
         kwargs = self.request_kwargs(messages, tools, stream)
         attempt = 0
+        plain_asked = plain_now = False
+        quiet_ends = 0
         while True:
             answer = _Answer(on_text, on_reasoning)
             try:
-                if stream:
+                if stream and not plain_now:
                     await self._stream_into(answer, litellm, kwargs)
                 else:
-                    response = await litellm.acompletion(**kwargs)
+                    plain = self.request_kwargs(messages, tools, False) if stream else kwargs
+                    response = await litellm.acompletion(**plain)
                     answer.usage = getattr(response, "usage", None)
                     answer.add_choice(response.choices[0], response.choices[0].message)
                 return answer.response(litellm, self.route)
             except Exception as exc:  # our LLMError, or a litellm / SDK exception to map
                 error = classify_error(exc, self.route)
                 error.__cause__ = error.__cause__ if error is exc else exc
+            plain_now = False
+            if isinstance(error, StreamEndedError) and not plain_asked:
+                quiet_ends += 1
+                # Nothing at all, or quiet twice in a row: the server hides an error there
+                # (a single cut midway is usually the network; the retry keeps streaming).
+                if error.empty or quiet_ends >= 2:
+                    plain_asked = plain_now = True
+                    if on_retry is not None:
+                        on_retry(f"{error}; asking again without streaming")
+                    continue
             if not error.retryable or attempt >= self._max_retries_for(error):
                 raise error
             delay = self.retry.delay_s(attempt, error)
@@ -379,8 +396,9 @@ class LLMClient:
                 await stream.aclose()
             _release_chunks(stream)
         if not _provider_finished(stream, answer):
-            message = "the model's answer stream ended before it finished"
-            raise LLMError("broken_stream", message, retryable=True)
+            empty = not (answer.text or answer.reasoning or answer.calls)
+            what = "sent nothing" if empty else "ended before it finished"
+            raise StreamEndedError(f"the model's answer stream {what}", empty=empty)
 
 
 def _release_chunks(stream: Any) -> None:

@@ -13,6 +13,7 @@ from email.utils import parsedate_to_datetime
 from typing import Literal
 
 from ml_intern_tui.core.models import ModelRoute, local_base_env, local_key_env
+from ml_intern_tui.core.window import is_overflow_text, overflow_facts
 
 ErrorKind = Literal[
     "auth",
@@ -53,23 +54,43 @@ class LLMError(Exception):
 
 
 class ContextOverflowError(LLMError):
-    """The request does not fit the model's context window: compact, never retry as is."""
+    """The request does not fit the model's context window: compact, never retry as is.
 
-    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+    ``window`` is the window the server stated (its tokens), ``prompt_tokens`` its count
+    of the prompt we sent, when its message says them (``core/window.py``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        window: int | None = None,
+        prompt_tokens: int | None = None,
+    ) -> None:
         super().__init__("context_overflow", message, status_code=status_code)
+        self.window = window
+        self.prompt_tokens = prompt_tokens
 
 
-# Phrases seen in the wild (litellm's own list plus the retired CLI's). litellm maps most
-# of them to a plain BadRequestError for OpenAI-compatible servers, so text matters.
+class StreamEndedError(LLMError):
+    """The answer stream ended without a finish reason and without an error.
+
+    llama-cpp-python answers a prompt over its window this way (HTTP 200, no event; the
+    error only in its log): the call is asked once more without streaming, where the
+    server's real error comes through.
+    """
+
+    def __init__(self, message: str, *, empty: bool) -> None:
+        super().__init__("broken_stream", message, retryable=True)
+        self.empty = empty
+        """Nothing at all arrived (no text, no reasoning, no tool call)."""
+
+
+# Phrases seen in the wild: the overflow ones live in ``window.py`` with the window
+# wordings. litellm maps most errors to a plain BadRequestError for OpenAI-compatible
+# servers, so text matters.
 # fmt: off
-_OVERFLOW_PHRASES = (
-    "context window exceeded", "context_length_exceeded", "context length exceeded",
-    "maximum context length", "max context length", "prompt is too long",
-    "too many input tokens", "input is too long", "exceed context limit",
-    "model's maximum context limit", "is longer than the model's context length",
-    "input tokens exceed the configured limit", "exceeds the available context size",
-    "exceeds the maximum number of tokens allowed",
-)
 _BILLING_PHRASES = (
     "insufficient credit", "insufficient_quota", "exceeded your current quota",
     "quota exceeded", "payment required", "credits exhausted", "monthly credits", "billing",
@@ -88,16 +109,6 @@ _TEXT_KINDS: tuple[tuple[ErrorKind, tuple[str, ...]], ...] = (
 _PREFIX = re.compile(r"^(?:(?:litellm\.)?\w*(?:Error|Exception)\s*[:\-]\s*)+")
 
 
-def is_context_overflow(text: str) -> bool:
-    """Whether an error text says the request is larger than the context window."""
-    low = text.lower()
-    return (
-        any(phrase in low for phrase in _OVERFLOW_PHRASES)
-        or ("current length is" in low and "while limit is" in low)
-        or ("maximum input length is" in low and "tokens" in low)
-    )
-
-
 def _detail(exc: BaseException) -> str:
     """The server's own message, one line, without litellm's class-name prefixes."""
     body = getattr(exc, "body", None)
@@ -112,6 +123,16 @@ def _detail(exc: BaseException) -> str:
             inner = loaded.get("error", loaded)
             text = str(inner.get("message", text) if isinstance(inner, dict) else inner)
     return text[:200] + ("…" if len(text) > 200 else "")
+
+
+def _body_text(exc: BaseException) -> str:
+    """The whole error body (its other fields may say the window: llama.cpp's ``n_ctx``)."""
+    body = getattr(exc, "body", None)
+    if body is None:
+        return ""
+    with contextlib.suppress(TypeError, ValueError):
+        return json.dumps(body, default=str)[:4000]
+    return str(body)[:4000]
 
 
 def _status(exc: BaseException) -> int | None:
@@ -219,11 +240,14 @@ def classify_error(exc: BaseException, route: ModelRoute | None = None) -> LLMEr
     status, detail = _status(exc), _detail(exc)
     text = f"{exc} {detail}"
     overflow_code = getattr(exc, "code", None) == "context_length_exceeded"
-    if "ContextWindowExceededError" in _names(exc) or overflow_code or is_context_overflow(text):
+    if "ContextWindowExceededError" in _names(exc) or overflow_code or is_overflow_text(text):
+        facts = overflow_facts(f"{text} {_body_text(exc)}")
         return ContextOverflowError(
             f"the conversation is larger than the model's context window ({detail}): "
             "compact it with /compact or switch to a larger model",
             status_code=status,
+            window=facts.window,
+            prompt_tokens=facts.prompt_tokens,
         )
     kind = _kind_of(exc, status, text)
     if kind is None:

@@ -17,9 +17,11 @@ from typing import Any
 from ml_intern_tui import __version__
 from ml_intern_tui.core.approval import ApprovalPolicy
 from ml_intern_tui.core.bus import EventBus
+from ml_intern_tui.core.calibration import TokenCalibration
 from ml_intern_tui.core.context import ContextManager, rebuild
 from ml_intern_tui.core.cost import SpendTracker
 from ml_intern_tui.core.journal import missing_system_slot, new_session_id
+from ml_intern_tui.core.overflow import learn_window, learned_notes
 from ml_intern_tui.core.protocol import (
     Approval,
     Compact,
@@ -85,6 +87,8 @@ class AgentLoop:
         self.runner: TurnRunner | None = None
         self.turn_task: asyncio.Task[None] | None = None
         self.stopped = asyncio.Event()
+        self._lookups: set[asyncio.Task[None]] = set()
+        """Background questions to model servers (their context window)."""
 
     # ----------------------------------------------------------------- public
 
@@ -111,6 +115,8 @@ class AgentLoop:
                     log.exception("op %s failed", type(op).__name__)
                     self._publish(Error(kind="internal", message=f"{type(exc).__name__}: {exc}"))
         finally:
+            for lookup in list(self._lookups):
+                lookup.cancel()
             await self._stop_turn()
             await self._close_session()
             jobs = self.services.get("jobs")
@@ -156,6 +162,24 @@ class AgentLoop:
         def count(messages: list[dict[str, Any]]) -> int:
             return self.backend.count_tokens(model, messages)
 
+        tool_tokens: dict[tuple[str, ...], int] = {}
+
+        def overhead() -> int:
+            # The tool schemas go with every request; counted once per set of tools (MCP
+            # servers add theirs later). Servers render them their own way: the
+            # calibration against their counts takes care of the difference.
+            names = tuple(self.router.names())
+            if names not in tool_tokens:
+                tool_tokens.clear()
+                specs = self.router.specs()
+                tool_tokens[names] = (
+                    self.backend.count_tokens(model, [], specs)
+                    - self.backend.count_tokens(model, [])
+                    if specs
+                    else 0
+                )
+            return tool_tokens[names]
+
         context = ContextManager(
             self.backend.system_prompt(model, self.router.names()),
             limit=limit,
@@ -163,7 +187,9 @@ class AgentLoop:
             threshold_ratio=self.settings.compact_threshold,
             keep_recent=self.settings.keep_recent,
             per_message_cap=self.settings.per_message_cap,
+            overhead=overhead,
         )
+        context.model = model
         session = Session(
             session_id=session_id,
             model=model,
@@ -200,6 +226,28 @@ class AgentLoop:
             system = session.context.messages[0]
             session.journal.append({"kind": "message", "message": dict(system)})
         self._publish_ready(resumed=False)
+        self._look_up_window(model=session.model)
+
+    def _look_up_window(self, *, model: str) -> None:
+        """Ask the model's server for its context window, in the background (once per server)."""
+        task = asyncio.get_running_loop().create_task(self._apply_listed_window(model))
+        self._lookups.add(task)
+        task.add_done_callback(self._lookups.discard)
+
+    async def _apply_listed_window(self, model: str) -> None:
+        try:
+            listed = await self.backend.discover_window(model)
+        except Exception:  # an unreachable or odd server: the window is learned otherwise
+            log.debug("window lookup for %s failed", model, exc_info=True)
+            return
+        s = self.session
+        if listed is None or s is None or s.model != model:
+            return
+        where = f"{listed.field} reported by the server"
+        learn_window(s, listed.tokens, source=where, exact=listed.exact, cap=self._cap())
+
+    def _cap(self) -> int | None:
+        return self.settings.context_limit
 
     def _publish_ready(self, *, resumed: bool) -> None:
         s = self._require()
@@ -258,6 +306,12 @@ class AgentLoop:
             stored_system = messages[0].get("content")
             messages = messages[1:]
         session.context.restore(messages)
+        window, points = learned_notes(records, model)
+        if window:  # a window the server stated earlier in this session
+            cap = self._cap()
+            session.context.limit = min(window, cap) if cap else window
+            session.windows[model] = session.context.limit
+        session.context.calibration = TokenCalibration(tuple(p) for p in points if len(p) == 2)
         session.state.plan = restore_plan(stored.events)
         spends = [e for e in stored.events if isinstance(e, Spend)]
         if spends:
@@ -275,6 +329,7 @@ class AgentLoop:
         self._publish(
             Notice(text=f"Resumed session {stored.session_id} ({len(messages)} messages, {model}).")
         )
+        self._look_up_window(model=model)
         return True
 
     def _require(self) -> Session:
@@ -456,10 +511,14 @@ class AgentLoop:
         s.llm = llm
         s.model = model
         self.settings.model = model
-        s.context.limit = self.backend.context_limit(model)
+        s.context.base_limit = self.backend.context_limit(model)
+        s.context.limit = s.windows.get(model) or s.context.base_limit
         s.context.threshold = int(s.context.limit * self.settings.compact_threshold)
+        s.context.calibration.reset()  # another tokenizer: learned again from its server
+        s.context.model = model
         self._publish(Notice(text=f"Model: {model}"))
         self._publish_ready(resumed=False)
+        self._look_up_window(model=model)
 
     async def _cancel_job(self, job_id: str) -> None:
         jobs = self.services.get("jobs")

@@ -20,6 +20,7 @@ from ml_intern_tui.core.journal import Journal
 from ml_intern_tui.core.llm import LLMClient
 from ml_intern_tui.core.protocol import ApprovalMode, EventBase
 from ml_intern_tui.core.tool import ApprovalRequest, SessionState, ToolRouter
+from ml_intern_tui.core.window import ListedWindow
 
 
 @dataclass
@@ -35,6 +36,8 @@ class LoopSettings:
     keep_recent: int = 5
     per_message_cap: int = 50_000
     output_budget: int = 30_000
+    context_limit: int | None = None
+    """The user's ``[context] limit``: a window learned from a server never exceeds it."""
 
 
 @dataclass
@@ -61,7 +64,16 @@ class Backend(Protocol):
 
     def context_limit(self, model: str) -> int: ...
 
-    def count_tokens(self, model: str, messages: list[dict[str, Any]]) -> int: ...
+    def count_tokens(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None = None,
+    ) -> int:
+        """Our count of a request (litellm's tokenizer for the model; tools its way)."""
+
+    async def discover_window(self, model: str) -> ListedWindow | None:
+        """The window the model's server reports (local servers; cached per server)."""
 
     def system_prompt(self, model: str, tool_names: list[str]) -> str: ...
 
@@ -101,5 +113,7 @@ class Session:
     iterations: int = 0
     """LLM calls in the current turn (kept across an approval pause)."""
     queued_inputs: list[str] = field(default_factory=list)
+    windows: dict[str, int] = field(default_factory=dict)
+    """Context windows servers stated, by model id (kept across /model switches)."""
     publish: Callable[[EventBase], None] = lambda _e: None
     cancel_event: asyncio.Event = field(default_factory=asyncio.Event)

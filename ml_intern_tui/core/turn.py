@@ -20,6 +20,14 @@ from ml_intern_tui.core import guards
 from ml_intern_tui.core.approval import Verdict, to_item
 from ml_intern_tui.core.context import CompactionError
 from ml_intern_tui.core.llm import ContextOverflowError, LLMError, LLMResponse, ToolCallRequest
+from ml_intern_tui.core.overflow import (
+    MAX_OVERFLOW_RETRIES,
+    cut_notices,
+    learn_from_overflow,
+    outgrow_window,
+    overflow_target,
+    roll_back_turn,
+)
 from ml_intern_tui.core.protocol import (
     ApprovalRequired,
     AssistantDelta,
@@ -55,7 +63,8 @@ SUMMARY_REQUEST = (
     "started (ids, status), results and numbers, problems hit and how they were solved, "
     "and the next steps. Be concise and factual."
 )
-MAX_OVERFLOW_RETRIES = 2
+SUMMARY_INPUT_SHARE = 0.6
+"""Of the context window, the most the transcript given to the summariser may take."""
 
 
 @dataclass
@@ -78,6 +87,10 @@ class TurnRunner:
         self.continuation = guards.ContinuationGuard()
         self.pending_verdicts: dict[str, Verdict] = {}
         """Why the policy could not approve each pending call by itself."""
+        self.sent_raw = 0
+        """Our count of the last request sent to the model (the server's corrects it)."""
+        self.compaction_problem = ""
+        """Why the last compaction failed (when it was not reported as an error)."""
 
     # ------------------------------------------------------------------ helpers
 
@@ -112,7 +125,9 @@ class TurnRunner:
 
     async def summarize(self, messages: list[dict[str, Any]], focus: str | None) -> str:
         """Summarise ``messages`` with the session's model (used by compaction)."""
-        transcript = render_transcript(messages)
+        # ~3 characters a token: a transcript this long fits the window with room to answer.
+        budget = max(4000, int(self.s.context.limit * SUMMARY_INPUT_SHARE * 3))
+        transcript = bounded_transcript(messages, budget)
         request = SUMMARY_REQUEST + (f"\nFocus especially on: {focus}" if focus else "")
         response = await self.s.llm.complete(
             [
@@ -127,22 +142,63 @@ class TurnRunner:
             raise CompactionError("the model returned an empty summary; try /compact again")
         return response.content
 
-    async def compact(self, *, focus: str | None = None, force: bool = False) -> bool:
-        """Compact the context; publishes the outcome. False when it failed."""
+    async def compact(
+        self,
+        *,
+        focus: str | None = None,
+        force: bool = False,
+        fit: bool = False,
+        target: int | None = None,
+        report: bool = True,
+    ) -> bool:
+        """Compact the context; publishes the outcome. False when it failed.
+
+        With ``report=False`` a failure is not published as an error: the caller says it
+        (``compaction_problem`` holds why).
+        """
+        context = self.s.context
         try:
-            before, after = await self.s.context.compact(self.summarize, focus=focus, force=force)
+            before, after = await context.compact(
+                self.summarize, focus=focus, force=force, fit=fit, target=target
+            )
         except CompactionError as exc:
             if 0 < exc.after < exc.before:  # kept (undoable) but still over the threshold
                 self.s.publish(Compacted(before=exc.before, after=exc.after, undoable=True))
-            self.s.publish(Error(kind="compaction", message=str(exc), recoverable=True))
+                self._announce_cuts()
+            self.compaction_problem = str(exc)
+            if report:
+                self.s.publish(Error(kind="compaction", message=str(exc), recoverable=True))
             self.publish_usage()
             return False
         if after != before:
             self.s.publish(Compacted(before=before, after=after, undoable=True))
+            self._announce_cuts()
         elif force:
             self.s.publish(Notice(text="Nothing to compact yet."))
         self.publish_usage()
         return True
+
+    def _announce_cuts(self) -> None:
+        for notice in cut_notices(self.s, self.s.context.cuts):
+            self.s.publish(notice)
+
+    async def recover_overflow(self, exc: ContextOverflowError, attempt: int) -> bool:
+        """After an overflow error: learn, compact to fit. False when the turn ended."""
+        learn_from_overflow(self.s, exc, self.sent_raw, self.settings.context_limit)
+        if attempt >= MAX_OVERFLOW_RETRIES:
+            return self.give_up(f"it was still too long after {attempt} compactions ({exc})")
+        self.s.publish(Notice(level="warning", text=f"Context overflow: {exc}. Compacting."))
+        target = overflow_target(self.s, exc, attempt)
+        if not await self.compact(force=True, fit=True, target=target, report=False):
+            return self.give_up(self.compaction_problem)
+        return True
+
+    def give_up(self, why: str) -> bool:
+        """End a turn that cannot fit the window: it is taken back. Always False."""
+        if not roll_back_turn(self.s, why):
+            self.s.publish(Error(kind="context_overflow", message=why, recoverable=True))
+        self.finish("", "error")
+        return False
 
     # -------------------------------------------------------------------- turn
 
@@ -174,25 +230,20 @@ class TurnRunner:
                 )
                 self.finish("", "budget")
                 return
-            compacted_ok = not self.s.context.needs_compaction() or await self.compact()
-            if not compacted_ok and self.s.context.tokens() >= self.s.context.limit:
-                self.finish("", "error")
-                return
+            # A compaction that cannot get under the threshold does not stop the call: the
+            # window we know may be stale (a server restarted with more), the server judges.
+            if self.s.context.needs_compaction() and not await self.compact(report=False):
+                self.s.publish(
+                    Notice(level="warning", text=f"Compaction: {self.compaction_problem}")
+                )
             self.apply_guards()
 
             try:
                 response = await self.call_model()
             except ContextOverflowError as exc:
-                overflow_retries += 1
-                self.s.publish(
-                    Notice(level="warning", text=f"Context overflow: {exc}. Compacting.")
-                )
-                if overflow_retries > MAX_OVERFLOW_RETRIES or not await self.compact(force=True):
-                    self.s.publish(
-                        Error(kind="context_overflow", message=str(exc), recoverable=True)
-                    )
-                    self.finish("", "error")
+                if not await self.recover_overflow(exc, overflow_retries):
                     return
+                overflow_retries += 1
                 continue
             except LLMError as exc:
                 self.s.publish(Error(kind=exc.kind, message=str(exc), recoverable=True))
@@ -216,6 +267,8 @@ class TurnRunner:
             self.partial_text = ""
             self.s.publish(Notice(level="warning", text=message))
 
+        await self.s.context.count_in_thread()
+        self.sent_raw = self.s.context.raw_tokens()
         response = await self.s.llm.complete(
             self.s.context.for_llm(),
             self.s.router.specs() or None,
@@ -225,6 +278,9 @@ class TurnRunner:
             on_retry=on_retry,
         )
         self.partial_text = ""
+        if response.usage.prompt_tokens:  # the server's count calibrates ours
+            self.s.context.observe(self.sent_raw, response.usage.prompt_tokens)
+            outgrow_window(self.s, response.usage.prompt_tokens)
         self.s.spend.add_llm(response.cost_usd)
         self.publish_spend()
         return response
@@ -479,6 +535,18 @@ def _loads(raw: str) -> dict[str, Any]:
 
 def _clean(text: str) -> str:
     return "".join(ch for ch in text if ch.isprintable() or ch in "\n\t").strip()
+
+
+def bounded_transcript(messages: list[dict[str, Any]], max_chars: int) -> str:
+    """``render_transcript`` within ``max_chars``: long messages cut shorter, then the middle."""
+    text = ""
+    for per_message in (4000, 2000, 1000, 500, 250):
+        text = render_transcript(messages, per_message)
+        if len(text) <= max_chars:
+            return text
+    half = max_chars // 2
+    gap = "\n\n[... the middle of the transcript was left out to fit the context window ...]\n\n"
+    return text[:half] + gap + text[-half:]
 
 
 def render_transcript(messages: list[dict[str, Any]], per_message: int = 4000) -> str:

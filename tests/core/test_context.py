@@ -11,6 +11,7 @@ from ml_intern_tui.core.context import (
     SUMMARY_PREFIX,
     CompactionError,
     ContextManager,
+    is_real_user,
     rebuild,
 )
 from ml_intern_tui.core.guards import NOT_COMPLETED_TAG
@@ -206,11 +207,22 @@ async def test_oversized_first_user_message_stays_an_undoable_turn() -> None:
     cm.start_turn("t" * 300)
     step(cm, "a")
     step(cm, "b")
+    cm.start_turn("next")
     await cm.compact(Summarizer(), force=True)
     assert "300 tokens" in cm.messages[1]["content"]
-    assert cm.last_user_text() == cm.messages[1]["content"]
+    assert is_real_user(cm.messages[1])
     cm.restore(cm.messages)
-    assert cm.turn_count() == 1
+    assert cm.turn_count() == 2
+
+
+async def test_newest_user_message_is_never_a_placeholder_when_it_fits() -> None:
+    cm, _ = make(limit=100_000, per_message_cap=100, keep_recent=1)
+    cm.start_turn("t" * 300)
+    step(cm, "a")
+    step(cm, "b")
+    await cm.compact(Summarizer(), force=True)
+    assert cm.messages[1]["content"] == "t" * 300
+    assert cm.last_user_text() == "t" * 300
 
 
 async def test_no_compaction_below_threshold_unless_forced() -> None:
@@ -264,9 +276,10 @@ async def test_empty_summary_is_a_failure() -> None:
 
 
 async def test_compaction_still_over_threshold_keeps_a_working_context() -> None:
-    cm, _ = make(limit=400, keep_recent=2)
+    # The tail is too small to be cut (under fitting.MIN_KEEP) yet over the threshold.
+    cm, _ = make(limit=250, keep_recent=2)
     long_session(cm, rounds=6, size=100)
-    step(cm, "huge", "h" * 350)
+    step(cm, "huge", "h" * 190)
     before = cm.tokens()
     with pytest.raises(CompactionError, match="still over the threshold") as info:
         await cm.compact(Summarizer("short"))
@@ -281,11 +294,16 @@ async def test_compaction_still_over_threshold_keeps_a_working_context() -> None
 
 
 async def test_compaction_that_does_not_help_is_not_applied() -> None:
-    cm, _ = make(limit=300, keep_recent=2)
-    long_session(cm, rounds=2, size=100)
+    # A summary longer than the middle, and nothing big enough to cut (the tool schemas
+    # alone fill the window): the history stays as it was.
+    cm, _ = make(limit=300, keep_recent=2, overhead=lambda: 400)
+    cm.start_turn("the task")
+    cm.add({"role": "assistant", "content": "a"})
+    cm.start_turn("b")
+    step(cm, "c", "out")
     original = cm.messages
     with pytest.raises(CompactionError) as info:
-        await cm.compact(Summarizer("s" * 5000))
+        await cm.compact(Summarizer("s" * 100))
     assert info.value.after == info.value.before
     assert cm.messages == original
 

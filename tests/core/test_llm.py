@@ -225,13 +225,30 @@ async def test_stream_cut_midway_is_retried_without_duplicated_text(
     assert "stream ended before it finished" in rec.of("retry")[0]
 
 
-async def test_persistent_broken_stream_gives_up(fake: FakeOpenAI) -> None:
+async def test_stream_that_ends_quietly_twice_is_asked_once_without_streaming(
+    fake: FakeOpenAI,
+) -> None:
     fake.enqueue(*[Reply(text="again and again", cut_after=2) for _ in range(3)])
+    policy = RetryPolicy(max_retries=2, base_delay_s=0.01, max_delay_s=0.05)
+    rec = Recorder()
+    response = await client(fake, retry=policy).complete(MESSAGES, None, **rec.kwargs())
+    assert response.content == "again and again"
+    assert [bool(r.body.get("stream")) for r in fake.requests] == [True, True, False]
+    assert "without streaming" in rec.of("retry")[-1]
+
+
+async def test_persistent_broken_stream_gives_up(fake: FakeOpenAI) -> None:
+    fake.enqueue(
+        Reply(text="again and again", cut_after=2),
+        Reply(text="again and again", cut_after=2),
+        Reply.server_error(500),  # the plain request fails too
+        Reply(text="again and again", cut_after=2),
+    )
     policy = RetryPolicy(max_retries=2, base_delay_s=0.01, max_delay_s=0.05)
     with pytest.raises(LLMError) as info:
         await client(fake, retry=policy).complete(MESSAGES, None)
     assert info.value.kind == "broken_stream"
-    assert fake.requests_count == 3
+    assert [bool(r.body.get("stream")) for r in fake.requests] == [True, True, False, True]
 
 
 async def test_persistent_server_error_raises_after_max_retries(fake: FakeOpenAI) -> None:

@@ -24,7 +24,12 @@ What a Reply can do:
 - faults: ``status`` + ``error`` (+ ``headers``, e.g. ``retry-after``); ``delay_s`` before
   answering (timeouts); ``cut_after=N`` closes the stream after N SSE chunks with no
   finish reason and no ``[DONE]``; ``hang_after=N`` sends N chunks then blocks until
-  :meth:`FakeOpenAI.release` (or the client disconnects, which sets ``disconnected``).
+  :meth:`FakeOpenAI.release` (or the client disconnects, which sets ``disconnected``);
+  ``empty_stream`` answers a streaming request with HTTP 200 and no event at all (what
+  llama-cpp-python sends for a prompt over its window).
+
+Subclasses may answer otherwise than the queue (``_next_reply``) and describe their
+models differently (``model_entries``): see ``llama_server.py``.
 
 Endpoints: ``POST /v1/chat/completions`` (streaming and not) and ``GET /v1/models``.
 Thread-safe; wait on ``wait_for_requests(n)``, ``hanging`` or ``disconnected`` instead
@@ -67,6 +72,8 @@ class Reply:
     delay_s: float = 0.0
     cut_after: int | None = None
     hang_after: int | None = None
+    empty_stream: bool = False
+    """Streaming: HTTP 200 with event-stream headers, then the connection closes."""
     model: str = "fake"
 
     @classmethod
@@ -126,6 +133,8 @@ class FakeOpenAI:
         """Set when a ``hang_after`` reply starts blocking."""
         self.disconnected = threading.Event()
         """Set when a client hung up on a hanging or delayed reply."""
+        self.models_requests: list[str] = []
+        """Paths of the ``GET .../models`` requests, in order."""
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
@@ -181,10 +190,18 @@ class FakeOpenAI:
 
     # -- internals --------------------------------------------------------------------
 
+    def model_entries(self) -> list[dict[str, Any]]:
+        """The ``data`` of ``GET /v1/models``."""
+        return [{"id": m, "object": "model", "owned_by": "fake"} for m in self.models]
+
+    def _next_reply(self, request: RecordedRequest) -> Reply:
+        """The reply for ``request`` (called with the lock held): the next scripted one."""
+        return self._queue.popleft() if self._queue else Reply()
+
     def _record(self, request: RecordedRequest) -> Reply:
         with self._cond:
             self.requests.append(request)
-            reply = self._queue.popleft() if self._queue else Reply()
+            reply = self._next_reply(request)
             self._cond.notify_all()
         self.request_event.set()
         return reply
@@ -207,9 +224,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if self.path.rstrip("/").endswith("/models"):
-            data = [
-                {"id": m, "object": "model", "owned_by": "fake"} for m in self.server_fake.models
-            ]
+            self.server_fake.models_requests.append(self.path)
+            data = self.server_fake.model_entries()
             self._send_json(200, {"object": "list", "data": data})
         else:
             self._send_json(404, {"error": {"message": f"no route {self.path}"}})
@@ -294,6 +310,9 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in reply.headers.items():
             self.send_header(key, value)
         self.end_headers()
+        if reply.empty_stream:
+            self.wfile.flush()
+            return  # the connection closes: not one event, not even [DONE]
         for sent, chunk in enumerate(_stream_chunks(reply, include_usage)):
             if reply.cut_after is not None and sent >= reply.cut_after:
                 self.wfile.flush()
