@@ -155,8 +155,12 @@ def assemble(settings: AppConfig, cwd: Path, bus: EventBus) -> tuple[AgentLoop, 
     from ml_intern_tui.jobs.registry import JobRegistry
     from ml_intern_tui.notifications import Notifier
     from ml_intern_tui.paths import project_config_path
+    from ml_intern_tui.safety.secret_values import register_process_secrets
     from ml_intern_tui.tools import ToolSettings, builtin_tools, ecosystem_tools, notify_tools
 
+    # Before any tool can run: the values of the environment's secrets and the stored HF
+    # tokens are scrubbed from tool outputs, requests, events and everything written.
+    register_process_secrets()
     spend = SpendTracker()
 
     project_config = project_config_path(cwd)

@@ -103,3 +103,7 @@ class Session:
     queued_inputs: list[str] = field(default_factory=list)
     publish: Callable[[EventBase], None] = lambda _e: None
     cancel_event: asyncio.Event = field(default_factory=asyncio.Event)
+    files_dir: Path | None = None
+    """Where tools keep this session's files (spilled long outputs): ``<id>.files/`` next
+    to the journal, deleted with the session. ``None`` when the session is not journaled
+    (tools then use a private temporary directory removed when the process exits)."""
