@@ -331,61 +331,22 @@ def contains_redaction(text: str) -> bool:
     return bool(_MARKER_RE.search(text))
 
 
-_PRIVATE_KEY_BEGIN_RE = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
-_PRIVATE_KEY_END_RE = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+_RISK_NEEDLES: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        [needle.lower() for needles, _ in _NEEDLES for needle in needles]
+        + [*_FLAG_NEEDLES, "pwd", "auth", "begin", "-----"]
+    )
+)
 
 
-def _open_private_key(text: str) -> int | None:
-    """Where the line of a private key block that ``text`` opens but does not close starts."""
-    if "PRIVATE KEY" not in text:
-        return None
-    begins = list(_PRIVATE_KEY_BEGIN_RE.finditer(text))
-    if not begins:
-        return None
-    last = begins[-1]
-    if _PRIVATE_KEY_END_RE.search(text, last.end()):
-        return None
-    return text.rfind("\n", 0, last.start()) + 1
+def may_hold_secret(text: str) -> bool:
+    """Whether redaction could change ``text`` or text that continues it.
 
-
-class StreamRedactor:
-    """Redacts text that arrives in pieces: a secret split between two pieces is caught.
-
-    ``feed`` returns the redacted text that is complete — every whole line, since no
-    pattern spans a line end — and keeps the unfinished last line; a private key block
-    is kept whole until its end line. ``flush`` returns the rest. A line longer than
-    ``hold_limit`` characters is let through in pieces (the stream must move on).
+    True as soon as ``text`` holds a word some pattern starts from (``token``, ``Bearer``,
+    ``hf_``, ``-----BEGIN``…) or a known secret value: a streamed line is then held back
+    until it is whole. False means every character so far is final as it is.
     """
-
-    def __init__(self, hold_limit: int = 65_536) -> None:
-        self.hold_limit = hold_limit
-        self._parts: list[str] = []
-        self._size = 0
-
-    @property
-    def pending(self) -> bool:
-        """Whether text is held back (an unfinished line or an open key block)."""
-        return self._size > 0
-
-    def feed(self, text: str) -> str:
-        if not text:
-            return ""
-        self._parts.append(text)
-        self._size += len(text)
-        if "\n" not in text:
-            return self.flush() if self._size > self.hold_limit else ""
-        pending = "".join(self._parts)
-        cut = pending.rfind("\n") + 1
-        begin = _open_private_key(pending[:cut])
-        if begin is not None and len(pending) - begin <= self.hold_limit:
-            cut = begin
-        ready, rest = pending[:cut], pending[cut:]
-        self._parts = [rest] if rest else []
-        self._size = len(rest)
-        return redact_text(ready) if ready else ""
-
-    def flush(self) -> str:
-        pending = "".join(self._parts)
-        self._parts = []
-        self._size = 0
-        return redact_text(pending) if pending else ""
+    lower = text.lower()
+    if any(needle in lower for needle in _RISK_NEEDLES):
+        return True
+    return known_secrets.scrub(text) is not text

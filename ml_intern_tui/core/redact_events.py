@@ -4,9 +4,10 @@ Headless output (``--json`` lines and the plain-text answer) is read by scripts 
 lands in CI logs, so it gets the same redaction as the journal. Whole events are
 scrubbed one by one. Streamed text is the hard part: a secret may be split between two
 ``assistant_delta`` events, and neither half looks like one. So each stream (answer or
-reasoning, per sub-agent) is passed through a ``StreamRedactor``: deltas come out a
-line at a time, redacted as whole lines, and whatever is left is released when the
-stream ends (any event that is not itself streaming, or the end of the run).
+reasoning, per sub-agent) goes through a ``StreamRedactor``: ordinary prose comes out
+word by word, a line that may hold a secret once it is whole and redacted, and whatever
+is left when the stream ends (any event that is not itself streaming, or the end of the
+run).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from ml_intern_tui.core.protocol import (
     Spend,
     ToolProgress,
 )
-from ml_intern_tui.core.redact import StreamRedactor, redact
+from ml_intern_tui.core.redact import redact
+from ml_intern_tui.core.redact_stream import StreamRedactor
 
 _CONCURRENT = (JobLog, ToolProgress, McpStatus, Spend, ContextUsage)
 """Events that may arrive in the middle of a stream without ending it."""
@@ -46,7 +48,7 @@ class EventRedactor:
         """The events to show for ``event`` (none while a streamed line is unfinished)."""
         if isinstance(event, AssistantDelta | ReasoningDelta):
             key = (event.type, event.parent_id)
-            redactor = self._streams[key][0] if key in self._streams else StreamRedactor()
+            redactor = self._streams[key][0] if key in self._streams else StreamRedactor(early=True)
             self._streams[key] = (redactor, event)
             text = redactor.feed(event.text)
             return [event.model_copy(update={"text": text})] if text else []

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from ml_intern_tui.core.redact import StreamRedactor
+from ml_intern_tui.core.redact_stream import StreamRedactor
 
 ANSI_RE = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves

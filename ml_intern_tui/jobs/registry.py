@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from ml_intern_tui.core.protocol import EventBase, JobLog, JobUpdated
-from ml_intern_tui.core.redact import StreamRedactor
+from ml_intern_tui.core.redact_stream import StreamRedactor
 from ml_intern_tui.jobs.local import (
     DEFAULT_KILL_GRACE_S,
     LineSplitter,
