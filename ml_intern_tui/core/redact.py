@@ -173,8 +173,11 @@ def _is_placeholder(value: str) -> bool:
     """Values that cannot be a credential: literals, types, references, template slots,
     file paths (``SSL_KEY_FILE=/etc/ssl/key.pem``), and values already redacted."""
     inner = _unquote(value)
-    if not _ESCAPED_SPACE_RE.sub("", _MARKER_RE.sub("", inner)):
-        return True  # empty, or nothing but markers (never a value that merely holds one)
+    unmarked = _MARKER_RE.sub("", inner)
+    if not _ESCAPED_SPACE_RE.sub("", unmarked):
+        return True  # empty, or nothing but markers
+    if unmarked != inner:
+        return False  # partly redacted already: the rest of it goes too
     return bool(_CODE_VALUE_RE.match(inner) or _PATH_VALUE_RE.match(inner))
 
 

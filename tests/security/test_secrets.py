@@ -206,3 +206,25 @@ def test_base64_copies_are_scrubbed_at_any_alignment() -> None:
         out = known_secrets.scrub(f"data: {blob}")
         assert "[REDACTED_OPENAI_API_KEY]" in out
         assert not any(form in out for form in forms(OPENAI)[2:])
+
+
+def test_every_request_is_scrubbed_whichever_path_filled_it() -> None:
+    """The last guard: a message that got a value by any route loses it in the request."""
+    from ml_intern_tui.core.llm import LLMClient
+    from ml_intern_tui.core.models import ModelRoute
+
+    known_secrets.register(SERVICE, "MY_SERVICE_TOKEN")
+    route = ModelRoute("vllm/m", "openai/m", "http://127.0.0.1:1/v1", "sk-local", "local", False)
+    messages = [
+        {"role": "user", "content": "hi"},
+        {"role": "tool", "tool_call_id": "c", "content": f"value {SERVICE}"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{"function": {"arguments": SERVICE}}],
+        },
+    ]
+    kwargs = LLMClient(route).request_kwargs(messages, None, stream=True)
+    assert SERVICE not in json.dumps(kwargs["messages"])
+    assert kwargs["messages"][0] is messages[0]  # clean messages are sent as they are
+    assert messages[1]["content"] == f"value {SERVICE}"  # the caller's list is not changed
