@@ -35,6 +35,9 @@ _CACHE_SIZE = 4096
 _lock = threading.Lock()
 _needles: list[tuple[str, str]] = []
 """(text to find, marker), longest first so a value wins over its own fragments."""
+_finder: tuple[re.Pattern[str], dict[str, str]] | None = None
+"""One alternation of every needle (the regex engine skips ahead by their first
+characters: far faster than a substring test per needle) and each needle's marker."""
 _values: dict[str, str] = {}
 _clean: dict[int, str] = {}
 """id → string already found clean (the string is kept so its id cannot be reused)."""
@@ -73,7 +76,7 @@ def register(value: str | None, name: str = "secret") -> bool:
     value = value.strip()
     if len(value) < MIN_LENGTH or value in _values:
         return False
-    global _needles
+    global _needles, _finder
     marker = _marker(name)
     forms = [value, quote(value, safe=""), quote_plus(value, safe=""), quote(value)]
     forms += _base64_forms(value.encode("utf-8"))
@@ -83,6 +86,8 @@ def register(value: str | None, name: str = "secret") -> bool:
         added = [(form, marker) for form in dict.fromkeys(forms) if form not in known]
         # A new list, not an edit: a scrub running in another thread keeps its own.
         _needles = sorted([*_needles, *added], key=lambda pair: len(pair[0]), reverse=True)
+        pattern = re.compile("|".join(re.escape(needle) for needle, _ in _needles))
+        _finder = (pattern, dict(_needles))
         _clean.clear()
     for listener in list(_listeners):
         listener()
@@ -91,9 +96,10 @@ def register(value: str | None, name: str = "secret") -> bool:
 
 def clear() -> None:
     """Forget every registered value (tests)."""
-    global _needles
+    global _needles, _finder
     with _lock:
         _needles = []
+        _finder = None
         _values.clear()
         _clean.clear()
     for listener in list(_listeners):
@@ -112,27 +118,29 @@ def count() -> int:
 
 def scrub(text: str) -> str:
     """``text`` with every registered value replaced by its marker (``text`` itself if none)."""
-    needles = _needles
-    if not needles or len(text) < MIN_LENGTH:
+    finder = _finder
+    if finder is None or len(text) < MIN_LENGTH:
         return text
     if len(text) >= _CACHE_MIN and _clean.get(id(text)) is text:
         return text
-    original = text
-    for needle, marker in needles:
-        if needle in text:
-            text = text.replace(needle, marker)
-    if text is original and len(text) >= _CACHE_MIN:
-        if len(_clean) >= _CACHE_SIZE:
-            _clean.clear()
-        _clean[id(text)] = text
-    return text
+    pattern, markers = finder
+    if pattern.search(text) is None:
+        if len(text) >= _CACHE_MIN:
+            if len(_clean) >= _CACHE_SIZE:
+                _clean.clear()
+            _clean[id(text)] = text
+        return text
+    return pattern.sub(lambda match: markers[match.group()], text)
 
 
 def scrub_value(value: T) -> T:
     """``value`` with every string in it scrubbed (dicts, lists, tuples); copies only changes."""
-    if not _needles:
+    if _finder is None:
         return value
     return cast(T, _scrub_any(value))
+
+
+_PLAIN = (int, float, bool, type(None))
 
 
 def _scrub_any(value: Any) -> Any:
@@ -151,15 +159,21 @@ def _scrub_any(value: Any) -> Any:
 
 def scrub_event(event: T) -> T:
     """A copy of a protocol event (a pydantic model) without registered values; itself if none."""
-    if not _needles:
+    if _finder is None:
         return event
-    fields = getattr(type(event), "model_fields", None)
-    if fields is None:
+    fields = getattr(event, "__dict__", None)
+    if fields is None or not hasattr(type(event), "model_fields"):
         return event
     changes: dict[str, Any] = {}
-    for name in fields:
-        old = getattr(event, name)
-        new = _scrub_model_field(old)
+    for name, old in fields.items():
+        if isinstance(old, str):
+            if len(old) < MIN_LENGTH:
+                continue
+            new = scrub(old)
+        elif isinstance(old, _PLAIN):
+            continue
+        else:
+            new = _scrub_model_field(old)
         if new is not old:
             changes[name] = new
     if not changes:

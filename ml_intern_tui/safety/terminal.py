@@ -79,9 +79,14 @@ def terminal_safe_value(value: T) -> T:
     return cast(T, _safe(value))
 
 
+_PLAIN = (int, float, bool, type(None))
+
+
 def _safe(value: Any) -> Any:
     if isinstance(value, str):
         return terminal_safe(value)
+    if isinstance(value, _PLAIN):
+        return value
     if hasattr(type(value), "model_fields"):  # a pydantic model (events, nested items)
         return _safe_model(value)
     if isinstance(value, dict):
@@ -102,8 +107,9 @@ def _safe(value: Any) -> Any:
 
 def _safe_model(model: Any) -> Any:
     changes: dict[str, Any] = {}
-    for name in type(model).model_fields:
-        old = getattr(model, name)
+    for name, old in model.__dict__.items():  # a model's fields, without getattr's cost
+        if isinstance(old, _PLAIN):
+            continue
         new = _safe(old)
         if new is not old:
             changes[name] = new
