@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 
 import pytest
 
@@ -201,3 +202,24 @@ def test_event_redaction_matches_the_journal() -> None:
     assert scrubbed.output == "HF_TOKEN=[REDACTED_HF_TOKEN]" and event.output.endswith(HF[-5:])
     clean = p.Notice(text="all good")
     assert redact_event(clean) is clean
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'PASSWORD=\\"' * 20_000,
+        'PASSWORD=\\"' + "\\\\" * 50_000,
+        "curl " * 30_000,
+        "authorization: basic " * 10_000,
+        "A_TOKEN=\x00" * 30_000,
+        "-----BEGIN PRIVATE KEY-----\n" * 5_000,
+    ],
+)
+def test_adversarial_input_stays_bounded(text: str) -> None:
+    started = time.perf_counter()
+    redact_text(text)
+    stream = StreamRedactor(early=True)
+    for start in range(0, min(len(text), 60_000), 7):
+        stream.feed(text[start : start + 7])
+    stream.flush()
+    assert time.perf_counter() - started < 5.0
