@@ -1,13 +1,15 @@
 """Headless mode: run one prompt to the end and print it, as text or JSON lines.
 
 Text output is the assistant's Markdown as plain text with each tool call as one line.
-``--json`` prints every event, one per line, exactly as the journal keeps them. Both are
-redacted like the journal (streamed text a line at a time, so a secret split between two
-deltas is caught), and nothing a terminal acts on is ever written: text output shows
-control characters and escape sequences visibly (``safety/terminal.py``), JSON escapes
-them. Exit
+``--json`` prints every event, one per line, exactly as the journal keeps them. Exit
 codes (see ``cli.py``): 0 done, 1 agent error, 3 stopped for a human (an approval this
 mode may not grant, or the budget), 130 interrupted.
+
+Both outputs are redacted as the journal is (``core/redact_events.py``: streamed prose
+comes out word by word, a line that may hold a secret once it is whole, so a secret
+split between two deltas is still caught), and nothing a terminal would act on is
+written: text output shows control characters and escape sequences visibly
+(``safety/terminal.py``), ``--json`` escapes them.
 
 MCP servers connect in the background (a slow one never delays the app), but a one-shot
 run has a single first turn: the prompt waits until every enabled server is ready or has
