@@ -225,8 +225,12 @@ def assemble(
     from ml_intern_tui.jobs.registry import JobRegistry
     from ml_intern_tui.notifications import Notifier
     from ml_intern_tui.safety.sandbox import Sandbox
+    from ml_intern_tui.safety.secret_values import register_process_secrets
     from ml_intern_tui.tools import ToolSettings, builtin_tools, ecosystem_tools, notify_tools
 
+    # Before any tool can run: the values of the environment's secrets and the stored HF
+    # tokens are scrubbed from tool outputs, requests, events and everything written.
+    register_process_secrets()
     spend = SpendTracker()
 
     # Remembered approvals: the user's config, a trusted project's config, and the

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ml_intern_tui.config.schema import AppConfig
+from ml_intern_tui.core import known_secrets
 from ml_intern_tui.core.journal import Journal, find_session, load
 from ml_intern_tui.core.llm import (
     LLMClient,
@@ -54,6 +55,7 @@ class AppBackend:
                 self._hf_token = get_token()
             except Exception:  # a broken token cache must not stop local models
                 self._hf_token = None
+            known_secrets.register(self._hf_token, "HF_TOKEN")  # never shown to the model
         return self._hf_token
 
     def route(self, model: str) -> ModelRoute:

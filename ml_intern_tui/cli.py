@@ -164,8 +164,8 @@ def _run(args: argparse.Namespace) -> int:
             cwd=cwd, cli_overrides=overrides, trust="trust" if args.trust_project else "stored"
         )
     except ConfigError as exc:
-        for line in exc.problems:
-            sys.stderr.write(f"ml-intern-tui: {line}\n")
+        for line in exc.problems:  # may quote a (hostile) project file: shown terminal-safe
+            _fail(line, EXIT_USAGE)
         return EXIT_USAGE
     settings = loaded.settings
 
@@ -225,15 +225,22 @@ def _list_sessions(settings: object) -> int:
     if not sessions:
         print(f"No sessions in {directory}.")
         return EXIT_OK
+    from ml_intern_tui.safety.terminal import terminal_safe
+
     for info in sessions:
         print(
-            f"{info.session_id}  {info.messages:>4} msgs  ${info.cost_usd or 0:.2f}  {info.model}  {info.title}"
+            terminal_safe(
+                f"{info.session_id}  {info.messages:>4} msgs  ${info.cost_usd or 0:.2f}  "
+                f"{info.model}  {info.title}"
+            )
         )
     return EXIT_OK
 
 
 def _fail(message: str, code: int) -> int:
-    sys.stderr.write(f"ml-intern-tui: {message}\n")
+    from ml_intern_tui.safety.terminal import terminal_safe
+
+    sys.stderr.write(f"ml-intern-tui: {terminal_safe(message)}\n")
     return code
 
 

@@ -5,6 +5,12 @@ Text output is the assistant's Markdown as plain text with each tool call as one
 codes (see ``cli.py``): 0 done, 1 agent error, 3 stopped for a human (an approval this
 mode may not grant, or the budget), 130 interrupted.
 
+Both outputs are redacted as the journal is (``core/redact_events.py``: streamed prose
+comes out word by word, a line that may hold a secret once it is whole, so a secret
+split between two deltas is still caught), and nothing a terminal would act on is
+written: text output shows control characters and escape sequences visibly
+(``safety/terminal.py``), ``--json`` escapes them.
+
 MCP servers connect in the background (a slow one never delays the app), but a one-shot
 run has a single first turn: the prompt waits until every enabled server is ready or has
 failed, within the servers' own connection limits and at most ``MCP_WAIT_CAP_S``. A
@@ -20,7 +26,7 @@ import json
 import signal
 import sys
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from ml_intern_tui.cli import EXIT_AGENT_ERROR, EXIT_INTERRUPTED, EXIT_NEEDS_HUMAN, EXIT_OK
 from ml_intern_tui.core.protocol import (
@@ -46,6 +52,9 @@ from ml_intern_tui.core.protocol import (
     UserInput,
     event_to_json,
 )
+from ml_intern_tui.core.redact import redact_text
+from ml_intern_tui.core.redact_events import EventRedactor
+from ml_intern_tui.safety.terminal import TerminalSafeWriter, json_terminal_safe
 
 
 class TextPrinter:
@@ -240,7 +249,7 @@ class McpWait:
             self._warn(f"MCP server {event.server!r} failed: {why}; going on without its tools")
 
     def _warn(self, text: str) -> None:
-        self.err.write(f"ml-intern-tui: warning: {text}\n")
+        self.err.write(f"ml-intern-tui: warning: {redact_text(text)}\n")
         self.err.flush()
 
     def hides(self, event: EventBase) -> bool:
@@ -309,21 +318,31 @@ def run_headless(runtime: Any, prompt: str, *, json_mode: bool = False) -> int:
 
 async def _run(runtime: Any, prompt: str, json_mode: bool, out: TextIO, err: TextIO) -> int:
     outcome = Outcome()
+    err = cast(TextIO, TerminalSafeWriter(err))
+    if not json_mode:
+        out = cast(TextIO, TerminalSafeWriter(out))
     mcp_settings = getattr(getattr(runtime.settings, "mcp", None), "servers", None) or {}
     mcp = McpWait(mcp_settings, err)
     sandbox = SandboxWarning(err)
+    show: Callable[[EventBase], None]
     if json_mode:
 
-        def printer(event: EventBase) -> None:
-            out.write(event_to_json(event) + "\n")
+        def show(event: EventBase) -> None:
+            out.write(json_terminal_safe(event_to_json(event)) + "\n")
             out.flush()
     else:
-        printer = TextPrinter(
+        show = TextPrinter(
             out,
             err,
             streaming=runtime.settings.stream,
             hide=lambda event: mcp.hides(event) or sandbox.hides(event),
         )
+    redactor = EventRedactor()
+
+    def printer(event: EventBase) -> None:
+        for scrubbed in redactor(event):
+            show(scrubbed)
+
     runtime.bus.add_listener(mcp)
     runtime.bus.add_listener(sandbox)
     runtime.bus.add_listener(printer)
@@ -365,16 +384,16 @@ async def _run(runtime: Any, prompt: str, json_mode: bool, out: TextIO, err: Tex
         task.cancel()
     with contextlib.suppress(Exception):
         loop.remove_signal_handler(signal.SIGINT)
-    if not json_mode and isinstance(printer, TextPrinter) and not printer.at_line_start:
+    runtime.bus.remove_listener(printer)
+    for scrubbed in redactor.flush():  # a stream cut off without a final event
+        show(scrubbed)
+    if not json_mode and isinstance(show, TextPrinter) and not show.at_line_start:
         out.write("\n")
     code = outcome.code if outcome.code is not None else EXIT_AGENT_ERROR
     if outcome.message and code != EXIT_OK:
-        err.write(
-            f"ml-intern-tui: {outcome.message}\n"
-            if "\n" not in outcome.message
-            else outcome.message + "\n"
-        )
+        message = redact_text(outcome.message)
+        err.write(f"ml-intern-tui: {message}\n" if "\n" not in message else message + "\n")
     if task.done() and not task.cancelled() and task.exception() is not None:
-        err.write(f"ml-intern-tui: internal error: {task.exception()}\n")
+        err.write(f"ml-intern-tui: internal error: {redact_text(str(task.exception()))}\n")
         return EXIT_AGENT_ERROR
     return code

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -35,6 +35,16 @@ def _isolated_dirs(
     for var in list(os.environ):
         if var.startswith("ML_INTERN_") and var != "ML_INTERN_TEST":
             monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_known_secrets() -> Iterator[None]:
+    """Secret values registered by one test (a runtime wired in-process) stay in it."""
+    from ml_intern_tui.core import known_secrets
+
+    known_secrets.clear()
+    yield
+    known_secrets.clear()
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -33,6 +34,9 @@ from ml_intern_tui.core.protocol import EVENT_ADAPTER, EventBase, ReasoningDelta
 from ml_intern_tui.core.redact import redact
 
 SUFFIX = ".jsonl"
+FILES_SUFFIX = ".files"
+"""A session's own files (long outputs spilled by tools) live in ``<id>.files/`` beside
+its journal and go when the session goes."""
 DURABLE_KINDS = frozenset({"message", "replace", "truncate"})
 """Record kinds that are fsync'ed: losing them would change the conversation on resume."""
 SKIPPED_EVENT_TYPES = frozenset({"assistant_delta", "reasoning_delta", "tool_progress", "job_log"})
@@ -50,6 +54,19 @@ class JournalError(Exception):
 def new_session_id() -> str:
     """A fresh session id that sorts by creation time: ``20261122-034512-a1b2c3``."""
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+
+
+def files_dir(journal_path: Path) -> Path:
+    """The directory of a session's own files: ``<id>.files/`` next to ``<id>.jsonl``."""
+    path = Path(journal_path)
+    return path.with_name(path.name.removesuffix(SUFFIX) + FILES_SUFFIX)
+
+
+def remove_files(journal_path: Path) -> None:
+    """Delete a session's own files (nothing happens when it has none)."""
+    directory = files_dir(journal_path)
+    if directory.is_dir() and not directory.is_symlink():
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def default_directory() -> Path:
@@ -78,6 +95,11 @@ class Journal:
     @property
     def session_id(self) -> str:
         return str(self.meta.get("session_id") or self.path.stem)
+
+    @property
+    def files_dir(self) -> Path:
+        """Where this session's own files go (created by whoever writes the first one)."""
+        return files_dir(self.path)
 
     @classmethod
     def create(cls, directory: Path, session_id: str, meta: dict[str, Any]) -> Journal:
@@ -191,6 +213,7 @@ class Journal:
             handle.close()
         with contextlib.suppress(OSError):
             self.path.unlink()
+        remove_files(self.path)
 
     def close(self) -> None:
         if self._handle is not None:
@@ -536,7 +559,7 @@ def fork_session(directory: Path, session_id: str, *, new_id: str | None = None)
 
 
 def delete_session(directory: Path, session_id: str) -> Path:
-    """Remove the journal of exactly ``session_id``; returns the path that was removed."""
+    """Remove the journal of exactly ``session_id`` and its files; returns the journal path."""
     path = _own_path(directory, session_id)
     try:
         path.unlink()
@@ -544,4 +567,5 @@ def delete_session(directory: Path, session_id: str) -> Path:
         raise JournalError(f"no session {session_id!r} in {directory}") from exc
     except OSError as exc:
         raise JournalError(f"cannot delete {path}: {exc.strerror}") from exc
+    remove_files(path)
     return path

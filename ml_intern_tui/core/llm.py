@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ml_intern_tui import envdefaults
+from ml_intern_tui.core import known_secrets
 from ml_intern_tui.core.llm_errors import (
     ContextOverflowError,
     LLMError,
@@ -285,6 +286,8 @@ class LLMClient:
     ) -> dict[str, Any]:
         """The keyword arguments given to ``litellm.acompletion``."""
         route = self.route
+        # Known secret values never leave in a request, whichever path put them in a message.
+        messages = known_secrets.scrub_value(messages)
         kwargs: dict[str, Any] = {"model": route.litellm_model, "messages": messages}
         kwargs.update(stream=stream, timeout=self.timeout_s, num_retries=0, max_retries=0)
         if route.api_base is not None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ml_intern_tui import __version__
+from ml_intern_tui.core import known_secrets
 from ml_intern_tui.core.approval import ApprovalPolicy
 from ml_intern_tui.core.bus import EventBus
 from ml_intern_tui.core.calibration import TokenCalibration
@@ -143,7 +144,8 @@ class AgentLoop:
     # -------------------------------------------------------------- sessions
 
     def publish(self, event: EventBase) -> None:
-        """Stamp the session id and put the event on the bus."""
+        """Stamp the session id and put the event on the bus (known secret values scrubbed)."""
+        event = known_secrets.scrub_event(event)
         if self.session is not None:
             event.session_id = self.session.session_id
         if isinstance(event, JobUpdated):
@@ -206,6 +208,7 @@ class AgentLoop:
 
     def _attach(self, session: Session) -> None:
         self.session = session
+        session.files_dir = session.journal.files_dir if session.journal is not None else None
         self.runner = TurnRunner(session, self.settings, self.services)
         if session.journal is not None:
             journal = session.journal

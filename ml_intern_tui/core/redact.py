@@ -4,7 +4,9 @@
 is never mutated). Each secret becomes a visible marker such as ``[REDACTED_HF_TOKEN]``
 so a person reading a journal knows something was there. The patterns aim at things
 that really are credentials: git SHAs, ordinary base64 data, ``max_tokens=512`` or
-``tokenizer.pad_token = tokenizer.eos_token`` are left alone.
+``tokenizer.pad_token = tokenizer.eos_token`` are left alone. The exact values of the
+secrets this process knows (``core/known_secrets.py``) are scrubbed first, whatever
+their shape.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, TypeVar, cast
+
+from ml_intern_tui.core import known_secrets
 
 T = TypeVar("T")
 
@@ -80,9 +84,37 @@ _PATTERNS: list[tuple[re.Pattern[str], _Replacement]] = [
         "[REDACTED_SLACK_TOKEN]",
     ),
     (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9_\-.=~+/]{16,}"), r"\1 [REDACTED]"),
+    # "Authorization: Basic dXNlcjpwYXNz" / "Authorization: token ghp_..." in logs and dumps.
+    (
+        re.compile(
+            r"(?i)\b((?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?(?:basic|token|digest)\s+)"
+            r"[A-Za-z0-9_\-.=~+/]{6,}"
+        ),
+        r"\1[REDACTED]",
+    ),
+    (re.compile(r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}"), "[REDACTED_GOOGLE_API_KEY]"),
+    (re.compile(r"(?<![A-Za-z0-9_-])glpat-[0-9A-Za-z_-]{20,}"), "[REDACTED_GITLAB_TOKEN]"),
+    (re.compile(r"(?<![A-Za-z0-9_])npm_[A-Za-z0-9]{36}"), "[REDACTED_NPM_TOKEN]"),
+    (re.compile(r"(?<![A-Za-z0-9_-])pypi-AgE[A-Za-z0-9_-]{40,}"), "[REDACTED_PYPI_TOKEN]"),
+    (re.compile(r"(?<![A-Za-z0-9_])[sr]k_(?:live|test)_[A-Za-z0-9]{20,}"), "[REDACTED_STRIPE_KEY]"),
+    # curl -u user:password (only for curl: "-u 1000:1000" is a uid:gid elsewhere).
+    (
+        re.compile(
+            r"(\bcurl\b[^\n]{0,400}?\s(?:-u|--user)[ =]?[\"']?[^\s:\"']{1,128}):[^\s\"']{1,256}"
+        ),
+        r"\1:[REDACTED]",
+    ),
+    # .netrc: "machine host login bob password hunter2"
+    (
+        re.compile(r"(\bmachine\s+\S+(?:\s+login\s+\S+)?\s+password\s+)\S+"),
+        r"\1[REDACTED]",
+    ),
 ]
 
-_SECRET_WORDS = r"(?:API[_-]?KEY|SECRET|PASSWORD|PASSWD|PASSPHRASE|ACCESS[_-]?KEY|PRIVATE[_-]?KEY)"
+_SECRET_WORDS = (
+    r"(?:API[_-]?KEY|SECRET|PASSWORD|PASSWD|PASSPHRASE|ACCESS[_-]?KEY|PRIVATE[_-]?KEY"
+    r"|[A-Z0-9]_PWD|AUTH[_-]?KEY)"
+)
 _NAME_RE = re.compile(
     rf"(?i)^[A-Za-z0-9_.-]*(?:{_SECRET_WORDS}[A-Za-z0-9_-]*|TOKEN)$",
 )
@@ -98,8 +130,13 @@ _ASSIGNMENT_RE = re.compile(
     (?<![A-Za-z0-9_.-])
     (?P<name>[A-Za-z0-9_.-]{{0,80}}?(?:{_SECRET_WORDS}[A-Za-z0-9_-]{{0,40}}|TOKEN))
     (?![A-Za-z0-9_])
-    (?P<sep>["']?[ \t]*[:=][ \t]*)
-    (?P<value>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|[^\s"',;)}}]+)
+    (?P<sep>(?:\\{{0,3}}["'])?[ \t]*[:=][ \t]*)
+    (?P<value>
+        "(?:[^"\\\n]|\\.)*"
+      | '(?:[^'\\\n]|\\.)*'
+      | \\{{1,3}}"(?:[^"\\\n]|\\[^"\n])*\\{{1,3}}"      # \"...\" inside a JSON string
+      | (?:[^\s\x00-\x1f"',;)}}\\]|\\(?![nrt"'\\]))+   # stops at \n, \" escapes and NULs
+    )
     """
 )
 _FLAG_RE = re.compile(
@@ -128,19 +165,34 @@ def _is_secret_name(name: str) -> bool:
     return not _ML_TOKEN_RE.search(name)
 
 
+_PATH_VALUE_RE = re.compile(r"^(?:~|\.{1,2})?/[\w.@%+~/-]*$")
+_ESCAPED_SPACE_RE = re.compile(r"\s+|\\[nrt]")
+
+
 def _is_placeholder(value: str) -> bool:
-    """Values that cannot be a credential: literals, types, references, template slots."""
+    """Values that cannot be a credential: literals, types, references, template slots,
+    file paths (``SSL_KEY_FILE=/etc/ssl/key.pem``), and values already redacted."""
     inner = _unquote(value)
-    if not inner or _MARKER_RE.search(inner):
-        return True
-    return bool(_CODE_VALUE_RE.match(inner))
+    unmarked = _MARKER_RE.sub("", inner)
+    if not _ESCAPED_SPACE_RE.sub("", unmarked):
+        return True  # empty, or nothing but markers
+    if unmarked != inner:
+        return False  # partly redacted already: the rest of it goes too
+    return bool(_CODE_VALUE_RE.match(inner) or _PATH_VALUE_RE.match(inner))
+
+
+def _quotes(value: str) -> tuple[str, str]:
+    """The quote around ``value`` (``"``, ``'``, or an escaped ``\\"``), as (opening, closing)."""
+    for quote in ('\\\\\\"', '\\\\"', '\\"', '"', "'"):
+        if len(value) >= 2 * len(quote) and value.startswith(quote) and value.endswith(quote):
+            return quote, quote
+    return "", ""
 
 
 def _unquote(value: str) -> str:
     value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        return value[1:-1]
-    return value
+    opening, closing = _quotes(value)
+    return value[len(opening) : len(value) - len(closing)] if opening else value
 
 
 def _is_secret_pair(name: str, value: str) -> bool:
@@ -158,8 +210,8 @@ def _assignment(match: re.Match[str]) -> str:
     name, sep, value = match.group("name"), match.group("sep"), match.group("value")
     if not _is_secret_pair(name, value):
         return match.group(0)
-    quote = value[0] if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'" else ""
-    return f"{name}{sep}{quote}{REDACTED}{quote}"
+    opening, closing = _quotes(value)
+    return f"{name}{sep}{opening}{REDACTED}{closing}"
 
 
 def _flag(match: re.Match[str]) -> str:
@@ -186,6 +238,9 @@ def _redact_long(text: str) -> str:
     return _redact_text(text)
 
 
+known_secrets.on_change(_redact_long.cache_clear)
+
+
 # Literal strings at least one of which each pattern's match contains (lower-cased for the
 # case-insensitive ones): a pattern whose needles are all absent cannot match, and skipping
 # it saves a pass over the text. Same order as _PATTERNS.
@@ -203,6 +258,14 @@ _NEEDLES: list[tuple[tuple[str, ...], bool]] = [
     (("aws_secret_access_key",), True),
     (("xox", "xapp-"), False),
     (("bearer",), True),
+    (("authorization",), True),
+    (("AIza",), False),
+    (("glpat-",), False),
+    (("npm_",), False),
+    (("pypi-",), False),
+    (("k_live_", "k_test_"), False),
+    (("curl",), False),
+    (("machine",), False),
 ]
 _FLAG_NEEDLES = ("token", "passw", "passphrase", "secret", "api", "key")
 
@@ -210,6 +273,7 @@ _FLAG_NEEDLES = ("token", "passw", "passphrase", "secret", "api", "key")
 def _redact_text(text: str) -> str:
     if not text:
         return text
+    text = known_secrets.scrub(text)
     lower = text.lower()
     for (pattern, replacement), (needles, folded) in zip(_PATTERNS, _NEEDLES, strict=True):
         haystack = lower if folded else text
@@ -268,3 +332,24 @@ def redact(value: T) -> T:
 def contains_redaction(text: str) -> bool:
     """True when ``text`` holds a marker left by ``redact`` (resume warns about it)."""
     return bool(_MARKER_RE.search(text))
+
+
+_RISK_NEEDLES: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        [needle.lower() for needles, _ in _NEEDLES for needle in needles]
+        + [*_FLAG_NEEDLES, "pwd", "auth", "begin", "-----"]
+    )
+)
+
+
+def may_hold_secret(text: str) -> bool:
+    """Whether redaction could change ``text`` or text that continues it.
+
+    True as soon as ``text`` holds a word some pattern starts from (``token``, ``Bearer``,
+    ``hf_``, ``-----BEGIN``…) or a known secret value: a streamed line is then held back
+    until it is whole. False means every character so far is final as it is.
+    """
+    lower = text.lower()
+    if any(needle in lower for needle in _RISK_NEEDLES):
+        return True
+    return known_secrets.scrub(text) is not text

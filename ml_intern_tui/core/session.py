@@ -117,3 +117,7 @@ class Session:
     """Context windows servers stated, by model id (kept across /model switches)."""
     publish: Callable[[EventBase], None] = lambda _e: None
     cancel_event: asyncio.Event = field(default_factory=asyncio.Event)
+    files_dir: Path | None = None
+    """Where tools keep this session's files (spilled long outputs): ``<id>.files/`` next
+    to the journal, deleted with the session. ``None`` when the session is not journaled
+    (tools then use a private temporary directory removed when the process exits)."""

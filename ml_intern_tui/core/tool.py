@@ -142,6 +142,8 @@ class ToolContext:
     services: dict[str, Any] = field(default_factory=dict)
     """Shared services wired by ``agent.py`` (``jobs`` registry, hub client, sub-agent)."""
     output_budget: int = DEFAULT_OUTPUT_BUDGET
+    files_dir: Path | None = None
+    """Where this session keeps its files (``Session.files_dir``); may not exist yet."""
 
     def service(self, name: str) -> Any:
         """A service by name, or a clear error naming what is missing."""

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ml_intern_tui.core import guards
+from ml_intern_tui.core import guards, known_secrets
 from ml_intern_tui.core.approval import Verdict, to_item
 from ml_intern_tui.core.context import CompactionError
 from ml_intern_tui.core.llm import ContextOverflowError, LLMError, LLMResponse, ToolCallRequest
@@ -365,6 +365,7 @@ class TurnRunner:
             progress=progress,
             services=self.services,
             output_budget=self.settings.output_budget,
+            files_dir=self.s.files_dir,
         )
 
     async def dispatch(self, calls: list[ToolCallRequest]) -> None:
@@ -406,9 +407,15 @@ class TurnRunner:
         for call in calls:
             if call.id in results:
                 content, event = results[call.id]
-                self.s.context.add({"role": "tool", "tool_call_id": call.id, "content": content})
+                self.add_tool_message(call.id, content)
                 self.s.publish(event)
         self.publish_usage()
+
+    def add_tool_message(self, call_id: str, content: str) -> None:
+        """Put a tool's output into the conversation, known secret values scrubbed first:
+        what a command printed of the environment never reaches a request body."""
+        content = known_secrets.scrub(content)
+        self.s.context.add({"role": "tool", "tool_call_id": call_id, "content": content})
 
     def failure(
         self, call_id: str, message: str, status: str = "failed"
@@ -497,7 +504,7 @@ class TurnRunner:
         results.update(await self.run_tools(to_run))
         for call in pending:
             content, event = results[call.call_id]
-            self.s.context.add({"role": "tool", "tool_call_id": call.call_id, "content": content})
+            self.add_tool_message(call.call_id, content)
             self.s.publish(event)
         self.publish_usage()
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from ml_intern_tui.core.redact_stream import StreamRedactor
 from ml_intern_tui.safety.environment import tool_environment
 
 ANSI_RE = re.compile(
@@ -336,14 +337,21 @@ class OutputCollector:
 
     Everything stays in memory while it fits in ``budget`` characters; past that, the
     lines so far and every later line go to ``spill_path`` (created on demand) and memory
-    keeps only enough head and tail to show a cut version.
+    keeps only enough head and tail to show a cut version. The file is written redacted
+    (secrets, known secret values): it outlives the call, and the model reads it.
     """
+
+    SPILL_CHUNK = 65_536
+    """Characters gathered before a redacted write (redacting line by line is slow)."""
 
     def __init__(self, budget: int, spill_path: Callable[[], Path]) -> None:
         self.budget = budget
         self._make_spill_path = spill_path
         self.spill_path: Path | None = None
         self._spill: IO[str] | None = None
+        self._redactor = StreamRedactor()
+        self._unwritten: list[str] = []
+        self._unwritten_chars = 0
         self._head: list[str] = []
         self._head_chars = 0
         self._tail: deque[str] = deque()
@@ -361,10 +369,10 @@ class OutputCollector:
             if self._spill is None and self.chars > self.budget:
                 self.spill_path = self._make_spill_path()
                 self._spill = self.spill_path.open("w", encoding="utf-8")
-                self._spill.write("".join(f"{kept}\n" for kept in self._head))
-                self._spill.write("".join(f"{kept}\n" for kept in self._tail))
+                self._write("".join(f"{kept}\n" for kept in self._head))
+                self._write("".join(f"{kept}\n" for kept in self._tail))
             if self._spill is not None:
-                self._spill.write(line + "\n")
+                self._write(line + "\n")
             if self._head_chars < self.budget:
                 self._head.append(line)
                 self._head_chars += len(line) + 1
@@ -374,8 +382,20 @@ class OutputCollector:
             while self._tail and self._tail_chars - len(self._tail[0]) - 1 >= self.budget:
                 self._tail_chars -= len(self._tail.popleft()) + 1
 
+    def _write(self, text: str, *, final: bool = False) -> None:
+        self._unwritten.append(text)
+        self._unwritten_chars += len(text)
+        if self._spill is None or (self._unwritten_chars < self.SPILL_CHUNK and not final):
+            return
+        chunk = "".join(self._unwritten)
+        self._unwritten, self._unwritten_chars = [], 0
+        self._spill.write(self._redactor.feed(chunk))
+        if final:
+            self._spill.write(self._redactor.flush())
+
     def close(self) -> None:
         if self._spill is not None:
+            self._write("", final=True)
             self._spill.close()
             self._spill = None
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from ml_intern_tui.core.protocol import EventBase, JobLog, JobUpdated
+from ml_intern_tui.core.redact_stream import StreamRedactor
 from ml_intern_tui.jobs.local import (
     DEFAULT_KILL_GRACE_S,
     Launch,
@@ -80,6 +81,7 @@ class _LogStream:
         self._pending: list[str] = []
         self._timer: asyncio.TimerHandle | None = None
         self._file: IO[str] | None = None
+        self._redactor = StreamRedactor()  # the log file outlives the session: no secrets
         if record.log_path is not None:
             record.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._file = record.log_path.open("a", encoding="utf-8")
@@ -90,7 +92,7 @@ class _LogStream:
         self._record.tail.extend(lines)
         self._record.lines_total += len(lines)
         if self._file is not None:
-            self._file.write("".join(line + "\n" for line in lines))
+            self._file.write(self._redactor.feed("".join(line + "\n" for line in lines)))
             self._file.flush()
         self._pending.extend(lines)
         if self._timer is None:
@@ -108,6 +110,7 @@ class _LogStream:
     def close(self) -> None:
         self.flush()
         if self._file is not None:
+            self._file.write(self._redactor.flush())
             self._file.close()
             self._file = None
 

@@ -12,5 +12,7 @@ Each layer holds on its own, so a hostile model or repository has to break all o
 - project trust: a project's ``.ml-intern/config.toml`` cannot loosen any of this until the
   user trusts that project.
 - hygiene: tools get an environment without secrets; text from models, tools and servers
-  is made terminal-safe before it is drawn.
+  is made terminal-safe before it is drawn (``terminal``); the values of the secrets this
+  process holds are found at start (``secret_values``) and scrubbed from tool outputs,
+  requests, events and everything written (``core/known_secrets.py``).
 """

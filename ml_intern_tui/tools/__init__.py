@@ -22,7 +22,8 @@ class ToolSettings:
     readonly_allowlist: list[str] | None = None
     """Commands ``bash`` runs without approval; ``None`` means the built-in list."""
     spill_dir: Path | None = None
-    """Where cut ``bash`` output is saved in full; ``None``: a per-session temp dir."""
+    """Where cut ``bash`` output is saved in full; ``None``: the session's own directory
+    next to its journal (``ToolContext.files_dir``), deleted with the session."""
     bash_pass_env: list[str] | None = None
     """Variables ``bash`` passes although they look secret (``[tools.bash] pass_env``)."""
 

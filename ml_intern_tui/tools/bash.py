@@ -11,10 +11,12 @@ sandbox (network, writes elsewhere, no sandbox on this machine) an ``unsandboxed
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
 import re
 import shlex
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -197,6 +199,19 @@ def one_line(text: str, limit: int = 100) -> str:
     return first
 
 
+_process_files: Path | None = None
+
+
+def process_files_dir() -> Path:
+    """A private directory (mode 0700, unguessable name) removed when the process exits:
+    where spilled output goes for a session that is not journaled."""
+    global _process_files
+    if _process_files is None or not _process_files.is_dir():
+        _process_files = Path(tempfile.mkdtemp(prefix="ml-intern-tui-"))
+        atexit.register(shutil.rmtree, _process_files, ignore_errors=True)
+    return _process_files
+
+
 class BashArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -370,11 +385,12 @@ class BashTool(Tool):
         )
 
     def _spill_path(self, ctx: ToolContext) -> Path:
-        base = ctx.services.get("spill_dir") or self.spill_dir
-        if base is None:
-            base = Path(tempfile.gettempdir()) / "ml-intern-tui" / (ctx.session_id or "session")
-        directory = Path(base)
-        directory.mkdir(parents=True, exist_ok=True)
+        """A new file for a long output: in the session's own directory next to its
+        journal (deleted with the session), else in a private temporary directory that
+        goes when the process exits. The text written there is redacted."""
+        base = ctx.services.get("spill_dir") or self.spill_dir or ctx.files_dir
+        directory = Path(base) if base is not None else process_files_dir()
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         handle, name = tempfile.mkstemp(prefix="bash-output-", suffix=".txt", dir=directory)
         os.close(handle)
         return Path(name)

@@ -25,6 +25,7 @@ from textual.widget import Widget
 from textual.widgets import Footer
 
 from ml_intern_tui.core import protocol as p
+from ml_intern_tui.safety.terminal import safe_event, terminal_safe
 from ml_intern_tui.tui import layout
 from ml_intern_tui.tui.bridge import EventBridge
 from ml_intern_tui.tui.commands import parse
@@ -232,7 +233,7 @@ class MLInternApp(App[int]):
         # Markdown (for answers and help) loads off the UI thread once the frame is up.
         self.run_worker(_preload_markdown, thread=True, name="preload", exit_on_error=False)
         for error in self.theme_errors:
-            self.notify(error, severity="warning", timeout=8)
+            self.notify(terminal_safe(error), severity="warning", timeout=8, markup=False)
         if self.serve:
             self.run_worker(
                 self.runtime.warm_up(), name="warm-up", group="warm-up", exit_on_error=False
@@ -264,7 +265,13 @@ class MLInternApp(App[int]):
     # ------------------------------------------------------------------ events
 
     def deliver(self, event: p.EventBase) -> None:
-        """Route one event (called by the bridge, on the UI loop, in bus order)."""
+        """Route one event (called by the bridge, on the UI loop, in bus order).
+
+        Every event is made terminal-safe here, before any widget, the transcript or a
+        replay sees it: escape sequences in a model's answer, a tool's output or a
+        server's reply are shown, never obeyed (``safety/terminal.py``).
+        """
+        event = safe_event(event)
         if self.replay.hold(event):  # a resumed session's history goes on screen first
             return
         self.transcript.record(event)
@@ -363,6 +370,7 @@ class MLInternApp(App[int]):
 
     def local_notice(self, text: str, level: Level = "info", *, hint: str = "") -> None:
         """A notice from the UI itself, shown in the chat in order with events."""
+        text, hint = terminal_safe(text), terminal_safe(hint)
         self.chat.post_message(ChatView.LocalNotice(text, level, hint))
 
     async def save_setting(self, key: str, value: Any, what: str) -> None:
@@ -375,7 +383,7 @@ class MLInternApp(App[int]):
         except Exception as exc:  # a read-only home must not break the switch itself
             self.local_notice(f"{what} is on, but could not be saved: {exc}", "warning")
             return
-        self.notify(f"{what} saved to {path}", timeout=4)
+        self.notify(terminal_safe(f"{what} saved to {path}"), timeout=4, markup=False)
 
     # ----------------------------------------------------------- widget messages
 

@@ -21,6 +21,7 @@ from textual.widget import Widget
 
 from ml_intern_tui.core import protocol as p
 from ml_intern_tui.core.journal import JournalError, find_session, load
+from ml_intern_tui.safety.terminal import safe_event, terminal_safe, terminal_safe_value
 from ml_intern_tui.tui.formatting import format_tokens
 from ml_intern_tui.tui.hints import error_hint
 from ml_intern_tui.tui.slash import sessions_directory
@@ -207,7 +208,8 @@ def read_session(
 ) -> Restored:
     """Read and fold a journal (blocking: run it in a thread)."""
     loaded = load(path)
-    events = events_before(loaded.events, ready)
+    # Read from disk, not from the bus: made terminal-safe here as ``deliver`` does live.
+    events = [safe_event(e) for e in events_before(loaded.events, ready)]
     plan: list[p.PlanItem] | None = None
     for event in events:
         if isinstance(event, p.PlanUpdated):
@@ -219,7 +221,7 @@ def read_session(
             if Path(job.job_id).name == job.job_id and (
                 tail := read_log_tail(jobs_dir / f"{job.job_id}.log")
             ):
-                logs[job.job_id] = tail
+                logs[job.job_id] = [terminal_safe(line) for line in tail]
     return Restored(
         session_id=str(loaded.meta.get("session_id") or path.stem),
         events=events,
@@ -233,9 +235,10 @@ def read_session(
 
 
 def export_journal(path: Path, target: Path) -> Path:
-    """Write a saved session's transcript as Markdown (secrets scrubbed); blocking."""
+    """Write a saved session's transcript as Markdown (secrets scrubbed, terminal-safe)."""
     loaded = load(path)
-    return transcript_of(loaded.meta, loaded.events).export(target)
+    events = [safe_event(e) for e in loaded.events]
+    return transcript_of(terminal_safe_value(loaded.meta), events).export(target)
 
 
 def jobs_directory(settings: Any) -> Path:

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from ml_intern_tui.core.bus import EventBus
+from ml_intern_tui.safety.terminal import terminal_safe
 
 
 class Runtime(Protocol):
@@ -56,13 +57,16 @@ class UIPrefs:
         if isinstance(keymap, BaseModel):
             keymap = keymap.model_dump()
         max_blocks = getattr(ui, "max_chat_blocks", None) or DEFAULT_MAX_CHAT_BLOCKS
+        # Config text is shown before any event: terminal-safe like everything drawn.
         return cls(
-            model=str(getattr(settings, "model", "") or ""),
+            model=terminal_safe(str(getattr(settings, "model", "") or "")),
             mode=str(getattr(settings, "mode", "ask") or "ask"),
             budget_usd=getattr(settings, "budget_usd", None),
             theme=str(getattr(ui, "theme", None) or cls.theme),
             show_reasoning=bool(getattr(ui, "show_reasoning", True)),
             max_chat_blocks=max(10, int(max_blocks)),
             keymap={str(k): str(v) for k, v in dict(keymap).items() if v},
-            suggested_models=[str(m) for m in (getattr(settings, "suggested_models", None) or [])],
+            suggested_models=[
+                terminal_safe(str(m)) for m in (getattr(settings, "suggested_models", None) or [])
+            ],
         )

@@ -47,4 +47,4 @@ async def test_detail_view_shows_the_sample_rows() -> None:
         table = pilot.app.screen.query_one(DataPreview)
         assert table.row_count == 2
         assert [str(c.label) for c in table.columns.values()] == ["messages", "source"]
-        assert table.get_row_at(1)[1] == "book"
+        assert str(table.get_row_at(1)[1]) == "book"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -88,7 +89,7 @@ class McpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "MCP servers"
-            yield DataTable[str | Content](id="mcp-servers", cursor_type="row")
+            yield DataTable[str | Content | Text](id="mcp-servers", cursor_type="row")
             with VerticalScroll(id="mcp-detail"):
                 yield Static("", id="mcp-tools")
             yield Static(
@@ -97,7 +98,7 @@ class McpScreen(ModalScreen[None]):
             )
 
     @property
-    def table(self) -> DataTable[str | Content]:
+    def table(self) -> DataTable[str | Content | Text]:
         return self.query_one("#mcp-servers", DataTable)
 
     def on_mount(self) -> None:
@@ -125,13 +126,13 @@ class McpScreen(ModalScreen[None]):
         table.clear()
         self.names = list(self.board.servers)
         for name, status in self.board.servers.items():
-            table.add_row(
+            table.add_row(  # names and errors: literal (measured) Text, a str is markup
                 state_cell(status),
-                name,
-                status.transport,
+                Text(name),
+                Text(status.transport),
                 "yes" if status.trusted else "no",
                 str(len(status.tools)) if status.state != "disabled" else "–",
-                one_line(status.error, 40) if status.error else "",
+                Text(one_line(status.error, 40)) if status.error else "",
                 key=name,
             )
         if keep in self.names:
@@ -179,4 +180,4 @@ class McpScreen(ModalScreen[None]):
         name = self.highlighted
         if name is not None:
             self.on_reconnect(name)
-            self.notify(f"Reconnecting {name}…", timeout=3)
+            self.notify(f"Reconnecting {name}…", timeout=3, markup=False)

@@ -6,9 +6,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
+
+from ml_intern_tui.safety.terminal import terminal_safe
 
 
 class PickerScreen(ModalScreen[str | None]):
@@ -43,7 +46,7 @@ class PickerScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = self.title_text
+            box.border_title = Content(self.title_text)
             yield Input(placeholder="Filter…", id="picker-filter")
             yield OptionList(id="picker-options")
             yield Static("Nothing to pick from.", classes="empty")
@@ -61,7 +64,8 @@ class PickerScreen(ModalScreen[str | None]):
                 if value == self.current:
                     highlight = options.option_count
                     label = f"{label}  (current)"
-                options.add_option(Option(label, id=value))
+                # Labels may come from a server (a model catalog): literal and terminal-safe.
+                options.add_option(Option(Content(terminal_safe(label)), id=value))
         self.query_one(".empty").display = options.option_count == 0
         if options.option_count:
             options.highlighted = highlight

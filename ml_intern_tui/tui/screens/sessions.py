@@ -11,11 +11,13 @@ session, so that it is always there to be found.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -28,6 +30,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from ml_intern_tui.core import journal as journal_store
 from ml_intern_tui.core.journal import JournalError, SessionInfo
+from ml_intern_tui.safety.terminal import terminal_safe
 from ml_intern_tui.tui.formatting import format_usd, one_line
 
 MODEL_WIDTH = 30
@@ -62,7 +65,7 @@ def matches(info: SessionInfo, needle: str) -> bool:
     return all(word in haystack for word in needle.lower().split())
 
 
-class SessionTable(DataTable[str | Content]):
+class SessionTable(DataTable[str | Content | Text]):
     """The list of sessions; Enter opens the highlighted one."""
 
     BINDINGS = [Binding("enter", "select_cursor", "Open", id="sessions.open")]
@@ -191,7 +194,7 @@ class SessionsScreen(ModalScreen[str | None]):
             table.move_cursor(row=ids.index(keep))
         self._preview()
 
-    def _cells(self, info: SessionInfo, now: float) -> list[str | Content]:
+    def _cells(self, info: SessionInfo, now: float) -> list[str | Content | Text]:
         title = one_line(info.title or "(no message)", self.title_width - 2)
         if info.session_id == self.current:
             title_cell = Content.assemble(("● ", "$success"), (title, "bold"))
@@ -202,7 +205,7 @@ class SessionsScreen(ModalScreen[str | None]):
         cost = format_usd(info.cost_usd) if info.cost_usd else "–"
         return [
             title_cell,
-            one_line(info.model or "?", MODEL_WIDTH),
+            Text(one_line(info.model or "?", MODEL_WIDTH)),  # literal: a str cell is markup
             relative_time(info.updated, now),
             str(info.messages),
             cost,
@@ -265,7 +268,7 @@ class SessionsScreen(ModalScreen[str | None]):
     def _say(self, text: str, severity: SeverityLevel = "information") -> None:
         self.last_message = text
         self._status(text)
-        self.notify(text, severity=severity, timeout=6)
+        self.notify(terminal_safe(text), severity=severity, timeout=6, markup=False)
 
     def action_search(self) -> None:
         self.search.focus()
@@ -354,18 +357,33 @@ class SessionsScreen(ModalScreen[str | None]):
 
 
 def listing(directory: Path, current: str) -> list[SessionInfo]:
-    """The sessions worth listing, newest first: those with a message, and ``current``."""
+    """The sessions worth listing, newest first: those with a message, and ``current``.
+
+    Their texts (titles, previews, model, directory) come from journals on disk and are
+    made terminal-safe here, once, for every cell and preview drawn from them.
+    """
     sessions = journal_store.list_sessions(directory)
-    if not current or Path(current).name != current:
-        return sessions
-    own = Path(directory) / f"{current}{journal_store.SUFFIX}"
-    if own.is_file() and all(info.session_id != current for info in sessions):
-        try:
-            sessions.append(journal_store.session_info(own))
-        except JournalError:
-            return sessions
-        sessions.sort(key=lambda i: (i.updated, i.session_id), reverse=True)
-    return sessions
+    if current and Path(current).name == current:
+        own = Path(directory) / f"{current}{journal_store.SUFFIX}"
+        if own.is_file() and all(info.session_id != current for info in sessions):
+            try:
+                sessions.append(journal_store.session_info(own))
+            except JournalError:
+                pass
+            sessions.sort(key=lambda i: (i.updated, i.session_id), reverse=True)
+    return [_terminal_safe_info(info) for info in sessions]
+
+
+def _terminal_safe_info(info: SessionInfo) -> SessionInfo:
+    return dataclasses.replace(
+        info,
+        title=terminal_safe(info.title),
+        model=terminal_safe(info.model),
+        prompt=terminal_safe(info.prompt),
+        last_answer=terminal_safe(info.last_answer),
+        cwd=terminal_safe(info.cwd),
+        forked_from=terminal_safe(info.forked_from),
+    )
 
 
 def export_session(info: SessionInfo, places: list[str]) -> Path:

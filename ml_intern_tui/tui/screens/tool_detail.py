@@ -57,7 +57,8 @@ class ToolDetailScreen(ModalScreen[None]):
         record = self.record
         glyph, style = GLYPHS.get(record.status, ("·", ""))
         with VerticalScroll() as scroll:
-            scroll.border_title = f"{record.tool} · {record.call_id}"
+            # The tool name and call id come from the model: plain text, never markup.
+            scroll.border_title = Content(f"{record.tool} · {record.call_id}")
             scroll.can_focus = True
             yield Static(
                 Content.assemble(
@@ -86,7 +87,8 @@ class ToolDetailScreen(ModalScreen[None]):
                     if record.data and record.data.get(key)
                 )
                 yield Static(
-                    f"Sample rows ({len(rows)}){' · ' + where if where else ''}", classes="section"
+                    Content(f"Sample rows ({len(rows)}){' · ' + where if where else ''}"),
+                    classes="section",
                 )
                 yield DataPreview(columns, rows)
             diff = diff_of(record)

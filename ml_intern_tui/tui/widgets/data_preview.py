@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual.widgets import DataTable
+
+from ml_intern_tui.safety.terminal import terminal_safe
 
 MAX_ROWS = 200
 MAX_CELL = 120
@@ -36,7 +39,7 @@ def _cell(value: Any) -> str:
     return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
 
 
-class DataPreview(DataTable[str]):
+class DataPreview(DataTable[Text]):
     """Rows of a dataset preview; arrows and page keys scroll, cells are cut to stay readable."""
 
     DEFAULT_CSS = """
@@ -49,7 +52,9 @@ class DataPreview(DataTable[str]):
         self._rows = rows
 
     def on_mount(self) -> None:
-        self.add_columns(*self._columns)
+        # Dataset content is anyone's text: cells are literal ``Text`` (a ``str`` cell
+        # would be read as Rich markup), and terminal-safe.
+        self.add_columns(*(Text(terminal_safe(name)) for name in self._columns))
         for row in self._rows:
             padded = row + [""] * (len(self._columns) - len(row))
-            self.add_row(*padded)
+            self.add_row(*(Text(terminal_safe(cell)) for cell in padded))

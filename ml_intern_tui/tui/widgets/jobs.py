@@ -257,8 +257,9 @@ class JobsPanel(Vertical):
                 f"{job.title or job.job_id} is from a resumed session and is not followed; "
                 "ask the agent to check it.",
                 severity="warning",
+                markup=False,  # a job's title is the model's words
             )
         elif not job.running:
-            self.notify(f"{job.title or job.job_id} is already {job.status}.")
+            self.notify(f"{job.title or job.job_id} is already {job.status}.", markup=False)
         else:
             self.post_message(self.CancelRequested(job))

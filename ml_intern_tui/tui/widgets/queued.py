@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
+from ml_intern_tui.safety.terminal import terminal_safe
 from ml_intern_tui.tui.formatting import one_line
 
 
@@ -29,7 +30,10 @@ class QueuedMessages(Static):
             return
         when = "sends after the interrupt" if interrupting else "sends when the turn ends"
         lines = [
-            Content.assemble(("queued ", "bold $accent"), (one_line(text, 70), "italic"))
+            # What was pasted into the prompt may hold escapes too: shown, never obeyed.
+            Content.assemble(
+                ("queued ", "bold $accent"), (one_line(terminal_safe(text), 70), "italic")
+            )
             for text in texts
         ]
         lines.append(
