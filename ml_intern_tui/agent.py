@@ -207,7 +207,8 @@ def assemble(settings: AppConfig, cwd: Path, bus: EventBus) -> tuple[AgentLoop, 
     loop: AgentLoop
     jobs = JobRegistry(lambda event: loop.publish(event), log_dir=_jobs_dir(settings))
     hub = HubClient(settings.hub.endpoint)
-    backend = AppBackend(settings, cwd=cwd, hub=hub)
+    catalog = _router_catalog(settings)
+    backend = AppBackend(settings, cwd=cwd, hub=hub, catalog=catalog)
     services: dict[str, Any] = {
         "jobs": jobs,
         "settings": settings,
@@ -215,7 +216,7 @@ def assemble(settings: AppConfig, cwd: Path, bus: EventBus) -> tuple[AgentLoop, 
         "hub": hub,
         "router": router,
         "notifier": notifier,
-        "llm_factory": lambda: backend.make_llm(loop.settings.model),
+        "llm_factory": lambda: _session_llm(backend, loop),
     }
     loop_settings = LoopSettings(
         model=settings.model,
@@ -238,7 +239,24 @@ def assemble(settings: AppConfig, cwd: Path, bus: EventBus) -> tuple[AgentLoop, 
         cwd=cwd,
         services=services,
     )
+    if catalog is not None:
+        catalog.on_update(loop.refresh_model_info)
     return loop, backend
+
+
+def _session_llm(backend: AppBackend, loop: AgentLoop) -> Any:
+    """A client for a sub-agent: the session's model, cache key and pricing."""
+    llm = backend.make_llm(loop.settings.model)
+    llm.session_key = loop.session.session_id if loop.session is not None else None
+    return llm
+
+
+def _router_catalog(settings: AppConfig) -> Any:
+    """The router catalog client (nothing is read or fetched until it is used)."""
+    from ml_intern_tui.integrations.router_catalog import RouterCatalogClient
+    from ml_intern_tui.paths import cache_dir
+
+    return RouterCatalogClient(settings.llm.hf_router_base, cache_dir())
 
 
 def background_services(
@@ -251,7 +269,19 @@ def background_services(
     services.append(trace_uploader(settings, loop, bus))  # session traces to the Hub
     services.extend(n for n in [loop.services.get("notifier")] if n)  # Slack (from assemble)
     services.extend(_mcp_services(settings, loop))  # MCP servers, connected in the background
+    services.extend(_job_price_services(loop))  # live HF Jobs hardware prices
     return services
+
+
+def _job_price_services(loop: AgentLoop) -> list[BackgroundService]:
+    """Live job prices from the Hub (only with a token: without one no job can run)."""
+    hub = loop.services.get("hub")
+    if hub is None or not hub.token:
+        return []
+    from ml_intern_tui.integrations.job_prices import JobPriceLoader
+    from ml_intern_tui.paths import cache_dir
+
+    return [JobPriceLoader(hub, cache_dir())]
 
 
 def _mcp_services(settings: AppConfig, loop: AgentLoop) -> list[BackgroundService]:

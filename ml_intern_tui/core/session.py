@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ml_intern_tui.core.approval import ApprovalPolicy
+from ml_intern_tui.core.catalog import ModelCheck
 from ml_intern_tui.core.context import ContextManager
 from ml_intern_tui.core.cost import SpendTracker
 from ml_intern_tui.core.journal import Journal
 from ml_intern_tui.core.llm import LLMClient
-from ml_intern_tui.core.protocol import ApprovalMode, EventBase
+from ml_intern_tui.core.pricing import PriceStatus
+from ml_intern_tui.core.protocol import ApprovalMode, EventBase, ModelInfo
 from ml_intern_tui.core.tool import ApprovalRequest, SessionState, ToolRouter
 
 
@@ -60,6 +62,15 @@ class Backend(Protocol):
         """A one-line problem with this model id, or ``None``."""
 
     def context_limit(self, model: str) -> int: ...
+
+    def price_status(self, model: str) -> PriceStatus:
+        """Whether the model's calls can be priced (``pending`` while prices load)."""
+
+    async def check_model(self, model: str) -> ModelCheck:
+        """What the model catalog says before switching (a problem refuses the switch)."""
+
+    async def list_models(self, current: str) -> tuple[list[ModelInfo], str]:
+        """The models ``/model`` offers, with catalog facts, and where the facts come from."""
 
     def count_tokens(self, model: str, messages: list[dict[str, Any]]) -> int: ...
 
