@@ -183,6 +183,10 @@ def _run(args: argparse.Namespace) -> int:
         prompt = sys.stdin.read().strip() or None
         if prompt is None:
             return _fail("no prompt: pass one as an argument or with -p", EXIT_USAGE)
+    if prompt is not None and not args.demo:
+        problem = _router_model_problem(settings)
+        if problem:
+            return _fail(f"--model: {problem}", EXIT_USAGE)
 
     from ml_intern_tui.agent import build_runtime
 
@@ -196,6 +200,26 @@ def _run(args: argparse.Namespace) -> int:
     from ml_intern_tui.tui.app import run_app
 
     return int(run_app(runtime))
+
+
+def _router_model_problem(settings: object) -> str | None:
+    """A headless run on a router model the router does not list: one line (the catalog
+    is read from the disk cache, or fetched; offline it cannot tell and says nothing)."""
+    from ml_intern_tui.core.models import resolve_model
+
+    model = str(getattr(settings, "model", ""))
+    llm = getattr(settings, "llm", None)
+    base = str(getattr(llm, "hf_router_base", ""))
+    try:
+        route = resolve_model(model, env={}, router_base=base)
+    except ValueError:
+        return None
+    if route.kind != "router":
+        return None
+    from ml_intern_tui.integrations.router_catalog import unknown_model_problem
+    from ml_intern_tui.paths import cache_dir
+
+    return unknown_model_problem(base, cache_dir(), model)
 
 
 def _sessions_dir() -> Path:

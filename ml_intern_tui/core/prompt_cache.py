@@ -9,9 +9,11 @@ every call; providers bill a cached prefix at about a tenth of the input price.
   up to explicit ``cache_control`` breakpoints, at most four per request. We place them
   on the last tool spec and on the system prompt (stable for the whole session), on the
   message that ended the previous call's prompt (so this call reads the prefix that call
-  wrote) and on the newest message (so the next call can read all of this one). History
-  is append-only within a turn, so each call's prefix is the previous call's plus the
-  new messages.
+  wrote, however many blocks were added since: the provider looks back only about 20
+  blocks from a breakpoint) and on the newest message (so the next call can read all of
+  this one). History is append-only within a turn, so each call's prefix is the previous
+  call's plus the new messages. Tool results carry the marker on the message, which
+  litellm turns into a marked ``tool_result`` block.
 - **OpenAI** models cache automatically; a stable ``prompt_cache_key`` per session keeps
   a session's calls on the same cache.
 
@@ -90,10 +92,21 @@ def _with_marker(content: Any) -> list[dict[str, Any]] | None:
 
 
 def _markable(message: dict[str, Any]) -> bool:
-    return (
-        message.get("role") in ("system", "user", "tool")
-        and _with_marker(message.get("content")) is not None
-    )
+    role, content = message.get("role"), message.get("content")
+    if role == "tool":
+        return bool(content)
+    return role in ("system", "user") and _with_marker(content) is not None
+
+
+def _marked(message: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``message`` carrying one breakpoint.
+
+    Tool results get it on the message (litellm puts it on the ``tool_result`` block,
+    a cacheable block of its own); text gets it on its last text block.
+    """
+    if message.get("role") == "tool":
+        return {**message, "cache_control": dict(EPHEMERAL)}
+    return {**message, "content": _with_marker(message.get("content"))}
 
 
 def breakpoint_positions(messages: list[dict[str, Any]]) -> list[int]:
@@ -133,8 +146,7 @@ def mark_anthropic(
     positions = positions[-budget:] if budget > 0 else []
     marked = list(messages)
     for index in positions:
-        message = messages[index]
-        marked[index] = {**message, "content": _with_marker(message.get("content"))}
+        marked[index] = _marked(messages[index])
     return marked, marked_tools
 
 
@@ -142,6 +154,7 @@ def count_breakpoints(messages: list[dict[str, Any]], tools: list[dict[str, Any]
     """How many ``cache_control`` markers a request carries (tests and checks)."""
     total = sum(1 for tool in tools or [] if isinstance(tool, dict) and "cache_control" in tool)
     for message in messages:
+        total += "cache_control" in message
         content = message.get("content")
         if isinstance(content, list):
             total += sum(1 for b in content if isinstance(b, dict) and "cache_control" in b)

@@ -245,3 +245,20 @@ class RouterCatalogClient:
             log.info("router catalog: cannot write %s: %s", self.path, exc)
             with contextlib.suppress(OSError, UnboundLocalError):
                 os.unlink(tmp)
+
+
+def unknown_model_problem(base: str, cache_dir: Path, model_id: str) -> str | None:
+    """For the command line: one line when the router's catalog lacks ``model_id``
+    (with suggestions); ``None`` when it has it or the catalog cannot be read."""
+    from ml_intern_tui.core.catalog import check_model
+
+    async def load() -> RouterCatalog | None:
+        return await RouterCatalogClient(base, cache_dir).ready()
+
+    try:
+        catalog = asyncio.run(load())
+    except Exception:  # the run itself will say what is wrong with the router
+        return None
+    if catalog is None or len(catalog) == 0:
+        return None
+    return check_model(catalog, model_id).problem

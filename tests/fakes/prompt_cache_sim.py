@@ -69,7 +69,10 @@ def blocks_of_openai(body: dict[str, Any]) -> list[Block]:
     blocks = [Block(f"tool:{_canon(t)}", _marked(t)) for t in body.get("tools") or []]
     for message in body.get("messages") or []:
         role = str(message.get("role"))
-        blocks += _content_blocks(role, message.get("content"))
+        content = _content_blocks(role, message.get("content"))
+        if content and "cache_control" in message:  # litellm's spelling for a tool result
+            content[-1] = Block(content[-1].text, True)
+        blocks += content
         if message.get("tool_calls"):
             blocks.append(Block(f"{role}:calls:{_canon(message['tool_calls'])}"))
     return blocks
