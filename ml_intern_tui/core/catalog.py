@@ -124,7 +124,10 @@ class ProviderOffer(BaseModel):
 
     @property
     def priced(self) -> bool:
-        return self.pricing.input is not None and self.pricing.output is not None
+        """Both prices known; 0/0 reads as a placeholder, not as free (never show $0.00
+        for a call that costs money)."""
+        price_in, price_out = self.pricing.input, self.pricing.output
+        return price_in is not None and price_out is not None and (price_in > 0 or price_out > 0)
 
 
 class CatalogModel(BaseModel):

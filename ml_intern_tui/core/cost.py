@@ -94,6 +94,11 @@ JOB_PRICES = JobPrices()
 """The process's job price table (one Hub account's prices for the whole app run)."""
 
 
+def price_source(flavor: str | None) -> str:
+    """Where a flavor's price comes from, for the approval details."""
+    return JOB_PRICES.source if _normalise_flavor(flavor) in JOB_PRICES.live else "static table"
+
+
 def known_flavors() -> tuple[str, ...]:
     """Every flavor we know of: the static table's and the live listing's."""
     return JOB_PRICES.flavors()

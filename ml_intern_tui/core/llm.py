@@ -12,6 +12,7 @@ import importlib
 import json
 import logging
 import random
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -265,11 +266,15 @@ SERVED_BY_HEADER = "llm_provider-x-inference-provider"
 """The router's ``x-inference-provider`` response header, as litellm passes it on."""
 
 
+_PROVIDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
 def _served_by(hidden: Any) -> str | None:
+    """The provider name the router sent, if it is one (anything else is ignored)."""
     headers = hidden.get("additional_headers") if isinstance(hidden, dict) else None
     value = headers.get(SERVED_BY_HEADER) if isinstance(headers, dict) else None
-    if isinstance(value, str) and value.strip():
-        return value.strip()[:64]
+    if isinstance(value, str) and _PROVIDER_NAME.fullmatch(value.strip()):
+        return value.strip()
     return None
 
 

@@ -22,7 +22,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ml_intern_tui.core.cost import hourly_price, known_flavors, parse_timeout, worst_case_job_cost
+from ml_intern_tui.core.cost import (
+    hourly_price,
+    known_flavors,
+    parse_timeout,
+    price_source,
+    worst_case_job_cost,
+)
 from ml_intern_tui.core.tool import ApprovalRequest, Tool, ToolContext, ToolError, ToolResult
 
 Operation = Literal[
@@ -355,7 +361,7 @@ class HfJobsTool(Tool):
         secrets = ["HF_TOKEN", *(name for name in args.secrets if name != "HF_TOKEN")]
         lines += [
             f"flavor: {args.flavor}",
-            f"price: {usd(price) + '/h' if price is not None else 'unknown'}",
+            f"price: {usd(price) + '/h (' + price_source(args.flavor) + ')' if price is not None else 'unknown'}",
             f"timeout: {describe_duration(t)}",
             f"worst-case cost: {usd(worst) if worst is not None else 'unknown (no price for this flavor)'}{per_run}",
             f"env: {', '.join(args.env) or '(none)'}",
