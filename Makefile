@@ -35,6 +35,7 @@ bench: $(STAMP)
 	-$(BIN)/python bench/startup.py
 	-$(BIN)/python bench/first_frame.py
 	-$(BIN)/python bench/tui.py all
+	-$(BIN)/python bench/cost.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
