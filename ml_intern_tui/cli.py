@@ -237,9 +237,10 @@ def _list_sessions(settings: object) -> int:
         print(f"No sessions in {directory}.")
         return EXIT_OK
     for info in sessions:
-        print(
-            f"{info.session_id}  {info.messages:>4} msgs  ${info.cost_usd or 0:.2f}  {info.model}  {info.title}"
-        )
+        cost = f"${info.cost_usd or 0:.2f}"
+        if info.unpriced_calls:  # never $0.00 for calls nobody could price
+            cost = "unpriced" if not info.cost_usd else f"{cost}+unpriced"
+        print(f"{info.session_id}  {info.messages:>4} msgs  {cost}  {info.model}  {info.title}")
     return EXIT_OK
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ml_intern_tui.core.approval import ApprovalPolicy
@@ -59,3 +61,14 @@ def test_only_yolo_with_a_budget_stops_for_unpriced_models() -> None:
     assert not ApprovalPolicy("auto", budget_usd=5.0, spend=spend).must_ask_unpriced(True)
     assert ApprovalPolicy("yolo", budget_usd=5.0, spend=spend).must_ask_unpriced(True)
     assert not ApprovalPolicy("yolo", budget_usd=5.0, spend=spend).must_ask_unpriced(False)
+
+
+def test_a_saved_session_with_unpriced_calls_never_lists_as_free(tmp_path: Path) -> None:
+    from ml_intern_tui.core.journal import Journal, session_info
+
+    journal = Journal.create(tmp_path, "s1", {"model": "a/b"})
+    journal.append({"kind": "message", "message": {"role": "user", "content": "hi"}})
+    journal.record_event(Spend(llm_usd=0.0, jobs_usd=0.0, unpriced_calls=3))
+    journal.close()
+    info = session_info(journal.path)
+    assert info.unpriced_calls == 3 and not info.cost_usd
