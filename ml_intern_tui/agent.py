@@ -274,9 +274,9 @@ def background_services(
 
 
 def _job_price_services(loop: AgentLoop) -> list[BackgroundService]:
-    """Live job prices from the Hub (only with a token: without one no job can run)."""
+    """Live job prices from the Hub (it checks for a token itself, off the event loop)."""
     hub = loop.services.get("hub")
-    if hub is None or not hub.token:
+    if hub is None:
         return []
     from ml_intern_tui.integrations.job_prices import JobPriceLoader
     from ml_intern_tui.paths import cache_dir

@@ -120,7 +120,9 @@ class AppBackend:
         override = self.settings.context.limit
         route = self.route(model)
         if not override and route.kind == "router" and self.catalog is not None:
-            current = self.catalog.current()
+            # Only a catalog already in memory: reading the disk copy happens in the
+            # background, and its arrival updates the gauge (``refresh_model_info``).
+            current = self.catalog.catalog
             window = current.context_window(model) if current is not None else None
             if window:
                 return int(window)

@@ -88,6 +88,7 @@ class AgentLoop:
         self.turn_task: asyncio.Task[None] | None = None
         self.stopped = asyncio.Event()
         self._price_noticed: set[tuple[str, str, float]] = set()
+        self._side_tasks: set[asyncio.Task[None]] = set()
 
     # ----------------------------------------------------------------- public
 
@@ -241,6 +242,15 @@ class AgentLoop:
             text += "; yolo will stop and ask before spending on it"
         self._publish(Notice(level="warning", text=text + "."))
 
+    async def _list_models(self, current: str) -> None:
+        try:
+            models, source = await self.backend.list_models(current)
+        except Exception as exc:  # the picker keeps its plain ids
+            log.exception("listing models failed")
+            self._publish(Notice(level="warning", text=f"Could not list the models: {exc}"))
+            return
+        self._publish(ModelCatalog(models=models, source=source))
+
     def refresh_model_info(self) -> None:
         """New model facts arrived (the router catalog): update the window and prices."""
         s = self.session
@@ -362,8 +372,11 @@ class AgentLoop:
         elif isinstance(op, ListPermissions):
             self._publish(Permissions(rules=[r.describe() for r in self.policy.rules]))
         elif isinstance(op, ListModels):
-            models, source = await self.backend.list_models(s.model)
-            self._publish(ModelCatalog(models=models, source=source))
+            # The catalog may take a moment to load: answer from a task so ops such as
+            # an interrupt are not held up behind it.
+            task = asyncio.create_task(self._list_models(s.model))
+            self._side_tasks.add(task)
+            task.add_done_callback(self._side_tasks.discard)
         elif isinstance(op, RemovePermission):
             if not self.policy.forget(op.rule):
                 self._publish(Notice(level="warning", text=f"No remembered rule {op.rule!r}."))

@@ -36,8 +36,8 @@ from ml_intern_tui.core.protocol import (
     TurnComplete,
 )
 from ml_intern_tui.core.session import LoopSettings, PendingCall, Session
+from ml_intern_tui.core.spend_guard import SpendGuard, without_question
 from ml_intern_tui.core.tool import (
-    ApprovalRequest,
     BadArguments,
     ToolContext,
     ToolError,
@@ -56,8 +56,6 @@ SUMMARY_REQUEST = (
     "and the next steps. Be concise and factual."
 )
 MAX_OVERFLOW_RETRIES = 2
-UNPRICED_TOOL = "model"
-"""Tool name of the synthetic approval "go on with a model whose calls have no price"."""
 
 
 @dataclass
@@ -80,9 +78,7 @@ class TurnRunner:
         self.continuation = guards.ContinuationGuard()
         self.pending_verdicts: dict[str, Verdict] = {}
         """Why the policy could not approve each pending call by itself."""
-        self.warned: set[str] = set()
-        """Money notices already given in this session (``unpriced``, ``estimate``)."""
-        self.declined_unpriced = False
+        self.money = SpendGuard(session)
 
     # ------------------------------------------------------------------ helpers
 
@@ -103,69 +99,6 @@ class TurnRunner:
 
     def publish_spend(self) -> None:
         self.s.publish(self.s.spend.event(self.s.policy.budget_usd))
-
-    def count_call(self, response: LLMResponse) -> None:
-        """Add a model call to the spend and say once what its price cannot tell."""
-        self.s.spend.add_call(response.cost, response.cost_usd)
-        cost = response.cost
-        if cost is None:
-            return
-        budget = self.s.policy.budget_usd
-        if not cost.priced and budget is not None and "unpriced" not in self.warned:
-            self.warned.add("unpriced")
-            self.s.publish(
-                Notice(
-                    level="warning",
-                    text=(
-                        f"This {self.s.model} call is unpriced ({cost.reason}): the "
-                        f"${budget:,.2f} budget counts priced spend only."
-                    ),
-                )
-            )
-        if cost.estimate and cost.prices is not None and "estimate" not in self.warned:
-            self.warned.add("estimate")
-            p = cost.prices
-            self.s.publish(
-                Notice(
-                    text=(
-                        f"The router did not say which provider served {self.s.model}: its calls "
-                        f"are estimated at the cheapest live provider ({p.provider}, "
-                        f"${p.input:g}/${p.output:g} per M tokens)."
-                    )
-                )
-            )
-
-    async def ask_unpriced(self) -> bool:
-        """In yolo with a budget, stop before an unpriced model call until a person agrees.
-
-        True when the turn is suspended on that question.
-        """
-        llm, policy = self.s.llm, self.s.policy
-        if not policy.must_ask_unpriced(model_unpriced=True):
-            return False  # not yolo with a budget, or already agreed
-        await llm.pricer.settle(llm.route)  # a catalog still loading decides first
-        if not policy.must_ask_unpriced(llm.pricer.status(llm.route) == "unpriced"):
-            return False
-        budget = self.s.policy.budget_usd or 0.0
-        reason = (
-            f"{self.s.model} has no known price, so yolo cannot check the ${budget:,.2f} budget"
-        )
-        request = ApprovalRequest(
-            kind="manual",
-            title=f"Go on with {self.s.model}, whose calls have no price",
-            details=(
-                f"{reason}.\nApprove to keep going: the budget then counts priced spend only "
-                "(jobs, priced models). Reject to stop here; /model switches to a priced model."
-            ),
-            risk="medium",
-            operation="unpriced model calls",
-            reason=reason,
-        )
-        call_id = f"budget-unpriced-{self.s.spend.llm_calls}"
-        self.s.pending.append(PendingCall(call_id, UNPRICED_TOOL, None, request))
-        self.pending_verdicts[call_id] = Verdict("ask", reason)
-        self.request_approval()
-        return True
 
     def finish(self, text: str, reason: str) -> None:
         self.s.publish(
@@ -213,14 +146,7 @@ class TurnRunner:
         """Iterate until the turn ends or suspends for approval."""
         overflow_retries = 0
         while True:
-            if self.declined_unpriced:
-                self.declined_unpriced = False
-                self.s.publish(
-                    Notice(
-                        level="warning",
-                        text="Stopped: the budget cannot be checked on an unpriced model.",
-                    )
-                )
+            if self.money.take_declined():
                 self.finish("", "budget")
                 return
             if self.s.iterations >= self.settings.max_iterations:
@@ -252,7 +178,11 @@ class TurnRunner:
                 self.finish("", "error")
                 return
             self.apply_guards()
-            if await self.ask_unpriced():
+            question = await self.money.question()
+            if question is not None:  # yolo cannot check the budget: ask a person first
+                self.s.pending.append(question[0])
+                self.pending_verdicts[question[0].call_id] = question[1]
+                self.request_approval()
                 return
 
             try:
@@ -300,7 +230,7 @@ class TurnRunner:
             on_retry=on_retry,
         )
         self.partial_text = ""
-        self.count_call(response)
+        self.money.count_call(response)
         self.publish_spend()
         return response
 
@@ -499,7 +429,7 @@ class TurnRunner:
         """Run approved pending calls, record rejections, then the turn continues."""
         pending, self.s.pending = self.s.pending, []
         self.pending_verdicts.clear()
-        pending = self._settle_unpriced(pending, decisions)
+        pending = self.money.answer(pending, decisions)
         to_run: list[tuple[str, str, Any]] = []
         results: dict[str, tuple[str, ToolResultEvent]] = {}
         for call in pending:
@@ -521,25 +451,9 @@ class TurnRunner:
             self.s.publish(event)
         self.publish_usage()
 
-    def _settle_unpriced(
-        self, pending: list[PendingCall], decisions: dict[str, tuple[bool, str | None, bool]]
-    ) -> list[PendingCall]:
-        """Answer the synthetic "unpriced model" question; the real calls are returned."""
-        for call in pending:
-            if call.tool != UNPRICED_TOOL:
-                continue
-            if decisions.get(call.call_id, (False, None, False))[0]:
-                self.s.policy.unpriced_accepted = True
-                self.s.publish(
-                    Notice(text=f"Going on with {self.s.model}: its calls stay unpriced.")
-                )
-            else:
-                self.declined_unpriced = True
-        return [call for call in pending if call.tool != UNPRICED_TOOL]
-
     def abandon_pending(self, reason: str, status: str = "abandoned") -> None:
         """Close pending calls without running them (new input, interrupt, new session)."""
-        self.s.pending = [call for call in self.s.pending if call.tool != UNPRICED_TOOL]
+        self.s.pending = without_question(self.s.pending)
         for call in self.s.pending:
             content, event = self.failure(call.call_id, reason, status=status)
             self.s.context.add({"role": "tool", "tool_call_id": call.call_id, "content": content})

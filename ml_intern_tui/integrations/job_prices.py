@@ -80,9 +80,12 @@ class JobPriceLoader:
             fetched_at = await asyncio.to_thread(self._read_disk)
             if fetched_at is not None and self.clock() - fetched_at < self.ttl_s:
                 return
-            if not getattr(self.hub, "token", None):
+            # huggingface_hub loads on first use of the token or the API: in a thread, so
+            # the app's event loop (the UI) never waits for the import.
+            if not await asyncio.to_thread(lambda: getattr(self.hub, "token", None)):
                 return  # no token, no jobs: the static table is enough
-            hardware = await self.hub.run(self.hub.api.list_jobs_hardware)
+            api = await asyncio.to_thread(lambda: self.hub.api)
+            hardware = await self.hub.run(api.list_jobs_hardware)
             prices = hourly_prices(list(hardware))
             if not prices:
                 self.error = "the Hub listed no priced hardware"
