@@ -270,9 +270,16 @@ _PROVIDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def _served_by(hidden: Any) -> str | None:
-    """The provider name the router sent, if it is one (anything else is ignored)."""
-    headers = hidden.get("additional_headers") if isinstance(hidden, dict) else None
+    """The provider the router says served the call: its ``x-inference-provider`` header,
+    else a ``:provider`` suffix on the model the response names. Anything that is not a
+    provider name is ignored."""
+    if not isinstance(hidden, dict):
+        return None
+    headers = hidden.get("additional_headers")
     value = headers.get(SERVED_BY_HEADER) if isinstance(headers, dict) else None
+    if not value:
+        answered = hidden.get("provider_response_model")
+        value = answered.rpartition(":")[2] if isinstance(answered, str) and ":" in answered else None
     if isinstance(value, str) and _PROVIDER_NAME.fullmatch(value.strip()):
         return value.strip()
     return None

@@ -20,6 +20,7 @@ from fakes.router_server import FakeRouter
 
 from ml_intern_tui.core.prompt_cache import count_breakpoints
 from ml_intern_tui.core.protocol import UserInput
+from ml_intern_tui.tui.money import cost_report
 
 SONNET = "anthropic/claude-sonnet-4-5"
 """litellm's price map: $3/M input, $0.30 cache read, $3.75 cache write, $15 output."""
@@ -128,6 +129,8 @@ async def test_router_claude_gets_breakpoints_and_the_session_header(
         assert count_breakpoints(body["messages"], body["tools"]) <= 4
     spend = h.of("spend")[-1]
     assert spend.cached_tokens > 1000
+    report = cost_report(spend)  # what /cost says
+    assert "% hits" in report and "saved $" in report
     # no cache prices in the catalog: the Anthropic rule (reads 10 %, writes 125 % of $5)
     fresh = spend.prompt_tokens - spend.cached_tokens - spend.cache_write_tokens
     expected = (

@@ -265,3 +265,16 @@ async def test_turn_stops_after_the_call_that_crosses_the_budget(
     assert router.requests_count == 2
     assert h.of("spend")[-1].llm_usd == pytest.approx(0.011)
     assert any("reached the budget" in n for n in notices(h))
+
+
+async def test_a_provider_suffix_on_the_answered_model_names_the_provider(
+    router: FakeRouter, hub: FakeHTTPServer, harness_factory
+) -> None:
+    router.name_provider = False  # no header: the answer's model says who served it
+    router.enqueue(Reply(text="hi", usage=usage(10_000, 1000), model=f"{KIMI}:together"))
+    h = await harness_factory(KIMI, **router_settings(router, hub))
+    h.submit(UserInput(text="hi"))
+    await h.wait_for("turn_complete")
+    spend = h.of("spend")[-1]
+    assert spend.llm_usd == pytest.approx(usd(10_000, 1000, TOGETHER))
+    assert spend.estimated_calls == 0
