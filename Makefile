@@ -41,6 +41,7 @@ bench: $(STAMP)
 	-$(BIN)/python bench/web_page.py
 	-$(BIN)/python bench/sandbox.py
 	-$(BIN)/python bench/redact.py
+	-$(BIN)/python bench/cost.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -269,7 +269,8 @@ def assemble(
     loop: AgentLoop
     jobs = JobRegistry(lambda event: loop.publish(event), log_dir=_jobs_dir(settings))
     hub = HubClient(settings.hub.endpoint)
-    backend = AppBackend(settings, cwd=cwd, hub=hub)
+    catalog = _router_catalog(settings)
+    backend = AppBackend(settings, cwd=cwd, hub=hub, catalog=catalog)
     services: dict[str, Any] = {
         "jobs": jobs,
         "settings": settings,
@@ -277,7 +278,7 @@ def assemble(
         "hub": hub,
         "router": router,
         "notifier": notifier,
-        "llm_factory": lambda: backend.make_llm(loop.settings.model),
+        "llm_factory": lambda: _session_llm(backend, loop),
         "sandbox": Sandbox.from_config(settings.sandbox),  # probed by its announcer
     }
     loop_settings = LoopSettings(
@@ -302,7 +303,24 @@ def assemble(
         cwd=cwd,
         services=services,
     )
+    if catalog is not None:
+        catalog.on_update(loop.refresh_model_info)
     return loop, backend
+
+
+def _session_llm(backend: AppBackend, loop: AgentLoop) -> Any:
+    """A client for a sub-agent: the session's model, cache key and pricing."""
+    llm = backend.make_llm(loop.settings.model)
+    llm.session_key = loop.session.session_id if loop.session is not None else None
+    return llm
+
+
+def _router_catalog(settings: AppConfig) -> Any:
+    """The router catalog client (nothing is read or fetched until it is used)."""
+    from ml_intern_tui.integrations.router_catalog import RouterCatalogClient
+    from ml_intern_tui.paths import cache_dir
+
+    return RouterCatalogClient(settings.llm.hf_router_base, cache_dir())
 
 
 def background_services(
@@ -316,6 +334,7 @@ def background_services(
     services.extend(n for n in [loop.services.get("notifier")] if n)  # Slack (from assemble)
     services.extend(_mcp_services(settings, loop))  # MCP servers, connected in the background
     services.extend(_sandbox_services(loop))  # probes bubblewrap, says once if it is missing
+    services.extend(_job_price_services(loop))  # live HF Jobs hardware prices
     return services
 
 
@@ -326,6 +345,17 @@ def _sandbox_services(loop: AgentLoop) -> list[BackgroundService]:
     from ml_intern_tui.safety.sandbox import SandboxAnnouncer
 
     return [SandboxAnnouncer(sandbox, loop.publish)]
+
+
+def _job_price_services(loop: AgentLoop) -> list[BackgroundService]:
+    """Live job prices from the Hub (it checks for a token itself, off the event loop)."""
+    hub = loop.services.get("hub")
+    if hub is None:
+        return []
+    from ml_intern_tui.integrations.job_prices import JobPriceLoader
+    from ml_intern_tui.paths import cache_dir
+
+    return [JobPriceLoader(hub, cache_dir())]
 
 
 def _mcp_services(settings: AppConfig, loop: AgentLoop) -> list[BackgroundService]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from ml_intern_tui.config.schema import AppConfig
 from ml_intern_tui.core import known_secrets
+from ml_intern_tui.core.catalog import ModelCheck
 from ml_intern_tui.core.journal import Journal, find_session, load
 from ml_intern_tui.core.llm import (
     LLMClient,
@@ -21,6 +22,8 @@ from ml_intern_tui.core.llm import (
     ensure_litellm,
 )
 from ml_intern_tui.core.models import ModelRoute, resolve_model, validate_model_id
+from ml_intern_tui.core.pricing import Pricer, PriceStatus
+from ml_intern_tui.core.protocol import ModelInfo
 from ml_intern_tui.core.session import StoredSession
 from ml_intern_tui.core.window import ListedWindow, pick_listed_window
 from ml_intern_tui.paths import sessions_dir
@@ -33,10 +36,15 @@ USER_LOOKUP_TIMEOUT_S = 3.0
 class AppBackend:
     """Implements ``core.session.Backend`` from the app settings."""
 
-    def __init__(self, settings: AppConfig, *, cwd: Path, hub: Any = None) -> None:
+    def __init__(
+        self, settings: AppConfig, *, cwd: Path, hub: Any = None, catalog: Any = None
+    ) -> None:
         self.settings = settings
         self.cwd = cwd
         self.hub = hub
+        self.catalog = catalog
+        """The router catalog (``integrations.router_catalog.RouterCatalogClient``)."""
+        self.pricer = Pricer(catalog)
         self.hf_user: str | None = None
         self._hf_token: str | None = None
         self._hf_token_read = False
@@ -98,6 +106,8 @@ class AppBackend:
         route = self.route(model)
         if route.kind == "router" and not route.api_key:
             log.info("no HF token found; router calls will fail until one is set")
+        if route.kind == "router":
+            self.start_catalog()
         return LLMClient(
             route,
             timeout_s=llm.timeout_s,
@@ -107,10 +117,64 @@ class AppBackend:
                 max_delay_s=llm.retry_max_delay_s,
             ),
             reasoning_effort=self.settings.reasoning_effort,
+            pricer=self.pricer,
+            prompt_caching=llm.prompt_caching,
         )
 
     def context_limit(self, model: str) -> int:
-        return context_limit(self.route(model).litellm_model, override=self.settings.context.limit)
+        override = self.settings.context.limit
+        route = self.route(model)
+        if not override and route.kind == "router" and self.catalog is not None:
+            # Only a catalog already in memory: reading the disk copy happens in the
+            # background, and its arrival updates the gauge (``refresh_model_info``).
+            current = self.catalog.catalog
+            window = current.context_window(model) if current is not None else None
+            if window:
+                return int(window)
+        return context_limit(route.litellm_model, override=override)
+
+    # --- the router catalog -------------------------------------------------
+
+    def start_catalog(self) -> None:
+        """Fetch the router catalog in the background (when stale and not failing)."""
+        if self.catalog is None:
+            return
+        try:
+            self.catalog.start()
+        except RuntimeError:  # no running event loop (wiring in a thread): later
+            pass
+
+    def price_status(self, model: str) -> PriceStatus:
+        """Whether this model's calls can be priced (``pending``: catalog still loading)."""
+        try:
+            return self.pricer.status(self.route(model))
+        except ValueError:
+            return "unpriced"
+
+    async def check_model(self, model: str) -> ModelCheck:
+        """What the router catalog says about a model before switching to it."""
+        from ml_intern_tui.core.catalog import check_model
+
+        route = self.route(model)
+        if route.kind != "router" or self.catalog is None:
+            return ModelCheck(True)
+        catalog = await self.catalog.ready()
+        if catalog is None:
+            why = self.catalog.error or "no answer"
+            return ModelCheck(
+                False,
+                None,
+                (f"the router catalog could not be loaded ({why}): {model} is unchecked",),
+            )
+        return check_model(catalog, model)
+
+    async def list_models(self, current: str) -> tuple[list[ModelInfo], str]:
+        """The suggested models (current first) with catalog facts, and their source."""
+        from ml_intern_tui.model_listing import describe_models
+
+        catalog = await self.catalog.ready() if self.catalog is not None else None
+        models = list(dict.fromkeys([current, *self.settings.suggested_models]))
+        return describe_models(self, models, current, catalog)
 
     def count_tokens(
         self,

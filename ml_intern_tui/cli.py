@@ -191,6 +191,10 @@ def _run(args: argparse.Namespace) -> int:
         prompt = sys.stdin.read().strip() or None
         if prompt is None:
             return _fail("no prompt: pass one as an argument or with -p", EXIT_USAGE)
+    if prompt is not None and not args.demo:
+        problem = _router_model_problem(settings)
+        if problem:
+            return _fail(f"--model: {problem}", EXIT_USAGE)
 
     from ml_intern_tui.agent import build_runtime
 
@@ -211,6 +215,26 @@ def _run(args: argparse.Namespace) -> int:
     return int(run_app(runtime))
 
 
+def _router_model_problem(settings: object) -> str | None:
+    """A headless run on a router model the router does not list: one line (the catalog
+    is read from the disk cache, or fetched; offline it cannot tell and says nothing)."""
+    from ml_intern_tui.core.models import resolve_model
+
+    model = str(getattr(settings, "model", ""))
+    llm = getattr(settings, "llm", None)
+    base = str(getattr(llm, "hf_router_base", ""))
+    try:
+        route = resolve_model(model, env={}, router_base=base)
+    except ValueError:
+        return None
+    if route.kind != "router":
+        return None
+    from ml_intern_tui.integrations.router_catalog import unknown_model_problem
+    from ml_intern_tui.paths import cache_dir
+
+    return unknown_model_problem(base, cache_dir(), model)
+
+
 def _sessions_dir() -> Path:
     from ml_intern_tui.paths import sessions_dir
 
@@ -228,10 +252,12 @@ def _list_sessions(settings: object) -> int:
     from ml_intern_tui.safety.terminal import terminal_safe
 
     for info in sessions:
+        cost = f"${info.cost_usd or 0:.2f}"
+        if info.unpriced_calls:  # never $0.00 for calls nobody could price
+            cost = "unpriced" if not info.cost_usd else f"{cost}+unpriced"
         print(
             terminal_safe(
-                f"{info.session_id}  {info.messages:>4} msgs  ${info.cost_usd or 0:.2f}  "
-                f"{info.model}  {info.title}"
+                f"{info.session_id}  {info.messages:>4} msgs  {cost}  {info.model}  {info.title}"
             )
         )
     return EXIT_OK

@@ -46,6 +46,7 @@ from ml_intern_tui.core.protocol import (
     Ready,
     SandboxStatus,
     Shutdown,
+    Spend,
     ToolCall,
     ToolResultEvent,
     TurnComplete,
@@ -78,6 +79,7 @@ class TextPrinter:
         self.streaming = streaming
         self.at_line_start = True
         self.streamed = False
+        self.spend: Spend | None = None
 
     def _write(self, text: str) -> None:
         if text:
@@ -110,8 +112,12 @@ class TextPrinter:
             self._line(f"  plan: {done}/{len(event.items)} done")
         elif isinstance(event, JobUpdated):
             self._line(f"  job {event.job_id}: {event.status}")
+        elif isinstance(event, Spend):
+            self.spend = event
         elif not self.show_status or self.hide(event):
             return
+        elif isinstance(event, TurnComplete) and self.spend is not None:
+            self.err.write(f"· spent {spend_line(self.spend)}\n")
         elif isinstance(event, Notice | LoopWarning):
             text = event.text if isinstance(event, Notice) else f"{event.kind}: {event.detail}"
             self.err.write(f"· {text}\n")
@@ -119,6 +125,24 @@ class TextPrinter:
             self.err.write(f"· context compacted: {event.before:,} → {event.after:,} tokens\n")
         elif isinstance(event, Ready):
             self.err.write(f"· model {event.model} · mode {event.mode} · {event.cwd}\n")
+
+
+def spend_line(spend: Spend) -> str:
+    """The run's spend for a person: never $0.00 for calls nobody could price."""
+    total = spend.llm_usd + spend.jobs_usd
+    money = f"${total:.4f}" if 0 < total < 0.01 else f"${total:,.2f}"
+    if spend.unpriced_calls:
+        noun = "call" if spend.unpriced_calls == 1 else "calls"
+        money = (
+            f"unpriced ({spend.unpriced_calls} model {noun} with no known price)"
+            if total <= 0
+            else f"{money} + {spend.unpriced_calls} unpriced model {noun}"
+        )
+    elif spend.estimated_calls:
+        money = f"~{money} (estimated)"
+    if spend.cached_tokens and spend.prompt_tokens:
+        money += f", {spend.cached_tokens / spend.prompt_tokens:.0%} of input from cache"
+    return money
 
 
 def _short_args(args: dict[str, Any], limit: int = 100) -> str:
@@ -163,9 +187,12 @@ class Outcome:
                 + (f" ({item.blocked_reason})" if item.blocked_reason else "")
                 for item in event.items
             ]
-            lines.append(
-                "rerun with --mode auto (local work) or --mode yolo --budget USD to let it run"
-            )
+            if any(item.tool == "model" for item in event.items):  # the unpriced-model stop
+                lines.append("rerun with a priced model (--model) or without --budget")
+            else:
+                lines.append(
+                    "rerun with --mode auto (local work) or --mode yolo --budget USD to let it run"
+                )
             self._end(EXIT_NEEDS_HUMAN, "\n".join(lines))
         elif isinstance(event, Interrupted):
             self._end(EXIT_INTERRUPTED, "interrupted")

@@ -29,6 +29,14 @@ def _isolated_dirs(
     monkeypatch.setenv("XDG_CACHE_HOME", str(base / "cache"))
     monkeypatch.setenv("HF_HOME", str(base / "hf"))
     real_services = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "GITHUB_TOKEN", "ML_INTERN_CONFIG")
+    real_services += (
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_API_BASE",
+        "ANTHROPIC_BASE_URL",
+        "OPENAI_API_KEY",
+        "OPENAI_API_BASE",
+        "OPENAI_BASE_URL",
+    )
     slack = ("SLACK_BOT_TOKEN", "SLACK_CHANNEL", "SLACK_CHANNEL_ID", "SLACK_WEBHOOK_URL")
     for var in real_services + slack:
         monkeypatch.delenv(var, raising=False)
@@ -45,6 +53,15 @@ def _no_known_secrets() -> Iterator[None]:
     known_secrets.clear()
     yield
     known_secrets.clear()
+
+
+@pytest.fixture(autouse=True)
+def _static_job_prices() -> Iterator[None]:
+    """Live job prices a test loaded must not leak into the next test."""
+    from ml_intern_tui.core.cost import JOB_PRICES
+
+    yield
+    JOB_PRICES.clear()
 
 
 @pytest.fixture

@@ -82,6 +82,8 @@ class LlmConfig(Section):
     """Longest delay between two retries."""
     hf_router_base: Url = "https://router.huggingface.co/v1"
     """OpenAI-compatible base URL of the Hugging Face inference router."""
+    prompt_caching: bool = True
+    """Ask providers to cache the prompt prefix (session header, cache markers, cache key)."""
 
     @model_validator(mode="after")
     def _delays_ordered(self) -> LlmConfig:

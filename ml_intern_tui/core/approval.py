@@ -6,7 +6,9 @@ Modes:
 - ``auto``: ``local`` calls (contained: sandboxed commands, writes outside the project)
   run; calls that spend money, cannot be undone or must leave the sandbox ask.
 - ``yolo``: everything runs except ``manual`` and ``protected`` calls; ``spend`` calls run
-  only while the USD budget (when one is set) covers their worst-case estimate.
+  only while the USD budget (when one is set) covers their worst-case estimate. Model
+  calls without a known price make the budget uncheckable: until a person says to go on
+  (``unpriced_accepted``), spend calls ask and the turn asks before more model calls.
 
 ``manual`` and ``protected`` calls always ask, in every mode and whatever was remembered.
 A remembered rule (tool + operation + argument glob) lets any other matching call run in
@@ -109,6 +111,8 @@ class ApprovalPolicy:
         file's or an environment variable's); ``/permissions`` says it."""
         self._remembered_source = remembered_source
         self._reservation_ids = itertools.count(1)
+        self.unpriced_accepted = False
+        """A person said to go on although model spend cannot be priced (this model)."""
 
     # ------------------------------------------------------------------ settings
 
@@ -126,6 +130,15 @@ class ApprovalPolicy:
     def over_budget(self) -> bool:
         """True when a budget is set and the money spent has reached it."""
         return self.budget_usd is not None and self.spend.total() >= self.budget_usd
+
+    def must_ask_unpriced(self, model_unpriced: bool) -> bool:
+        """yolo with a budget cannot check it on unpriced model calls: ask a person first."""
+        return (
+            self.mode == "yolo"
+            and self.budget_usd is not None
+            and not self.unpriced_accepted
+            and (model_unpriced or self.spend.unpriced)
+        )
 
     # ------------------------------------------------------------------ decisions
 
@@ -172,6 +185,14 @@ class ApprovalPolicy:
         budget = self.budget_usd
         if budget is None:
             return Verdict("run")
+        if self.spend.unpriced and not self.unpriced_accepted:
+            calls = self.spend.unpriced_calls
+            noun = "call has" if calls == 1 else "calls have"
+            return Verdict(
+                "ask",
+                f"{calls} model {noun} no known price, so yolo cannot check the "
+                f"{_usd(budget)} budget",
+            )
         estimate = request.cost_estimate_usd
         if estimate is None:
             return Verdict(

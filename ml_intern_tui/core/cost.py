@@ -1,9 +1,10 @@
 """What things cost: HF Jobs hardware prices, timeouts, LLM calls, and the session's spend.
 
-Prices are the static $/hour table the retired ml-intern shipped (no live lookup: it
-needs the network and the table is what a user budgets against). A flavor we know of
-but cannot price (``rtx-pro-6000``) is "unknown": callers must treat it as such, never
-as free.
+Job prices: the Hub's live hardware listing when it could be read (``JOB_PRICES.update``,
+fed by ``integrations/job_prices.py`` in the background), else the static $/hour table
+the retired ml-intern shipped (offline fallback). A flavor we know of but cannot price
+(``rtx-pro-6000`` without a live price) is "unknown": callers must treat it as such,
+never as free.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from ml_intern_tui.core.pricing import CallCost
 from ml_intern_tui.core.protocol import Spend
 
 DEFAULT_JOB_TIMEOUT_S = 30 * 60.0
@@ -53,6 +55,54 @@ UNPRICED_FLAVORS: tuple[str, ...] = (
 """Flavors the Jobs API offers whose price we do not know."""
 
 KNOWN_FLAVORS: tuple[str, ...] = (*JOB_HOURLY_USD, *UNPRICED_FLAVORS)
+"""Flavors of the static table (``known_flavors()`` adds the live listing's)."""
+
+
+class JobPrices:
+    """Job hardware $/hour: the live listing over the static table."""
+
+    def __init__(self) -> None:
+        self.live: dict[str, float] = {}
+        self.source = "static table"
+
+    def update(self, prices: dict[str, float], source: str = "Hub hardware listing") -> None:
+        """Take live prices (flavor → $/hour); non-finite or negative ones are dropped."""
+        clean = {
+            _normalise_flavor(name): float(price)
+            for name, price in prices.items()
+            if isinstance(price, int | float) and math.isfinite(price) and price >= 0
+        }
+        if clean:
+            self.live = clean
+            self.source = source
+
+    def clear(self) -> None:
+        self.live = {}
+        self.source = "static table"
+
+    def hourly(self, flavor: str | None) -> float | None:
+        name = _normalise_flavor(flavor)
+        if name in self.live:
+            return self.live[name]
+        return JOB_HOURLY_USD.get(name)
+
+    def flavors(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys([*KNOWN_FLAVORS, *self.live]))
+
+
+JOB_PRICES = JobPrices()
+"""The process's job price table (one Hub account's prices for the whole app run)."""
+
+
+def price_source(flavor: str | None) -> str:
+    """Where a flavor's price comes from, for the approval details."""
+    return JOB_PRICES.source if _normalise_flavor(flavor) in JOB_PRICES.live else "static table"
+
+
+def known_flavors() -> tuple[str, ...]:
+    """Every flavor we know of: the static table's and the live listing's."""
+    return JOB_PRICES.flavors()
+
 
 _TIMEOUT_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd]?)$", re.IGNORECASE)
 _UNIT_SECONDS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -64,7 +114,7 @@ def _normalise_flavor(flavor: str | None) -> str:
 
 def hourly_price(flavor: str | None) -> float | None:
     """$/hour of an HF Jobs flavor, or ``None`` when we do not know its price."""
-    return JOB_HOURLY_USD.get(_normalise_flavor(flavor))
+    return JOB_PRICES.hourly(flavor)
 
 
 def parse_timeout(value: str | int | float | None) -> float | None:
@@ -110,24 +160,6 @@ def job_cost_so_far(flavor: str | None, elapsed_s: float) -> float:
     return price * elapsed_s / 3600.0
 
 
-def llm_call_cost(model: str, prompt_tokens: int, completion_tokens: int) -> float:
-    """USD of one LLM call from litellm's price map; 0.0 when the model is not priced."""
-    try:
-        import litellm
-
-        # Unknown models make litellm print a "Provider List" banner to stdout.
-        litellm.suppress_debug_info = True
-        prompt_usd, completion_usd = litellm.cost_per_token(
-            model=model,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-        )
-        total = float(prompt_usd) + float(completion_usd)
-    except Exception:
-        return 0.0
-    return total if math.isfinite(total) and total > 0 else 0.0
-
-
 @dataclass
 class SpendTracker:
     """Money this session has spent (LLM calls, jobs) and money promised to approved calls.
@@ -141,6 +173,15 @@ class SpendTracker:
     llm_usd: float = 0.0
     job_costs: dict[str, float] = field(default_factory=dict)
     reservations: dict[str, float] = field(default_factory=dict)
+    llm_calls: int = 0
+    unpriced_calls: int = 0
+    """Model calls with no known price: ``llm_usd`` leaves them out, the UI says so."""
+    estimated_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_saved_usd: float = 0.0
 
     @property
     def jobs_usd(self) -> float:
@@ -153,6 +194,46 @@ class SpendTracker:
     def add_llm(self, usd: float) -> None:
         if usd > 0 and math.isfinite(usd):
             self.llm_usd += usd
+
+    def add_call(self, cost: CallCost | None, usd: float = 0.0) -> None:
+        """Count one model call: its price (or that it has none) and its tokens.
+
+        ``cost`` is ``None`` only for answers built by hand (tests); ``usd`` is used then.
+        """
+        self.llm_calls += 1
+        if cost is None:
+            self.add_llm(usd)
+            return
+        usage = cost.usage
+        self.prompt_tokens += usage.prompt
+        self.completion_tokens += usage.completion
+        self.cached_tokens += usage.cached
+        self.cache_write_tokens += usage.cache_write
+        if cost.usd is None:
+            self.unpriced_calls += 1
+            return
+        self.add_llm(cost.usd)
+        if math.isfinite(cost.saved_usd):
+            self.cache_saved_usd += cost.saved_usd
+        if cost.estimate:
+            self.estimated_calls += 1
+
+    @property
+    def unpriced(self) -> bool:
+        """Some model spend is unknown, so ``total()`` is a lower bound."""
+        return self.unpriced_calls > 0
+
+    def restore(self, event: Spend) -> None:
+        """Take the figures of a resumed session's last ``spend`` event."""
+        self.llm_usd = event.llm_usd
+        self.llm_calls = event.llm_calls
+        self.unpriced_calls = event.unpriced_calls
+        self.estimated_calls = event.estimated_calls
+        self.prompt_tokens = event.prompt_tokens
+        self.completion_tokens = event.completion_tokens
+        self.cached_tokens = event.cached_tokens
+        self.cache_write_tokens = event.cache_write_tokens
+        self.cache_saved_usd = event.cache_saved_usd
 
     def set_job_cost(self, job_id: str, usd: float) -> None:
         """The job's cost so far (replaces the previous figure for that job)."""
@@ -171,4 +252,16 @@ class SpendTracker:
 
     def event(self, budget_usd: float | None = None) -> Spend:
         """The ``spend`` event for the status bar."""
-        return Spend(llm_usd=self.llm_usd, jobs_usd=self.jobs_usd, budget_usd=budget_usd)
+        return Spend(
+            llm_usd=round(self.llm_usd, 6),
+            jobs_usd=round(self.jobs_usd, 6),
+            budget_usd=budget_usd,
+            unpriced_calls=self.unpriced_calls,
+            estimated_calls=self.estimated_calls,
+            llm_calls=self.llm_calls,
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            cached_tokens=self.cached_tokens,
+            cache_write_tokens=self.cache_write_tokens,
+            cache_saved_usd=round(self.cache_saved_usd, 6),
+        )

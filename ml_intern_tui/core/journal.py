@@ -321,6 +321,8 @@ class SessionInfo:
     cwd: str = ""
     forked_from: str = ""
     """The id of the session this one was forked from, if it was."""
+    unpriced_calls: int = 0
+    """Model calls with no known price (``cost_usd`` leaves them out)."""
 
     @property
     def empty(self) -> bool:
@@ -405,6 +407,15 @@ def _clip(text: str, limit: int = PREVIEW_CHARS, *, tail: bool = False) -> str:
     return "…" + text[-(limit - 1) :].lstrip() if tail else text[: limit - 1].rstrip() + "…"
 
 
+def _last_unpriced(records: list[dict[str, Any]]) -> int:
+    for record in reversed(records):
+        event = record.get("event") if record.get("kind") == "event" else None
+        if isinstance(event, dict) and event.get("type") == "spend":
+            count = event.get("unpriced_calls")
+            return count if isinstance(count, int) and count > 0 else 0
+    return 0
+
+
 def _last_cost(records: list[dict[str, Any]]) -> float | None:
     for record in reversed(records):
         event = record.get("event") if record.get("kind") == "event" else None
@@ -442,6 +453,7 @@ def session_info(path: Path) -> SessionInfo:
         last_answer=_clip(_last_answer(records), tail=True),
         cwd=str(meta.get("cwd") or ""),
         forked_from=str(meta.get("forked_from") or ""),
+        unpriced_calls=_last_unpriced(records),
     )
 
 

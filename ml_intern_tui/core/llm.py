@@ -12,6 +12,7 @@ import importlib
 import json
 import logging
 import random
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from ml_intern_tui.core.llm_errors import (
     stream_error,
 )
 from ml_intern_tui.core.models import ModelRoute
+from ml_intern_tui.core.pricing import CallCost, CallUsage, Pricer
+from ml_intern_tui.core.prompt_cache import cache_kwargs
 
 __all__ = [
     "ContextOverflowError",
@@ -42,6 +45,8 @@ __all__ = [
     "ensure_litellm",
     "load_litellm",
 ]
+
+log = logging.getLogger(__name__)
 
 YIELD_EVERY_S = 0.002
 """How long the stream loop may hold the event loop before letting others run."""
@@ -93,10 +98,20 @@ class ToolCallRequest:
 
 @dataclass
 class Usage:
+    """Token counts of one call; ``prompt_tokens`` includes cached and cache-write tokens."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
     cached_tokens: int = 0
+    """Input tokens read from the provider's prompt cache."""
+    cache_write_tokens: int = 0
+    """Input tokens written to the prompt cache (Anthropic bills them above the input price)."""
+
+    def for_pricing(self) -> CallUsage:
+        return CallUsage(
+            self.prompt_tokens, self.completion_tokens, self.cached_tokens, self.cache_write_tokens
+        )
 
 
 @dataclass
@@ -109,7 +124,12 @@ class LLMResponse:
     finish_reason: str
     usage: Usage
     cost_usd: float
+    """USD of this call; 0.0 when unpriced (``cost.priced`` tells the two apart)."""
     model: str
+    cost: CallCost | None = None
+    """The full price of the call (``None`` only for responses made by hand in tests)."""
+    served_by: str | None = None
+    """The provider the router says served the call (``x-inference-provider``)."""
 
 
 @dataclass
@@ -152,8 +172,15 @@ class _Answer:
         self.calls: dict[int, _PartialCall] = {}
         self.finish_reason: str | None = None
         self.usage: Any = None
+        self.served_by: str | None = None
+
+    def note_response(self, response: Any) -> None:
+        """Read who served the call from litellm's copy of the response headers."""
+        if self.served_by is None:
+            self.served_by = _served_by(getattr(response, "_hidden_params", None))
 
     def add_chunk(self, chunk: Any) -> None:
+        self.note_response(chunk)
         self.usage = getattr(chunk, "usage", None) or self.usage
         choices = getattr(chunk, "choices", None) or []
         if choices:
@@ -194,20 +221,23 @@ class _Answer:
         if args:
             current.arguments.append(args)
 
-    def response(self, litellm: Any, route: ModelRoute) -> LLMResponse:
+    def response(self, pricer: Pricer, route: ModelRoute) -> LLMResponse:
         calls = [
             ToolCallRequest(call.id or f"call_{n}", call.name, "".join(call.arguments))
             for n, (_, call) in enumerate(sorted(self.calls.items()))
         ]
         usage = _usage_of(self.usage)
+        cost = _cost_of(pricer, route, usage, self.served_by)
         return LLMResponse(
             content="".join(self.text),
             reasoning="".join(self.reasoning),
             tool_calls=calls,
             finish_reason=self.finish_reason or ("tool_calls" if calls else "stop"),
             usage=usage,
-            cost_usd=_cost_usd(litellm, route.litellm_model, usage),
+            cost_usd=cost.usd or 0.0,
             model=route.model_id,
+            cost=cost,
+            served_by=self.served_by,
         )
 
 
@@ -234,30 +264,58 @@ def _provider_finished(stream: Any, answer: _Answer) -> bool:
     )
 
 
+SERVED_BY_HEADER = "llm_provider-x-inference-provider"
+"""The router's ``x-inference-provider`` response header, as litellm passes it on."""
+
+
+_PROVIDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def _served_by(hidden: Any) -> str | None:
+    """The provider the router says served the call: its ``x-inference-provider`` header,
+    else a ``:provider`` suffix on the model the response names. Anything that is not a
+    provider name is ignored."""
+    if not isinstance(hidden, dict):
+        return None
+    headers = hidden.get("additional_headers")
+    value = headers.get(SERVED_BY_HEADER) if isinstance(headers, dict) else None
+    if not value:
+        answered = hidden.get("provider_response_model")
+        value = answered.rpartition(":")[2] if isinstance(answered, str) and ":" in answered else None
+    if isinstance(value, str) and _PROVIDER_NAME.fullmatch(value.strip()):
+        return value.strip()
+    return None
+
+
 def _usage_of(raw: Any) -> Usage:
+    """Token counts from litellm's usage (OpenAI shape; Anthropic's cache fields too).
+
+    litellm reports ``prompt_tokens`` with cached and cache-write tokens included, cache
+    reads as ``prompt_tokens_details.cached_tokens`` (Anthropic: also
+    ``cache_read_input_tokens``) and writes as ``cache_creation_input_tokens``.
+    """
+
     def get(obj: Any, key: str) -> int:
         value = obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
-        return value if isinstance(value, int) else 0
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
-    details = getattr(raw, "prompt_tokens_details", None) if raw is not None else None
+    if isinstance(raw, dict):
+        details = raw.get("prompt_tokens_details")
+    else:
+        details = getattr(raw, "prompt_tokens_details", None)
     prompt, completion = get(raw, "prompt_tokens"), get(raw, "completion_tokens")
     total = get(raw, "total_tokens") or prompt + completion
-    return Usage(prompt, completion, total, get(details, "cached_tokens"))
+    cached = get(details, "cached_tokens") or get(raw, "cache_read_input_tokens")
+    written = get(raw, "cache_creation_input_tokens") or get(details, "cache_write_tokens")
+    return Usage(prompt, completion, total, min(cached, prompt), min(written, prompt))
 
 
-def _cost_usd(litellm: Any, model: str, usage: Usage) -> float:
-    if not usage.prompt_tokens and not usage.completion_tokens:
-        return 0.0
+def _cost_of(pricer: Pricer, route: ModelRoute, usage: Usage, served_by: str | None) -> CallCost:
     try:
-        prompt_cost, completion_cost = litellm.cost_per_token(
-            model=model,
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            cache_read_input_tokens=usage.cached_tokens,
-        )
-        return float(prompt_cost) + float(completion_cost)
-    except Exception:
-        return 0.0  # no known price (router, local, scripted models)
+        return pricer.price(route, usage.for_pricing(), served_by)
+    except Exception as exc:  # a pricing bug must not lose the answer: the call is unpriced
+        log.warning("pricing failed for %s: %s", route.model_id, exc)
+        return CallCost(None, usage=usage.for_pricing(), reason=f"pricing failed: {exc}")
 
 
 # -- the client -------------------------------------------------------------------------
@@ -274,12 +332,19 @@ class LLMClient:
         retry: RetryPolicy | None = None,
         reasoning_effort: str | None = None,
         max_output_tokens: int | None = None,
+        pricer: Pricer | None = None,
+        prompt_caching: bool = True,
+        session_key: str | None = None,
     ) -> None:
         self.route = route
         self.timeout_s = timeout_s
         self.retry = retry or RetryPolicy()
         self.reasoning_effort = reasoning_effort
         self.max_output_tokens = max_output_tokens
+        self.pricer = pricer or Pricer()
+        self.prompt_caching = prompt_caching
+        self.session_key = session_key
+        """The session id: router cache affinity header and OpenAI ``prompt_cache_key``."""
 
     def request_kwargs(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, stream: bool
@@ -302,6 +367,8 @@ class LLMClient:
             kwargs["reasoning_effort"] = self.reasoning_effort
         if self.max_output_tokens:
             kwargs["max_tokens"] = self.max_output_tokens
+        if self.prompt_caching:
+            kwargs.update(cache_kwargs(route, messages, tools, self.session_key))
         return kwargs
 
     async def complete(
@@ -327,6 +394,7 @@ class LLMClient:
             raise LLMError("auth", f"no Hugging Face token for the router: {hint}")
         litellm = await ensure_litellm()
         kwargs = self.request_kwargs(messages, tools, stream)
+        await self._settle_prices()
         attempt = 0
         plain_asked = plain_now = False
         quiet_ends = 0
@@ -339,8 +407,9 @@ class LLMClient:
                     plain = self.request_kwargs(messages, tools, False) if stream else kwargs
                     response = await litellm.acompletion(**plain)
                     answer.usage = getattr(response, "usage", None)
+                    answer.note_response(response)
                     answer.add_choice(response.choices[0], response.choices[0].message)
-                return answer.response(litellm, self.route)
+                return answer.response(self.pricer, self.route)
             except Exception as exc:  # our LLMError, or a litellm / SDK exception to map
                 error = classify_error(exc, self.route)
                 error.__cause__ = error.__cause__ if error is exc else exc
@@ -361,6 +430,11 @@ class LLMClient:
             if on_retry is not None:
                 on_retry(f"{error} (retry {attempt} of {self._max_retries_for(error)} in {delay:.1f}s)")
             await asyncio.sleep(delay)
+
+    async def _settle_prices(self) -> None:
+        """Before the first router call of a fresh start: let the catalog fetch finish."""
+        with contextlib.suppress(Exception):
+            await self.pricer.settle(self.route)
 
     def _max_retries_for(self, error: LLMError) -> int:
         # A refused connection to a server on this machine means it is not running:

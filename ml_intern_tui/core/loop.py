@@ -33,7 +33,9 @@ from ml_intern_tui.core.protocol import (
     Interrupted,
     JobCancel,
     JobUpdated,
+    ListModels,
     ListPermissions,
+    ModelCatalog,
     New,
     Notice,
     Permissions,
@@ -90,6 +92,8 @@ class AgentLoop:
         self.stopped = asyncio.Event()
         self._lookups: set[asyncio.Task[None]] = set()
         """Background questions to model servers (their context window)."""
+        self._price_noticed: set[tuple[str, str, float]] = set()
+        self._side_tasks: set[asyncio.Task[None]] = set()
 
     # ----------------------------------------------------------------- public
 
@@ -192,12 +196,14 @@ class AgentLoop:
             overhead=overhead,
         )
         context.model = model
+        llm = self.backend.make_llm(model)
+        llm.session_key = session_id  # router cache affinity, OpenAI prompt_cache_key
         session = Session(
             session_id=session_id,
             model=model,
             cwd=self.cwd,
             context=context,
-            llm=self.backend.make_llm(model),
+            llm=llm,
             router=self.router,
             policy=self.policy,
             spend=self.spend,
@@ -230,6 +236,7 @@ class AgentLoop:
             session.journal.append({"kind": "message", "message": dict(system)})
         self._publish_ready(resumed=False)
         self._look_up_window(model=session.model)
+        self._price_notice()
 
     def _look_up_window(self, *, model: str) -> None:
         """Ask the model's server for its context window, in the background (once per server)."""
@@ -267,13 +274,46 @@ class AgentLoop:
             )
         )
         self._publish(ContextUsage(used=used, limit=limit, threshold=threshold))
-        self._publish(
-            Spend(
-                llm_usd=s.spend.llm_usd,
-                jobs_usd=s.spend.jobs_usd,
-                budget_usd=self.policy.budget_usd,
-            )
+        self._publish(s.spend.event(self.policy.budget_usd))
+
+    def _price_notice(self) -> None:
+        """With a budget set, say at once when the model's calls cannot be priced."""
+        s = self._require()
+        budget = self.policy.budget_usd
+        if budget is None or self.backend.price_status(s.model) != "unpriced":
+            return
+        if (s.session_id, s.model, budget) in self._price_noticed:
+            return
+        self._price_noticed.add((s.session_id, s.model, budget))
+        text = (
+            f"{s.model} has no known price: its calls show as unpriced and the "
+            f"${budget:,.2f} budget cannot count them"
         )
+        if self.policy.mode == "yolo":
+            text += "; yolo will stop and ask before spending on it"
+        self._publish(Notice(level="warning", text=text + "."))
+
+    async def _list_models(self, current: str) -> None:
+        try:
+            models, source = await self.backend.list_models(current)
+        except Exception as exc:  # the picker keeps its plain ids
+            log.exception("listing models failed")
+            self._publish(Notice(level="warning", text=f"Could not list the models: {exc}"))
+            return
+        self._publish(ModelCatalog(models=models, source=source))
+
+    def refresh_model_info(self) -> None:
+        """New model facts arrived (the router catalog): update the window and prices."""
+        s = self.session
+        if s is None:
+            return
+        self._price_notice()
+        limit = self.backend.context_limit(s.model)
+        if limit != s.context.limit:
+            s.context.limit = limit
+            s.context.threshold = int(limit * self.settings.compact_threshold)
+            used, limit, threshold = s.context.usage()
+            self._publish(ContextUsage(used=used, limit=limit, threshold=threshold))
 
     async def _close_session(self) -> None:
         s = self.session
@@ -318,7 +358,7 @@ class AgentLoop:
         session.state.plan = restore_plan(stored.events)
         spends = [e for e in stored.events if isinstance(e, Spend)]
         if spends:
-            self.spend.llm_usd = spends[-1].llm_usd
+            self.spend.restore(spends[-1])
         session.journal = self.backend.reopen_journal(stored.path)
         self.settings.model = model
         self._attach(session)
@@ -333,6 +373,7 @@ class AgentLoop:
             Notice(text=f"Resumed session {stored.session_id} ({len(messages)} messages, {model}).")
         )
         self._look_up_window(model=model)
+        self._price_notice()
         return True
 
     def _require(self) -> Session:
@@ -382,13 +423,18 @@ class AgentLoop:
             self.settings.budget_usd = op.budget_usd
             text = "no budget" if op.budget_usd is None else f"${op.budget_usd:.2f}"
             self._publish(Notice(text=f"Budget: {text}"))
-            self._publish(
-                Spend(llm_usd=s.spend.llm_usd, jobs_usd=s.spend.jobs_usd, budget_usd=op.budget_usd)
-            )
+            self._publish(s.spend.event(op.budget_usd))
+            self._price_notice()
         elif isinstance(op, JobCancel):
             await self._cancel_job(op.job_id)
         elif isinstance(op, ListPermissions):
             self._publish(self._permissions())
+        elif isinstance(op, ListModels):
+            # The catalog may take a moment to load: answer from a task so ops such as
+            # an interrupt are not held up behind it.
+            task = asyncio.create_task(self._list_models(s.model))
+            self._side_tasks.add(task)
+            task.add_done_callback(self._side_tasks.discard)
         elif isinstance(op, RemovePermission):
             fixed = self.policy.fixed.get(op.rule.strip())
             if fixed is not None:
@@ -506,14 +552,23 @@ class AgentLoop:
             self._publish(Error(kind="model", message=problem, recoverable=True))
             return
         try:
-            await self.backend.prepare(model)
-            llm = self.backend.make_llm(model)
+            check = await self.backend.check_model(model)
+            if check.problem is None:
+                await self.backend.prepare(model)
+                llm = self.backend.make_llm(model)
         except Exception as exc:
             self._publish(Error(kind="model", message=f"cannot use {model}: {exc}"))
             return
+        if check.problem is not None:  # a typo: the router has no such model
+            self._publish(Error(kind="model", message=check.problem, recoverable=True))
+            return
+        for warning in check.warnings:
+            self._publish(Notice(level="warning", text=f"{model}: {warning}"))
+        llm.session_key = s.session_id
         s.llm = llm
         s.model = model
         self.settings.model = model
+        self.policy.unpriced_accepted = False  # a yes for the old model is not one for this
         s.context.base_limit = self.backend.context_limit(model)
         s.context.limit = s.windows.get(model) or s.context.base_limit
         s.context.threshold = int(s.context.limit * self.settings.compact_threshold)
@@ -522,6 +577,7 @@ class AgentLoop:
         self._publish(Notice(text=f"Model: {model}"))
         self._publish_ready(resumed=False)
         self._look_up_window(model=model)
+        self._price_notice()
 
     async def _cancel_job(self, job_id: str) -> None:
         jobs = self.services.get("jobs")

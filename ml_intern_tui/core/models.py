@@ -8,7 +8,9 @@ UI starts. Four kinds of ids:
   server on this machine (or wherever ``<PROVIDER>_BASE_URL`` points).
 - router: ``huggingface/<org>/<model>``, ``hf/<org>/<model>`` or any
   ``<org>/<model>[:provider]`` whose first segment is not a litellm provider → the
-  Hugging Face inference router, paid with the user's HF token.
+  Hugging Face inference router, paid with the user's HF token. ``openai`` and
+  ``anthropic`` are Hub organisations too: ``openai/gpt-5.5:fal-ai`` (with a
+  ``:provider`` suffix) goes to the router, ``openai/gpt-5`` to OpenAI.
 - native: a litellm provider prefix (``anthropic/…``, ``openai/…``) or a bare id
   (``gpt-4o``) → passed to litellm unchanged; litellm reads the provider's own key.
 """
@@ -16,6 +18,7 @@ UI starts. Four kinds of ids:
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -54,6 +57,11 @@ LOCAL_PROVIDERS: dict[str, LocalProvider] = {
 }
 
 HF_PREFIXES = ("huggingface", "hf")
+
+HUB_ORGS_NAMED_LIKE_PROVIDERS = frozenset({"openai", "anthropic"})
+"""litellm provider prefixes that are also Hub organisations served by the router."""
+
+_ROUTER_SUFFIX = re.compile(r"[a-z][a-z0-9-]*")
 
 KNOWN_LITELLM_PROVIDERS: frozenset[str] = frozenset(
     {
@@ -200,9 +208,17 @@ def resolve_model(
         return _local_route(model_id, LOCAL_PROVIDERS[head], rest, environ)
     if head in HF_PREFIXES:
         return ModelRoute(model_id, f"openai/{rest}", router_base, hf_token, "router", True)
-    if rest and head.lower() not in KNOWN_LITELLM_PROVIDERS:
+    if rest and (head.lower() not in KNOWN_LITELLM_PROVIDERS or _router_pin(head, rest)):
         return ModelRoute(model_id, f"openai/{model_id}", router_base, hf_token, "router", True)
     return ModelRoute(model_id, model_id, None, None, "native", True)
+
+
+def _router_pin(head: str, rest: str) -> bool:
+    """``openai/gpt-5.5:fal-ai``: a Hub org named like a provider, pinned to a router
+    provider (one colon; OpenAI's fine-tuned ids carry several)."""
+    if head.lower() not in HUB_ORGS_NAMED_LIKE_PROVIDERS or rest.count(":") != 1:
+        return False
+    return bool(_ROUTER_SUFFIX.fullmatch(rest.rpartition(":")[2]))
 
 
 def local_base_env(model_id: str) -> str | None:

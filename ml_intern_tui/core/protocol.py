@@ -97,6 +97,12 @@ class RemovePermission(_Model):
     rule: str
 
 
+class ListModels(_Model):
+    """Ask for the model list with catalog facts (answered by a ``model_catalog`` event)."""
+
+    type: Literal["list_models"] = "list_models"
+
+
 class McpReconnect(_Model):
     """Drop and reconnect one MCP server now (the ``/mcp`` screen's reconnect key)."""
 
@@ -122,6 +128,7 @@ Op = Annotated[
     | JobCancel
     | ListPermissions
     | RemovePermission
+    | ListModels
     | McpReconnect
     | Shutdown,
     Field(discriminator="type"),
@@ -241,8 +248,23 @@ class ContextUsage(EventBase):
 class Spend(EventBase):
     type: Literal["spend"] = "spend"
     llm_usd: float
+    """Priced model calls only: ``unpriced_calls`` are not in it (never read it as all)."""
     jobs_usd: float
     budget_usd: float | None = None
+    unpriced_calls: int = 0
+    """Model calls whose price nobody knows (a model missing from every price list)."""
+    estimated_calls: int = 0
+    """Router calls priced by the cheapest live provider: the router did not say who served."""
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    """Input tokens of all model calls, cached and cache-write tokens included."""
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    """Input tokens read from the provider's prompt cache."""
+    cache_write_tokens: int = 0
+    """Input tokens written to the prompt cache."""
+    cache_saved_usd: float = 0.0
+    """What prompt caching saved against paying the input price for every token."""
 
 
 class Compacted(EventBase):
@@ -363,6 +385,35 @@ class SandboxStatus(EventBase):
     """One line for ``/status``."""
 
 
+class ModelInfo(_Model):
+    """One model as ``/model`` lists it."""
+
+    id: str
+    current: bool = False
+    kind: Literal["router", "native", "local", "scripted"] = "router"
+    in_catalog: bool | None = None
+    """Router models: whether the router's catalog has it (``None``: catalog unknown)."""
+    providers: list[str] = []
+    """Live providers (router models)."""
+    provider: str | None = None
+    """The provider the prices are for (pinned, else the cheapest live one)."""
+    price_in: float | None = None
+    """USD per million input tokens (``None``: unknown)."""
+    price_out: float | None = None
+    context: int | None = None
+    tools: bool | None = None
+    warnings: list[str] = []
+
+
+class ModelCatalog(EventBase):
+    """The answer to ``list_models``: the suggested models with what the catalog says."""
+
+    type: Literal["model_catalog"] = "model_catalog"
+    models: list[ModelInfo]
+    source: str = ""
+    """Where the facts come from (``router catalog, fetched 3 min ago``) or why none."""
+
+
 class ShutdownEvent(EventBase):
     type: Literal["shutdown"] = "shutdown"
 
@@ -393,6 +444,7 @@ Event = Annotated[
     | SessionSaved
     | McpStatus
     | SandboxStatus
+    | ModelCatalog
     | ShutdownEvent,
     Field(discriminator="type"),
 ]

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ml_intern_tui.core.approval import ApprovalPolicy
+from ml_intern_tui.core.catalog import ModelCheck
 from ml_intern_tui.core.context import ContextManager
 from ml_intern_tui.core.cost import SpendTracker
 from ml_intern_tui.core.journal import Journal
 from ml_intern_tui.core.llm import LLMClient
-from ml_intern_tui.core.protocol import ApprovalMode, EventBase
+from ml_intern_tui.core.pricing import PriceStatus
+from ml_intern_tui.core.protocol import ApprovalMode, EventBase, ModelInfo
 from ml_intern_tui.core.tool import ApprovalRequest, SessionState, ToolRouter
 from ml_intern_tui.core.window import ListedWindow
 
@@ -74,6 +76,15 @@ class Backend(Protocol):
 
     async def discover_window(self, model: str) -> ListedWindow | None:
         """The window the model's server reports (local servers; cached per server)."""
+
+    def price_status(self, model: str) -> PriceStatus:
+        """Whether the model's calls can be priced (``pending`` while prices load)."""
+
+    async def check_model(self, model: str) -> ModelCheck:
+        """What the model catalog says before switching (a problem refuses the switch)."""
+
+    async def list_models(self, current: str) -> tuple[list[ModelInfo], str]:
+        """The models ``/model`` offers, with catalog facts, and where the facts come from."""
 
     def system_prompt(self, model: str, tool_names: list[str]) -> str: ...
 

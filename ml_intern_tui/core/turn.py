@@ -38,13 +38,13 @@ from ml_intern_tui.core.protocol import (
     LoopWarning,
     Notice,
     ReasoningDelta,
-    Spend,
     ToolCall,
     ToolProgress,
     ToolResultEvent,
     TurnComplete,
 )
 from ml_intern_tui.core.session import LoopSettings, PendingCall, Session
+from ml_intern_tui.core.spend_guard import SpendGuard, without_question
 from ml_intern_tui.core.tool import (
     BadArguments,
     ToolContext,
@@ -91,6 +91,7 @@ class TurnRunner:
         """Our count of the last request sent to the model (the server's corrects it)."""
         self.compaction_problem = ""
         """Why the last compaction failed (when it was not reported as an error)."""
+        self.money = SpendGuard(session)
 
     # ------------------------------------------------------------------ helpers
 
@@ -110,13 +111,7 @@ class TurnRunner:
         self.s.publish(ContextUsage(used=used, limit=limit, threshold=threshold))
 
     def publish_spend(self) -> None:
-        self.s.publish(
-            Spend(
-                llm_usd=round(self.s.spend.llm_usd, 6),
-                jobs_usd=round(self.s.spend.jobs_usd, 6),
-                budget_usd=self.s.policy.budget_usd,
-            )
-        )
+        self.s.publish(self.s.spend.event(self.s.policy.budget_usd))
 
     def finish(self, text: str, reason: str) -> None:
         self.s.publish(
@@ -137,7 +132,8 @@ class TurnRunner:
             None,
             stream=False,
         )
-        self.s.spend.add_llm(response.cost_usd)
+        self.s.spend.add_call(response.cost, response.cost_usd)
+        self.publish_spend()
         if not response.content.strip():
             raise CompactionError("the model returned an empty summary; try /compact again")
         return response.content
@@ -206,6 +202,9 @@ class TurnRunner:
         """Iterate until the turn ends or suspends for approval."""
         overflow_retries = 0
         while True:
+            if self.money.take_declined():
+                self.finish("", "budget")
+                return
             if self.s.iterations >= self.settings.max_iterations:
                 self.s.publish(
                     Notice(
@@ -237,6 +236,12 @@ class TurnRunner:
                     Notice(level="warning", text=f"Compaction: {self.compaction_problem}")
                 )
             self.apply_guards()
+            question = await self.money.question()
+            if question is not None:  # yolo cannot check the budget: ask a person first
+                self.s.pending.append(question[0])
+                self.pending_verdicts[question[0].call_id] = question[1]
+                self.request_approval()
+                return
 
             try:
                 response = await self.call_model()
@@ -281,7 +286,7 @@ class TurnRunner:
         if response.usage.prompt_tokens:  # the server's count calibrates ours
             self.s.context.observe(self.sent_raw, response.usage.prompt_tokens)
             outgrow_window(self.s, response.usage.prompt_tokens)
-        self.s.spend.add_llm(response.cost_usd)
+        self.money.count_call(response)
         self.publish_spend()
         return response
 
@@ -487,6 +492,7 @@ class TurnRunner:
         """Run approved pending calls, record rejections, then the turn continues."""
         pending, self.s.pending = self.s.pending, []
         self.pending_verdicts.clear()
+        pending = self.money.answer(pending, decisions)
         to_run: list[tuple[str, str, Any]] = []
         results: dict[str, tuple[str, ToolResultEvent]] = {}
         for call in pending:
@@ -510,6 +516,7 @@ class TurnRunner:
 
     def abandon_pending(self, reason: str, status: str = "abandoned") -> None:
         """Close pending calls without running them (new input, interrupt, new session)."""
+        self.s.pending = without_question(self.s.pending)
         for call in self.s.pending:
             content, event = self.failure(call.call_id, reason, status=status)
             self.s.context.add({"role": "tool", "tool_call_id": call.call_id, "content": content})

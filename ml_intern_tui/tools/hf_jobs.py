@@ -22,7 +22,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ml_intern_tui.core.cost import KNOWN_FLAVORS, hourly_price, parse_timeout, worst_case_job_cost
+from ml_intern_tui.core.cost import (
+    hourly_price,
+    known_flavors,
+    parse_timeout,
+    price_source,
+    worst_case_job_cost,
+)
 from ml_intern_tui.core.tool import ApprovalRequest, Tool, ToolContext, ToolError, ToolResult
 
 Operation = Literal[
@@ -136,8 +142,9 @@ def resolve_secrets(wanted: dict[str, str], token: str) -> dict[str, str]:
 
 def close_flavors(flavor: str) -> list[str]:
     """Known flavors that look like ``flavor`` (prefix matches first)."""
-    prefix = [f for f in KNOWN_FLAVORS if f.startswith(flavor) or flavor.startswith(f)]
-    fuzzy = difflib.get_close_matches(flavor, KNOWN_FLAVORS, n=4, cutoff=0.5)
+    flavors = known_flavors()
+    prefix = [f for f in flavors if f.startswith(flavor) or flavor.startswith(f)]
+    fuzzy = difflib.get_close_matches(flavor, flavors, n=4, cutoff=0.5)
     return list(dict.fromkeys([*prefix, *fuzzy]))[:6]
 
 
@@ -215,12 +222,12 @@ class HfJobsArgs(BaseModel):
     @classmethod
     def _known_flavor(cls, value: str) -> str:
         flavor = value.strip().lower()
-        if flavor not in KNOWN_FLAVORS:
+        if flavor not in known_flavors():
             close = close_flavors(flavor)
             hint = (
                 f"close matches: {', '.join(close)}"
                 if close
-                else "known flavors: " + ", ".join(KNOWN_FLAVORS)
+                else "known flavors: " + ", ".join(known_flavors())
             )
             raise ValueError(f"unknown flavor {value!r}; {hint}")
         return flavor
@@ -354,7 +361,7 @@ class HfJobsTool(Tool):
         secrets = ["HF_TOKEN", *(name for name in args.secrets if name != "HF_TOKEN")]
         lines += [
             f"flavor: {args.flavor}",
-            f"price: {usd(price) + '/h' if price is not None else 'unknown'}",
+            f"price: {usd(price) + '/h (' + price_source(args.flavor) + ')' if price is not None else 'unknown'}",
             f"timeout: {describe_duration(t)}",
             f"worst-case cost: {usd(worst) if worst is not None else 'unknown (no price for this flavor)'}{per_run}",
             f"env: {', '.join(args.env) or '(none)'}",

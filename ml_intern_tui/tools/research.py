@@ -205,6 +205,7 @@ class _ResearchRun:
         self.spend = ctx.services.get("spend")
         self.calls = self.iterations = self.tokens = self.loop_warnings = 0
         self.cost, self.nudged = 0.0, False
+        self.unpriced = 0
         self.consulted: list[str] = []
         self.doom = DoomLoopDetector()
         names = ", ".join(tools.names()) or "none"
@@ -265,8 +266,9 @@ class _ResearchRun:
             ) from exc
         self.iterations += 1
         self.cost += response.cost_usd
-        if self.spend is not None:
-            self.spend.add_llm(response.cost_usd)
+        self.unpriced += response.cost is not None and not response.cost.priced
+        if self.spend is not None:  # unpriced sub-agent calls count as unpriced, not free
+            self.spend.add_call(response.cost, response.cost_usd)
         used = response.usage.total_tokens or len(json.dumps(self.messages)) // 4
         self.tokens = max(self.tokens, used)
         self.ctx.progress(f"{self.tokens / 1000:.1f}k tokens · {_count(self.calls, 'tool call')}")
@@ -378,12 +380,16 @@ class _ResearchRun:
             "sources": extract_sources(final),
             "calls": self.calls,
             "cost_usd": round(self.cost, 6),
+            "unpriced_calls": self.unpriced,
             "iterations": self.iterations,
             "tokens": self.tokens,
             "consulted": self.consulted,
         }
         calls = _count(self.calls, "call")
-        head = f"researched: {_short(self.args.task)} · {calls} · {_usd(self.cost)}"
+        money = _usd(self.cost)
+        if self.unpriced:
+            money = "unpriced" if self.cost <= 0 else f"{money}+unpriced"
+        head = f"researched: {_short(self.args.task)} · {calls} · {money}"
         if not final:
             lines = "\n".join(f"- {item}" for item in self.consulted) or "- nothing"
             output = (

@@ -37,6 +37,7 @@ from ml_intern_tui.tui.replay import SessionReplay
 from ml_intern_tui.tui.runtime import Runtime, UIPrefs
 from ml_intern_tui.tui.screens.mcp import McpBoard
 from ml_intern_tui.tui.screens.permissions import PermissionsScreen
+from ml_intern_tui.tui.screens.picker import PickerScreen
 from ml_intern_tui.tui.slash import MODES, SlashRunner
 from ml_intern_tui.tui.themes import register_themes
 from ml_intern_tui.tui.transcript import Transcript
@@ -116,6 +117,8 @@ class MLInternApp(App[int]):
         self.replay = SessionReplay(self)
         self.queue: list[str] = []
         self.permissions_requested = False
+        self.model_picker: PickerScreen | None = None
+        """The open ``/model`` picker, filled in by the ``model_catalog`` answer."""
         self.mcp_board = McpBoard()
         self.sandbox_summary = "checking…"
         """How shell commands run (from the ``sandbox_status`` event; ``/status`` shows it)."""
@@ -294,6 +297,8 @@ class MLInternApp(App[int]):
             self.replay.start(resumed)
         if isinstance(event, p.Permissions):
             self._show_permissions(event)
+        elif isinstance(event, p.ModelCatalog):
+            self._show_model_catalog(event)
         elif isinstance(event, p.McpStatus):
             self.mcp_board.update(event)
         elif isinstance(event, p.SandboxStatus):
@@ -424,6 +429,13 @@ class MLInternApp(App[int]):
         if self.permissions_requested:
             self.permissions_requested = False
             self.push_screen(PermissionsScreen(event.rules, event.sources, event.fixed))
+
+    def _show_model_catalog(self, event: p.ModelCatalog) -> None:
+        from ml_intern_tui.tui.money import model_row
+
+        picker = self.model_picker
+        if picker is not None and picker.is_attached:
+            picker.set_values([(m.id, model_row(m)) for m in event.models], event.source)
 
     def on_permissions_screen_remove(self, message: PermissionsScreen.Remove) -> None:
         self.submit(p.RemovePermission(rule=message.rule))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ml_intern_tui.core import protocol as p
 from ml_intern_tui.tui.commands import BY_NAME
 from ml_intern_tui.tui.formatting import format_tokens, format_usd
+from ml_intern_tui.tui.money import cost_report, spend_figure
 from ml_intern_tui.tui.screens.picker import PickerScreen
 
 if TYPE_CHECKING:
@@ -95,11 +96,24 @@ class SlashRunner:
 
     async def cmd_model(self, arg: str) -> None:
         if not arg:
-            current = self.app.header.model
-            models = list(dict.fromkeys([current, *self.app.prefs.suggested_models]))
-            arg = await self._pick("Model", [(m, m) for m in models if m], current) or ""
+            arg = await self._pick_model() or ""
         if arg:
             self._submit(p.SetModel(model=arg))
+
+    async def _pick_model(self) -> str | None:
+        """The model picker: ids at once, catalog facts (providers, $/M, window, tools)
+        filled in when the ``model_catalog`` answer arrives."""
+        app = self.app
+        current = app.header.model
+        models = [m for m in dict.fromkeys([current, *app.prefs.suggested_models]) if m]
+        picker = PickerScreen("Model", [(m, m) for m in models], current=current)
+        picker.footnote = "checking the router catalog…"
+        app.model_picker = picker
+        self._submit(p.ListModels())
+        try:
+            return await app.push_screen_wait(picker)
+        finally:
+            app.model_picker = None
 
     async def cmd_mode(self, arg: str) -> None:
         arg = arg.lower()
@@ -117,7 +131,7 @@ class SlashRunner:
         status = self.app.status
         if not arg:
             budget = "none" if status.budget_usd is None else format_usd(status.budget_usd)
-            spent = format_usd(status.llm_usd + status.jobs_usd)
+            spent = spend_figure(status.spend)
             self.app.local_notice(
                 f"Budget {budget}; spent {spent}.", hint="/budget USD or /budget off"
             )
@@ -206,7 +220,7 @@ class SlashRunner:
             f"Model {app.header.model} · mode {app.header.mode} · session {app.header.session_id}",
             f"Context {format_tokens(status.used)}/{format_tokens(status.limit)} tokens"
             + (f" (compacts at {format_tokens(status.threshold)})" if status.threshold else ""),
-            f"Spend {format_usd(status.llm_usd + status.jobs_usd)}"
+            f"Spend {spend_figure(status.spend)}"
             + (f" of {format_usd(status.budget_usd)}" if status.budget_usd is not None else ""),
             f"Jobs: {app.jobs.running_count} running of {len(app.jobs.jobs)}",
             f"Sandbox: {app.sandbox_summary}",
@@ -218,16 +232,7 @@ class SlashRunner:
         app.local_notice("\n".join(lines))
 
     async def cmd_cost(self, arg: str) -> None:
-        status = self.app.status
-        total = status.llm_usd + status.jobs_usd
-        text = (
-            f"Spent {format_usd(total)}: model calls {format_usd(status.llm_usd)}, "
-            f"jobs {format_usd(status.jobs_usd)}"
-        )
-        if status.budget_usd is not None:
-            left = max(0.0, status.budget_usd - total)
-            text += f"; budget {format_usd(status.budget_usd)}, {format_usd(left)} left"
-        self.app.local_notice(text + ".")
+        self.app.local_notice(cost_report(self.app.status.spend))
 
     async def cmd_export(self, arg: str) -> None:
         app = self.app

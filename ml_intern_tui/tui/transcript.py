@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ml_intern_tui.core import protocol as p
-from ml_intern_tui.tui.formatting import format_tokens, format_usd, one_line, short_args
+from ml_intern_tui.tui.formatting import format_tokens, one_line, short_args
+from ml_intern_tui.tui.money import spend_figure
 
 MAX_ENTRIES = 20_000
 
@@ -73,7 +74,7 @@ class Transcript:
         head.append(f"Exported {stamp} · model {self.model or 'unknown'}")
         if self._last_spend is not None:
             spend = self._last_spend
-            head[-1] += f" · spent {format_usd(spend.llm_usd + spend.jobs_usd)}"
+            head[-1] += f" · spent {spend_figure(spend)}"
         return "\n".join(head) + "\n\n" + "\n\n".join(self.entries) + "\n"
 
     def export(self, path: Path) -> Path:

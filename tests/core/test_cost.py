@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
-
 import pytest
 
 from ml_intern_tui.core.cost import (
@@ -13,7 +10,6 @@ from ml_intern_tui.core.cost import (
     SpendTracker,
     hourly_price,
     job_cost_so_far,
-    llm_call_cost,
     parse_timeout,
     worst_case_job_cost,
 )
@@ -89,34 +85,6 @@ def test_job_cost_so_far() -> None:
     assert job_cost_so_far("a10g-large", 1800) == pytest.approx(1.0)
     assert job_cost_so_far("unknown-gpu", 3600) == 0.0
     assert job_cost_so_far("a10g-large", -3) == 0.0
-
-
-def test_llm_call_cost_uses_litellm_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[str, int, int]] = []
-
-    def cost_per_token(
-        *, model: str, prompt_tokens: int, completion_tokens: int
-    ) -> tuple[float, float]:
-        calls.append((model, prompt_tokens, completion_tokens))
-        return prompt_tokens * 1e-6, completion_tokens * 2e-6
-
-    fake = types.ModuleType("litellm")
-    fake.cost_per_token = cost_per_token  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "litellm", fake)
-    assert llm_call_cost("openai/gpt-x", 1000, 500) == pytest.approx(0.002)
-    assert calls == [("openai/gpt-x", 1000, 500)]
-
-
-def test_llm_call_cost_is_zero_on_failure(monkeypatch: pytest.MonkeyPatch) -> None:
-    def cost_per_token(**_kwargs: object) -> tuple[float, float]:
-        raise ValueError("model not mapped")
-
-    fake = types.ModuleType("litellm")
-    fake.cost_per_token = cost_per_token  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "litellm", fake)
-    assert llm_call_cost("who/knows", 10, 10) == 0.0
-    monkeypatch.setitem(sys.modules, "litellm", None)  # import fails
-    assert llm_call_cost("who/knows", 10, 10) == 0.0
 
 
 def test_spend_tracker_totals_and_reservations() -> None:

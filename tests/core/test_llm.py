@@ -70,9 +70,15 @@ def local_route(base_url: str) -> ModelRoute:
     return ModelRoute("vllm/fake", "openai/fake", base_url, "sk-fake", "local", False)
 
 
-def client(fake: FakeOpenAI, **kwargs: Any) -> LLMClient:
+def native_route(base_url: str) -> ModelRoute:
+    """``openai/fake`` as a paid model priced by litellm's map (served by the fake)."""
+    return ModelRoute("openai/fake", "openai/fake", base_url, "sk-fake", "native", False)
+
+
+def client(fake: FakeOpenAI, *, native: bool = False, **kwargs: Any) -> LLMClient:
     kwargs.setdefault("retry", FAST)
-    return LLMClient(local_route(fake.base_url), **kwargs)
+    route = native_route if native else local_route
+    return LLMClient(route(fake.base_url), **kwargs)
 
 
 class Recorder:
@@ -106,7 +112,7 @@ async def test_streams_text_deltas_in_order_with_usage_and_cost(fake: FakeOpenAI
         Reply(text="Hello there, streaming world", chunks=4, reasoning="hmm ok", usage=usage)
     )
     rec = Recorder()
-    response = await client(fake).complete(MESSAGES, None, **rec.kwargs())
+    response = await client(fake, native=True).complete(MESSAGES, None, **rec.kwargs())
     assert len(rec.of("text")) == 4
     assert "".join(rec.of("text")) == response.content == "Hello there, streaming world"
     assert "".join(rec.of("reasoning")) == response.reasoning == "hmm ok"
@@ -117,7 +123,8 @@ async def test_streams_text_deltas_in_order_with_usage_and_cost(fake: FakeOpenAI
     assert (response.usage.prompt_tokens, response.usage.completion_tokens) == (30, 7)
     assert (response.usage.total_tokens, response.usage.cached_tokens) == (37, 10)
     assert response.cost_usd == pytest.approx(30 * PRICE_IN + 7 * PRICE_OUT)
-    assert response.model == "vllm/fake"
+    assert response.cost is not None and response.cost.priced
+    assert response.model == "openai/fake"
     body = fake.requests[0].body
     assert body["stream"] is True
     assert body["stream_options"] == {"include_usage": True}
@@ -150,7 +157,9 @@ async def test_malformed_tool_arguments_are_kept_verbatim(fake: FakeOpenAI) -> N
 async def test_non_streaming_answer(fake: FakeOpenAI) -> None:
     fake.enqueue(Reply(text="whole answer", tool_calls=[("bash", '{"command": "pwd"}')]))
     rec = Recorder()
-    response = await client(fake).complete(MESSAGES, TOOLS, stream=False, **rec.kwargs())
+    response = await client(fake, native=True).complete(
+        MESSAGES, TOOLS, stream=False, **rec.kwargs()
+    )
     assert response.content == "whole answer"
     assert rec.of("text") == ["whole answer"]
     assert [(c.name, c.arguments) for c in response.tool_calls] == [("bash", '{"command": "pwd"}')]

@@ -57,6 +57,9 @@ class FakeResponse:
     chunks: Iterable[bytes] | None = None
     """Raw body pieces written as they come, then the connection closes (a huge or slow
     body; no Content-Length unless ``headers`` gives one)."""
+    frames: Iterable[str] | None = None
+    """Raw SSE frames written as given (``event: x``, ``data: {...}``, blank line), flushed
+    one by one; the iterable may block to hold the stream open."""
 
     @classmethod
     def json(
@@ -81,6 +84,15 @@ class FakeResponse:
     @classmethod
     def sse(cls, lines: Iterable[str]) -> FakeResponse:
         return cls(200, b"", {"Content-Type": "text/event-stream"}, stream=lines)
+
+    @classmethod
+    def sse_frames(
+        cls, frames: Iterable[str], headers: dict[str, str] | None = None
+    ) -> FakeResponse:
+        """A stream of complete SSE frames (with ``event:`` lines, as Anthropic sends)."""
+        return cls(
+            200, b"", {"Content-Type": "text/event-stream", **(headers or {})}, frames=frames
+        )
 
 
 Handler = Callable[[FakeRequest], FakeResponse]
@@ -198,13 +210,18 @@ class FakeHTTPServer:
                 self.send_response(response.status)
                 for key, value in response.headers.items():
                     self.send_header(key, value)
-                if response.stream is not None:
+                if response.stream is not None or response.frames is not None:
                     self.send_header("Cache-Control", "no-cache")
                     self.send_header("Connection", "close")
                     self.end_headers()
+                    frames = (
+                        (f"data: {line}\n\n" for line in response.stream)
+                        if response.stream is not None
+                        else response.frames or ()
+                    )
                     try:
-                        for line in response.stream:
-                            self.wfile.write(f"data: {line}\n\n".encode())
+                        for frame in frames:
+                            self.wfile.write(frame.encode())
                             self.wfile.flush()
                     except (BrokenPipeError, ConnectionResetError):
                         pass

@@ -335,3 +335,31 @@ def running_hub_jobs(**options: Any) -> Iterator[tuple[FakeHTTPServer, FakeJobSt
     finally:
         store.close()
         server.close()
+
+
+def hardware_entry(name: str, usd_per_minute: float, gpu: str | None = None) -> dict[str, Any]:
+    """One ``GET /api/jobs/hardware`` item, in the Hub's own field names."""
+    accelerator = (
+        {"type": "gpu", "model": gpu, "quantity": "1", "vram": "24 GB", "manufacturer": "Nvidia"}
+        if gpu
+        else None
+    )
+    return {
+        "name": name,
+        "prettyName": name.upper(),
+        "cpu": "8 vCPU",
+        "ram": "32 GB",
+        "ephemeralStorage": "100 GB",
+        "accelerator": accelerator,
+        "unitCostMicroUSD": round(usd_per_minute * 1_000_000),
+        "unitCostUSD": usd_per_minute,
+        "unitLabel": "minute",
+    }
+
+
+def install_hardware(server: FakeHTTPServer, items: list[dict[str, Any]]) -> None:
+    """``GET /api/jobs/hardware``: the hardware list with prices (public, no token needed)."""
+
+    @server.route("GET", r"/api/jobs/hardware")
+    def hardware(req: FakeRequest) -> FakeResponse:
+        return FakeResponse.json(items)

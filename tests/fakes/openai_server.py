@@ -34,6 +34,11 @@ models differently (``model_entries``): see ``llama_server.py``.
 Endpoints: ``POST /v1/chat/completions`` (streaming and not) and ``GET /v1/models``.
 Thread-safe; wait on ``wait_for_requests(n)``, ``hanging`` or ``disconnected`` instead
 of sleeping.
+
+Subclasses (``router_server.FakeRouter``) shape the answers through two hooks:
+``prepare(reply, request)`` adjusts each reply (headers, usage, model) once the request
+is known, and ``models_payload()`` is the ``GET /models`` answer. ``fail_models(n)``
+makes the next ``n`` model listings answer 503; ``model_listings`` counts them.
 """
 
 from __future__ import annotations
@@ -135,6 +140,9 @@ class FakeOpenAI:
         """Set when a client hung up on a hanging or delayed reply."""
         self.models_requests: list[str] = []
         """Paths of the ``GET .../models`` requests, in order."""
+        self.model_listings = 0
+        """``GET /models`` requests served (or failed)."""
+        self._models_failures = 0
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
@@ -174,6 +182,32 @@ class FakeOpenAI:
     def release(self) -> None:
         """Let every hanging reply finish its stream."""
         self._release.set()
+
+    def fail_models(self, count: int = 1) -> None:
+        """The next ``count`` ``GET /models`` requests answer 503."""
+        with self._lock:
+            self._models_failures += count
+
+    # -- hooks for subclasses -----------------------------------------------------------
+
+    def prepare(self, reply: Reply, request: RecordedRequest) -> Reply:
+        """The reply actually sent for ``request`` (the base server sends it unchanged)."""
+        return reply
+
+    def models_payload(self) -> dict[str, Any]:
+        """The ``GET /models`` answer."""
+        return {"object": "list", "data": self.model_entries()}
+
+    def _listing(self, path: str) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self.models_requests.append(path)
+            self.model_listings += 1
+            failing = self._models_failures > 0
+            if failing:
+                self._models_failures -= 1
+        if failing:
+            return 503, {"error": {"message": "service unavailable (fake)"}}
+        return 200, self.models_payload()
 
     def close(self) -> None:
         self._closing.set()
@@ -224,9 +258,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if self.path.rstrip("/").endswith("/models"):
-            self.server_fake.models_requests.append(self.path)
-            data = self.server_fake.model_entries()
-            self._send_json(200, {"object": "list", "data": data})
+            self._send_json(*self.server_fake._listing(self.path))
         else:
             self._send_json(404, {"error": {"message": f"no route {self.path}"}})
 
@@ -241,7 +273,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(404, {"error": {"message": f"no route {self.path}"}})
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
-        reply = self.server_fake._record(RecordedRequest("POST", self.path, headers, body))
+        request = RecordedRequest("POST", self.path, headers, body)
+        reply = self.server_fake.prepare(self.server_fake._record(request), request)
         try:
             if reply.delay_s and not self._wait(reply.delay_s):
                 return
@@ -251,7 +284,7 @@ class _Handler(BaseHTTPRequestHandler):
                 include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
                 self._stream(reply, include_usage)
             else:
-                self._send_json(200, _completion_body(reply))
+                self._send_json(200, _completion_body(reply), reply.headers)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             self.server_fake.disconnected.set()
 

@@ -49,32 +49,6 @@ async def test_set_model_mode_and_budget_are_announced(harness_factory) -> None:
     assert spend.llm_usd == 0
 
 
-async def test_turn_stops_when_the_budget_is_spent(
-    fake_openai: FakeOpenAI, harness_factory
-) -> None:
-    from ml_intern_tui.core.llm import load_litellm
-
-    load_litellm().register_model(
-        {
-            "openai/fake": {
-                "litellm_provider": "openai",
-                "mode": "chat",
-                "max_input_tokens": 100_000,
-                "input_cost_per_token": 0.001,
-                "output_cost_per_token": 0.001,
-            }
-        }
-    )
-    fake_openai.enqueue(Reply(text="", tool_calls=[("read", json.dumps({"path": "nothing.txt"}))]))
-    h = await harness_factory("vllm/fake", budget_usd=0.01)
-    h.submit(UserInput(text="spend"))
-    done = await h.wait_for("turn_complete")
-    assert done.reason == "budget" and done.iterations == 1
-    assert h.of("spend")[-1].llm_usd > 0.01
-    assert any("budget" in n.text for n in h.of("notice"))
-    assert fake_openai.requests_count == 1
-
-
 async def test_remember_stores_a_visible_rule_that_can_be_removed(
     fake_openai: FakeOpenAI, harness_factory, workspace: Path
 ) -> None:

@@ -32,6 +32,7 @@ class PickerScreen(ModalScreen[str | None]):
         }
         & OptionList { height: auto; max-height: 20; border: none; }
         & .empty { color: $text-muted; padding: 1; }
+        & #picker-footnote { color: $text-muted; height: auto; }
     }
     """
 
@@ -43,6 +44,8 @@ class PickerScreen(ModalScreen[str | None]):
         self.title_text = title
         self.values = values
         self.current = current
+        self.footnote = ""
+        """A line under the options (where the facts come from); empty hides it."""
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -50,9 +53,28 @@ class PickerScreen(ModalScreen[str | None]):
             yield Input(placeholder="Filter…", id="picker-filter")
             yield OptionList(id="picker-options")
             yield Static("Nothing to pick from.", classes="empty")
+            yield Static(self.footnote, id="picker-footnote", markup=False)
 
     def on_mount(self) -> None:
         self._fill("")
+        self.query_one("#picker-footnote").display = bool(self.footnote)
+
+    def set_values(self, values: list[tuple[str, str]], footnote: str | None = None) -> None:
+        """Replace the choices (e.g. with richer labels that arrived later), keeping the
+        filter typed so far and the highlighted value."""
+        options = self.query_one(OptionList)
+        highlighted = options.highlighted
+        keep = options.get_option_at_index(highlighted).id if highlighted is not None else None
+        self.values = values
+        self._fill(self.query_one(Input).value)
+        for index in range(options.option_count):
+            if keep is not None and options.get_option_at_index(index).id == keep:
+                options.highlighted = index
+        if footnote is not None:
+            self.footnote = footnote
+            note = self.query_one("#picker-footnote", Static)
+            note.update(footnote)
+            note.display = bool(footnote)
 
     def _fill(self, needle: str) -> None:
         options = self.query_one(OptionList)

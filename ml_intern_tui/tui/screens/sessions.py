@@ -203,6 +203,8 @@ class SessionsScreen(ModalScreen[str | None]):
         else:
             title_cell = Content(title)
         cost = format_usd(info.cost_usd) if info.cost_usd else "–"
+        if info.unpriced_calls:  # never $0.00 (or "–") for calls nobody could price
+            cost = "unpriced" if not info.cost_usd else f"{cost}+unpriced"
         return [
             title_cell,
             Text(one_line(info.model or "?", MODEL_WIDTH)),  # literal: a str cell is markup
@@ -236,8 +238,11 @@ class SessionsScreen(ModalScreen[str | None]):
             answer = _lines(info.last_answer, 3)
             lines.append(Content.assemble(("Last answer  ", "$text-muted"), answer))
         facts = [info.session_id, info.cwd or "?", f"{info.messages} messages"]
-        if info.cost_usd:
-            facts.append(format_usd(info.cost_usd))
+        if info.cost_usd or info.unpriced_calls:
+            money = format_usd(info.cost_usd) if info.cost_usd else ""
+            facts.append(
+                f"{money}+unpriced" if money and info.unpriced_calls else money or "unpriced"
+            )
         if info.forked_from:
             facts.append(f"forked from {info.forked_from}")
         if info.session_id == self.current:

@@ -9,6 +9,7 @@ from textual.widgets import Static
 from ml_intern_tui.core import protocol as p
 from ml_intern_tui.tui.formatting import format_tokens, format_usd, job_is_running
 from ml_intern_tui.tui.messages import AgentEvent
+from ml_intern_tui.tui.money import spend_figure
 
 GAUGE_WIDTH = 10
 WARN_FRACTION = 0.8
@@ -68,6 +69,8 @@ class StatusLine(Static):
     llm_usd: reactive[float] = reactive(0.0)
     jobs_usd: reactive[float] = reactive(0.0)
     budget_usd: reactive[float | None] = reactive(None)
+    unpriced_calls: reactive[int] = reactive(0)
+    estimated_calls: reactive[int] = reactive(0)
     running_jobs: reactive[int] = reactive(0)
     mode: reactive[str] = reactive("ask")
     model: reactive[str] = reactive("")
@@ -77,6 +80,8 @@ class StatusLine(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._job_states: dict[str, bool] = {}
+        self.spend: p.Spend | None = None
+        """The last ``spend`` event (``/cost`` reports from it)."""
 
     def on_agent_event(self, message: AgentEvent) -> None:
         event = message.event
@@ -85,11 +90,23 @@ class StatusLine(Static):
         elif isinstance(event, p.ContextUsage):
             self.used, self.limit, self.threshold = event.used, event.limit, event.threshold
         elif isinstance(event, p.Spend):
+            self.spend = event
             self.llm_usd, self.jobs_usd = event.llm_usd, event.jobs_usd
             self.budget_usd = event.budget_usd
+            self.unpriced_calls, self.estimated_calls = event.unpriced_calls, event.estimated_calls
         elif isinstance(event, p.JobUpdated):
             self._job_states[event.job_id] = job_is_running(event.status)
             self.running_jobs = sum(self._job_states.values())
+
+    def _spend_now(self) -> p.Spend:
+        """The figures on screen as a ``spend`` event (tests may set the fields directly)."""
+        return p.Spend(
+            llm_usd=self.llm_usd,
+            jobs_usd=self.jobs_usd,
+            budget_usd=self.budget_usd,
+            unpriced_calls=self.unpriced_calls,
+            estimated_calls=self.estimated_calls,
+        )
 
     def render(self) -> Content:
         # Drop the optional details, least useful first, until the line fits.
@@ -111,7 +128,8 @@ class StatusLine(Static):
             if detail >= 1:
                 parts += [f" {format_tokens(self.used)}/{format_tokens(self.limit)}"]
         spend = self.llm_usd + self.jobs_usd
-        parts += [sep, (format_usd(spend), "bold")]
+        figure = spend_figure(self._spend_now())
+        parts += [sep, (figure, "bold $warning" if self.unpriced_calls else "bold")]
         if self.budget_usd is not None:
             over = spend >= self.budget_usd
             parts += ["/", (format_usd(self.budget_usd), "bold $error" if over else "")]
