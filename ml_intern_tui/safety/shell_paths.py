@@ -1,0 +1,162 @@
+"""Where a command's path arguments point, and which of them hold secrets.
+
+Paths are resolved the way the shell and the program will see them: ``~`` from the
+command's ``HOME``, relative paths against every directory the script may be in (a
+``cd`` earlier in the chain adds one), globs expanded against the file system (bounded),
+symbolic links followed. An argument whose value is only known at run time has no path:
+callers treat it as "anywhere".
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ml_intern_tui.safety.protected import HOME_PROTECTED
+from ml_intern_tui.safety.shell_words import Word
+
+MAX_GLOB_MATCHES = 2000
+"""A glob matching more names than this is "unknown" (listing it would be slow)."""
+
+PROC_READABLE: frozenset[str] = frozenset(
+    {
+        "cpuinfo", "meminfo", "loadavg", "version", "uptime", "stat", "mounts", "diskstats",
+        "partitions", "filesystems", "swaps", "vmstat", "zoneinfo", "buddyinfo", "cgroups",
+        "devices", "interrupts", "softirqs", "pressure", "driver", "sys", "net",
+    }
+)  # fmt: skip
+"""Entries of ``/proc`` that describe the machine, not another process."""
+
+SECRET_HOME_PATHS: tuple[str, ...] = (
+    *(p for p in HOME_PROTECTED if not p.startswith((".bash", ".profile", ".z", ".inputrc"))),
+    ".git-credentials",
+    ".gnupg",
+    ".config/gh",
+    ".config/gcloud",
+    ".azure",
+    ".huggingface",
+)
+"""Credential stores under the home directory whose contents must not reach a model."""
+
+_PID_DIR = re.compile(r"^(\d+|self|thread-self)$")
+
+
+@dataclass(frozen=True)
+class Where:
+    """The directories and environment a command runs with."""
+
+    cwds: tuple[Path, ...]
+    """Every directory the command may run in (the start one first)."""
+    project: Path
+    env: Mapping[str, str]
+    unknown_cwd: bool = False
+    """A ``cd`` to a place only known at run time came first: relative paths are unknown."""
+
+    @property
+    def home(self) -> Path | None:
+        home = self.env.get("HOME")
+        return Path(home) if home else None
+
+    def with_cwds(self, cwds: tuple[Path, ...], *, unknown: bool | None = None) -> Where:
+        lost = self.unknown_cwd if unknown is None else unknown
+        return Where(cwds=cwds, project=self.project, env=self.env, unknown_cwd=lost)
+
+
+def expand_glob(word: Word, cwd: Path, home: Path | None) -> list[str] | None:
+    """The names bash passes for a glob word (the pattern itself when nothing matches)."""
+    pattern = word.value
+    if pattern is None:
+        return None
+    if word.tilde:
+        if home is None:
+            return None
+        pattern = str(home) + pattern[1:]
+    base = pattern if os.path.isabs(pattern) else os.path.join(cwd, pattern)
+    names: list[str] = []
+    for match in glob.iglob(base):
+        names.append(match if os.path.isabs(pattern) else os.path.relpath(match, cwd))
+        if len(names) > MAX_GLOB_MATCHES:
+            return None
+    return names or [pattern]
+
+
+def word_paths(word: Word, where: Where) -> list[Path] | None:
+    """Absolute paths a word may name, or ``None`` when its value is unknown."""
+    if word.value is None:
+        return None
+    home = where.home
+    if where.unknown_cwd and not word.tilde and not word.value.startswith("/"):
+        return None
+    out: list[Path] = []
+    for cwd in where.cwds:
+        if word.glob:
+            names = expand_glob(word, cwd, home)
+            if names is None:
+                return None
+        elif word.tilde:
+            if home is None:
+                return None
+            names = [str(home) + word.value[1:]]
+        else:
+            names = [word.value]
+        out.extend(Path(os.path.normpath(cwd / name)) for name in names)
+    return list(dict.fromkeys(out))
+
+
+def real(path: Path) -> Path:
+    """``path`` with symbolic links followed (as far as they exist)."""
+    return Path(os.path.realpath(path))
+
+
+def inside(path: Path, root: Path) -> bool:
+    return path == root or path.is_relative_to(root)
+
+
+def secret_roots(where: Where) -> list[Path]:
+    """Files and directories whose contents are credentials."""
+    roots: list[Path] = []
+    home = where.home
+    if home is not None:
+        roots += [home / rel for rel in SECRET_HOME_PATHS]
+    hf_home = where.env.get("HF_HOME")
+    if hf_home:
+        roots += [Path(hf_home) / "token", Path(hf_home) / "stored_tokens"]
+    token_path = where.env.get("HF_TOKEN_PATH")
+    if token_path:
+        roots.append(Path(token_path))
+    return [real(root) for root in roots]
+
+
+def secret_reason(path: Path, where: Where, *, recursive: bool = False) -> str | None:
+    """Why printing ``path`` (or, ``recursive``, anything under it) would leak a secret."""
+    target = real(path)
+    proc = _proc_reason(target, recursive)
+    if proc is not None:
+        return proc
+    for root in secret_roots(where):
+        if inside(target, root) or (recursive and root.is_relative_to(target)):
+            return f"reads {path}, which holds credentials"
+    return None
+
+
+def _proc_reason(target: Path, recursive: bool) -> str | None:
+    proc = Path("/proc")
+    if recursive and proc.is_relative_to(target):
+        return f"reads everything under {target}, including other processes' environments"
+    if not target.is_relative_to(proc) or target == proc:
+        return None
+    first = target.relative_to(proc).parts[0]
+    if first in PROC_READABLE and not _PID_DIR.match(first):
+        return None
+    return f"reads {target}, another process's environment or memory"
+
+
+def temp_roots() -> list[Path]:
+    """Scratch directories: writing a file there is not "outside the project"."""
+    roots = {Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), Path(tempfile.gettempdir())}
+    return [real(root) for root in roots]

@@ -1,0 +1,584 @@
+"""Effects of git, package managers, network tools and ``find`` (see ``shell_effects``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from ml_intern_tui.safety.shell_effects import (
+    Effects,
+    argv_effects,
+    has_long,
+    script_effects,
+    short_letters,
+    split_args,
+    write_reason,
+)
+from ml_intern_tui.safety.shell_git import config_key_risk
+from ml_intern_tui.safety.shell_parse import parse_script
+from ml_intern_tui.safety.shell_paths import Where, word_paths
+from ml_intern_tui.safety.shell_words import Word, names
+
+NETWORK_TOOLS = frozenset(
+    {
+        "curl", "wget", "ssh", "scp", "sftp", "nc", "ncat", "netcat", "socat", "telnet", "ftp",
+        "ping", "dig", "nslookup", "host", "traceroute", "mtr", "http", "https", "aria2c",
+        "gh", "aws", "gcloud", "gsutil", "az", "kubectl", "npx", "pnpx", "bunx", "uvx",
+        "git-lfs", "ollama", "wandb", "huggingface-cli", "hf",
+    }
+)  # fmt: skip
+_GIT_NETWORK = frozenset({"clone", "fetch", "pull", "push", "ls-remote", "fetch-pack", "send-pack"})
+_SYSTEM_PACKAGERS = frozenset(
+    {"apt", "apt-get", "aptitude", "dpkg", "yum", "dnf", "zypper", "pacman", "apk", "snap",
+     "brew", "port", "flatpak", "emerge"}
+)  # fmt: skip
+_SYSTEM_VERBS = frozenset(
+    names(
+        "install remove purge upgrade dist-upgrade full-upgrade autoremove reinstall "
+        "erase downgrade add del -i -r -P -S -R -U --install --remove --purge refresh "
+        "uninstall update"
+    )
+)
+_NODE = frozenset({"npm", "yarn", "pnpm", "bun"})
+_NODE_WRITE = frozenset(names("install i add uninstall un rm remove update up upgrade link ln"))
+_NODE_NETWORK = frozenset(names("install i ci add update up upgrade publish exec dlx create x"))
+_HF_LOCAL = frozenset({"version", "env", "--help", "-h", "--version"})
+_FIND_TESTS = frozenset(
+    names(
+        "-name -iname -path -ipath -regex -iregex -type -newer -mtime -mmin -size -empty "
+        "-wholename -iwholename -user -perm -links -atime -ctime -amin -cmin"
+    )
+)
+_HF_IRREVERSIBLE = frozenset({"delete", "delete-cache", "settings", "rm", "prune"})
+
+
+def tool_effects(
+    name: str, args: list[Word], where: Where, *, tail_unknown: bool, depth: int
+) -> Effects:
+    """Effects of programs that are not shells, runners or plain file tools."""
+    if name == "git":
+        return git_effects(args, where, depth)
+    if name in ("pip", "pip3") or (name.startswith("pip") and name[3:].replace(".", "").isdigit()):
+        return pip_effects([Word(value=name, raw=name), *args], where, module=False)
+    if name == "uv":
+        return _uv(args)
+    if name == "find":
+        return _find(args, where, depth)
+    if name in ("conda", "mamba", "micromamba"):
+        return _conda(name, args, where)
+    if name in _SYSTEM_PACKAGERS:
+        return _system_packages(name, args)
+    if name in _NODE:
+        return _node(name, args)
+    if name in ("cargo", "go", "gem", "pipx"):
+        return _language_installers(name, args)
+    if name in ("curl", "wget"):
+        return _download(name, args, where)
+    if name in ("hf", "huggingface-cli"):
+        return _hub(name, args)
+    if name in ("rsync", "scp"):
+        return _remote_copy(name, args, where)
+    if name in ("systemctl", "service", "crontab", "docker", "podman"):
+        return _services(name, args)
+    out = Effects()
+    if name in NETWORK_TOOLS:
+        out.network.append(f"{name} uses the network")
+    return out
+
+
+def _values(args: list[Word]) -> list[str]:
+    return [word.value or "" for word in args]
+
+
+# ----------------------------------------------------------------------- git
+
+
+def git_effects(args: list[Word], where: Where, depth: int) -> Effects:
+    out = Effects()
+    values = _values(args)
+    i = 0
+    while i < len(values) and values[i].startswith("-"):
+        option = values[i]
+        if option in ("-c", "--config-env") and i + 1 < len(values):
+            out.merge(_git_inline_config(args[i + 1], where, depth))
+            i += 2
+            continue
+        if option.startswith("--config-env="):
+            out.irreversible.append("git --config-env sets configuration from the environment")
+        i += 2 if option in ("-C", "--git-dir", "--work-tree", "--namespace") else 1
+    if i >= len(values):
+        return out
+    sub, rest = values[i], values[i + 1 :]
+    options, operands = split_args(args[i + 1 :])
+    letters = short_letters(options)
+    if sub in _GIT_NETWORK or (sub == "remote" and rest[:1] in (["update"], ["show"], ["prune"])):
+        out.network.append(f"git {sub} uses the network")
+    if (
+        sub in ("submodule", "lfs")
+        and rest[:1]
+        and rest[0] in ("update", "fetch", "pull", "push", "add", "sync")
+    ):
+        out.network.append(f"git {sub} {rest[0]} uses the network")
+    reason = _git_irreversible(sub, options, letters, operands, where)
+    if reason is not None:
+        out.irreversible.append(reason)
+    return out
+
+
+def _git_inline_config(word: Word, where: Where, depth: int) -> Effects:
+    out = Effects()
+    if word.value is None:
+        out.irreversible.append("git -c sets configuration only known at run time")
+        return out
+    key, _, value = word.value.partition("=")
+    if key.lower().startswith("alias.") and value.startswith("!"):
+        return out.merge(script_effects(parse_script(value[1:]), where, depth + 1))
+    if config_key_risk(key, value) is not None:
+        out.merge(script_effects(parse_script(value), where, depth + 1))
+    return out
+
+
+def _git_irreversible(
+    sub: str, options: list[str], letters: set[str], operands: list[Word], where: Where
+) -> str | None:
+    values = [word.value or "" for word in operands]
+    if sub == "push":
+        if "f" in letters or has_long(options, "--force", "--force-with-lease", "--mirror"):
+            return "git push --force rewrites history on the remote"
+        if "d" in letters or has_long(options, "--delete", "--prune"):
+            return "git push --delete removes remote branches"
+        if any(v.startswith("+") or (v.startswith(":") and len(v) > 1) for v in values):
+            return "git push +ref/:ref rewrites or deletes remote branches"
+        return None
+    if sub == "reset" and has_long(options, "--hard", "--merge", "--keep"):
+        return "git reset --hard discards uncommitted changes"
+    if sub == "clean" and not ("n" in letters or has_long(options, "--dry-run")):
+        return "git clean deletes untracked files"
+    if sub == "checkout":
+        if "f" in letters or has_long(options, "--force") or "--" in _raw_args(options, operands):
+            return "git checkout discards uncommitted changes"
+        if "." in values or len(values) > 1 or _existing_file(operands, where):
+            return "git checkout <paths> discards uncommitted changes"
+        return None
+    if sub == "restore":
+        staged_only = ("S" in letters or has_long(options, "--staged")) and not (
+            "W" in letters or has_long(options, "--worktree")
+        )
+        return None if staged_only else "git restore discards uncommitted changes"
+    if sub == "switch" and ("f" in letters or has_long(options, "--discard-changes", "--force")):
+        return "git switch --discard-changes discards uncommitted changes"
+    if sub == "branch" and (
+        "D" in letters
+        or (
+            ("d" in letters or has_long(options, "--delete"))
+            and ("f" in letters or has_long(options, "--force"))
+        )
+        or "M" in letters
+        or "C" in letters
+    ):
+        return "git branch -D deletes (or overwrites) a branch that may not be merged"
+    if sub == "stash" and values[:1] and values[0] in ("drop", "clear"):
+        return f"git stash {values[0]} deletes stashed changes"
+    if sub == "reflog" and values[:1] and values[0] in ("expire", "delete"):
+        return "git reflog expire/delete removes the history of refs"
+    if sub == "gc" and any(o.startswith("--prune") for o in options):
+        return "git gc --prune deletes unreachable objects"
+    if sub in ("prune", "filter-branch", "filter-repo"):
+        return f"git {sub} rewrites or deletes history"
+    if sub == "update-ref" and ("d" in letters or has_long(options, "--delete")):
+        return "git update-ref -d deletes a ref"
+    if sub == "tag" and ("d" in letters or has_long(options, "--delete")):
+        return "git tag -d deletes a tag"
+    if (
+        sub == "worktree"
+        and values[:1] == ["remove"]
+        and ("f" in letters or has_long(options, "--force"))
+    ):
+        return "git worktree remove --force deletes a working tree"
+    if sub == "lfs" and values[:1] == ["prune"]:
+        return "git lfs prune deletes local LFS objects"
+    return None
+
+
+def _raw_args(options: list[str], operands: list[Word]) -> list[str]:
+    return options + [word.value or "" for word in operands]
+
+
+def _existing_file(operands: list[Word], where: Where) -> bool:
+    for word in operands:
+        for path in word_paths(word, where) or []:
+            if path.is_file():
+                return True
+    return False
+
+
+# ------------------------------------------------------------ Python packages
+
+
+def pip_effects(argv: list[Word], where: Where, *, module: bool) -> Effects:
+    """``pip …`` or (``module``) ``python -m pip …``; ``argv[0]`` is the program."""
+    out = Effects()
+    args = argv[2:] if module else argv[1:]
+    values = _values(args)
+    value_options = frozenset(
+        names(
+            "-r --requirement -c --constraint -t --target --prefix --root -i --index-url "
+            "--extra-index-url -f --find-links --python --log --cache-dir --proxy --timeout "
+            "--retries --src --upgrade-strategy --platform --python-version --implementation "
+            "--abi -e --editable --exists-action --trusted-host --cert --client-cert"
+        )
+    )
+    options, operands = split_args(args, value_options)
+    sub = operands[0].value if operands else None
+    if sub in ("install", "download", "wheel", "search", "index") or has_long(
+        options, "--outdated"
+    ):
+        out.network.append(f"pip {sub or 'list --outdated'} uses the network")
+    if sub in ("install", "uninstall"):
+        reason = _pip_install_place(argv[0], args, options, values, where)
+        if reason is not None:
+            out.irreversible.append(reason)
+        out.destructive.append(f"pip {sub} changes installed packages")
+    if sub == "cache" and operands[1:2] and operands[1].value in ("purge", "remove"):
+        out.irreversible.append("pip cache purge deletes the download cache")
+    if sub == "config" and operands[1:2] and operands[1].value in ("set", "unset", "edit"):
+        out.irreversible.append("pip config changes pip's settings outside the project")
+    return out
+
+
+def _pip_install_place(
+    program: Word, args: list[Word], options: list[str], values: list[str], where: Where
+) -> str | None:
+    if has_long(options, "--user"):
+        return "pip install --user installs outside any virtual environment"
+    if has_long(options, "--break-system-packages"):
+        return "pip --break-system-packages changes the system's Python"
+    for flag in ("-t", "--target", "--prefix", "--root"):
+        for index, value in enumerate(values):
+            target = value.split("=", 1)[1] if value.startswith(flag + "=") else None
+            if value == flag and index + 1 < len(args):
+                target = args[index + 1].value
+            if target is None:
+                continue
+            reason = write_reason(Word(value=target, raw=target), where, verb="pip installs into")
+            if reason is not None:
+                return reason
+            return None
+    if in_virtualenv(program, where):
+        return None
+    return "pip installs into a Python outside any virtual environment"
+
+
+def in_virtualenv(program: Word, where: Where) -> bool:
+    """Whether ``program`` (``pip``, ``.venv/bin/pip``, ``python``) belongs to a venv or a
+    non-base conda environment."""
+    value = program.value
+    if value is None:
+        return False
+    if "/" in value:
+        candidates = [Path(os.path.normpath(cwd / value)) for cwd in where.cwds]
+    else:
+        search = where.env.get("PATH", os.defpath)
+        found = shutil.which(value, path=_absolute_path(search, where.cwds[0]))
+        candidates = [Path(found)] if found else []
+    if not candidates:
+        return False
+    for path in candidates:
+        prefix = path.parent.parent
+        if (prefix / "pyvenv.cfg").is_file():
+            continue
+        if (prefix / "conda-meta").is_dir() and not (prefix / "condabin").is_dir():
+            continue
+        return False
+    return True
+
+
+def _absolute_path(search: str, cwd: Path) -> str:
+    entries = [
+        entry if os.path.isabs(entry) else str(cwd / entry) for entry in search.split(os.pathsep)
+    ]
+    return os.pathsep.join(entries)
+
+
+def _uv(args: list[Word]) -> Effects:
+    out = Effects()
+    values = _values(args)
+    options, operands = split_args(args)
+    words = [w.value for w in operands]
+    if words[:2] in (["pip", "install"], ["pip", "sync"], ["pip", "uninstall"]) and has_long(
+        options, "--system", "--break-system-packages"
+    ):
+        out.irreversible.append("uv pip --system changes the system's Python")
+    if words[:2] in (["tool", "install"], ["tool", "uninstall"]):
+        out.irreversible.append("uv tool install changes programs outside the project")
+    fetching = words[:1] in (["add"], ["sync"], ["lock"], ["tool"], ["python"])
+    fetching = fetching or words[:2] in (["pip", "install"], ["pip", "sync"], ["pip", "compile"])
+    if fetching or (words[:1] == ["run"] and "--with" in values):
+        out.network.append(f"uv {' '.join(str(w) for w in words[:2])} uses the network")
+    return out
+
+
+def _conda(name: str, args: list[Word], where: Where) -> Effects:
+    out = Effects()
+    values = _values(args)
+    _, operands = split_args(args, frozenset({"-n", "--name", "-p", "--prefix", "-c", "--channel"}))
+    words = [w.value or "" for w in operands]
+    verb = words[0] if words else ""
+    if verb == "env" and words[1:2]:
+        verb = "env " + words[1]
+    writes = verb in ("install", "remove", "uninstall", "update", "upgrade", "env remove", "clean")
+    if verb in ("install", "create", "update", "upgrade", "search", "env create", "env update"):
+        out.network.append(f"{name} {verb} uses the network")
+    if verb in ("env remove", "clean"):
+        out.irreversible.append(f"{name} {verb} deletes environments or caches")
+        return out
+    if not writes:
+        return out
+    target = _option_value(values, ("-n", "--name"))
+    prefix = _option_value(values, ("-p", "--prefix"))
+    if prefix is not None:
+        reason = write_reason(Word(value=prefix, raw=prefix), where, verb=f"{name} {verb} changes")
+        if reason is not None:
+            out.irreversible.append(reason)
+        return out
+    current = target or where.env.get("CONDA_DEFAULT_ENV") or "base"
+    if current == "base":
+        out.irreversible.append(f"{name} {verb} changes the base environment")
+    return out
+
+
+def _option_value(values: list[str], names: tuple[str, ...]) -> str | None:
+    for index, value in enumerate(values):
+        for name in names:
+            if value == name and index + 1 < len(values):
+                return values[index + 1]
+            if value.startswith(name + "="):
+                return value.split("=", 1)[1]
+    return None
+
+
+def _system_packages(name: str, args: list[Word]) -> Effects:
+    out = Effects()
+    values = _values(args)
+    verbs = [
+        v
+        for v in values
+        if v in _SYSTEM_VERBS or (name == "pacman" and v[:2] in ("-S", "-R", "-U"))
+    ]
+    if verbs:
+        if verbs[0] != "update" or (name != "apt" and name != "apt-get"):
+            out.irreversible.append(f"{name} {verbs[0]} changes the system's packages")
+        if verbs[0] not in (
+            "remove",
+            "purge",
+            "autoremove",
+            "erase",
+            "-r",
+            "-P",
+            "del",
+            "uninstall",
+        ):
+            out.network.append(f"{name} {verbs[0]} uses the network")
+    return out
+
+
+def _node(name: str, args: list[Word]) -> Effects:
+    out = Effects()
+    values = _values(args)
+    options, operands = split_args(args)
+    words = [w.value or "" for w in operands]
+    global_ = (
+        "g" in short_letters(options) or has_long(options, "--global") or words[:1] == ["global"]
+    )
+    verb = words[1] if words[:1] == ["global"] and words[1:] else (words[0] if words else "")
+    if global_ and verb in _NODE_WRITE:
+        out.irreversible.append(f"{name} {verb} -g changes programs outside the project")
+    if verb in _NODE_NETWORK or (name == "yarn" and not values):
+        out.network.append(f"{name} {verb or 'install'} uses the network")
+    return out
+
+
+def _language_installers(name: str, args: list[Word]) -> Effects:
+    out = Effects()
+    words = [w.value or "" for w in split_args(args)[1]]
+    verb = words[0] if words else ""
+    if verb in ("install", "uninstall", "reinstall", "inject") and not (
+        name == "gem" and any(v == "--user-install" for v in _values(args))
+    ):
+        out.irreversible.append(f"{name} {verb} changes programs outside the project")
+    if verb in ("install", "get", "fetch", "update", "add", "publish", "run", "upgrade", "mod"):
+        out.network.append(f"{name} {verb} uses the network")
+    return out
+
+
+# ------------------------------------------------------------ network tools
+
+
+def _download(name: str, args: list[Word], where: Where) -> Effects:
+    out = Effects()
+    out.network.append(f"{name} uses the network")
+    outputs = {
+        "curl": ("-o", "--output", "--output-dir"),
+        "wget": (
+            "-O",
+            "--output-document",
+            "-P",
+            "--directory-prefix",
+            "-o",
+            "--output-file",
+            "-a",
+            "--append-output",
+        ),
+    }[name]
+    values = _values(args)
+    for index, value in enumerate(values):
+        target: str | None = None
+        for flag in outputs:
+            if value == flag and index + 1 < len(args):
+                target = args[index + 1].value
+                if args[index + 1].value is None:
+                    out.irreversible.append(
+                        f"{name} {flag} writes to a path only known at run time"
+                    )
+            elif value.startswith(flag + "=") and flag.startswith("--"):
+                target = value.split("=", 1)[1]
+            elif (
+                flag in ("-o", "-O", "-P")
+                and value.startswith(flag)
+                and len(value) > 2
+                and not value.startswith("--")
+            ):
+                target = value[2:]
+        if target is not None:
+            reason = write_reason(Word(value=target, raw=target), where, verb=f"{name} writes to")
+            if reason is not None:
+                out.irreversible.append(reason)
+    return out
+
+
+def _hub(name: str, args: list[Word]) -> Effects:
+    out = Effects()
+    words = [w.value or "" for w in args if not (w.value or "").startswith("-")]
+    if (
+        not args
+        or (words[:1] and words[0] in _HF_LOCAL)
+        or words[:2] in (["cache", "ls"], ["cache", "scan"])
+    ):
+        return out
+    out.network.append(f"{name} uses the Hugging Face Hub")
+    if any(word in _HF_IRREVERSIBLE for word in words[:3]):
+        out.irreversible.append(
+            f"{name} {' '.join(words[:2])} deletes or changes data on the Hub or in the cache"
+        )
+    return out
+
+
+def _remote_copy(name: str, args: list[Word], where: Where) -> Effects:
+    out = Effects()
+    options, operands = split_args(args, frozenset({"-e", "--rsh", "-P", "-i", "-F", "-o", "-l"}))
+    values = [w.value for w in operands]
+    remote = [v for v in values if v is not None and _is_remote(v)]
+    if remote or name == "scp":
+        out.network.append(f"{name} copies over the network")
+    if name == "rsync" and (
+        has_long(options, "--delete", "--remove-source-files", "--del")
+        or any(o.startswith("--delete") for o in options)
+    ):
+        out.irreversible.append("rsync --delete removes files at the destination")
+    if operands and (values[-1] is None or not _is_remote(values[-1] or "")) and len(operands) > 1:
+        reason = write_reason(operands[-1], where, verb=f"{name} writes to", follow=False)
+        if reason is not None:
+            out.irreversible.append(reason)
+    return out
+
+
+def _is_remote(value: str) -> bool:
+    if value.startswith(("rsync://", "/", "./", "../", "~")):
+        return value.startswith("rsync://")
+    head = value.split("/", 1)[0]
+    return ":" in head
+
+
+def _services(name: str, args: list[Word]) -> Effects:
+    out = Effects()
+    words = [w.value or "" for w in split_args(args)[1]]
+    values = _values(args)
+    if name == "crontab":
+        if "-l" not in values:
+            out.irreversible.append("crontab installs commands that run outside the sandbox")
+        return out
+    if name in ("docker", "podman"):
+        if any(w in ("rm", "rmi", "prune", "kill") for w in words[:3]):
+            out.irreversible.append(
+                f"{name} {' '.join(words[:2])} deletes containers, images or volumes"
+            )
+        if words[:1] and words[0] in ("pull", "push", "login", "search"):
+            out.network.append(f"{name} {words[0]} uses the network")
+        return out
+    verb = words[1] if name == "service" and len(words) > 1 else (words[0] if words else "")
+    if verb not in (
+        "status",
+        "show",
+        "cat",
+        "list-units",
+        "list-unit-files",
+        "is-active",
+        "is-enabled",
+        "--status-all",
+        "",
+    ):
+        out.irreversible.append(f"{name} {verb} changes system services")
+    return out
+
+
+# ---------------------------------------------------------------------- find
+
+
+def _find(args: list[Word], where: Where, depth: int) -> Effects:
+    out = Effects()
+    values = _values(args)
+    roots: list[Word] = []
+    i = 0
+    while i < len(values) and values[i] in ("-H", "-L", "-P"):
+        i += 1
+    while (
+        i < len(values) and not values[i].startswith("-") and values[i] not in ("(", "!", ")", ",")
+    ):
+        roots.append(args[i])
+        i += 1
+    roots = roots or [Word(value=".", raw=".")]
+    expression = values[i:]
+    if "-delete" in expression:
+        out.destructive.append("find -delete deletes files")
+        before = expression[: expression.index("-delete")]
+        filtered = any(token in _FIND_TESTS for token in before)
+        for root in roots:
+            reason = write_reason(
+                root, where, verb="find -delete deletes under", follow=False, allow_project=True
+            )
+            if reason is not None:
+                out.irreversible.append(reason)
+            elif not filtered:
+                out.irreversible.append(f"find {root.raw} -delete deletes a whole directory tree")
+    for index, token in enumerate(expression):
+        if token not in ("-exec", "-execdir", "-ok", "-okdir"):
+            continue
+        start = i + index + 1
+        end = start
+        while end < len(args) and values[end] not in (";", "+"):
+            end += 1
+        command = args[start:end]
+        for root in roots:
+            base = root.value if root.value is not None else None
+            marker = Word(value=f"{base}/_" if base else None, raw="{}")
+            argv = [marker if w.value == "{}" else w for w in command]
+            if any(w.value is not None and "{}" in w.value and w.value != "{}" for w in command):
+                argv = [
+                    Word(value=None, raw=w.raw)
+                    if w.value and "{}" in w.value and w.value != "{}"
+                    else w
+                    for w in argv
+                ]
+            out.merge(argv_effects(argv, where, depth=depth + 1))
+    return out
