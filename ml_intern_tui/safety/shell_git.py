@@ -130,10 +130,7 @@ _LFS_FILTERS = {
     "required": {"true"},
 }
 _RUNS_PROGRAM = frozenset(
-    names(
-        "core.sshcommand core.askpass core.editor core.gitproxy core.alternaterefscommand "
-        "sequence.editor diff.external gpg.program uploadpack.packobjectshook"
-    )
+    names("core.alternaterefscommand diff.external gpg.program uploadpack.packobjectshook")
 )
 _QUIET_SECTIONS = frozenset(
     names(
@@ -141,7 +138,12 @@ _QUIET_SECTIONS = frozenset(
         "merge alias url http lfs pull push fetch init color user branch gui guitool"
     )
 )
-_RISKY_NAME_PARTS = ("command", "cmd", "program", "hook", "editor", "pager", "textconv")
+_RISKY_NAME_PARTS = ("command", "cmd", "program", "hook", "pager", "textconv")
+_ONLY_FOR_WRITES_OR_NETWORK = frozenset(
+    names("core.sshcommand core.askpass core.gitproxy core.editor sequence.editor ssh.variant")
+)
+"""Programs git runs only to commit, edit or reach a remote (never for a read command;
+a partial clone, whose reads fetch, is refused on its own)."""
 _SAFE_ENV = frozenset(
     names(
         "GIT_TERMINAL_PROMPT GIT_CONFIG_NOSYSTEM GIT_CEILING_DIRECTORIES GIT_CONFIG_COUNT "
@@ -164,6 +166,16 @@ _SUBMODULE_RISK = re.compile(
     re.I,
 )
 _GITLINK_MODE = b"\x00\x00\xe0\x00"
+_QUIET_GIT = {
+    "GIT_OPTIONAL_LOCKS": "0",
+    "GIT_TRACE": "0",
+    "GIT_TRACE2": "0",
+    "GIT_TRACE2_EVENT": "0",
+    "GIT_TRACE2_PERF": "0",
+    "GIT_TERMINAL_PROMPT": "0",
+}
+"""The analysis's own git calls write no trace files (``trace2.*`` in a config) and
+take no locks."""
 
 
 def judge_git(args: list[Word], where: Where) -> Finding | None:
@@ -348,7 +360,7 @@ def _git(args: list[str], cwd: Path, env: Mapping[str, str]) -> bytes | str | No
         done = subprocess.run(
             ["git", *args],
             cwd=cwd,
-            env={**env, "GIT_OPTIONAL_LOCKS": "0"},
+            env={**env, **_QUIET_GIT},
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=GIT_TIMEOUT_S,
@@ -388,6 +400,8 @@ def config_key_risk(key: str, value: str) -> str | None:
         if _boolean(value) is not None or _known_pager(value):
             return None
         return "runs a program as git's pager"
+    if lowered in _ONLY_FOR_WRITES_OR_NETWORK:
+        return None
     if lowered == "core.hookspath":
         return "points git at hooks outside .git/hooks"
     if lowered in _RUNS_PROGRAM:
