@@ -18,7 +18,6 @@ Package managers, git and network tools live in ``shell_tools``.
 
 from __future__ import annotations
 
-import itertools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,12 +163,15 @@ def write_reason(
             return f"{verb} the device {target}"
         protected = protected_reason(target, project=where.project, env=where.env, home=where.home)
         if protected is not None:
-            return f"{verb} {path}: {protected}"
+            return f"{verb} a protected path: {protected}"
         project = Path(os.path.realpath(where.project))
         if inside(target, project) and (target != project or allow_project):
             continue
-        if any(inside(target, root) and target != root for root in temp_roots()):
-            continue
+        if any(
+            inside(target, root) and target != root and not inside(project, root)
+            for root in temp_roots()
+        ):
+            continue  # scratch space (unless the project itself lives there)
         return f"{verb} {path}, outside the project"
     return None
 
@@ -205,13 +207,13 @@ def argv_effects(
     if name in ("source", "."):
         return _source_effects(name, args, piped)
     if name in INTERPRETERS or _is_python(name):
-        return _interpreter_effects(name, args, where, piped, depth)
+        return _interpreter_effects(head, args, where, piped, depth)
     from ml_intern_tui.safety.shell_tools import tool_effects
 
     found = _file_effects(name, args, where, tail_unknown)
     if found is not None:
         return found
-    return tool_effects(name, args, where, tail_unknown=tail_unknown, depth=depth)
+    return tool_effects(head, args, where, tail_unknown=tail_unknown, depth=depth)
 
 
 # ------------------------------------------------------------------- runners
@@ -332,16 +334,17 @@ def _is_python(name: str) -> bool:
 
 
 def _interpreter_effects(
-    name: str, args: list[Word], where: Where, piped: bool, depth: int
+    program: Word, args: list[Word], where: Where, piped: bool, depth: int
 ) -> Effects:
     out = Effects()
+    name = (program.value or "").rsplit("/", 1)[-1]
     values = [word.value for word in args]
     if _is_python(name) and len(values) >= 2 and values[0] == "-m":
         module = values[1]
         if module == "pip":
             from ml_intern_tui.safety.shell_tools import pip_effects
 
-            return pip_effects([Word(value=name, raw=name), *args], where, module=True)
+            return pip_effects(program, args[2:], where)
         if module == "http.server":
             out.network.append("python -m http.server serves files on the network")
         return out
@@ -418,6 +421,30 @@ def split_args(
         options.append(value)
         skip = value in value_options
     return options, operands
+
+
+def option_words(args: list[Word], flags: tuple[str, ...]) -> list[Word]:
+    """The values of ``flags`` (``-o F``, ``-oF`` for short ones, ``--output=F``), as words
+    that keep what bash does to them (a leading ``~`` is treated as the home directory
+    even after ``=``: programs such as pip expand it themselves)."""
+    found: list[Word] = []
+    for index, word in enumerate(args):
+        value = word.value
+        if value is None:
+            continue
+        for flag in flags:
+            if value == flag and index + 1 < len(args):
+                found.append(args[index + 1])
+            elif flag.startswith("--") and value.startswith(flag + "="):
+                found.append(_value_word(value[len(flag) + 1 :], word))
+            elif len(flag) == 2 and value.startswith(flag) and value[1] != "-" and len(value) > 2:
+                found.append(_value_word(value[2:], word))
+    return found
+
+
+def _value_word(text: str, source: Word) -> Word:
+    tilde = text == "~" or text.startswith("~/")
+    return Word(value=text, raw=text, glob=source.glob, tilde=tilde)
 
 
 def short_letters(options: list[str]) -> set[str]:
@@ -497,16 +524,10 @@ def _copy_like(name: str, args: list[Word], where: Where, tail_unknown: bool) ->
     out = Effects()
     out.destructive.append(f"{name} may overwrite files")
     values = frozenset({"-t", "--target-directory", "-S", "--suffix", "-m", "--mode", "-o", "-g"})
-    options, operands = split_args(args, values)
-    target_dir = next(
-        (b.value for a, b in itertools.pairwise(args) if a.value in ("-t", "--target-directory")),
-        None,
-    )
-    target_dir = target_dir or next(
-        (o.split("=", 1)[1] for o in options if o.startswith("--target-directory=")), None
-    )
-    if target_dir is not None:
-        destinations, sources = [Word(value=target_dir, raw=target_dir)], operands
+    _, operands = split_args(args, values)
+    targets = option_words(args, ("-t", "--target-directory"))
+    if targets:
+        destinations, sources = targets, operands
     elif len(operands) >= 2 or (name == "ln" and operands):
         destinations, sources = operands[-1:], operands[:-1]
     else:
@@ -514,7 +535,9 @@ def _copy_like(name: str, args: list[Word], where: Where, tail_unknown: bool) ->
     if name == "ln" and len(operands) == 1:
         destinations = []  # 'ln -s target' links into the current directory
     for word in destinations:
-        reason = write_reason(word, where, verb=f"{name} writes to", follow=False)
+        reason = write_reason(
+            word, where, verb=f"{name} writes to", follow=False, allow_project=True
+        )
         if reason is not None:
             out.irreversible.append(reason)
     if name == "mv":

@@ -10,6 +10,7 @@ from ml_intern_tui.safety.shell_effects import (
     Effects,
     argv_effects,
     has_long,
+    option_words,
     script_effects,
     short_letters,
     split_args,
@@ -54,13 +55,14 @@ _HF_IRREVERSIBLE = frozenset({"delete", "delete-cache", "settings", "rm", "prune
 
 
 def tool_effects(
-    name: str, args: list[Word], where: Where, *, tail_unknown: bool, depth: int
+    program: Word, args: list[Word], where: Where, *, tail_unknown: bool, depth: int
 ) -> Effects:
     """Effects of programs that are not shells, runners or plain file tools."""
+    name = (program.value or "").rsplit("/", 1)[-1]
     if name == "git":
         return git_effects(args, where, depth)
     if name in ("pip", "pip3") or (name.startswith("pip") and name[3:].replace(".", "").isdigit()):
-        return pip_effects([Word(value=name, raw=name), *args], where, module=False)
+        return pip_effects(program, args, where)
     if name == "uv":
         return _uv(args)
     if name == "find":
@@ -216,10 +218,10 @@ def _existing_file(operands: list[Word], where: Where) -> bool:
 # ------------------------------------------------------------ Python packages
 
 
-def pip_effects(argv: list[Word], where: Where, *, module: bool) -> Effects:
-    """``pip …`` or (``module``) ``python -m pip …``; ``argv[0]`` is the program."""
+def pip_effects(program: Word, args: list[Word], where: Where) -> Effects:
+    """``pip args…`` (``program`` is the word that ran it: ``pip``, ``.venv/bin/pip``, or
+    the Python of ``python -m pip``)."""
     out = Effects()
-    args = argv[2:] if module else argv[1:]
     values = _values(args)
     value_options = frozenset(
         names(
@@ -236,7 +238,7 @@ def pip_effects(argv: list[Word], where: Where, *, module: bool) -> Effects:
     ):
         out.network.append(f"pip {sub or 'list --outdated'} uses the network")
     if sub in ("install", "uninstall"):
-        reason = _pip_install_place(argv[0], args, options, values, where)
+        reason = _pip_install_place(program, args, options, values, where)
         if reason is not None:
             out.irreversible.append(reason)
         out.destructive.append(f"pip {sub} changes installed packages")
@@ -254,17 +256,13 @@ def _pip_install_place(
         return "pip install --user installs outside any virtual environment"
     if has_long(options, "--break-system-packages"):
         return "pip --break-system-packages changes the system's Python"
-    for flag in ("-t", "--target", "--prefix", "--root"):
-        for index, value in enumerate(values):
-            target = value.split("=", 1)[1] if value.startswith(flag + "=") else None
-            if value == flag and index + 1 < len(args):
-                target = args[index + 1].value
-            if target is None:
-                continue
-            reason = write_reason(Word(value=target, raw=target), where, verb="pip installs into")
-            if reason is not None:
-                return reason
-            return None
+    targets = option_words(args, ("-t", "--target", "--prefix", "--root"))
+    for target in targets:
+        reason = write_reason(target, where, verb="pip installs into", allow_project=True)
+        if reason is not None:
+            return reason
+    if targets:
+        return None
     if in_virtualenv(program, where):
         return None
     return "pip installs into a Python outside any virtual environment"
@@ -336,11 +334,12 @@ def _conda(name: str, args: list[Word], where: Where) -> Effects:
     if not writes:
         return out
     target = _option_value(values, ("-n", "--name"))
-    prefix = _option_value(values, ("-p", "--prefix"))
-    if prefix is not None:
-        reason = write_reason(Word(value=prefix, raw=prefix), where, verb=f"{name} {verb} changes")
+    prefixes = option_words(args, ("-p", "--prefix"))
+    for prefix in prefixes:
+        reason = write_reason(prefix, where, verb=f"{name} {verb} changes")
         if reason is not None:
             out.irreversible.append(reason)
+    if prefixes:
         return out
     current = target or where.env.get("CONDA_DEFAULT_ENV") or "base"
     if current == "base":
@@ -431,29 +430,10 @@ def _download(name: str, args: list[Word], where: Where) -> Effects:
             "--append-output",
         ),
     }[name]
-    values = _values(args)
-    for index, value in enumerate(values):
-        target: str | None = None
-        for flag in outputs:
-            if value == flag and index + 1 < len(args):
-                target = args[index + 1].value
-                if args[index + 1].value is None:
-                    out.irreversible.append(
-                        f"{name} {flag} writes to a path only known at run time"
-                    )
-            elif value.startswith(flag + "=") and flag.startswith("--"):
-                target = value.split("=", 1)[1]
-            elif (
-                flag in ("-o", "-O", "-P")
-                and value.startswith(flag)
-                and len(value) > 2
-                and not value.startswith("--")
-            ):
-                target = value[2:]
-        if target is not None:
-            reason = write_reason(Word(value=target, raw=target), where, verb=f"{name} writes to")
-            if reason is not None:
-                out.irreversible.append(reason)
+    for target in option_words(args, outputs):
+        reason = write_reason(target, where, verb=f"{name} writes to")
+        if reason is not None:
+            out.irreversible.append(reason)
     return out
 
 
