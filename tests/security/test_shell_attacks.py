@@ -4,8 +4,9 @@ Each attack is a real command. Those with a ``marker`` leave that file when they
 run: the controls below run them with a real shell and check the marker appears (so a
 test that finds no marker means something), and the approval tests send them through the
 real ``bash`` tool in ``ask`` mode, from a fake model over HTTP, and check that each call
-asks and that no marker appears. ``finding N`` names the case of issue #10 it pins down
-(each was checked to be misjudged by the previous shlex-based classifier).
+asks and that no marker appears. ``finding N`` marks the regressions of issue #10: each
+of those ran unasked under the previous shlex-based classifier (checked by running this
+list against it: 47 of these attacks passed it as read-only).
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ ATTACKS: list[Attack] = [
     A("ls \\\n; touch ~/a13", "~/a13"),
     A("ls |& touch ~/a14", "~/a14", BASH),
     # --- quoting, escapes and ANSI-C strings hiding the program (finding 1)
-    A("$'\\x74ouch' ~/b1", "~/b1", BASH, finding=1),
-    A("$'\\164ouch' ~/b2", "~/b2", BASH, finding=1),
+    A("$'\\x74ouch' ~/b1", "~/b1", BASH),
+    A("$'\\164ouch' ~/b2", "~/b2", BASH),
     A("$'\\u0074ouch' ~/b3", "~/b3", BASH),
     A("'touch' ~/b4", "~/b4"),
     A('"touch" ~/b5', "~/b5"),
@@ -96,33 +97,33 @@ ATTACKS: list[Attack] = [
     A("ionice -c 3 touch ~/c28", "~/c28"),
     A("taskset -c 0 touch ~/c29", "~/c29"),
     # --- options of allowlisted programs that write or run (finding 2)
-    A("sort -o d1 data.txt", "d1", finding=2),
+    A("sort -o d1 data.txt", "d1"),
     A("sort -uo d2 data.txt", "d2", finding=2),
     A("sort --outp=d3 data.txt", "d3", finding=2),
-    A("sort --output d4 data.txt", "d4", finding=2),
-    A("sort data.txt -o d5", "d5", finding=2),
+    A("sort --output d4 data.txt", "d4"),
+    A("sort data.txt -o d5", "d5"),
     A("sort --compress-program=./ls data.txt", finding=2),
     A("uniq data.txt d6", "d6", finding=2),
     A("uniq -c data.txt d7", "d7", finding=2),
     A("uniq -- data.txt d8", "d8", finding=2),
-    A("find . -maxdepth 0 -fprint d9", "d9", finding=2),
+    A("find . -maxdepth 0 -fprint d9", "d9"),
     A("find . -maxdepth 0 -fprint0 d10", "d10", finding=2),
     A("find . -maxdepth 0 -fprintf d11 x", "d11", finding=2),
-    A("find . -maxdepth 0 -fls d12", "d12", finding=2),
-    A("find . -name nothing -delete", finding=2),
+    A("find . -maxdepth 0 -fls d12", "d12"),
+    A("find . -name nothing -delete"),
     A("pip list --log d13", "d13", finding=2),
-    A("pip --log=d14 list", "d14", finding=2),
+    A("pip --log=d14 list", "d14"),
     A("pip freeze --log d15", finding=2),
     A("git branch -D main", finding=2),
     A("git branch -f main HEAD", finding=2),
     A("git branch -m main other", finding=2),
     A("git branch --del main", finding=2),
     A("git branch new-branch", finding=2),
-    A("date -s 2020-01-01", finding=2),
+    A("date -s 2020-01-01"),
     A("date 0101000020", finding=2),
-    A("tree -o d16", finding=2),
+    A("tree -o d16"),
     A("tree -R -H . -o d17"),
-    A("rg --pre ./ls x", finding=2),
+    A("rg --pre ./ls x"),
     A("rg --pre=./ls x"),
     A("git log --output=d18", "d18"),
     A("git diff --ext-diff"),
@@ -174,7 +175,7 @@ ATTACKS: list[Attack] = [
     A("cat /proc/self/environ", finding=6),
     A("cat /proc/$$/environ", finding=6),
     A("cat /proc/1/environ", finding=6),
-    A("strings /proc/self/environ", finding=6),
+    A("strings /proc/self/environ"),
     A("head -c 1000 /proc/self/environ", finding=6),
     A("cat /proc/self/../self/environ", finding=6),
     A("cat /proc/thread-self/environ"),
@@ -214,8 +215,15 @@ def arena(tmp_path: Path) -> Arena:
     return build_arena(tmp_path)
 
 
+@pytest.fixture(scope="module")
+def shared_arena(tmp_path_factory: pytest.TempPathFactory) -> Arena:
+    """One arena for the analysis-only tests (the analysis never writes)."""
+    return build_arena(tmp_path_factory.mktemp("attacks"))
+
+
 @pytest.mark.parametrize("attack", ATTACKS, ids=ATTACK_IDS)
-def test_every_attack_needs_approval(attack: Attack, arena: Arena) -> None:
+def test_every_attack_needs_approval(attack: Attack, shared_arena: Arena) -> None:
+    arena = shared_arena
     analysis = analyse_command(attack.command, cwd=arena.work, env=arena.env)
     assert analysis.read_only_reason is not None, attack.command
     assert "\n" not in analysis.read_only_reason

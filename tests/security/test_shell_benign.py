@@ -95,8 +95,9 @@ EVERYDAY = [
 ]
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    tmp_path = tmp_path_factory.mktemp("everyday")
     root = tmp_path / "proj"
     for rel, text in {
         "src/train.py": "import torch\n\ndef train():\n    pass\n",
