@@ -364,6 +364,7 @@ class _Walker:
         fd: str | None = None
         op = ""
         target: Word | None = None
+        before = len(extra)
         for child in node.children:
             if child.type == "file_descriptor":
                 fd = node_text(child, self.src)
@@ -375,6 +376,10 @@ class _Walker:
                 extra.append(self._word(child, nested, depth))
         if op.endswith("-") and len(op) > 2:  # '>&-' / '<&-' close a descriptor
             op, target = op[:-1], Word(value="-", raw="-")
+        if op in ("&>", "&>>") and len(extra) > before:
+            # POSIX sh (dash is /bin/sh on Debian) reads 'a &>f b' as 'a &' then '>f b':
+            # the words after the redirection become a second command.
+            self.error = self.error or "puts words after &>, which sh runs as another command"
         built.append(Redirect(op=op, fd=fd, target=target))
 
     def _heredoc(

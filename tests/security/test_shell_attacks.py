@@ -147,6 +147,8 @@ ATTACKS: list[Attack] = [
     A("cat <<EOF > e11\nx\nEOF", "e11"),
     A("echo x | tee e12", "e12"),
     A("ls >& e13", "e13", BASH),
+    A("ls &>/dev/null touch ~/e14", "~/e14"),  # /bin/sh (dash) runs 'touch' as a command
+    A("ls &>>/dev/null touch ~/e15", "~/e15"),
     # --- substitutions, expansions and shell constructs
     A("echo $(touch ~/f1)", "~/f1"),
     A("echo `touch ~/f2`", "~/f2"),

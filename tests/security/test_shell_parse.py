@@ -99,6 +99,8 @@ def test_constructs_beyond_plain_commands_are_named(source: str, problem: str) -
         "ls &&",
         "ls | | wc",
         "ls <> f",
+        "ls &>/dev/null touch x",  # dash: 'ls &' then '>/dev/null touch x'
+        "ls &>>/dev/null touch x",
     ],
 )
 def test_scripts_the_grammar_might_misread_are_errors(source: str) -> None:
