@@ -43,6 +43,14 @@ SECRET_HOME_PATHS: tuple[str, ...] = (
 )
 """Credential stores under the home directory whose contents must not reach a model."""
 
+SYSTEM_SECRETS: tuple[str, ...] = (
+    "/etc/shadow", "/etc/gshadow", "/etc/ssh", "/etc/sudoers", "/etc/sudoers.d",
+    "/run/secrets", "/var/run/secrets",
+)  # fmt: skip
+"""Files of the machine that hold passwords, host keys or mounted service secrets."""
+_READABLE_DEVICES = frozenset(
+    {"/dev/null", "/dev/zero", "/dev/random", "/dev/urandom", "/dev/stdin", "/dev/tty"}
+)
 _PID_DIR = re.compile(r"^(\d+|self|thread-self)$")
 
 
@@ -119,7 +127,7 @@ def inside(path: Path, root: Path) -> bool:
 
 def secret_roots(where: Where) -> list[Path]:
     """Files and directories whose contents are credentials."""
-    roots: list[Path] = []
+    roots: list[Path] = [Path(p) for p in SYSTEM_SECRETS]
     home = where.home
     if home is not None:
         roots += [home / rel for rel in SECRET_HOME_PATHS]
@@ -138,6 +146,9 @@ def secret_reason(path: Path, where: Where, *, recursive: bool = False) -> str |
     proc = _proc_reason(target, recursive)
     if proc is not None:
         return proc
+    device = _device_reason(target, recursive)
+    if device is not None:
+        return device
     for root in secret_roots(where):
         if inside(target, root) or (recursive and root.is_relative_to(target)):
             return f"reads {path}, which holds credentials"
@@ -154,6 +165,17 @@ def _proc_reason(target: Path, recursive: bool) -> str | None:
     if first in PROC_READABLE and not _PID_DIR.match(first):
         return None
     return f"reads {target}, another process's environment or memory"
+
+
+def _device_reason(target: Path, recursive: bool) -> str | None:
+    dev = Path("/dev")
+    if recursive and dev.is_relative_to(target):
+        return f"reads everything under {target}, including raw disks"
+    if not target.is_relative_to(dev) or str(target) in _READABLE_DEVICES:
+        return None
+    if target.is_relative_to("/dev/fd") or target.is_relative_to("/dev/shm"):
+        return None
+    return f"reads the device {target} (raw disk or memory contents)"
 
 
 def temp_roots() -> list[Path]:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ml_intern_tui.safety.shell_files import option_words
 from ml_intern_tui.safety.shell_options import GlobExpander, ParsedArgs, parse_options, table
 from ml_intern_tui.safety.shell_paths import Where, expand_glob, secret_reason, word_paths
 from ml_intern_tui.safety.shell_tables import (
@@ -88,6 +89,9 @@ def judge_table(name: str, program: Program, args: list[Word], where: Where) -> 
     expand = expander(where)
     if program.options is None:
         parsed = ParsedArgs(operands=[w for w in args if not (w.value or "").startswith("-")])
+        parsed.options = [
+            (flag, w.value) for flag in program.read_options for w in option_words(args, (flag,))
+        ]
     else:
         parsed = parse_options(name, args, program.options, expand)
         if parsed.denied:

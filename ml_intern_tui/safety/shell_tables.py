@@ -163,6 +163,10 @@ HOSTNAME = table(
 )
 CD = table("-L -P -e -@")
 
+FILES0 = frozenset({"--files0-from"})
+"""Reads file NAMES from a file, and names the ones it cannot open: the file's contents
+reach the output (``wc --files0-from=/proc/self/environ`` prints every variable)."""
+
 ANY = Program()
 """A program none of whose arguments write or run anything."""
 
@@ -172,7 +176,7 @@ PROGRAMS: dict[str, Program] = {
     "head": Program(HEAD, reads=True),
     "tail": Program(TAIL, reads=True),
     "tac": Program(TAC, reads=True),
-    "wc": Program(WC),
+    "wc": Program(WC, read_options=FILES0),
     "grep": Program(
         GREP,
         reads=True,
@@ -182,29 +186,30 @@ PROGRAMS: dict[str, Program] = {
     "rg": Program(
         RG,
         reads=True,
-        read_options=frozenset({"-f"}),
+        read_options=frozenset({"-f", "--file", "--ignore-file"}),
         always_recursive=True,
         denied_env=("RIPGREP_CONFIG_PATH",),
     ),
-    "sort": Program(SORT, reads=True, read_options=frozenset({"--files0-from"})),
+    "sort": Program(SORT, reads=True, read_options=FILES0),
     "uniq": Program(
         UNIQ, reads=True, max_operands=1, operand_reason="uniq writes its second file argument"
     ),
     "cut": Program(CUT, reads=True),
     "nl": Program(NL, reads=True),
     "strings": Program(STRINGS, reads=True),
-    "file": Program(FILE),
+    "file": Program(FILE, read_options=frozenset({"-f", "--files-from", "-m", "--magic-file"})),
     "date": Program(DATE, read_options=frozenset({"-f", "--file"})),
     "tree": Program(TREE),
     "hostname": Program(HOSTNAME, max_operands=0, operand_reason="hostname NAME sets it"),
     "cd": Program(CD, max_operands=1, operand_reason="cd takes one directory"),
-    "diff": Program(reads=True),
+    "du": Program(read_options=frozenset({"--files0-from", "-X", "--exclude-from"})),
+    "diff": Program(reads=True, read_options=frozenset({"--from-file", "--to-file"})),
     "cmp": Program(reads=True),
     "comm": Program(reads=True),
     **{
         name: ANY
         for name in (
-            "echo", "printf", "pwd", "true", "false", "df", "du", "stat", "which", "uname",
+            "echo", "printf", "pwd", "true", "false", "df", "stat", "which", "uname",
             "whoami", "id", "nproc", "free", "uptime", "lscpu", "basename", "dirname",
             "realpath", "readlink", "seq", "tr", "md5sum", "sha1sum", "sha256sum",
             "sha512sum", "b2sum",

@@ -12,6 +12,7 @@ list against it: 47 of these attacks passed it as read-only).
 from __future__ import annotations
 
 import json
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -200,7 +201,31 @@ ATTACKS: list[Attack] = [
     A("grep -r password ~"),
     A("sort ~/.aws/credentials"),
     A("cat ~/.cache/huggingface/token"),
+    A("wc --files0-from=/proc/self/environ"),
+    A("du --files0-from /proc/self/environ"),
+    A("file -f /proc/self/environ"),
+    A("sort --files0-from=/proc/self/environ"),
+    A("ps axeww"),
+    A("cat /etc/shadow"),
+    A("head -c 512 /dev/sda"),
+    A("grep -r TOKEN /"),
 ]
+
+LEAKS = [
+    "cat /proc/self/environ",
+    "strings /proc/self/environ",
+    "head -c 100000 /proc/self/environ",
+    "grep -a SECRET /proc/self/environ",
+    "cat < /proc/self/environ",
+    "cat envlink",
+    "cd /proc/self && cat environ",
+    "wc --files0-from=/proc/self/environ",
+    "du --files0-from /proc/self/environ",
+    "file -f /proc/self/environ",
+    "sort --files0-from=/proc/self/environ",
+    "ps axeww",
+]
+"""Reads of a process's environment that really print it (finding 6)."""
 
 ATTACK_IDS = [f"{i:03d}" for i in range(len(ATTACKS))]
 MARKED = [a for a in ATTACKS if a.marker is not None]
@@ -242,6 +267,22 @@ def test_every_marker_attack_really_leaves_its_marker(arena: Arena) -> None:
         if not marker.exists():
             missing.append(attack.command)
     assert missing == []
+
+
+@pytest.mark.parametrize("command", LEAKS)
+def test_environment_reads_really_leak_and_are_refused(command: str, arena: Arena) -> None:
+    secret = "hf_leaked_by_the_test_0123"
+    done = subprocess.run(
+        ["/bin/sh", "-c", command],
+        cwd=arena.work,
+        env={"SECRET_TOKEN": secret, **arena.env},  # first: some print one entry only
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert secret.encode() in done.stdout + done.stderr, "the control: the read leaks"
+    analysis = analyse_command(command, cwd=arena.work, env=arena.env)
+    assert analysis.read_only_reason is not None
 
 
 # ------------------------------------------------- through the real approval path
