@@ -19,6 +19,7 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from ml_intern_tui.safety.shell_files import option_words
 from ml_intern_tui.safety.shell_options import parse_options, table
 from ml_intern_tui.safety.shell_parse import parse_script
 from ml_intern_tui.safety.shell_paths import Where
@@ -236,15 +237,9 @@ def _subcommand(sub: str, args: list[Word], where: Where) -> Finding | None:
         return _listing(sub, args)
     if sub in _ANY_ARGS:
         if sub in ("blame", "annotate"):
-            contents = [
-                w for w, prev in zip(args[1:], args, strict=False) if prev.value == "--contents"
-            ]
-            contents += [
-                Word(value=(w.value or "").split("=", 1)[1], raw=w.raw)
-                for w in args
-                if (w.value or "").startswith("--contents=")
-            ]
-            return secret_reads(contents, where)
+            # These files are printed, or named line by line in errors.
+            flags = ("--contents", "-S", "--ignore-revs-file")
+            return secret_reads(option_words(args, flags), where)
         return None
     if sub == "remote":
         return _remote([word.value or "" for word in args])

@@ -110,6 +110,17 @@ def judge_table(name: str, program: Program, args: list[Word], where: Where) -> 
     if program.reads:
         recursive = program.always_recursive or parsed.has(*program.recursive_options)
         recursive = recursive or "recurse" in parsed.values("-d", "--directories")
+        if program.options is None:  # no table: spot the flags in bundles too (-rN)
+            letters = {o[1] for o in program.recursive_options if len(o) == 2}
+            recursive = recursive or any(
+                (w.value or "") in program.recursive_options
+                or (
+                    (w.value or "")[:1] == "-"
+                    and (w.value or "")[1:2] != "-"
+                    and letters & set((w.value or "")[1:])
+                )
+                for w in args
+            )
         return secret_reads(parsed.operands, where, recursive=recursive) or secret_reads(
             [_value_word(v) for v in parsed.values(*program.read_options)], where
         )
@@ -155,7 +166,14 @@ def _tree(name: str, parsed: ParsedArgs, where: Where) -> Finding | None:
     return None
 
 
-_EXTRA = {"date": _date, "tree": _tree}
+def _strings(name: str, parsed: ParsedArgs, where: Where) -> Finding | None:
+    for word in parsed.operands:
+        if (word.value or "").startswith("@"):
+            return Finding(f"strings {word.raw} reads its arguments from a file")
+    return None
+
+
+_EXTRA = {"date": _date, "tree": _tree, "strings": _strings}
 
 
 # --------------------------------------------------------------------- find
@@ -201,6 +219,13 @@ def _find(name: str, args: list[Word], where: Where) -> Finding | None:
         i += 2 if values[i] == "-D" else 1
     while i < len(values) and values[i][:1] != "-" and values[i] not in ("(", ")", "!", ","):
         i += 1
+    files0 = option_words(args, ("-files0-from",))
+    if files0:
+        return secret_reads(files0, where) or _find_expression(values, i)
+    return _find_expression(values, i)
+
+
+def _find_expression(values: list[str], i: int) -> Finding | None:
     while i < len(values):
         token = values[i]
         if token in _FIND_DENIED:

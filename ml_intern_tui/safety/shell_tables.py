@@ -199,11 +199,15 @@ PROGRAMS: dict[str, Program] = {
     "strings": Program(STRINGS, reads=True),
     "file": Program(FILE, read_options=frozenset({"-f", "--files-from", "-m", "--magic-file"})),
     "date": Program(DATE, read_options=frozenset({"-f", "--file"})),
-    "tree": Program(TREE),
+    "tree": Program(TREE, read_options=frozenset({"--hintro", "--houtro"})),
     "hostname": Program(HOSTNAME, max_operands=0, operand_reason="hostname NAME sets it"),
     "cd": Program(CD, max_operands=1, operand_reason="cd takes one directory"),
     "du": Program(read_options=frozenset({"--files0-from", "-X", "--exclude-from"})),
-    "diff": Program(reads=True, read_options=frozenset({"--from-file", "--to-file"})),
+    "diff": Program(
+        reads=True,
+        read_options=frozenset({"--from-file", "--to-file"}),
+        recursive_options=frozenset({"-r", "--recursive"}),
+    ),
     "cmp": Program(reads=True),
     "comm": Program(reads=True),
     **{

@@ -209,6 +209,11 @@ ATTACKS: list[Attack] = [
     A("cat /etc/shadow"),
     A("head -c 512 /dev/sda"),
     A("grep -r TOKEN /"),
+    A("find -files0-from /proc/self/environ"),
+    A("strings @/proc/self/environ"),
+    A("tree -H . --hintro=/proc/self/environ"),
+    A("diff -rN ~ /var/empty"),
+    A("git blame -S /proc/self/environ README.md"),
 ]
 
 LEAKS = [
@@ -224,6 +229,7 @@ LEAKS = [
     "file -f /proc/self/environ",
     "sort --files0-from=/proc/self/environ",
     "ps axeww",
+    "find -files0-from /proc/self/environ",
 ]
 """Reads of a process's environment that really print it (finding 6)."""
 
