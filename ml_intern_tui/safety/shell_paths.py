@@ -9,6 +9,7 @@ callers treat it as "anywhere".
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import re
@@ -122,22 +123,29 @@ def real(path: Path) -> Path:
 
 
 def inside(path: Path, root: Path) -> bool:
-    return path == root or path.is_relative_to(root)
+    """``path`` is ``root`` or below it (both absolute and normalised)."""
+    text, base = str(path), str(root)
+    return text == base or text.startswith(base if base.endswith("/") else base + "/")
 
 
-def secret_roots(where: Where) -> list[Path]:
+def secret_roots(where: Where) -> tuple[Path, ...]:
     """Files and directories whose contents are credentials."""
+    env = where.env
+    return _secret_roots(
+        str(where.home or ""), env.get("HF_HOME", ""), env.get("HF_TOKEN_PATH", "")
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _secret_roots(home: str, hf_home: str, token_path: str) -> tuple[Path, ...]:
     roots: list[Path] = [Path(p) for p in SYSTEM_SECRETS]
-    home = where.home
-    if home is not None:
-        roots += [home / rel for rel in SECRET_HOME_PATHS]
-    hf_home = where.env.get("HF_HOME")
+    if home:
+        roots += [Path(home) / rel for rel in SECRET_HOME_PATHS]
     if hf_home:
         roots += [Path(hf_home) / "token", Path(hf_home) / "stored_tokens"]
-    token_path = where.env.get("HF_TOKEN_PATH")
     if token_path:
         roots.append(Path(token_path))
-    return [real(root) for root in roots]
+    return tuple(real(root) for root in roots)
 
 
 def secret_reason(path: Path, where: Where, *, recursive: bool = False) -> str | None:
@@ -150,7 +158,7 @@ def secret_reason(path: Path, where: Where, *, recursive: bool = False) -> str |
     if device is not None:
         return device
     for root in secret_roots(where):
-        if inside(target, root) or (recursive and root.is_relative_to(target)):
+        if inside(target, root) or (recursive and inside(root, target)):
             return f"reads {path}, which holds credentials"
     return None
 
