@@ -30,6 +30,7 @@ from pathlib import Path
 
 from ml_intern_tui.core.protocol import Risk
 from ml_intern_tui.safety.shell_effects import after_cd, script_effects
+from ml_intern_tui.safety.shell_files import option_like_glob
 from ml_intern_tui.safety.shell_parse import ParsedScript, Redirect, SimpleCommand, parse_script
 from ml_intern_tui.safety.shell_paths import Where, inside, real
 from ml_intern_tui.safety.shell_readonly import (
@@ -226,6 +227,10 @@ def _command_reason(
     name, problem = program_name(words[0])
     if name is None:
         return problem
+    sneaky = option_like_glob(words[1:], where)
+    if sneaky is not None:
+        # 'du -sh *' with a file named '--files0-from=link' is another command.
+        return f"{name} {sneaky.raw} matches a file named like an option"
     finding = judge_command(name, words[1:], where)
     if finding is None:
         finding = _path_hijack(name, where)

@@ -77,6 +77,12 @@ def after_cd(command: SimpleCommand, where: Where) -> Where:
     paths = word_paths(target, where)
     if paths is None:
         return where.with_cwds(where.cwds, unknown=True)
+    value = target.value
+    if where.env.get("CDPATH") and not target.tilde and not value.startswith(("/", "./", "../")):
+        # cd searches $CDPATH first: every entry is a place the chain may go on in.
+        for entry in where.env["CDPATH"].split(":"):
+            base = where.cwds[0] / entry  # an absolute entry replaces the base
+            paths += word_paths(target, where.with_cwds((base,))) or []
     return where.with_cwds(tuple(dict.fromkeys([*where.cwds, *paths])))
 
 

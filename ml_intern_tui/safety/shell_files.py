@@ -193,11 +193,11 @@ def has_long(options: list[str], *names: str) -> bool:
     return False
 
 
-def _option_like_glob(args: list[Word], where: Where) -> Word | None:
-    """A glob before ``--`` that matches a name starting with ``-`` (read as an option)."""
+def option_like_glob(args: list[Word], where: Where) -> Word | None:
+    """A glob that matches a name starting with ``-`` (a program reads it as an option;
+    even after ``--``, since ``--`` may be an option's value: ``grep -e -- *``), or whose
+    matches cannot be listed."""
     for word in args:
-        if word.value == "--":
-            return None
         if word.glob:
             for cwd in where.cwds:
                 names = expand_glob(word, cwd, where.home)
@@ -214,7 +214,7 @@ def _rm(name: str, args: list[Word], where: Where, tail_unknown: bool) -> Effect
     recursive = bool(letters & {"r", "R"}) or has_long(options, "--recursive")
     if has_long(options, "--no-preserve-root"):
         out.irreversible.append("rm --no-preserve-root may delete the whole file system")
-    sneaky = _option_like_glob(args, where)
+    sneaky = option_like_glob(args, where)
     if sneaky is not None:
         out.irreversible.append(f"{name} {sneaky.raw} matches a file named like an option")
     if tail_unknown:

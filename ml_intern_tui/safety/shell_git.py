@@ -22,7 +22,7 @@ from pathlib import Path
 from ml_intern_tui.safety.shell_files import option_words
 from ml_intern_tui.safety.shell_options import parse_options, table
 from ml_intern_tui.safety.shell_parse import parse_script
-from ml_intern_tui.safety.shell_paths import Where
+from ml_intern_tui.safety.shell_paths import Where, word_paths
 from ml_intern_tui.safety.shell_readonly import Finding, secret_reads
 from ml_intern_tui.safety.shell_words import Word, names
 
@@ -188,7 +188,10 @@ def judge_git(args: list[Word], where: Where) -> Finding | None:
         option = values[i]
         name = option.split("=", 1)[0]
         if option == "-C" and i + 1 < len(values):
-            cwds = [Path(os.path.normpath(c / values[i + 1])) for c in cwds]
+            paths = word_paths(args[i + 1], where.with_cwds(tuple(cwds)))
+            if paths is None:
+                return Finding(f"git -C {args[i + 1].raw}: a directory only known at run time")
+            cwds = paths
             i += 2
             continue
         if option in _GLOBAL_FLAGS:

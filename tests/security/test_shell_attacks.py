@@ -133,6 +133,8 @@ ATTACKS: list[Attack] = [
     A("hostname evil"),
     A("file -C -m d20"),
     A("cd inj && sort *", "inj/inj-out"),
+    A("cd inj && git log *", "inj/inj-out"),
+    A("cd inj && sort -k 1 *", "inj/inj-out"),
     A("tee d21 < data.txt", "d21"),
     # --- redirections
     A("cat data.txt > e1", "e1"),

@@ -245,14 +245,26 @@ def test_an_alias_never_passes_for_a_user_allowed_git_subcommand(tmp_path: Path)
     assert site.marker.exists()
 
 
-def test_git_dash_c_checks_the_repository_it_names(tmp_path: Path) -> None:
+def test_git_dash_c_and_cd_check_the_repository_they_name(tmp_path: Path) -> None:
     site = make_site(tmp_path)
     arm_fsmonitor(site)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    for command in (f"git -C {site.repo} status", f"cd {site.repo} && git status"):
-        analysis = analyse_command(command, cwd=elsewhere, env=site.env)
-        assert analysis.read_only_reason is not None and "fsmonitor" in analysis.read_only_reason
+    env = {**site.env, "HOME": str(tmp_path)}
+    for command in (
+        f"git -C {site.repo} status",
+        "git -C ~/repo status",
+        "git -C ../repo status",
+        f"cd {site.repo} && git status",
+        "cd ~/repo && git status",
+        "ls; cd ../repo; git status",
+    ):
+        analysis = analyse_command(command, cwd=elsewhere, env=env)
+        reason = analysis.read_only_reason
+        assert reason is not None and "fsmonitor" in reason, command
+    cdpath = {**env, "CDPATH": str(tmp_path)}
+    reason = analyse_command("cd repo && git status", cwd=elsewhere, env=cdpath).read_only_reason
+    assert reason is not None and "fsmonitor" in reason
 
 
 def test_everyday_configuration_keeps_git_read_only(tmp_path: Path) -> None:
