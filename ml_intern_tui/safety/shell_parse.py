@@ -175,6 +175,7 @@ def parse_script(source: str) -> ParsedScript:
     try:
         walker.visit(tree.root_node, nested=False, piped=False, depth=0)
         walker.check_continuations(tree.root_node)
+        walker.check_coverage(tree.root_node)
     except RecursionError:
         walker.error = "is nested too deeply to analyse"
     if tree.root_node.has_error and walker.error is None:
@@ -291,18 +292,29 @@ class _Walker:
         words: list[Word] = []
         assignments: list[tuple[str, Word]] = []
         inline_redirects: list[Node] = []
+        groups: list[list[Node]] = []
+        assignment_nodes: list[list[Node]] = []
+        last: list[Node] | None = None
         for child in node.children:
             if child.type == "variable_assignment":
-                assignments.append(self._assignment(child, nested, depth))
+                last = [child]
+                assignment_nodes.append(last)
             elif child.type in ("file_redirect", "heredoc_redirect", "herestring_redirect"):
                 inline_redirects.append(child)
-            elif child.type == "command_name":
-                target = child.named_children[0] if child.named_children else child
-                words.append(self._word(target, nested, depth))
+                last = None
             elif child.is_named:
-                words.append(self._word(child, nested, depth))
+                part = child.named_children[0] if child.type == "command_name" else child
+                if last is not None and last[-1].end_byte == child.start_byte:
+                    last.append(part)  # no blank in between: bash reads one word
+                else:
+                    last = [part]
+                    groups.append(last)
             else:
                 self.flag(f"uses shell syntax the analysis does not know ({child.type!r})")
+                last = None
+        for group in assignment_nodes:
+            assignments.append(self._assignment(group, nested, depth))
+        words = [self._word(group, nested, depth) for group in groups]
         if assignments:
             names = " ".join(f"{name}=…" for name, _ in assignments)
             self.flag(f"sets environment variables ({names})", opaque=False)
@@ -317,20 +329,23 @@ class _Walker:
             )
         )
 
-    def _assignment(self, node: Node, nested: bool, depth: int) -> tuple[str, Word]:
+    def _assignment(self, group: list[Node], nested: bool, depth: int) -> tuple[str, Word]:
+        node = group[0]
         name_node = node.child_by_field_name("name")
         value_node = node.child_by_field_name("value")
         name = node_text(name_node, self.src) if name_node is not None else "?"
         if value_node is None:
+            if len(group) > 1:
+                return name, self._word(group[1:], nested, depth)
             return name, Word(value="", raw="")
         if value_node.type == "array":
             self.flag("assigns an array")
             self._descend(value_node, nested=True, piped=False, depth=depth + 1)
             return name, Word(value=None, raw=node_text(value_node, self.src), problem="array")
-        return name, self._word(value_node, nested, depth)
+        return name, self._word([value_node, *group[1:]], nested, depth)
 
-    def _word(self, node: Node, nested: bool, depth: int) -> Word:
-        word, inner = build_word(node, self.src)
+    def _word(self, nodes: list[Node], nested: bool, depth: int) -> Word:
+        word, inner = build_word(nodes, self.src)
         if word.problem is not None:
             self.flag(word.problem)
         for child in inner:
@@ -347,8 +362,8 @@ class _Walker:
                 self._file_redirect(node, nested, depth, built, extra)
             elif node.type == "herestring_redirect":
                 self.flag("feeds a here-string to a command")
-                target = node.named_children[0] if node.named_children else None
-                word = self._word(target, nested, depth) if target is not None else None
+                parts = node.named_children
+                word = self._word(list(parts), nested, depth) if parts else None
                 built.append(Redirect(op="<<<", target=word))
             elif node.type == "heredoc_redirect":
                 self._heredoc(node, nested, piped, depth, built, extra)
@@ -365,15 +380,21 @@ class _Walker:
         op = ""
         target: Word | None = None
         before = len(extra)
+        groups: list[list[Node]] = []
         for child in node.children:
             if child.type == "file_descriptor":
                 fd = node_text(child, self.src)
             elif not child.is_named:
                 op = child.type
-            elif not op.endswith("-") and target is None:
-                target = self._word(child, nested, depth)
+            elif groups and groups[-1][-1].end_byte == child.start_byte:
+                groups[-1].append(child)  # one word for bash
             else:
-                extra.append(self._word(child, nested, depth))
+                groups.append([child])
+        for group in groups:
+            if not op.endswith("-") and target is None:
+                target = self._word(group, nested, depth)
+            else:
+                extra.append(self._word(group, nested, depth))
         if op.endswith("-") and len(op) > 2:  # '>&-' / '<&-' close a descriptor
             op, target = op[:-1], Word(value="-", raw="-")
         if op in ("&>", "&>>") and len(extra) > before:
@@ -419,7 +440,7 @@ class _Walker:
             elif kind in ("list", "command", "redirected_statement"):
                 self.visit(child, nested=nested, piped=piped, depth=depth + 1)
             else:
-                extra.append(self._word(child, nested, depth))
+                extra.append(self._word([child], nested, depth))
         built.append(Redirect(op=op, heredoc=body))
 
     def _heredoc_body(self, node: Node, delimiter: str, nested: bool, depth: int) -> str | None:
@@ -435,6 +456,31 @@ class _Walker:
         return re.sub(r"\\(\n|[$`\\])", lambda m: "" if m.group(1) == "\n" else m.group(1), text)
 
     # ---------------------------------------------------------- differentials
+
+    def check_coverage(self, root: Node) -> None:
+        """Every character outside whitespace must belong to a token the grammar read.
+
+        The grammar skips a backslash-escaped space at the start of a word, so in
+        ``echo \\ #x; touch p`` it sees a comment where bash sees the word `` #x`` and
+        then runs ``touch p``. Text the grammar skipped is text the analysis did not see.
+        """
+        covered = bytearray(len(self.src))
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if node.child_count == 0 or node.type in _PROTECTED_TEXT:
+                covered[node.start_byte : node.end_byte] = b"\x01" * (
+                    node.end_byte - node.start_byte
+                )
+                continue
+            stack.extend(node.children)
+        for index, byte in enumerate(self.src):
+            if covered[index] or byte in b" \t\n":
+                continue
+            if byte == 0x5C and self.src[index + 1 : index + 2] == b"\n":
+                continue  # a line continuation: check_continuations decides
+            self.error = self.error or "holds text the grammar skips (an escaped blank?)"
+            return
 
     def check_continuations(self, root: Node) -> None:
         """Flag a backslash-newline inside a word: bash joins the two halves into one

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -85,12 +86,15 @@ def node_text(node: Node, src: bytes) -> str:
     return src[node.start_byte : node.end_byte].decode("utf-8", "surrogateescape")
 
 
-def build_word(node: Node, src: bytes) -> tuple[Word, list[Node]]:
-    """The word of an argument node, and the nodes inside it that run commands."""
+def build_word(nodes: Sequence[Node], src: bytes) -> tuple[Word, list[Node]]:
+    """The word bash makes of adjacent argument nodes (the grammar sometimes splits one
+    word in two: ``""\\#a`` is one word for bash), and the nodes inside that run commands."""
     segments: list[Segment] = []
     nested: list[Node] = []
-    problem = _collect(node, src, segments, nested)
-    raw = node_text(node, src)
+    problem: str | None = None
+    for node in nodes:
+        problem = _collect(node, src, segments, nested) or problem
+    raw = src[nodes[0].start_byte : nodes[-1].end_byte].decode("utf-8", "surrogateescape")
     if problem is not None:
         return Word(value=None, raw=raw, problem=problem), nested
     value = "".join(text for text, _ in segments)
@@ -98,7 +102,7 @@ def build_word(node: Node, src: bytes) -> tuple[Word, list[Node]]:
     if problem is not None:
         return Word(value=None, raw=raw, problem=problem), nested
     glob = _has_glob(segments)
-    tilde = bool(segments) and not segments[0][1] and _leading_tilde(segments[0][0])
+    tilde = _tilde_prefix(segments) == "~"
     return Word(value=value, raw=raw, glob=glob, tilde=tilde), nested
 
 
@@ -144,6 +148,7 @@ def _collect_double_quoted(
     node: Node, src: bytes, out: list[Segment], nested: list[Node]
 ) -> str | None:
     problem: str | None = None
+    out.append(("", True))  # even "" is a quoted (empty) piece: ~"" stays literal
     for child in node.children:
         if not child.is_named:
             if child.type != '"':
@@ -259,17 +264,24 @@ def _has_glob(segments: list[Segment]) -> bool:
     return False
 
 
-def _leading_tilde(text: str) -> bool:
-    return text == "~" or text.startswith("~/")
+def _tilde_prefix(segments: list[Segment]) -> str | None:
+    """The tilde-prefix bash expands: from a leading unquoted ``~`` to the first unquoted
+    ``/`` (or the end), all of it unquoted; ``None`` when there is none (``~"/x"`` stays
+    literal: its prefix holds quoted characters)."""
+    if not segments or segments[0][1] or not segments[0][0].startswith("~"):
+        return None
+    first = segments[0][0]
+    if "/" in first:
+        return first.split("/", 1)[0]
+    return first if len(segments) == 1 else None
 
 
 def _brace_or_tilde_problem(segments: list[Segment]) -> str | None:
     """Brace expansion and the tilde forms whose value the analysis cannot know."""
     bare = "".join(text if not quoted else "\0" * len(text) for text, quoted in segments)
-    if segments and not segments[0][1]:
-        first = segments[0][0]
-        if first.startswith("~") and not _leading_tilde(first.split("/", 1)[0] + "/"):
-            return "expands another user's home directory (~user)"
+    prefix = _tilde_prefix(segments)
+    if prefix is not None and prefix != "~":
+        return "expands another user's home directory (~user)"
     if _ASSIGNMENT_LIKE.match(bare) and re.search(r"[=:]~", bare):
         return "expands ~ inside an assignment-like word"
     depth = 0

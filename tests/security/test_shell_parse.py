@@ -101,6 +101,7 @@ def test_constructs_beyond_plain_commands_are_named(source: str, problem: str) -
         "ls <> f",
         "ls &>/dev/null touch x",  # dash: 'ls &' then '>/dev/null touch x'
         "ls &>>/dev/null touch x",
+        "echo \\ #x; touch p",  # the grammar skips '\ ' and would read a comment
     ],
 )
 def test_scripts_the_grammar_might_misread_are_errors(source: str) -> None:
@@ -157,6 +158,8 @@ def test_ansi_c_strings_decode_like_bash(body: str, text: str) -> None:
         ('"r"m x', ["rm", "x"]),
         ("to\\uch x", ["touch", "x"]),
         ("git log HEAD@{1}", ["git", "log", "HEAD@{1}"]),
+        ("echo \"\"\\#a $'x'\\#y", ["echo", "#a", "x#y"]),  # the grammar splits these words
+        ('A=""\\#x rm -rf ~', ["rm", "-rf", "~"]),
     ],
 )
 def test_words_resolve_as_bash_resolves_them(source: str, values: list[str]) -> None:
@@ -164,10 +167,11 @@ def test_words_resolve_as_bash_resolves_them(source: str, values: list[str]) -> 
 
 
 def test_globs_and_tilde_are_flagged_not_expanded() -> None:
-    (command,) = parse_script("ls *.py '*.txt' ~/x ~").commands
-    glob, quoted, home, bare = command.words[1:]
+    (command,) = parse_script('ls *.py \'*.txt\' ~/x ~ ~"/x" ~"" \\~/x').commands
+    glob, quoted, home, bare, *literal = command.words[1:]
     assert glob.glob and not quoted.glob and quoted.value == "*.txt"
     assert home.tilde and bare.tilde and home.value == "~/x"
+    assert [w.tilde for w in literal] == [False, False, False]  # a quoted tilde-prefix
 
 
 def test_canonical_text_undoes_obfuscation() -> None:
