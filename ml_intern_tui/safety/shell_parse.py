@@ -59,6 +59,7 @@ _PROTECTED_TEXT = frozenset(
 )
 _CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
 _COMMENT_BOUNDARY = frozenset(b" \t\n;&|()<>")
+_LONE_DASH = re.compile(rb"-[ \t]*<<")
 _QUOTED_DELIMITER = re.compile(r"^(?:'.*'|\".*\"|.*\\.*)$", re.S)
 MAX_NESTING = 200
 """Deeper scripts are not analysed (the recursion would be a denial of service)."""
@@ -169,17 +170,15 @@ def parse_script(source: str) -> ParsedScript:
     data = source.encode("utf-8", "surrogateescape")
     if _CONTROL.search(data):
         return ParsedScript(source, error="contains control characters")
-    with _PARSE_LOCK:
-        tree = _parser().parse(data)
-    walker = _Walker(data)
-    try:
-        walker.visit(tree.root_node, nested=False, piped=False, depth=0)
-        walker.check_continuations(tree.root_node)
-        walker.check_coverage(tree.root_node)
-    except RecursionError:
-        walker.error = "is nested too deeply to analyse"
-    if tree.root_node.has_error and walker.error is None:
-        walker.error = "does not parse as bash"
+    for _ in range(8):
+        walker, skipped = _walk(data)
+        if skipped is None or not _LONE_DASH.match(data, skipped):
+            break
+        # The grammar drops a lone '-' right before '<<' ('python3 - <<EOF'); the text
+        # it skipped is in code position, so quoting it changes nothing for bash.
+        data = data[:skipped] + b"'-'" + data[skipped + 1 :]
+    if skipped is not None:
+        walker.error = walker.error or "holds text the grammar skips (an escaped blank?)"
     return ParsedScript(
         source,
         commands=tuple(walker.commands),
@@ -187,6 +186,22 @@ def parse_script(source: str) -> ParsedScript:
         opaque=tuple(dict.fromkeys(walker.opaque)),
         error=walker.error,
     )
+
+
+def _walk(data: bytes) -> tuple[_Walker, int | None]:
+    with _PARSE_LOCK:
+        tree = _parser().parse(data)
+    walker = _Walker(data)
+    skipped: int | None = None
+    try:
+        walker.visit(tree.root_node, nested=False, piped=False, depth=0)
+        walker.check_continuations(tree.root_node)
+        skipped = walker.skipped_text(tree.root_node)
+    except RecursionError:
+        walker.error = "is nested too deeply to analyse"
+    if tree.root_node.has_error and walker.error is None:
+        walker.error = "does not parse as bash"
+    return walker, skipped
 
 
 @dataclass
@@ -457,8 +472,10 @@ class _Walker:
 
     # ---------------------------------------------------------- differentials
 
-    def check_coverage(self, root: Node) -> None:
-        """Every character outside whitespace must belong to a token the grammar read.
+    def skipped_text(self, root: Node) -> int | None:
+        """Where the grammar skipped text outside whitespace (``None``: nowhere).
+
+        Every character outside whitespace must belong to a token the grammar read.
 
         The grammar skips a backslash-escaped space at the start of a word, so in
         ``echo \\ #x; touch p`` it sees a comment where bash sees the word `` #x`` and
@@ -479,8 +496,8 @@ class _Walker:
                 continue
             if byte == 0x5C and self.src[index + 1 : index + 2] == b"\n":
                 continue  # a line continuation: check_continuations decides
-            self.error = self.error or "holds text the grammar skips (an escaped blank?)"
-            return
+            return index
+        return None
 
     def check_continuations(self, root: Node) -> None:
         """Flag a backslash-newline inside a word: bash joins the two halves into one

@@ -32,6 +32,7 @@ def words_of(source: str) -> list[list[str | None]]:
         ("cat <<EOF && rm x\nbody\nEOF", [["rm", "x"], ["cat"]]),
         ("echo $(rm -rf ~) `id`", [["rm", "-rf", "~"], ["id"], ["echo", None, None]]),
         ("f() { rm -rf /; }; f", [["rm", "-rf", "/"], ["f"]]),
+        ("python3 - <<'EOF'\nprint(1)\nEOF", [["python3", "-"]]),  # the grammar drops '-'
     ],
 )
 def test_commands_are_found_where_bash_runs_them(source: str, commands: list[list[str]]) -> None:
