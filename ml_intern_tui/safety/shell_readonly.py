@@ -369,6 +369,9 @@ _PIP_CONFIG_KEYS = re.compile(
 
 
 def _pip(name: str, args: list[Word], where: Where) -> Finding | None:
+    shadow = _pip_shadow(where, module=False)
+    if shadow is not None:
+        return Finding(shadow)
     sub_index = next(
         (i for i, w in enumerate(args) if not (w.value or "").startswith("-")), len(args)
     )
@@ -448,7 +451,7 @@ def _python(name: str, args: list[Word], where: Where) -> Finding | None:
     if values in (["--version"], ["-V"], ["-VV"]):
         return None
     if len(values) >= 2 and values[0] == "-m" and values[1] == "pip":
-        shadow = _pip_shadow(where)
+        shadow = _pip_shadow(where, module=True)
         if shadow is not None:
             return Finding(shadow)
         return _pip(f"{name} -m pip", args[2:], where)
@@ -457,14 +460,15 @@ def _python(name: str, args: list[Word], where: Where) -> Finding | None:
     return Finding(f"{shown} is not a read-only command", vouchable=True)
 
 
-def _pip_shadow(where: Where) -> str | None:
-    """``python -m pip`` imports ``pip`` from the working directory first."""
-    places = list(where.cwds)
+def _pip_shadow(where: Where, *, module: bool) -> str | None:
+    """pip imports ``pip`` from ``$PYTHONPATH`` first (and ``python -m pip`` from the
+    working directory before that): a planted ``pip/`` package would run instead."""
+    places = list(where.cwds) if module else []
     places += [Path(p) for p in where.env.get("PYTHONPATH", "").split(os.pathsep) if p]
     for place in places:
         base = place if place.is_absolute() else where.cwds[0] / place
         if (base / "pip").exists() or any(base.glob("pip.*")):
-            return f"python -m pip would import the pip found in {base}"
+            return f"pip would import the pip found in {base}"
     return None
 
 

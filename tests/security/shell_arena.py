@@ -53,6 +53,12 @@ def build_arena(root: Path) -> Arena:
     planted.write_text('#!/bin/sh\ntouch "$HOME/planted-ls"\n')
     planted.chmod(0o755)
     (work / "envlink").symlink_to("/proc/self/environ")
+    fake_pip = work / "pip"
+    fake_pip.mkdir()
+    (fake_pip / "__init__.py").write_text("")
+    (fake_pip / "__main__.py").write_text(
+        "import os, pathlib\npathlib.Path(os.environ['HOME'], 'planted-pip').touch()\n"
+    )
     injection = work / "inj"
     injection.mkdir()
     (injection / "--output=inj-out").write_text("")

@@ -67,6 +67,7 @@ ATTACKS: list[Attack] = [
     A("/usr/bin/../bin/touch ~/b11", "~/b11"),
     A("./ls", "~/planted-ls"),
     A("PATH=.:$PATH ls", "~/planted-ls"),
+    A("python3 -m pip list", "~/planted-pip"),  # the project's pip/ package is imported
     # --- programs that run programs
     A("command touch ~/c1", "~/c1"),
     A("env touch ~/c2", "~/c2"),
