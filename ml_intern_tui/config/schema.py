@@ -127,6 +127,23 @@ class ToolsConfig(Section):
     """Command prefixes that run without approval in ``ask`` mode; empty = built-in list."""
     bash: BashToolConfig = BashToolConfig()
 
+    @field_validator("readonly_allowlist")
+    @classmethod
+    def _allowlist_entries(cls, entries: list[str]) -> list[str]:
+        # An empty entry once matched every command; shell syntax never matches a word.
+        for number, entry in enumerate(entries, 1):
+            if not entry.strip():
+                raise ValueError(
+                    f"entry {number} is empty; write a command and its leading words "
+                    '(like "make test") or remove it'
+                )
+            if re.search(r"[;&|<>$`()\n\r]", entry):
+                raise ValueError(
+                    f"entry {number} ({entry.strip()!r}) is not one command; write a command "
+                    'and its leading words (like "make test"), without ; & | < > $ ` ( )'
+                )
+        return entries
+
     @model_validator(mode="after")
     def _timeouts_ordered(self) -> ToolsConfig:
         if self.bash_timeout_s > self.bash_max_timeout_s:

@@ -3,9 +3,12 @@
 Unlike the retired CLI (blocking ``subprocess.run``, no approvals), the command runs as
 an asyncio subprocess in its own process group: a timeout or an interrupt kills the
 whole group, children included. Commands run in the OS sandbox when there is one
-(``bash_sandbox``), with the environment minus its secrets. Read-only commands from an
-allowlist run without asking; everything else needs a ``local`` approval, and leaving the
-sandbox (network, writes elsewhere, no sandbox on this machine) an ``unsandboxed`` one.
+(``bash_sandbox``), with the environment minus its secrets. Commands the shell analysis
+(``safety.shell_analysis``, on the tree-sitter bash grammar) shows to only read run
+without asking; everything else needs a ``local`` approval, leaving the sandbox
+(network, writes elsewhere, no sandbox on this machine) an ``unsandboxed`` one, and what
+cannot be undone (``rm -rf`` outside the project, ``git push --force``…) an
+``irreversible`` one, which ``auto`` never grants by itself.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import atexit
 import contextlib
 import os
 import re
-import shlex
 import shutil
 import tempfile
 import time
@@ -36,7 +38,12 @@ from ml_intern_tui.jobs.local import (
     spawn_shell,
     wait_exit,
 )
+from ml_intern_tui.safety import shell_analysis
 from ml_intern_tui.safety.sandbox import Placement
+from ml_intern_tui.safety.shell_analysis import (
+    DEFAULT_READONLY_ALLOWLIST as DEFAULT_READONLY_ALLOWLIST,
+)
+from ml_intern_tui.safety.shell_analysis import CommandAnalysis, analyse_command
 from ml_intern_tui.tools.bash_sandbox import (
     how_it_ran,
     launch_for,
@@ -45,142 +52,34 @@ from ml_intern_tui.tools.bash_sandbox import (
 )
 from ml_intern_tui.tools.files import plural
 
-DEFAULT_READONLY_ALLOWLIST: tuple[str, ...] = (
-    "ls", "cat", "head", "tail", "wc", "pwd", "echo", "grep", "egrep", "fgrep", "rg",
-    "find", "git status", "git log", "git diff", "git show", "git branch", "python --version",
-    "python3 --version", "pip list", "pip show", "pip freeze", "nvidia-smi", "df", "du", "ps",
-    "which", "file", "stat", "date", "tree", "uname", "whoami", "nproc", "free", "basename",
-    "dirname", "realpath", "sort", "uniq", "cut", "true", "cd",
-)  # fmt: skip
-"""Commands (or command prefixes) that only read. ``env``/``printenv`` are left out on
-purpose: they print secrets into the model's context."""
-
-_DENIED_ARGS: dict[str, tuple[str, ...]] = {
-    "find": ("-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fls"),
-    "rg": ("--pre",),
-    "tree": ("-o",),
-    "sort": ("-o", "--output"),
-    "git": ("--output",),
-    "date": ("-s", "--set"),
-    "nvidia-smi": (
-        "-pm", "--persistence-mode", "-r", "--gpu-reset", "-ac", "--applications-clocks",
-        "-rac", "-pl", "--power-limit", "-c", "--compute-mode", "-e", "--ecc-config", "-lgc",
-        "-rgc", "-mig", "--multi-instance-gpu",
-    ),
-}  # fmt: skip
-"""Arguments that make an allowlisted command write or execute something."""
-
-_SEPARATORS = {"|", "||", "&&", ";", "&", ";;", "(", ")", "|&"}
-_REDIRECT_CHARS = frozenset("<>&|")
-_NULL_TARGETS = {"/dev/null", "/dev/stdout", "/dev/stderr"}
-_SECRET_VAR_RE = re.compile(r"\$\{?\w*(TOKEN|KEY|SECRET|PASSWORD|PASSWD)", re.IGNORECASE)
 _ASSIGNMENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_HIGH_RISK_RES = [
-    re.compile(r"(^|[\s;&|(])sudo\b"),
-    re.compile(r"(^|[\s;&|(])rm\s+(-[a-zA-Z]*[rRf][a-zA-Z]*\s+)*-[a-zA-Z]*[rRf]"),
-    re.compile(r"\b(curl|wget)\b[^|]*\|\s*(sudo\s+)?(sh|bash|zsh|python3?)\b"),
-    re.compile(r"(^|[\s;&|(])(mkfs(\.\w+)?|dd|shred|wipefs)\b"),
-    re.compile(r"\bchmod\s+(-R\s+)?777\s+/"),
-    re.compile(r"\bgit\s+push\b.*(--force|-f\b)"),
-    re.compile(r">\s*/dev/(sd|nvme|hd)"),
-]
 
 
-def classify_command(command: str, allowlist: tuple[str, ...] | list[str]) -> str | None:
+def classify_command(
+    command: str, allowlist: tuple[str, ...] | list[str], *, cwd: Path | None = None
+) -> str | None:
     """``None`` when the command only reads; otherwise why it needs approval."""
-    if not command.strip():
-        return "empty command"
-    if "`" in command or "$(" in command or "<(" in command or ">(" in command:
-        return "command substitution"
-    if _SECRET_VAR_RE.search(command):
-        return "expands a variable that may hold a secret"
-    try:
-        lexer = shlex.shlex(command.replace("\n", ";"), posix=True, punctuation_chars=True)
-        lexer.whitespace_split = True
-        tokens = list(lexer)
-    except ValueError as exc:
-        return f"cannot be parsed ({exc})"
-    prefixes = [entry.split() for entry in allowlist]
-    segment: list[str] = []
-    for token in [*tokens, ";"]:
-        if token not in _SEPARATORS:
-            segment.append(token)
-            continue
-        if segment:
-            reason = _classify_segment(segment, prefixes)
-            if reason:
-                return reason
-        segment = []
-    return None
-
-
-def _classify_segment(words: list[str], prefixes: list[list[str]]) -> str | None:
-    cleaned: list[str] = []
-    i = 0
-    while i < len(words):
-        word = words[i]
-        if word and set(word) <= _REDIRECT_CHARS:
-            target = words[i + 1] if i + 1 < len(words) else ""
-            harmless = word == "<" or (
-                word in (">", ">>", "&>", "&>>", ">&")
-                and (target in _NULL_TARGETS or (word == ">&" and target.isdigit()))
-            )
-            if not harmless:
-                return f"redirects output or input ({word})"
-            i += 2
-            continue
-        cleaned.append(word)
-        i += 1
-    if not cleaned:
-        return None
-    if _ASSIGNMENT_RE.match(cleaned[0]):
-        return "sets environment variables"
-    if cleaned[0] == "sudo":
-        return "uses sudo"
-    for prefix in prefixes:
-        if cleaned[: len(prefix)] == prefix:
-            denied = _DENIED_ARGS.get(cleaned[0], ())
-            bad = [w for w in cleaned[1:] if any(w == d or w.startswith(d + "=") for d in denied)]
-            if bad:
-                return f"{cleaned[0]} {bad[0]} can write or execute"
-            return None
-    name = cleaned[0]
-    if len(cleaned) > 1 and not cleaned[1].startswith("-"):
-        name = f"{cleaned[0]} {cleaned[1]}"
-    return f"{name} is not a read-only command"
+    where = Path.cwd() if cwd is None else cwd
+    return analyse_command(command, cwd=where, allowlist=allowlist).read_only_reason
 
 
 def command_parts(command: str) -> list[str]:
-    """The simple commands of a shell chain (``a && b | c`` → three), for matching
-    remembered approvals one by one; empty (nothing can match) when the command uses
-    substitution or cannot be parsed."""
-    if "`" in command or "$(" in command or "<(" in command or ">(" in command:
-        return []
-    try:
-        lexer = shlex.shlex(command.replace("\n", ";"), posix=True, punctuation_chars=True)
-        lexer.whitespace_split = True
-        tokens = list(lexer)
-    except ValueError:
-        return []
-    parts: list[str] = []
-    segment: list[str] = []
-    for token in [*tokens, ";"]:
-        if token not in _SEPARATORS:
-            segment.append(token)
-        elif segment:
-            parts.append(" ".join(segment))
-            segment = []
-    return parts
+    """The simple commands of a shell chain (``a && b | c`` → three) as canonical text, for
+    matching remembered approvals one by one; empty (nothing can match) when the script
+    hides what it runs (substitutions, subshells, functions, here-documents, …)."""
+    return shell_analysis.command_parts(command)
 
 
 def command_risk(command: str) -> Risk:
-    """``high`` for destructive or privileged patterns, else ``medium``."""
-    return "high" if any(rx.search(command) for rx in _HIGH_RISK_RES) else "medium"
+    """``high`` for commands that delete, destroy or cannot be undone, else ``medium``."""
+    return shell_analysis.command_risk(command, cwd=Path.cwd())
 
 
 def scope_pattern(command: str) -> str:
-    """The glob a remembered approval stores: leading assignments, program, subcommand."""
-    words = command.split()
+    """The glob a remembered approval stores: leading assignments, program, subcommand
+    (of the command's canonical text, which is what remembered rules are matched with)."""
+    parts = command_parts(command)
+    words = (parts[0] if len(parts) == 1 else command).split()
     if not words:
         return command
     i = 0
@@ -297,40 +196,52 @@ class BashTool(Tool):
     # ------------------------------------------------------------ approval
 
     def approval(self, args: BashArgs, ctx: ToolContext) -> ApprovalRequest | None:
-        place = self._placement(args, ctx)
+        work_dir = self._work_dir(args, ctx, check=False)
+        analysis = self._analyse(args, ctx, work_dir)
+        place = self._placement(args, ctx, analysis)
         if place.refused:
             return None  # run() refuses it without running anything
-        reason = classify_command(args.command, self.allowlist)
+        reason = analysis.read_only_reason
         if reason is None and not place.asks:
             return None
-        work_dir = self._work_dir(args, ctx, check=False)
+        # What cannot be undone asks in auto whatever the sandbox could contain; leaving
+        # the sandbox asks too (both run in yolo).
+        kind = "irreversible" if analysis.irreversible else place.kind
+        needs = "; ".join(
+            part
+            for part in (
+                f"cannot be undone: {analysis.irreversible}" if analysis.irreversible else "",
+                place.reason,
+            )
+            if part
+        )
         how = (
             "background job (no timeout; follow it with the jobs tool)"
             if args.background
             else f"timeout {args.timeout or self.timeout_s}s"
         )
         where = f"\nruns {place.label}" if place.label else ""
-        why = "; ".join(part for part in (reason, place.reason) if part)
+        why = "; ".join(part for part in (reason, needs) if part)
         details = f"$ {args.command}\n\nin {work_dir}\n{how}{where}\nneeds approval: {why}"
         if args.description:
             details = f"{args.description}\n\n{details}"
         return ApprovalRequest(
-            kind=place.kind,
+            kind=kind,
             title=f"Run: {one_line(args.command)}",
             details=details,
-            risk=command_risk(args.command),
-            reason=place.reason,
+            risk=analysis.risk,
+            reason=needs,
             operation=place.operation,
             scope_value=args.command,
             scope_pattern=scope_pattern(args.command),
-            scope_parts=command_parts(args.command),
+            scope_parts=analysis.parts,
         )
 
     # ----------------------------------------------------------------- run
 
     async def run(self, args: BashArgs, ctx: ToolContext) -> ToolResult:
         work_dir = self._work_dir(args, ctx, check=True)
-        place = self._placement(args, ctx)
+        place = self._placement(args, ctx, self._analyse(args, ctx, work_dir))
         if place.refused:
             raise ToolError(place.refused)
         launch = launch_for(ctx, place, cwd=work_dir, pass_env=self.pass_env)
@@ -350,8 +261,16 @@ class BashTool(Tool):
             result.summary += " · OUTSIDE the sandbox"
         return result
 
-    def _placement(self, args: BashArgs, ctx: ToolContext) -> Placement:
-        return placement_for(ctx, network=args.network, outside=args.outside_sandbox)
+    def _analyse(self, args: BashArgs, ctx: ToolContext, work_dir: Path) -> CommandAnalysis:
+        return analyse_command(
+            args.command, cwd=work_dir, allowlist=self.allowlist, project=ctx.cwd
+        )
+
+    def _placement(self, args: BashArgs, ctx: ToolContext, analysis: CommandAnalysis) -> Placement:
+        # A command the analysis sees using the network (curl, pip install, git clone)
+        # gets it, and asks for it, as if the model had set network=true.
+        wants_network = args.network or analysis.network
+        return placement_for(ctx, network=wants_network, outside=args.outside_sandbox)
 
     def _work_dir(self, args: BashArgs, ctx: ToolContext, *, check: bool) -> Path:
         if not args.work_dir:

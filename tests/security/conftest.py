@@ -1,4 +1,8 @@
-"""Fixtures for the attack tests: a project, a tool context, and the real runtime on a fake model."""
+"""Fixtures for the attack tests: a project, a tool context, and the real runtime on a fake model.
+
+The integration harness (real loop, fake OpenAI server) is shared from
+``tests/integration/conftest.py``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any
 
 import pytest
 from fakes.openai_server import FakeOpenAI
+from integration.conftest import fake_openai, harness_factory, workspace
 
 from ml_intern_tui.core.protocol import EventBase, Shutdown
 from ml_intern_tui.core.tool import SessionState, ToolContext
@@ -98,3 +103,6 @@ async def start_runtime() -> AsyncIterator[Callable[[Any], Any]]:
     yield start
     for run in runs:
         await run.close()
+
+
+__all__ = ["fake_openai", "harness_factory", "workspace"]
