@@ -304,7 +304,7 @@ def test_slack_env_shortcut_adds_a_destination_and_switches_on() -> None:
     assert problems == []
     assert (dest.name, dest.target.channel, dest.target.token) == ("slack", "C0ML", BOT_TOKEN)
     assert dest.allow_agent and dest.events == {
-        "approval_required", "error", "turn_complete", "job_finished",
+        "approval_required", "error", "turn_complete", "job_finished", "job_alert",
     }  # fmt: skip
     env |= {
         "SLACK_CHANNEL_ID": "",
@@ -379,8 +379,8 @@ def test_bad_destination_config_is_one_line_each_without_secrets(tmp_path: Path)
         f"{key}.a: token must be a Slack token like xoxb-… (the value is not shown)",
         f"{key}.b: webhook_url must be an https:// URL (the value is not shown)",
         f"{key}.c: token needs channel (the channel name or id to post to)",
-        f"{key}.d.events[0]: expected one of 'approval_required', 'error', 'turn_complete' "
-        "or 'job_finished', got 'turn_done'",
+        f"{key}.d.events[0]: expected one of 'approval_required', 'error', 'turn_complete', "
+        "'job_finished' or 'job_alert', got 'turn_done'",
         f"{key}.d.type: expected one of 'slack', got 'discord'",
         f"{key}.e: set either webhook_url, or token and channel",
     ]

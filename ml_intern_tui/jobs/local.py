@@ -65,6 +65,11 @@ class LineSplitter:
         self._last_snapshot_at = -math.inf
         self._last_snapshot = ""
 
+    @property
+    def redrawing(self) -> str:
+        """The progress line being redrawn in place right now (not a log line yet)."""
+        return self._overwritten
+
     def feed(self, data: bytes, now: float = 0.0) -> list[str]:
         """Lines completed by ``data`` (``now`` is a monotonic clock for snapshots)."""
         return self._feed_text(self._decoder.decode(data), now)

@@ -2,7 +2,11 @@
 
 Starting a job returns at once; a follower task streams its output. Lines are batched
 into ``job_log`` events, the newest ones kept in memory, every one written to
-``<log_dir>/<job_id>.log``. Each status change is a ``job_updated`` event.
+``<log_dir>/<job_id>.log``. Each status change is a ``job_updated`` event. Training
+metrics and progress bars read from the lines (``jobs.metrics``) go out as
+``job_metrics`` deltas, at most one per ``metrics_interval_s`` per job; a
+:class:`~ml_intern_tui.jobs.alerts.JobWatch`, when given, hears about new metrics, quiet
+jobs and endings.
 
 HF jobs join with :meth:`JobRegistry.register_external`: the caller supplies the record,
 a follower coroutine that feeds lines (:meth:`JobRegistry.add_lines`) and reports status
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import secrets
 import time
 from collections import deque
@@ -21,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from ml_intern_tui.core.protocol import EventBase, JobLog, JobUpdated
+from ml_intern_tui.core.protocol import EventBase, JobLog, JobMetrics, JobProgress, JobUpdated
+from ml_intern_tui.jobs.alerts import JobWatch
 from ml_intern_tui.jobs.local import (
     DEFAULT_KILL_GRACE_S,
     Launch,
@@ -30,6 +36,7 @@ from ml_intern_tui.jobs.local import (
     spawn_shell,
     strip_ansi,
 )
+from ml_intern_tui.jobs.metrics import Delta, MetricsTracker
 
 JobKind = Literal["local", "hf"]
 JobStatus = Literal["running", "completed", "failed", "cancelled"]
@@ -37,6 +44,8 @@ FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 
 PROGRESS_SNAPSHOT_S = 2.0
 """How often a carriage-return progress bar is written to the log while it changes."""
+METRICS_INTERVAL_S = 0.25
+"""Least time between two ``job_metrics`` events of one job."""
 
 
 class JobError(Exception):
@@ -62,6 +71,12 @@ class JobRecord:
     pid: int | None = None
     tail: deque[str] = field(default_factory=deque)
     lines_total: int = 0
+    last_output_at: float = field(default_factory=time.monotonic)
+    """When the job last printed a line or redrew its progress bar (monotonic clock)."""
+    metrics: MetricsTracker | None = None
+    """Its metrics as read from its log (``None`` when extraction is off)."""
+    seen_final: bool = False
+    """The agent has seen the job's final state (``jobs`` status, logs or wait)."""
 
     @property
     def finished(self) -> bool:
@@ -83,12 +98,18 @@ class _LogStream:
         if record.log_path is not None:
             record.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._file = record.log_path.open("a", encoding="utf-8")
+        if registry.extract_metrics and record.metrics is None:
+            record.metrics = MetricsTracker()
+        self._metrics_timer: asyncio.TimerHandle | None = None
+        self._metrics_sent_at = -math.inf
 
     def add(self, lines: list[str]) -> None:
         if not lines:
             return
-        self._record.tail.extend(lines)
-        self._record.lines_total += len(lines)
+        record = self._record
+        record.tail.extend(lines)
+        record.lines_total += len(lines)
+        record.last_output_at = time.monotonic()
         if self._file is not None:
             self._file.write("".join(line + "\n" for line in lines))
             self._file.flush()
@@ -96,6 +117,41 @@ class _LogStream:
         if self._timer is None:
             loop = asyncio.get_running_loop()
             self._timer = loop.call_later(self._registry.batch_interval_s, self.flush)
+        self._registry._output(record)
+        if record.metrics is not None and record.metrics.feed(lines):
+            self._schedule_metrics()
+
+    def redrawing(self, text: str) -> None:
+        """A progress bar redrawn in place (tqdm between two log lines)."""
+        record = self._record
+        if not text or record.metrics is None:
+            return
+        if record.metrics.feed_progress(text):
+            record.last_output_at = time.monotonic()
+            self._registry._output(record)
+            self._schedule_metrics()
+
+    def _schedule_metrics(self) -> None:
+        if self._metrics_timer is not None:
+            return
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, self._metrics_sent_at + self._registry.metrics_interval_s - loop.time())
+        self._metrics_timer = loop.call_later(delay, self.flush_metrics)
+
+    def flush_metrics(self) -> None:
+        """Publish what the tracker gathered since the last ``job_metrics`` (if anything)."""
+        if self._metrics_timer is not None:
+            self._metrics_timer.cancel()
+            self._metrics_timer = None
+        tracker = self._record.metrics
+        delta = tracker.take_delta() if tracker is not None else None
+        if delta is None or tracker is None:
+            return
+        with contextlib.suppress(RuntimeError):
+            self._metrics_sent_at = asyncio.get_running_loop().time()
+        self._registry._emit(metrics_event(self._record.id, delta))
+        if delta.points:
+            self._registry._metrics_changed(self._record, tracker)
 
     def flush(self) -> None:
         if self._timer is not None:
@@ -107,9 +163,32 @@ class _LogStream:
 
     def close(self) -> None:
         self.flush()
+        self.flush_metrics()
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def metrics_event(job_id: str, delta: Delta) -> JobMetrics:
+    """The ``job_metrics`` event of one delta."""
+    progress = delta.progress
+    return JobMetrics(
+        job_id=job_id,
+        axis=delta.axis,
+        series=delta.points,
+        progress=None
+        if progress is None
+        else JobProgress(
+            n=progress.n,
+            total=progress.total,
+            fraction=progress.fraction,
+            elapsed_s=progress.elapsed_s,
+            eta_s=progress.eta_s,
+            rate=progress.rate,
+        ),
+        step=delta.step,
+        reset=delta.reset,
+    )
 
 
 class JobRegistry:
@@ -124,8 +203,15 @@ class JobRegistry:
         max_lines_in_memory: int = 2000,
         kill_grace_s: float = DEFAULT_KILL_GRACE_S,
         session_id: str = "",
+        extract_metrics: bool = True,
+        metrics_interval_s: float = METRICS_INTERVAL_S,
+        watch: JobWatch | None = None,
     ) -> None:
         self._publish = publish
+        self.extract_metrics = extract_metrics
+        self.metrics_interval_s = metrics_interval_s
+        self.watch = watch
+        self._stall_task: asyncio.Task[None] | None = None
         self.log_dir = Path(log_dir)
         self.batch_interval_s = batch_interval_s
         self.max_lines_in_memory = max_lines_in_memory
@@ -174,6 +260,16 @@ class JobRegistry:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(done.wait(), timeout_s)
         return record
+
+    def acknowledge(self, job_id: str) -> None:
+        """The agent has just seen this job's state: drop the notes waiting about it."""
+        record = self._jobs.get(job_id)
+        if record is None:
+            return
+        if record.finished:
+            record.seen_final = True
+        if self.watch is not None:
+            self.watch.acknowledge(record)
 
     # ---------------------------------------------------------------- starting
 
@@ -313,6 +409,8 @@ class JobRegistry:
         await asyncio.gather(*(self.cancel(job_id) for job_id in local))
         for follower in self._followers.values():
             follower.cancel()
+        if self._stall_task is not None:
+            self._stall_task.cancel()
         for job_id, stream in self._streams.items():
             stream.close()
             self._done[job_id].set()
@@ -324,6 +422,30 @@ class JobRegistry:
         self._done[record.id] = asyncio.Event()
         self._streams[record.id] = _LogStream(self, record)
         self._publish_record(record)
+        self._watch_stalls()
+
+    def _watch_stalls(self) -> None:
+        """Run the stall check while jobs run (started again by the next job)."""
+        watch = self.watch
+        if watch is None or watch.stall_after_s is None:
+            return
+        if self._stall_task is None or self._stall_task.done():
+            period = min(max(watch.stall_after_s / 4, 0.05), 30.0)
+            self._stall_task = asyncio.create_task(self._check_stalls(period), name="job-stalls")
+
+    async def _check_stalls(self, period: float) -> None:
+        assert self.watch is not None
+        while self.running():
+            await asyncio.sleep(period)
+            self.watch.check_stalls(self.running())
+
+    def _output(self, record: JobRecord) -> None:
+        if self.watch is not None:
+            self.watch.output(record)
+
+    def _metrics_changed(self, record: JobRecord, tracker: MetricsTracker) -> None:
+        if self.watch is not None:
+            self.watch.metrics(record, tracker)
 
     async def _follow_local(self, record: JobRecord, proc: asyncio.subprocess.Process) -> None:
         stream = self._streams[record.id]
@@ -333,6 +455,7 @@ class JobRegistry:
         try:
             while chunk := await proc.stdout.read(65536):
                 stream.add(splitter.feed(chunk, loop.time()))
+                stream.redrawing(splitter.redrawing)
             stream.add(splitter.finish())
             code = await proc.wait()
         finally:
@@ -357,6 +480,9 @@ class JobRegistry:
         self._streams[record.id].close()
         self._cancelling.discard(record.id)
         self._publish_record(record)
+        if self.watch is not None:
+            # HF jobs get their notice from their follower, local ones from here.
+            self.watch.finished(record, notice=record.kind == "local")
         self._done[record.id].set()
 
     def _publish_record(self, record: JobRecord) -> None:
