@@ -218,11 +218,11 @@ def assemble(
     from ml_intern_tui.core.approval import ApprovalPolicy
     from ml_intern_tui.core.cost import SpendTracker
     from ml_intern_tui.core.loop import AgentLoop
+    from ml_intern_tui.core.notes import NOTES_SERVICE, SystemNotes
     from ml_intern_tui.core.protocol import Notice
     from ml_intern_tui.core.session import LoopSettings
     from ml_intern_tui.core.tool import ToolRouter
     from ml_intern_tui.integrations.hub import HubClient
-    from ml_intern_tui.core.notes import NOTES_SERVICE, SystemNotes
     from ml_intern_tui.jobs.alerts import JobWatch
     from ml_intern_tui.jobs.registry import JobRegistry
     from ml_intern_tui.notifications import Notifier

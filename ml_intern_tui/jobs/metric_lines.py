@@ -41,7 +41,7 @@ _END = r"(?=$|[\s;|)\]}%]|,(?!\d)|:(?!\S)|/\d)"
 _VALUE_RE = re.compile(
     r"[:=] ?(?:np\.float\d*\(|np\.int\d*\(|tensor\()?['\"]?(?P<num>" + _NUM + r")['\"]?" + _END
 )
-_REV_KEY_RE = re.compile(r" ?(?P<q>['\"]?)(?P<key>[\w./-]{1,%d}+)" % MAX_KEY_CHARS)
+_REV_KEY_RE = re.compile(r" ?(?P<q>['\"]?)(?P<key>[\w./-]{1,64}+)")  # 64: MAX_KEY_CHARS
 _BAD_BEFORE_KEY = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:@-'\""
 )
@@ -54,8 +54,10 @@ _WORD_RE = re.compile(
     re.IGNORECASE,
 )
 
-_TQDM_RE = re.compile(
-    r"(?:(?P<desc>[^|]*?):?\s*)?(?P<pct>\d{1,3})%\|[^|]*\|\s*"
+# Matched from just after ``NN%|`` (found with ``str.find``), so a line of digits cannot
+# make the pattern backtrack over the description.
+_TQDM_TAIL_RE = re.compile(
+    r"[^|]{0,200}+\|\s*"
     r"(?P<n>\d+(?:\.\d+)?)(?P<nscale>[kMGTPE]?)/(?P<total>\d+(?:\.\d+)?)(?P<tscale>[kMGTPE]?)\s*"
     r"\[(?P<elapsed>[\d:]+)<(?P<remaining>[\d:?]+)"
     r"(?:,\s*(?P<rate>[\d.]+|\?)\s?(?P<unit>[^\s,\]]*))?"
@@ -171,6 +173,8 @@ def _pairs(text: str, found: dict[str, float]) -> None:
         before_sep = text[pos - 1]
         if before_sep.isdigit() and (pos < 2 or not text[pos - 2].isalpha()):
             continue  # 12:34 is a time, not a pair
+        if text.startswith("%|", value.end()):
+            continue  # "Map: 100%|███": a progress bar's percentage, not a metric
         reverse = reverse or text[::-1]
         back = _REV_KEY_RE.match(reverse, size - pos)
         if back is None:
@@ -200,11 +204,15 @@ def _pairs(text: str, found: dict[str, float]) -> None:
 
 def parse_progress(line: str) -> Progress | None:
     """A tqdm or Keras progress bar in ``line`` (training bars only), else ``None``."""
-    if "|" in line and "%" in line:
-        match = _TQDM_RE.search(line)
+    bar = line.find("%|")
+    if bar > 0:
+        digits = bar
+        while digits > 0 and bar - digits < 3 and line[digits - 1].isdigit():
+            digits -= 1
+        match = _TQDM_TAIL_RE.match(line, bar + 2) if digits < bar else None
         if match is None:
             return None
-        desc = (match.group("desc") or "").lower()
+        desc = line[:digits].lower()
         unit = match.group("unit") or ""
         if any(word in desc for word in _IGNORED_DESCS):
             return None
@@ -259,9 +267,7 @@ def parse_line(line: str) -> LineMetrics | None:
     progress = parse_progress(line)
     found: dict[str, float] = {}
     step = epoch = None
-    # In a progress bar only the postfix after the bar holds pairs ("Map: 100%|" does not).
-    pairs_text = line[line.rfind("|") + 1 :] if "%|" in line else line
-    _pairs(pairs_text, found)
+    _pairs(line, found)
     if len(found) < MAX_PAIRS_PER_LINE and not _WORD_SET.isdisjoint(line.lower().split()):
         for match in _WORD_RE.finditer(line):
             key = _usable_key(match.group("key").lower(), match.group("split"))

@@ -24,7 +24,7 @@ def _rank(name: str) -> tuple[int, str]:
         group = 1
     elif lower in ("epoch",):
         group = 4
-    elif "lr" == lower or "learning_rate" in lower:
+    elif lower == "lr" or "learning_rate" in lower:
         group = 3
     else:
         group = 2
