@@ -126,7 +126,7 @@ def test_trainer_and_trl_dict_lines(line: str, values: dict[str, float], epoch: 
             {"train_loss": 1.02, "grad_norm": 0.7},
             500,
             None,
-        ),  # fmt: skip
+        ),
         # nanoGPT
         ("iter 100: loss 2.3451, time 120.34ms, mfu 12.34%", {"loss": 2.3451}, 100, None),
         (
@@ -134,7 +134,7 @@ def test_trainer_and_trl_dict_lines(line: str, values: dict[str, float], epoch: 
             {"train_loss": 1.9681, "val_loss": 2.0793},
             250,
             None,
-        ),  # fmt: skip
+        ),
         # accelerate's examples
         (
             "epoch 0: {'accuracy': 0.7598, 'f1': 0.8395}",
