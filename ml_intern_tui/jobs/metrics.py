@@ -188,6 +188,8 @@ class MetricsTracker:
                             self._dropped.add(name)
                     continue
                 series = self.series[name] = Series(name)
+            elif series.last_x == x and series.last == value:
+                continue  # the same point again (the epoch on a train and an eval line)
             series.add(x, value)
             pending = self._pending.setdefault(name, [])
             pending.append((x, value))
@@ -207,12 +209,16 @@ class MetricsTracker:
         return float(self.metric_lines + 1)
 
     def _observe_progress(self, progress: Progress) -> bool:
-        """Follow the training bar: a shorter bar (evaluation) does not replace it."""
+        """Follow the training bar: a shorter bar (evaluation, a test pass) never replaces it.
+
+        The Trainer's evaluation bar runs between training steps and after the last one;
+        its points belong at the training step. (A second, shorter training run in the
+        same job therefore keeps the first one's bar: a known limit.)
+        """
         main = self.progress
-        if main is not None and main.total is not None:
-            running = main.n < main.total
-            if running and (progress.total is None or progress.total < main.total):
-                return False
+        shorter = main is not None and main.total is not None and (progress.total or 0) < main.total
+        if shorter:
+            return False
         if main == progress:
             return False
         self.progress = progress

@@ -32,6 +32,7 @@ from ml_intern_tui.jobs.local import (
     DEFAULT_KILL_GRACE_S,
     Launch,
     LineSplitter,
+    Redraw,
     kill_process_group,
     spawn_shell,
     strip_ansi,
@@ -120,6 +121,16 @@ class _LogStream:
         self._registry._output(record)
         if record.metrics is not None and record.metrics.feed(lines):
             self._schedule_metrics()
+
+    def add_output(self, items: list[str]) -> None:
+        """Lines and, in their places, progress redraws (:class:`~.local.Redraw`)."""
+        start = 0
+        for index, item in enumerate(items):
+            if isinstance(item, Redraw):
+                self.add(items[start:index])
+                self.redrawing(item)
+                start = index + 1
+        self.add(items[start:] if start else items)
 
     def redrawing(self, text: str) -> None:
         """A progress bar redrawn in place (tqdm between two log lines)."""
@@ -449,13 +460,14 @@ class JobRegistry:
 
     async def _follow_local(self, record: JobRecord, proc: asyncio.subprocess.Process) -> None:
         stream = self._streams[record.id]
-        splitter = LineSplitter(progress_interval_s=PROGRESS_SNAPSHOT_S)
+        splitter = LineSplitter(
+            progress_interval_s=PROGRESS_SNAPSHOT_S, redraws=self.extract_metrics
+        )
         loop = asyncio.get_running_loop()
         assert proc.stdout is not None
         try:
             while chunk := await proc.stdout.read(65536):
-                stream.add(splitter.feed(chunk, loop.time()))
-                stream.redrawing(splitter.redrawing)
+                stream.add_output(splitter.feed(chunk, loop.time()))
             stream.add(splitter.finish())
             code = await proc.wait()
         finally:

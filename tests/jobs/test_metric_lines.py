@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ml_intern_tui.jobs.local import LineSplitter, strip_ansi
+from ml_intern_tui.jobs.local import LineSplitter, Redraw
 from ml_intern_tui.jobs.metric_lines import MAX_PARSE_CHARS, parse_line, parse_progress
 
 # ---------------------------------------------------------------- what trainers print
@@ -238,15 +238,14 @@ def test_colours_and_carriage_return_redraws_read_as_on_a_terminal() -> None:
         b"{'loss': 0.41, 'learning_rate': 2e-05, 'epoch': 0.2}\n",
         b"\x1b[1;32mstep=300 loss=\x1b[0m\x1b[33m0.39\x1b[0m\n",
     ]
-    splitter = LineSplitter()
-    lines: list[str] = []
-    bars = []
-    for chunk in chunks:
-        lines += splitter.feed(chunk)
-        if (bar := parse_progress(strip_ansi(splitter.redrawing))) is not None:
-            bars.append(bar.n)
-    assert bars == [100.0, 100.0, 200.0]  # the half-drawn bar is not read
-    values = [p.values for p in map(parse_line, lines) if p is not None]
+    splitter = LineSplitter(redraws=True)
+    items = [item for chunk in chunks for item in splitter.feed(chunk)]
+    # Each overwritten bar comes back in its place among the lines, colours stripped.
+    kinds = [type(item).__name__ for item in items]
+    assert kinds == ["Redraw", "Redraw", "str", "str"]
+    bars = [parse_progress(item) for item in items if isinstance(item, Redraw)]
+    assert [bar.n for bar in bars if bar is not None] == [100.0, 200.0]
+    values = [p.values for p in map(parse_line, items[2:]) if p is not None]
     assert values == [{"loss": 0.41, "learning_rate": 2e-05}, {"loss": 0.39}]
     # A line that kept its redraws (HF Jobs logs arrive as whole lines): the last state wins.
     line = " 10%|█ | 100/1000 [00:10<01:30, 9.9it/s]\r 20%|██ | 200/1000 [00:20<01:20, 9.9it/s]"
