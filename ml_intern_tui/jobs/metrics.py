@@ -95,6 +95,35 @@ class Series:
 
 
 @dataclass
+class TrackioLink:
+    """Where a job logs with trackio, as trackio's own start-up lines say."""
+
+    project: str = ""
+    directory: str = ""
+    run: str = ""
+    remote: str = ""
+    """The Space, dataset or bucket the project syncs to, if any."""
+
+    def describe(self) -> str:
+        text = f"trackio: project {self.project or '?'}"
+        if self.run:
+            text += f", run {self.run}"
+        if self.remote:
+            text += f" (synced to {self.remote})"
+        return text + " — read its curves with trackio_metrics"
+
+
+_TRACKIO_LINES = (
+    ("* Trackio project initialized: ", "project"),
+    ("* Trackio metrics logged to: ", "directory"),
+    ("* Created new run: ", "run"),
+    ("* Resumed existing run: ", "run"),
+    ("* Trackio metrics will be synced to Hugging Face Dataset: ", "remote"),
+    ("* Trackio metrics will be synced to Hugging Face Bucket: ", "remote"),
+)
+
+
+@dataclass
 class Delta:
     """What changed since the last delta (the body of a ``job_metrics`` event)."""
 
@@ -131,6 +160,7 @@ class MetricsTracker:
         self._reset = False
         self._last_progress_text = ""
         self._dropped: set[str] = set()
+        self.trackio: TrackioLink | None = None
 
     # ----------------------------------------------------------------- reading
 
@@ -138,10 +168,21 @@ class MetricsTracker:
         """Read log lines; True when they brought a metric point or progress."""
         changed = False
         for line in lines:
+            if line.startswith("* "):  # trackio announces itself this way
+                self._trackio_line(line)
             parsed = parse_line(line)
             if parsed is not None:
                 changed = self._observe(parsed) or changed
         return changed
+
+    def _trackio_line(self, line: str) -> None:
+        for prefix, attribute in _TRACKIO_LINES:
+            if line.startswith(prefix):
+                link = self.trackio or TrackioLink()
+                value = line[len(prefix) :].strip()[:300]
+                setattr(link, attribute, "".join(c for c in value if c.isprintable()))
+                self.trackio = link
+                return
 
     def feed_progress(self, text: str) -> bool:
         """Read a progress bar still being redrawn (not yet a log line)."""
