@@ -35,17 +35,15 @@ _NUM = r"[-+]?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|NaN|i
 # (12:34), a thousands separator (1,234), a size (12GB) or a path (8080/api).
 _END = r"(?=$|[\s;|)\]}%]|,(?!\d)|:(?!\S)|/\d)"
 
-# Pairs are found from their separator: a ``:`` or ``=`` before a number is rare in
-# ordinary text, and ``str``-level scanning for it is far cheaper than trying a key at
-# every position. The key is then read backwards (on the reversed line, anchored).
-_VALUE_RE = re.compile(
-    r"[:=] ?(?:np\.float\d*\(|np\.int\d*\(|tensor\()?['\"]?(?P<num>" + _NUM + r")['\"]?" + _END
+# One pass in C finds every pair: a key that starts a token (not inside a URL, a path,
+# a flag or a longer word), an optional split word before it, the same quote on both
+# sides, then the number. Possessive repeats keep it linear on hostile input.
+_PAIR_RE = re.compile(
+    r"(?<![\w./:@'\"-])"
+    r"(?:(train|training|val|valid|validation|eval|test|dev) )?"
+    r"(['\"]?)([A-Za-z][\w./-]{0,63}+)\2 ?[:=] ?"
+    r"(?:np\.float\d*\(|np\.int\d*\(|tensor\()?['\"]?(" + _NUM + r")['\"]?(?!%\|)" + _END
 )
-_REV_KEY_RE = re.compile(r" ?(?P<q>['\"]?)(?P<key>[\w./-]{1,64}+)")  # 64: MAX_KEY_CHARS
-_BAD_BEFORE_KEY = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:@-'\""
-)
-_SPLITS = frozenset({"train", "training", "val", "valid", "validation", "eval", "test", "dev"})
 _WORD_SET = frozenset({"loss", "acc", "accuracy", "lr", "ppl", "perplexity", "reward", "step", "iter", "iteration", "epoch", "f1"})  # fmt: skip
 _WORD_RE = re.compile(
     r"(?<![\w./:@\-])(?:(?P<split>train|training|val|valid|validation|eval|test|dev)[ _])?"
@@ -152,52 +150,43 @@ def _metric_like(key: str) -> bool:
     return any(word in lower for word in _METRIC_WORDS)
 
 
-def _usable_key(key: str, split: str | None) -> str | None:
-    """The series name for ``key``, or ``None`` for a variable, a port, an id..."""
+_VALUE, _STEP, _EPOCH = 0, 1, 2
+_KEY_CACHE: dict[tuple[str, str], tuple[str, int] | None] = {}
+_KEY_CACHE_SIZE = 4096
+
+
+def _classify(key: str, split: str) -> tuple[str, int] | None:
+    """``(series name, what it is)`` for a key as printed, ``None`` when it is no metric."""
     if key.isupper() and len(key) > 1:  # HF_HUB_ENABLE_HF_TRANSFER=1: a variable, not a metric
         return None
     lower = key.lower()
     if lower in _IGNORED_KEYS or lower.endswith(("_port", "_id", "_pid", "_version")):
         return None
-    return f"{split.lower()}_{key}" if split else key
+    if split:
+        return f"{split.lower()}_{key}", _VALUE
+    if lower in STEP_KEYS:
+        return key, _STEP
+    if lower in EPOCH_KEYS:
+        return key, _EPOCH
+    return key, _VALUE
 
 
-def _pairs(text: str, found: dict[str, float]) -> None:
+def _key(key: str, split: str) -> tuple[str, int] | None:
+    """:func:`_classify`, remembered: a log repeats the same few keys on every line."""
+    cached = _KEY_CACHE.get((key, split), False)
+    if cached is False:
+        if len(_KEY_CACHE) >= _KEY_CACHE_SIZE:
+            _KEY_CACHE.clear()  # a log with endless distinct keys only loses the cache
+        cached = _KEY_CACHE[(key, split)] = _classify(key, split)
+    return cached
+
+
+def _pairs(text: str, found: dict[str, tuple[float, int]]) -> None:
     """Add the ``key: value`` / ``key=value`` pairs of ``text`` to ``found``."""
-    reverse = ""
-    size = len(text)
-    for value in _VALUE_RE.finditer(text):
-        pos = value.start()
-        if not pos:
-            continue
-        before_sep = text[pos - 1]
-        if before_sep.isdigit() and (pos < 2 or not text[pos - 2].isalpha()):
-            continue  # 12:34 is a time, not a pair
-        if text.startswith("%|", value.end()):
-            continue  # "Map: 100%|███": a progress bar's percentage, not a metric
-        reverse = reverse or text[::-1]
-        back = _REV_KEY_RE.match(reverse, size - pos)
-        if back is None:
-            continue
-        start = size - back.end()
-        key = text[start : size - back.start("key")]
-        if not key[0].isalpha():
-            continue
-        before = text[start - 1] if start else ""
-        if back.group("q"):
-            if before != back.group("q"):
-                continue
-            before = text[start - 2] if start > 1 else ""
-        if before and before in _BAD_BEFORE_KEY:
-            continue  # part of a URL, a path, a flag (--lr=3e-4) or a longer token
-        split = None
-        if before == " " and start > 1:
-            word = text[text.rfind(" ", 0, start - 1) + 1 : start - 1]
-            if word in _SPLITS:
-                split = word
-        name = _usable_key(key, split)
-        if name is not None:
-            found.setdefault(name, float(value.group("num")))
+    for split, _quote, key, number in _PAIR_RE.findall(text):
+        known = _key(key, split)
+        if known is not None and known[0] not in found:
+            found[known[0]] = (float(number), known[1])
             if len(found) >= MAX_PAIRS_PER_LINE:
                 return
 
@@ -265,28 +254,29 @@ def parse_line(line: str) -> LineMetrics | None:
     if len(line) > MAX_PARSE_CHARS or len(line) < 3:
         return None
     progress = parse_progress(line)
-    found: dict[str, float] = {}
-    step = epoch = None
-    _pairs(line, found)
+    found: dict[str, tuple[float, int]] = {}
+    if "=" in line or ":" in line:
+        _pairs(line, found)
     if len(found) < MAX_PAIRS_PER_LINE and not _WORD_SET.isdisjoint(line.lower().split()):
-        for match in _WORD_RE.finditer(line):
-            key = _usable_key(match.group("key").lower(), match.group("split"))
-            value = _number(match.group("num"))
-            if key is not None and value is not None:
-                found.setdefault(key, value)
-    if len(found) == 1 and not _metric_like(next(iter(found))):
-        found = {}  # one lone pair that does not look like a metric: ordinary text
+        for split, key, number in _WORD_RE.findall(line):
+            known = _key(key.lower(), split)
+            if known is not None and known[0] not in found:
+                found[known[0]] = (float(number), known[1])
+    if len(found) == 1:
+        name, (_, kind) = next(iter(found.items()))
+        if kind == _VALUE and not _metric_like(name):
+            return None if progress is None else LineMetrics(progress=progress)
     values: dict[str, float] = {}
-    for key, value in found.items():
-        lower = key.lower()
-        if lower in STEP_KEYS:
-            if step is None and math.isfinite(value) and value >= 0:
-                step = value
-        elif lower in EPOCH_KEYS:
-            if epoch is None and math.isfinite(value) and value >= 0:
-                epoch = value
-        else:
-            values[key] = value
+    step = epoch = None
+    for name, (value, kind) in found.items():
+        if kind == _VALUE:
+            values[name] = value
+        elif not math.isfinite(value) or value < 0:
+            continue
+        elif kind == _STEP:
+            step = value if step is None else step
+        elif epoch is None:
+            epoch = value
     if not values and step is None and epoch is None and progress is None:
         return None
     return LineMetrics(values=values, step=step, epoch=epoch, progress=progress)

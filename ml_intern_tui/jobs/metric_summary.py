@@ -86,7 +86,10 @@ def summary_lines(tracker: MetricsTracker | None) -> list[str]:
     if tracker.trackio is not None:
         lines.append(tracker.trackio.describe())
     if tracker.dropped_keys:
-        lines.append(f"({tracker.dropped_keys} further keys ignored: too many distinct metrics)")
+        more = "+" if tracker.dropped_keys >= 4 * tracker.max_series else ""
+        lines.append(
+            f"({tracker.dropped_keys}{more} further keys ignored: too many distinct metrics)"
+        )
     return lines
 
 

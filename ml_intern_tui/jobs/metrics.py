@@ -223,10 +223,10 @@ class MetricsTracker:
             series = self.series.get(name)
             if series is None:
                 if len(self.series) >= self.max_series:
-                    if name not in self._dropped:
+                    # Distinct ignored keys, counted up to a bound (a hostile log has no end).
+                    if name not in self._dropped and len(self._dropped) < 4 * self.max_series:
+                        self._dropped.add(name)
                         self.dropped_keys += 1
-                        if len(self._dropped) < 4 * self.max_series:
-                            self._dropped.add(name)
                     continue
                 series = self.series[name] = Series(name)
             elif series.last_x == x and series.last == value:
