@@ -173,12 +173,14 @@ def _classify(key: str, split: str) -> tuple[str, int] | None:
 
 def _key(key: str, split: str) -> tuple[str, int] | None:
     """:func:`_classify`, remembered: a log repeats the same few keys on every line."""
-    cached = _KEY_CACHE.get((key, split), False)
-    if cached is False:
-        if len(_KEY_CACHE) >= _KEY_CACHE_SIZE:
-            _KEY_CACHE.clear()  # a log with endless distinct keys only loses the cache
-        cached = _KEY_CACHE[(key, split)] = _classify(key, split)
-    return cached
+    try:
+        return _KEY_CACHE[(key, split)]
+    except KeyError:
+        pass
+    if len(_KEY_CACHE) >= _KEY_CACHE_SIZE:
+        _KEY_CACHE.clear()  # a log with endless distinct keys only loses the cache
+    known = _KEY_CACHE[(key, split)] = _classify(key, split)
+    return known
 
 
 def _pairs(text: str, found: dict[str, tuple[float, int]]) -> None:

@@ -17,27 +17,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
-from ml_intern_tui.core.protocol import EventBase, JobLog, JobMetrics, JobProgress, JobUpdated
+from ml_intern_tui.core.protocol import EventBase, JobUpdated
 from ml_intern_tui.jobs.alerts import JobWatch
 from ml_intern_tui.jobs.local import (
     DEFAULT_KILL_GRACE_S,
     Launch,
     LineSplitter,
-    Redraw,
     kill_process_group,
     spawn_shell,
     strip_ansi,
 )
-from ml_intern_tui.jobs.metrics import Delta, MetricsTracker
+from ml_intern_tui.jobs.log_stream import LogStream
+from ml_intern_tui.jobs.metrics import MetricsTracker
 
 JobKind = Literal["local", "hf"]
 JobStatus = Literal["running", "completed", "failed", "cancelled"]
@@ -87,121 +86,6 @@ class JobRecord:
         return (self.ended_at or time.time()) - self.started_at
 
 
-class _LogStream:
-    """One job's lines: memory tail, full file on disk, batched ``job_log`` events."""
-
-    def __init__(self, registry: JobRegistry, record: JobRecord) -> None:
-        self._registry = registry
-        self._record = record
-        self._pending: list[str] = []
-        self._timer: asyncio.TimerHandle | None = None
-        self._file: IO[str] | None = None
-        if record.log_path is not None:
-            record.log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = record.log_path.open("a", encoding="utf-8")
-        if registry.extract_metrics and record.metrics is None:
-            record.metrics = MetricsTracker()
-        self._metrics_timer: asyncio.TimerHandle | None = None
-        self._metrics_sent_at = -math.inf
-
-    def add(self, lines: list[str]) -> None:
-        if not lines:
-            return
-        record = self._record
-        record.tail.extend(lines)
-        record.lines_total += len(lines)
-        record.last_output_at = time.monotonic()
-        if self._file is not None:
-            self._file.write("".join(line + "\n" for line in lines))
-            self._file.flush()
-        self._pending.extend(lines)
-        if self._timer is None:
-            loop = asyncio.get_running_loop()
-            self._timer = loop.call_later(self._registry.batch_interval_s, self.flush)
-        self._registry._output(record)
-        if record.metrics is not None and record.metrics.feed(lines):
-            self._schedule_metrics()
-
-    def add_output(self, items: list[str]) -> None:
-        """Lines and, in their places, progress redraws (:class:`~.local.Redraw`)."""
-        start = 0
-        for index, item in enumerate(items):
-            if isinstance(item, Redraw):
-                self.add(items[start:index])
-                self.redrawing(item)
-                start = index + 1
-        self.add(items[start:] if start else items)
-
-    def redrawing(self, text: str) -> None:
-        """A progress bar redrawn in place (tqdm between two log lines)."""
-        record = self._record
-        if not text or record.metrics is None:
-            return
-        if record.metrics.feed_progress(text):
-            record.last_output_at = time.monotonic()
-            self._registry._output(record)
-            self._schedule_metrics()
-
-    def _schedule_metrics(self) -> None:
-        if self._metrics_timer is not None:
-            return
-        loop = asyncio.get_running_loop()
-        delay = max(0.0, self._metrics_sent_at + self._registry.metrics_interval_s - loop.time())
-        self._metrics_timer = loop.call_later(delay, self.flush_metrics)
-
-    def flush_metrics(self) -> None:
-        """Publish what the tracker gathered since the last ``job_metrics`` (if anything)."""
-        if self._metrics_timer is not None:
-            self._metrics_timer.cancel()
-            self._metrics_timer = None
-        tracker = self._record.metrics
-        delta = tracker.take_delta() if tracker is not None else None
-        if delta is None or tracker is None:
-            return
-        with contextlib.suppress(RuntimeError):
-            self._metrics_sent_at = asyncio.get_running_loop().time()
-        self._registry._emit(metrics_event(self._record.id, delta))
-        if delta.points:
-            self._registry._metrics_changed(self._record, tracker)
-
-    def flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self._pending:
-            lines, self._pending = self._pending, []
-            self._registry._emit(JobLog(job_id=self._record.id, lines=lines))
-
-    def close(self) -> None:
-        self.flush()
-        self.flush_metrics()
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-
-def metrics_event(job_id: str, delta: Delta) -> JobMetrics:
-    """The ``job_metrics`` event of one delta."""
-    progress = delta.progress
-    return JobMetrics(
-        job_id=job_id,
-        axis=delta.axis,
-        series=delta.points,
-        progress=None
-        if progress is None
-        else JobProgress(
-            n=progress.n,
-            total=progress.total,
-            fraction=progress.fraction,
-            elapsed_s=progress.elapsed_s,
-            eta_s=progress.eta_s,
-            rate=progress.rate,
-        ),
-        step=delta.step,
-        reset=delta.reset,
-    )
-
-
 class JobRegistry:
     """Tracks the session's jobs, follows their output and publishes their events."""
 
@@ -229,7 +113,7 @@ class JobRegistry:
         self.kill_grace_s = kill_grace_s
         self.session_id = session_id
         self._jobs: dict[str, JobRecord] = {}
-        self._streams: dict[str, _LogStream] = {}
+        self._streams: dict[str, LogStream] = {}
         self._done: dict[str, asyncio.Event] = {}
         self._followers: dict[str, asyncio.Task[None]] = {}
         self._procs: dict[str, asyncio.subprocess.Process] = {}
@@ -431,7 +315,7 @@ class JobRegistry:
     def _track(self, record: JobRecord) -> None:
         self._jobs[record.id] = record
         self._done[record.id] = asyncio.Event()
-        self._streams[record.id] = _LogStream(self, record)
+        self._streams[record.id] = LogStream(self, record)
         self._publish_record(record)
         self._watch_stalls()
 
