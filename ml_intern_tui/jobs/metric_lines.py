@@ -95,7 +95,7 @@ _IGNORED_DESCS = (
 )  # fmt: skip
 
 
-@dataclass
+@dataclass(slots=True)
 class Progress:
     """A progress bar's state: steps done, of how many, and the time left."""
 
@@ -113,7 +113,7 @@ class Progress:
         return min(max(self.n / self.total, 0.0), 1.0)
 
 
-@dataclass
+@dataclass(slots=True)
 class LineMetrics:
     """What one line said: metric values, the step or epoch it is at, a progress bar."""
 

@@ -40,7 +40,7 @@ RECENT_POINTS = 64
 """Most recent raw values kept per series for trends and divergence checks."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Series:
     """One metric's points (decimated when long) and running statistics."""
 
@@ -213,7 +213,7 @@ class MetricsTracker:
         if x is None:
             return changed
         self.last_x = x
-        values = dict(parsed.values)
+        values = parsed.values
         if parsed.epoch is not None and self.axis != "epoch":
             values.setdefault("epoch", parsed.epoch)
         if not values:
