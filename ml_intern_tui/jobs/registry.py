@@ -31,6 +31,7 @@ from ml_intern_tui.jobs.local import (
     DEFAULT_KILL_GRACE_S,
     Launch,
     LineSplitter,
+    Redraw,
     kill_process_group,
     spawn_shell,
     strip_ansi,
@@ -249,8 +250,23 @@ class JobRegistry:
         return record
 
     def add_lines(self, job_id: str, lines: list[str]) -> None:
-        """Append raw log lines to a job (ANSI stripped here)."""
-        self._streams[job_id].add([strip_ansi(line) for line in lines])
+        """Append raw log lines to a job (ANSI stripped here).
+
+        A line holding carriage-return redraws (a progress bar, as HF Jobs logs keep it)
+        is logged as a terminal shows it, its last state; the states before it are read
+        as progress in their place.
+        """
+        if "\r" not in "".join(lines):  # the usual case, checked at C speed
+            self._streams[job_id].add([strip_ansi(line) for line in lines])
+            return
+        items: list[str] = []
+        for line in lines:
+            if "\r" in line:
+                states = [state for state in line.split("\r") if state.strip()]
+                items += [Redraw(strip_ansi(state)) for state in states[:-1]]
+                line = states[-1] if states else ""
+            items.append(strip_ansi(line))
+        self._streams[job_id].add_output(items)
 
     def update(self, job_id: str, **changes: Any) -> JobRecord:
         """Change fields of a job (status, cost_usd, url, flavor...) and publish it."""
