@@ -225,6 +225,36 @@ def read_run(path: Path, run: str | None) -> tuple[str, dict[str, list[tuple[flo
     return clean(run), series
 
 
+def read_since(
+    path: Path, run: str, after_id: int, limit: int = 5000
+) -> tuple[int, dict[str, list[tuple[float, float]]]]:
+    """Rows of ``run`` logged after row ``after_id``: ``(last row id, {metric: points})``.
+
+    For following a run while it is written; a missing database is simply no rows yet.
+    """
+    if not path.is_file():
+        return after_id, {}
+    with _open(path) as conn:
+        if not _is_store(conn):
+            return after_id, {}
+        rows = conn.execute(
+            "SELECT id, step, metrics FROM metrics WHERE run_name = ? AND id > ? "
+            "ORDER BY id LIMIT ?",
+            (run, after_id, limit),
+        ).fetchall()
+    series: dict[str, list[tuple[float, float]]] = {}
+    for row_id, step, raw in rows:
+        after_id = max(after_id, int(row_id))
+        for key, value in _json_object(raw).items():
+            y = number(value)
+            if key.startswith("_") or y is None:
+                continue
+            name = clean(key)
+            if name in series or len(series) < MAX_METRICS_PER_RUN:
+                series.setdefault(name, []).append((float(step), y))
+    return after_id, series
+
+
 def _json_object(raw: object) -> dict[str, object]:
     if isinstance(raw, bytes | bytearray | memoryview):
         raw = bytes(raw).decode("utf-8", "replace")

@@ -137,24 +137,26 @@ class JobWatch:
         elif self.notes is not None:
             self.notes.add(f"{record.id}:resumed", f"Job {record.id} is producing output again.")
 
-    def metrics(self, record: JobRecord, tracker: MetricsTracker) -> None:
-        """New points arrived: look for a diverging loss."""
+    def metrics(self, record: JobRecord, tracker: MetricsTracker, *, source: str = "log") -> None:
+        """New points arrived (from the log, or from trackio): look for a diverging loss."""
         state = self._state(record.id)
         if state.ended:
             return
         for name, series in tracker.series.items():
-            if name in state.diverged or not is_loss(name):
+            key = f"{source}:{name}"
+            if key in state.diverged or not is_loss(name):
                 continue
-            reason = self._diverging(state, name, series)
+            reason = self._diverging(state, key, series)
             if reason is not None:
-                state.diverged.add(name)
+                state.diverged.add(key)
                 place = where(tracker)
                 text = f"Job {record.id} is diverging: {reason}" + (f" {place}" if place else "")
                 self._alert(record, "diverging", "warning", text, note=text + ".")
 
-    def _diverging(self, state: _JobState, name: str, series: Series) -> str | None:
-        seen = state.nonfinite_seen.get(name, 0)
-        state.nonfinite_seen[name] = series.nonfinite
+    def _diverging(self, state: _JobState, key: str, series: Series) -> str | None:
+        name = series.name
+        seen = state.nonfinite_seen.get(key, 0)
+        state.nonfinite_seen[key] = series.nonfinite
         if series.nonfinite > seen:
             bad = series.last if not math.isfinite(series.last) else math.nan
             return f"{name} is {number(bad)}"

@@ -53,8 +53,12 @@ class LogStream:
             loop = asyncio.get_running_loop()
             self._timer = loop.call_later(self._registry.batch_interval_s, self.flush)
         self._registry._output(record)
-        if record.metrics is not None and record.metrics.feed(lines):
-            self._schedule_metrics()
+        tracker = record.metrics
+        if tracker is not None:
+            if tracker.feed(lines):
+                self._schedule_metrics()
+            if tracker.trackio is not None:
+                self._registry._trackio_seen(record)
 
     def add_output(self, items: list[str]) -> None:
         """Lines and, in their places, progress redraws (:class:`~.local.Redraw`)."""

@@ -220,22 +220,36 @@ class MetricsTracker:
             return changed
         self.metric_lines += 1
         for name, value in values.items():
-            series = self.series.get(name)
-            if series is None:
-                if len(self.series) >= self.max_series:
-                    # Distinct ignored keys, counted up to a bound (a hostile log has no end).
-                    if name not in self._dropped and len(self._dropped) < 4 * self.max_series:
-                        self._dropped.add(name)
-                        self.dropped_keys += 1
-                    continue
-                series = self.series[name] = Series(name)
-            elif series.last_x == x and series.last == value:
-                continue  # the same point again (the epoch on a train and an eval line)
-            series.add(x, value)
-            pending = self._pending.setdefault(name, [])
-            pending.append((x, value))
-            if len(pending) > 4 * MAX_DELTA_POINTS:
-                self._pending[name] = thin(pending, 2 * MAX_DELTA_POINTS)
+            self._add(name, x, value)
+        return True
+
+    def add_points(self, points: dict[str, list[tuple[float, float]]]) -> bool:
+        """Points read elsewhere (a trackio store), on the step axis."""
+        self.axis = "step"
+        added = False
+        for name, pairs in points.items():
+            for x, value in pairs:
+                added = self._add(name, x, value) or added
+                self.last_x = x if self.last_x is None else max(self.last_x, x)
+        return added
+
+    def _add(self, name: str, x: float, value: float) -> bool:
+        series = self.series.get(name)
+        if series is None:
+            if len(self.series) >= self.max_series:
+                # Distinct ignored keys, counted up to a bound (a hostile log has no end).
+                if name not in self._dropped and len(self._dropped) < 4 * self.max_series:
+                    self._dropped.add(name)
+                    self.dropped_keys += 1
+                return False
+            series = self.series[name] = Series(name)
+        elif series.last_x == x and series.last == value:
+            return False  # the same point again (the epoch on a train and an eval line)
+        series.add(x, value)
+        pending = self._pending.setdefault(name, [])
+        pending.append((x, value))
+        if len(pending) > 4 * MAX_DELTA_POINTS:
+            self._pending[name] = thin(pending, 2 * MAX_DELTA_POINTS)
         return True
 
     def _x_for(self, parsed: LineMetrics) -> float | None:

@@ -38,6 +38,7 @@ from ml_intern_tui.jobs.local import (
 )
 from ml_intern_tui.jobs.log_stream import LogStream
 from ml_intern_tui.jobs.metrics import MetricsTracker
+from ml_intern_tui.jobs.trackio_follow import TRACKIO_POLL_S, TrackioFollower, store_directory
 
 JobKind = Literal["local", "hf"]
 JobStatus = Literal["running", "completed", "failed", "cancelled"]
@@ -78,6 +79,10 @@ class JobRecord:
     """Its metrics as read from its log (``None`` when extraction is off)."""
     seen_final: bool = False
     """The agent has seen the job's final state (``jobs`` status, logs or wait)."""
+    cwd: Path | None = None
+    """Where a local job runs (a trackio store it names is followed only inside it)."""
+    trackio_metrics: MetricsTracker | None = None
+    """Its metrics as read from the trackio run it logs to, when it names one."""
 
     @property
     def finished(self) -> bool:
@@ -102,12 +107,17 @@ class JobRegistry:
         extract_metrics: bool = True,
         metrics_interval_s: float = METRICS_INTERVAL_S,
         watch: JobWatch | None = None,
+        trackio_poll_s: float = TRACKIO_POLL_S,
     ) -> None:
         self._publish = publish
         self.extract_metrics = extract_metrics
         self.metrics_interval_s = metrics_interval_s
         self.watch = watch
         self._stall_task: asyncio.Task[None] | None = None
+        self.trackio_poll_s = trackio_poll_s
+        self._trackio: dict[str, tuple[TrackioFollower, asyncio.Task[None]]] = {}
+        self._trackio_checked: dict[str, tuple[str, ...]] = {}
+        self._last_polls: set[asyncio.Task[bool]] = set()
         self.log_dir = Path(log_dir)
         self.batch_interval_s = batch_interval_s
         self.max_lines_in_memory = max_lines_in_memory
@@ -199,12 +209,17 @@ class JobRegistry:
             # The job may already run while asyncio wires its pipes: register it anyway
             # so it is followed, listed and reported as still running.
             with contextlib.suppress(OSError):
-                self._register_local(job_id, await spawning, command, title)
+                self._register_local(job_id, await spawning, command, title, cwd)
             raise
-        return self._register_local(job_id, proc, command, title)
+        return self._register_local(job_id, proc, command, title, cwd)
 
     def _register_local(
-        self, job_id: str, proc: asyncio.subprocess.Process, command: str, title: str
+        self,
+        job_id: str,
+        proc: asyncio.subprocess.Process,
+        command: str,
+        title: str,
+        cwd: Path | None = None,
     ) -> JobRecord:
         record = JobRecord(
             id=job_id,
@@ -212,6 +227,7 @@ class JobRegistry:
             title=title,
             command=command,
             pid=proc.pid,
+            cwd=cwd,
             log_path=self.log_dir / f"{job_id}.log",
             tail=deque(maxlen=self.max_lines_in_memory),
         )
@@ -322,6 +338,8 @@ class JobRegistry:
             follower.cancel()
         if self._stall_task is not None:
             self._stall_task.cancel()
+        for _follower, task in self._trackio.values():
+            task.cancel()
         for job_id, stream in self._streams.items():
             stream.close()
             self._done[job_id].set()
@@ -354,9 +372,46 @@ class JobRegistry:
         if self.watch is not None:
             self.watch.output(record)
 
-    def _metrics_changed(self, record: JobRecord, tracker: MetricsTracker) -> None:
+    def _metrics_changed(
+        self, record: JobRecord, tracker: MetricsTracker, source: str = "log"
+    ) -> None:
         if self.watch is not None:
-            self.watch.metrics(record, tracker)
+            self.watch.metrics(record, tracker, source=source)
+
+    def _trackio_seen(self, record: JobRecord) -> None:
+        """The job's log names a trackio run: follow its store (once, when allowed)."""
+        link = record.metrics.trackio if record.metrics is not None else None
+        if link is None or record.id in self._trackio or record.finished:
+            return
+        key = (link.project, link.directory, link.run, link.remote)
+        if self._trackio_checked.get(record.id) == key:
+            return
+        self._trackio_checked[record.id] = key
+        directory = store_directory(link, record.cwd)
+        if directory is None:
+            return
+
+        def rows(tracker: MetricsTracker) -> None:
+            record.last_output_at = time.monotonic()  # logging to trackio is activity
+            self._output(record)
+            self._metrics_changed(record, tracker, "trackio")
+
+        follower = TrackioFollower(
+            record.id, link, directory, self._emit, on_rows=rows, poll_s=self.trackio_poll_s
+        )
+        record.trackio_metrics = follower.tracker
+        task = asyncio.create_task(follower.follow(), name=f"trackio-{record.id}")
+        self._trackio[record.id] = (follower, task)
+
+    def _stop_trackio(self, record: JobRecord) -> None:
+        following = self._trackio.get(record.id)
+        if following is None:
+            return
+        follower, task = following
+        task.cancel()
+        last = asyncio.create_task(follower.poll(), name=f"trackio-last-{record.id}")
+        self._last_polls.add(last)  # rows written just before the end
+        last.add_done_callback(self._last_polls.discard)
 
     async def _follow_local(self, record: JobRecord, proc: asyncio.subprocess.Process) -> None:
         stream = self._streams[record.id]
@@ -390,6 +445,7 @@ class JobRegistry:
         if record.ended_at is None:
             record.ended_at = time.time()
         self._streams[record.id].close()
+        self._stop_trackio(record)
         self._cancelling.discard(record.id)
         self._publish_record(record)
         if self.watch is not None:

@@ -113,6 +113,8 @@ class JobsTool(Tool):
         metrics = summary_lines(job.metrics)
         if metrics:
             lines += ["--- metrics read from the log", *metrics]
+        if logged := summary_lines(job.trackio_metrics):
+            lines += ["--- metrics the job logged to trackio", *logged]
         tail = registry.tail(job.id, tail_lines)
         if tail:
             lines += [f"--- last {len(tail)} lines", *tail]

@@ -20,6 +20,7 @@ from ml_intern_tui.integrations import trackio_store as store
 from ml_intern_tui.jobs.alerts import number
 from ml_intern_tui.jobs.metric_summary import describe_series
 from ml_intern_tui.jobs.metrics import Series, thin
+from ml_intern_tui.jobs.trackio_follow import store_directory
 
 INSTALL_HINT = (
     "trackio is not installed here: `pip install trackio`, then log from the training "
@@ -75,18 +76,16 @@ class TrackioMetricsTool(Tool):
 
 
 def search_dirs(ctx: ToolContext) -> list[Path]:
-    """The default store, then the stores this session's jobs reported inside the project."""
+    """The default store, then the stores this session's jobs named (when allowed)."""
     found = [store.default_dir()]
     registry = ctx.services.get("jobs")
-    project = ctx.cwd.resolve()
     for job in registry.list() if registry is not None else []:
         link = getattr(job.metrics, "trackio", None)
-        if link is None or not link.directory:
+        if link is None:
             continue
-        directory = Path(link.directory)
-        directory = (ctx.cwd / directory).resolve() if not directory.is_absolute() else directory
-        # A job's log is untrusted: only a store inside the project is followed there.
-        if directory.resolve().is_relative_to(project) and directory not in found:
+        # A job's log is untrusted: only a store in its directory (or the default) is read.
+        directory = store_directory(link, job.cwd or ctx.cwd)
+        if directory is not None and directory not in found:
             found.append(directory)
     return found
 

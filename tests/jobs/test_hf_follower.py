@@ -246,7 +246,7 @@ async def test_an_hf_job_logs_metrics_and_its_end_notice_carries_them(
     store.complete(job.id, running_secs=60)
     await registry.wait(job.id, 5.0)
     sent = [e for e in events if isinstance(e, JobMetrics) and e.job_id == job.id]
-    assert [p for e in sent for p in e.series["loss"]] == [(20.0, 0.9), (40.0, 0.5)]
+    assert [p for e in sent for p in e.series.get("loss", [])] == [(20.0, 0.9), (40.0, 0.5)]
     assert [e.progress for e in sent if e.progress][-1].n == 40  # type: ignore[union-attr]
     (done,) = [n for n in notices if isinstance(n, Notice)]
     assert done.alert == "finished" and done.job_id == job.id

@@ -251,3 +251,65 @@ async def test_a_job_logging_to_trackio_is_linked_and_its_store_found(
     )
     summary = await call(ctx, operation="summary", project="demo-run")
     assert "loss: last 0.3333 at step 2" in summary.output
+
+
+async def test_a_job_logging_only_to_trackio_sends_its_curve_and_is_not_stalled(
+    ctx: ToolContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ml_intern_tui.core.protocol import EventBase, JobMetrics, Notice
+    from ml_intern_tui.jobs.alerts import JobWatch
+
+    monkeypatch.setenv("TRACKIO_DIR", str(tmp_path / "default-store"))
+    events: list[EventBase] = []
+    watch = JobWatch(events.append, None, stall_after_s=1.0)
+    registry = JobRegistry(
+        events.append, tmp_path / "logs", batch_interval_s=0.05, watch=watch, trackio_poll_s=0.1
+    )
+    ctx.services["jobs"] = registry
+    (ctx.cwd / "quiet.py").write_text(
+        "import time, trackio\n"
+        "trackio.init(project='quiet', name='r1')\n"
+        "for s in range(8):\n"
+        "    trackio.log({'train/loss': 2.0 / (s + 1)}, step=s * 5)\n"
+        "    time.sleep(0.3)\n"  # nothing printed for 2.4 s, but rows keep coming
+        "trackio.finish()\n"
+    )
+    try:
+        record = await registry.start_local(
+            f"TRACKIO_DIR=store HF_HUB_OFFLINE=1 {sys.executable} -u quiet.py", ctx.cwd, title="q"
+        )
+        await registry.wait(record.id, 60)
+        assert record.status == "completed", list(record.tail)
+        for _ in range(100):  # the last poll after the end
+            if record.trackio_metrics and record.trackio_metrics.series["train/loss"].count == 8:
+                break
+            await asyncio.sleep(0.05)
+        sent = [e for e in events if isinstance(e, JobMetrics) and e.source == "trackio"]
+        points = [p for e in sent for p in e.series.get("train/loss", [])]
+        assert points == [(s * 5.0, 2.0 / (s + 1)) for s in range(8)]
+        assert len(sent) > 1  # it arrived while the job ran, not only at the end
+        assert not [e for e in events if isinstance(e, Notice) and e.alert == "stalled"]
+        status = await JobsTool().run(JobsTool.Args(operation="status", job_id=record.id), ctx)  # type: ignore[call-arg]
+        assert "--- metrics the job logged to trackio" in status.output
+        assert "train/loss: last 0.25 at step 35" in status.output
+    finally:
+        await registry.shutdown()
+
+
+async def test_a_store_outside_the_job_directory_is_not_followed(
+    ctx: ToolContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ml_intern_tui.jobs.metrics import TrackioLink
+    from ml_intern_tui.jobs.trackio_follow import store_directory
+
+    monkeypatch.setenv("TRACKIO_DIR", str(tmp_path / "default-store"))
+    link = TrackioLink(project="p", directory="/etc", run="r")
+    assert store_directory(link, ctx.cwd) is None
+    link.directory = "../outside"
+    assert store_directory(link, ctx.cwd) is None
+    link.directory = "runs"
+    assert store_directory(link, ctx.cwd) == (ctx.cwd / "runs").resolve()
+    link.directory = str(tmp_path / "default-store" / "sub")
+    assert store_directory(link, ctx.cwd) is not None
+    link.remote = "me/space"
+    assert store_directory(link, ctx.cwd) is None  # logged to a Space: nothing local to follow
