@@ -287,6 +287,8 @@ class JobRegistry:
     def update(self, job_id: str, **changes: Any) -> JobRecord:
         """Change fields of a job (status, cost_usd, url, flavor...) and publish it."""
         record = self.require(job_id)
+        if changes.get("status") == "running" and record.status != "running":
+            record.last_output_at = time.monotonic()  # time spent queued is not a stall
         for name, value in changes.items():
             if not hasattr(record, name):
                 raise AttributeError(f"JobRecord has no field {name!r}")

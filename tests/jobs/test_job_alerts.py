@@ -160,3 +160,26 @@ async def test_a_failed_job_is_an_error_notice_and_a_read_job_leaves_no_note(
     assert len(notes) == 1
     watched.acknowledge(record.id)  # the agent read its status through the jobs tool
     assert notes.drain() is None
+
+
+async def test_an_external_job_is_not_stalled_while_queued(
+    watched: JobRegistry, events: list[EventBase], notes: SystemNotes
+) -> None:
+    """Time an HF job spends scheduling is not silence: the clock starts when it runs."""
+    from ml_intern_tui.jobs.registry import JobRecord
+
+    record = watched.register_external(JobRecord(id="hf-1", kind="hf", title="sft"))
+    watched.update("hf-1", status="scheduling")
+    record.last_output_at -= 100  # queued for a long time
+    assert watched.watch is not None
+    watched.watch.check_stalls(watched.running())
+    assert not alerts(events, "hf-1", "stalled")
+    watched.update("hf-1", status="running")
+    watched.watch.check_stalls(watched.running())
+    assert not alerts(events, "hf-1", "stalled")
+    record.last_output_at -= 1.0
+    watched.watch.check_stalls(watched.running())
+    assert len(alerts(events, "hf-1", "stalled")) == 1
+    watched.finish("hf-1", "completed")
+    assert not alerts(events, "hf-1", "finished")  # an HF job's end notice is its follower's
+    assert notes.drain() is not None
