@@ -59,7 +59,7 @@ def describe_series(series: Series, axis: str) -> str:
         text += f" at {axis} {series.last_x:g}"
     if series.low <= series.high:
         text += f" · min {number(series.low)} · max {number(series.high)}"
-    trend = series.trend()
+    trend = series.trend() if series.name.lower() not in ("epoch", "epochs") else None
     if trend is not None:
         word, change = trend
         text += f" · {word}" + ("" if word == "flat" else f" {change:+.0%}") + " recently"
