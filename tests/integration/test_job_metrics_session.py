@@ -70,8 +70,11 @@ async def test_background_training_job_metrics_stall_notice_and_agent_note(
     last_progress = [e.progress for e in h.of("job_metrics") if e.progress is not None][-1]
     assert (last_progress.n, last_progress.total) == (30, 30)
 
-    stall = await h.wait_for("notice", lambda e: e.alert == "stalled", timeout=15)
-    assert stall.job_id == job_id and "at step 30/30" in stall.text
+    # (On a loaded machine the interpreter's start may already count as a first stall.)
+    stall = await h.wait_for(
+        "notice", lambda e: e.alert == "stalled" and "at step 30/30" in e.text, timeout=15
+    )
+    assert stall.job_id == job_id and stall.level == "warning"
 
     mark = h.mark()
     h.submit(UserInput(text="how is it going?"))
@@ -90,4 +93,4 @@ async def test_background_training_job_metrics_stall_notice_and_agent_note(
         [20.0, 0.15],
         [30.0, 0.1],
     ]
-    assert len([n for n in h.of("notice") if n.alert == "stalled"]) == 1
+    assert len([n for n in h.of("notice") if n.alert == "stalled" and "30/30" in n.text]) == 1
