@@ -218,10 +218,12 @@ def assemble(
     from ml_intern_tui.core.approval import ApprovalPolicy
     from ml_intern_tui.core.cost import SpendTracker
     from ml_intern_tui.core.loop import AgentLoop
+    from ml_intern_tui.core.notes import NOTES_SERVICE, SystemNotes
     from ml_intern_tui.core.protocol import Notice
     from ml_intern_tui.core.session import LoopSettings
     from ml_intern_tui.core.tool import ToolRouter
     from ml_intern_tui.integrations.hub import HubClient
+    from ml_intern_tui.jobs.alerts import JobWatch
     from ml_intern_tui.jobs.registry import JobRegistry
     from ml_intern_tui.notifications import Notifier
     from ml_intern_tui.safety.sandbox import Sandbox
@@ -267,12 +269,20 @@ def assemble(
     # Job events go through the loop so they carry the session id; the closures below
     # bind ``loop`` late, once it exists.
     loop: AgentLoop
-    jobs = JobRegistry(lambda event: loop.publish(event), log_dir=_jobs_dir(settings))
+    notes = SystemNotes()  # job alerts for the model's next call
+    watch = JobWatch.from_settings(settings.jobs, lambda event: loop.publish(event), notes)
+    jobs = JobRegistry(
+        lambda event: loop.publish(event),
+        log_dir=_jobs_dir(settings),
+        extract_metrics=settings.jobs.metrics,
+        watch=watch,
+    )
     hub = HubClient(settings.hub.endpoint)
     catalog = _router_catalog(settings)
     backend = AppBackend(settings, cwd=cwd, hub=hub, catalog=catalog)
     services: dict[str, Any] = {
         "jobs": jobs,
+        NOTES_SERVICE: notes,
         "settings": settings,
         "spend": spend,
         "hub": hub,

@@ -1,4 +1,4 @@
-"""Notifications: Slack messages when the agent needs you, fails, finishes, or a job ends.
+"""Notifications: Slack messages when the agent needs you, fails, finishes, or a job ends or stalls.
 
 The :class:`Notifier` is a background service (see ``agent.BackgroundService``). A bus
 listener turns events into messages for each destination that wants them and puts them
@@ -236,6 +236,12 @@ def job_message(event: JobUpdated) -> SlackMessage:
     return SlackMessage(title, "\n".join(lines), _JOB_LEVELS.get(event.status, "warning"))
 
 
+def job_alert_message(event: Notice) -> SlackMessage:
+    """A job that stalled or is diverging (endings go as ``job_finished``)."""
+    title = "Job stalled" if event.alert == "stalled" else "Job diverging"
+    return SlackMessage(title, event.text, "warning")
+
+
 # ----------------------------------------------------------------------------- service
 
 
@@ -406,6 +412,8 @@ class Notifier:
             return "error", error_message(event)
         if isinstance(event, TurnComplete):
             return "turn_complete", turn_message(event, self.config.preview_chars)
+        if isinstance(event, Notice) and event.alert in ("stalled", "diverging"):
+            return "job_alert", job_alert_message(event)
         if isinstance(event, JobUpdated) and event.status in FINAL_STATUSES:
             if event.job_id in self._jobs_done or self._stopped_by_quit(event):
                 return "job_finished", None

@@ -25,7 +25,7 @@ in a different dataset silently.
 - Keep a plan for anything with three or more steps (the `plan` tool), update it as you \
 go, and keep exactly one item in progress.
 - Run long work as a background job (`bash` with `background=true`, or a Hugging Face \
-job) and follow it with `jobs`; do not block on it with a long foreground command.
+job) and follow it with `jobs`; do not block on it with a long foreground command. Have training scripts print their metrics (`step=… loss=…`, the Trainer's log lines) or log them with trackio, and read the curves (`jobs` status and metrics, `trackio_metrics`) rather than scrolling logs. Background updates about jobs (stalled, diverging, finished) arrive as `[SYSTEM: BACKGROUND UPDATE]` notes.
 - Before a paid job, go through the pre-flight checklist: reference code found, dataset \
 verified, a small smoke test passed locally, `push_to_hub` and `hub_model_id` set so the \
 result is not lost, and a timeout chosen deliberately (with a reason) rather than a \

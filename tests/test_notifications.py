@@ -169,6 +169,31 @@ async def test_each_destination_gets_the_events_it_asked_for(
     assert running.notices == []
 
 
+async def test_stalled_and_diverging_jobs_go_out_as_job_alert(
+    slack: FakeSlack, start: Callable[..., Running], wait_until: Wait
+) -> None:
+    running = start(
+        {
+            "alerts": webhook(slack, events=["job_alert"]),
+            "ends": bot(slack, events=["job_finished"]),
+        }
+    )
+    text = "Job job-1 stalled: no new output for 10m00s at step 370/1000 (37%)"
+    running.publish(Notice(level="warning", text=text, job_id="job-1", alert="stalled"))
+    running.publish(
+        Notice(level="success", text="Job job-1 completed", job_id="job-1", alert="finished")
+    )
+    running.publish(Notice(level="warning", text="just a notice"))
+    diverging = "Job job-2 is diverging: loss is NaN at step 420"
+    running.publish(Notice(level="warning", text=diverging, job_id="job-2", alert="diverging"))
+    await wait_until(lambda: len(slack.messages) == 2, what="2 messages")
+    await asyncio.sleep(0.1)
+    assert [(m.via, m.text.split("\n")[:2]) for m in slack.messages] == [
+        ("webhook", [":warning: *Job stalled*", text]),
+        ("webhook", [":warning: *Job diverging*", diverging]),
+    ]  # the ending goes as job_finished (from job_updated), never twice
+
+
 async def test_turns_ending_for_approval_or_error_send_no_turn_message(
     slack: FakeSlack, start: Callable[..., Running], wait_until: Wait
 ) -> None:
@@ -304,7 +329,7 @@ def test_slack_env_shortcut_adds_a_destination_and_switches_on() -> None:
     assert problems == []
     assert (dest.name, dest.target.channel, dest.target.token) == ("slack", "C0ML", BOT_TOKEN)
     assert dest.allow_agent and dest.events == {
-        "approval_required", "error", "turn_complete", "job_finished",
+        "approval_required", "error", "turn_complete", "job_finished", "job_alert",
     }  # fmt: skip
     env |= {
         "SLACK_CHANNEL_ID": "",
@@ -379,8 +404,8 @@ def test_bad_destination_config_is_one_line_each_without_secrets(tmp_path: Path)
         f"{key}.a: token must be a Slack token like xoxb-… (the value is not shown)",
         f"{key}.b: webhook_url must be an https:// URL (the value is not shown)",
         f"{key}.c: token needs channel (the channel name or id to post to)",
-        f"{key}.d.events[0]: expected one of 'approval_required', 'error', 'turn_complete' "
-        "or 'job_finished', got 'turn_done'",
+        f"{key}.d.events[0]: expected one of 'approval_required', 'error', 'turn_complete', "
+        "'job_finished' or 'job_alert', got 'turn_done'",
         f"{key}.d.type: expected one of 'slack', got 'discord'",
         f"{key}.e: set either webhook_url, or token and channel",
     ]

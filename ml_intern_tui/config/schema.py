@@ -381,7 +381,9 @@ class McpConfig(Section):
         return value
 
 
-NotificationEvent = Literal["approval_required", "error", "turn_complete", "job_finished"]
+NotificationEvent = Literal[
+    "approval_required", "error", "turn_complete", "job_finished", "job_alert"
+]
 NOTIFICATION_EVENTS: tuple[NotificationEvent, ...] = get_args(NotificationEvent)
 _DESTINATION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -463,6 +465,21 @@ class NotificationsConfig(Section):
         return value
 
 
+class JobsConfig(Section):
+    """``[jobs]``: what is read from background jobs' logs, and when a job needs attention."""
+
+    metrics: bool = True
+    """Read training metrics and progress bars from job logs (``job_metrics`` events)."""
+    stall_after_s: Annotated[
+        Annotated[float, Field(ge=1)] | None, BeforeValidator(_off_to_none)
+    ] = 600.0
+    """A running job with no new log line for this many seconds is reported as stalled; absent = never."""
+    diverge_factor: Annotated[float, Field(gt=1)] = 3.0
+    """A loss that rises above this many times its lowest recent value is reported as diverging."""
+    diverge_window: Annotated[int, Field(ge=3, le=64)] = 20
+    """How many recent points of a loss the divergence check looks back over."""
+
+
 class AppConfig(Section):
     """All settings, after merging the config layers."""
 
@@ -497,6 +514,7 @@ class AppConfig(Section):
     mcp: McpConfig = McpConfig()
     notifications: NotificationsConfig = NotificationsConfig()
     sandbox: SandboxConfig = SandboxConfig()
+    jobs: JobsConfig = JobsConfig()
 
     @field_validator("model")
     @classmethod

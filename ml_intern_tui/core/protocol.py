@@ -7,10 +7,11 @@ is what ``--json`` prints, what the journal keeps and what the UI renders.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_serializer
 
 ApprovalMode = Literal["ask", "auto", "yolo"]
 Risk = Literal["low", "medium", "high"]
@@ -299,10 +300,61 @@ class JobLog(EventBase):
     lines: list[str]
 
 
+class JobProgress(_Model):
+    """A job's progress bar: steps done, of how many, time left."""
+
+    n: float
+    total: float | None = None
+    fraction: float | None = None
+    """``n / total`` between 0 and 1, when the total is known."""
+    elapsed_s: float | None = None
+    eta_s: float | None = None
+    rate: float | None = None
+    """Steps per second."""
+
+
+class JobMetrics(EventBase):
+    """New metric points of one job since its previous ``job_metrics`` (at most ~4 a second).
+
+    ``series`` maps each metric to its new ``[x, value]`` points on ``axis`` (NaN and
+    infinities are written as the strings ``"NaN"``, ``"Infinity"``). ``reset`` says the
+    points sent before are void (the axis changed): a view starts its curves over.
+    """
+
+    type: Literal["job_metrics"] = "job_metrics"
+    job_id: str
+    source: Literal["log", "trackio"] = "log"
+    axis: Literal["step", "epoch", "index"] = "step"
+    series: dict[str, list[tuple[float, float]]] = {}
+    progress: JobProgress | None = None
+    """Sent when it changed."""
+    step: float | None = None
+    """The job's latest step (``axis`` ``step`` only)."""
+    reset: bool = False
+
+    @field_serializer("series", when_used="json")
+    def _finite_json(self, series: dict[str, list[tuple[float, float]]]) -> dict[str, Any]:
+        # JSON has no NaN: a diverged loss must still reach a script, so it is spelled out.
+        return {
+            name: [[x, y if math.isfinite(y) else _NONFINITE[str(y)]] for x, y in points]
+            for name, points in series.items()
+        }
+
+
+_NONFINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+JobAlertKind = Literal["stalled", "diverging", "finished", "failed"]
+
+
 class Notice(EventBase):
     type: Literal["notice"] = "notice"
     level: Literal["info", "warning", "error", "success"] = "info"
     text: str
+    job_id: str | None = None
+    """The job a job alert is about."""
+    alert: JobAlertKind | None = None
+    """Set on job alerts (a UI may ring the bell; Slack sends them as ``job_alert``)."""
 
 
 class Error(EventBase):
@@ -435,6 +487,7 @@ Event = Annotated[
     | LoopWarning
     | JobUpdated
     | JobLog
+    | JobMetrics
     | Notice
     | Error
     | Interrupted

@@ -20,6 +20,7 @@ from ml_intern_tui.core import guards, known_secrets
 from ml_intern_tui.core.approval import Verdict, to_item
 from ml_intern_tui.core.context import CompactionError
 from ml_intern_tui.core.llm import ContextOverflowError, LLMError, LLMResponse, ToolCallRequest
+from ml_intern_tui.core.notes import NOTES_SERVICE, SystemNotes
 from ml_intern_tui.core.overflow import (
     MAX_OVERFLOW_RETRIES,
     cut_notices,
@@ -291,6 +292,9 @@ class TurnRunner:
         return response
 
     def apply_guards(self) -> None:
+        notes = self.services.get(NOTES_SERVICE)
+        if isinstance(notes, SystemNotes) and (text := notes.drain()):
+            self.s.context.inject(text, origin="notes")  # background jobs, since the last call
         finding = self.doom.check(self.s.context.messages)
         if finding is not None:
             self.s.context.inject(finding.prompt)

@@ -12,14 +12,20 @@ from typing import Any
 
 from ml_intern_tui.demo.scripted import Scenario, Step, find_in_history
 
-TRAIN_SCRIPT = '''"""Bag-of-words logistic regression on data/reviews.csv (stdlib only)."""
+TRAIN_SCRIPT = """\"\"\"Bag-of-words logistic regression on data/reviews.csv (stdlib only).
+
+Prints what training tools print: a progress bar redrawn in place, `step=` lines and a
+line per epoch; logs to trackio too when it is installed.
+\"\"\"
 
 import argparse
 import csv
 import json
 import math
+import os
 import random
 import re
+import sys
 import time
 
 
@@ -27,10 +33,34 @@ def tokens(text):
     return re.findall(r"[a-z]+", text.lower())
 
 
+def start_trackio(config):
+    os.environ.setdefault("TRACKIO_DIR", os.path.abspath("trackio"))
+    try:
+        import trackio
+
+        trackio.init(project="ml-intern-demo", config=config)
+        return trackio
+    except Exception:  # not installed, or cannot write: the log still has every metric
+        return None
+
+
+def bar(step, total, started):
+    elapsed = time.monotonic() - started
+    rate = step / elapsed if elapsed else 0.0
+    left = (total - step) / rate if rate else 0.0
+    filled = int(20 * step / total)
+    clock = lambda s: f"{int(s) // 60:02d}:{int(s) % 60:02d}"
+    return (
+        f"\\r{100 * step // total:3d}%|{'#' * filled}{' ' * (20 - filled)}| {step}/{total} "
+        f"[{clock(elapsed)}<{clock(left)}, {rate:.2f}it/s]"
+    )
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--lr", type=float, default=0.5)
+    parser.add_argument("--batch", type=int, default=16)
     args = parser.parse_args()
 
     with open("data/reviews.csv", newline="") as f:
@@ -43,24 +73,44 @@ def main():
     weights = [0.0] * len(vocab)
     bias = 0.0
     print(f"train={len(train)} valid={len(valid)} vocab={len(vocab)}", flush=True)
+    tracker = start_trackio(vars(args))
 
     def predict(ws):
         z = bias + sum(weights[index[w]] for w in ws if w in index)
         return 1.0 / (1.0 + math.exp(-z))
 
+    batches = math.ceil(len(train) / args.batch)
+    total, step, started = args.epochs * batches, 0, time.monotonic()
     for epoch in range(1, args.epochs + 1):
         loss = 0.0
-        for ws, label in train:
-            p = predict(ws)
-            loss -= math.log(max(p if label else 1 - p, 1e-9))
-            grad = p - label
-            for w in ws:
-                weights[index[w]] -= args.lr * grad / len(ws)
-            bias -= args.lr * grad * 0.1
+        for first in range(0, len(train), args.batch):
+            batch_loss = 0.0
+            for ws, label in train[first : first + args.batch]:
+                p = predict(ws)
+                batch_loss -= math.log(max(p if label else 1 - p, 1e-9))
+                grad = p - label
+                for w in ws:
+                    weights[index[w]] -= args.lr * grad / len(ws)
+                bias -= args.lr * grad * 0.1
+            loss += batch_loss
+            step += 1
+            batch_loss /= len(train[first : first + args.batch])
+            sys.stderr.write(bar(step, total, started))
+            sys.stderr.flush()
+            if step % 4 == 0:
+                sys.stderr.write("\\r")
+                print(f"step={step} loss={batch_loss:.4f} lr={args.lr}", flush=True)
+                if tracker:
+                    tracker.log({"train/loss": batch_loss, "lr": args.lr}, step=step)
+            time.sleep(0.25 / batches)
         acc = sum((predict(ws) > 0.5) == bool(y) for ws, y in valid) / len(valid)
-        print(f"epoch {epoch}/{args.epochs} loss={loss / len(train):.4f} val_acc={acc:.3f}", flush=True)
-        time.sleep(0.25)
+        sys.stderr.write("\\r")
+        print(f"epoch {epoch}/{args.epochs} epoch_loss={loss / len(train):.4f} val_acc={acc:.3f}", flush=True)
+        if tracker:
+            tracker.log({"eval/accuracy": acc, "epoch": epoch}, step=step)
 
+    if tracker:
+        tracker.finish()
     with open("metrics.json", "w") as f:
         json.dump({"val_accuracy": round(acc, 4), "epochs": args.epochs, "vocab": len(vocab)}, f)
     print("saved metrics.json", flush=True)
@@ -68,7 +118,7 @@ def main():
 
 if __name__ == "__main__":
     main()
-'''
+"""
 
 
 def _plan(*statuses: str) -> dict[str, Any]:

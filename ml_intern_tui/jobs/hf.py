@@ -22,6 +22,7 @@ from typing import Any
 from ml_intern_tui.core.cost import job_cost_so_far
 from ml_intern_tui.core.protocol import EventBase, Notice
 from ml_intern_tui.integrations.hub import HubClient
+from ml_intern_tui.jobs.alerts import latest_values
 from ml_intern_tui.jobs.registry import JobRegistry
 
 log = logging.getLogger(__name__)
@@ -191,9 +192,14 @@ class HfJobFollower:
             parts = [f"HF job {self.job_id} {status}"]
             if record.cost_usd:
                 parts.append(f"${record.cost_usd:.2f}")
+            if latest := latest_values(record.metrics):
+                parts.append(latest)
             if record.url:
                 parts.append(record.url)
-            self.notify(Notice(level=level, text=" · ".join(parts)))
+            alert: Any = {"completed": "finished", "failed": "failed"}.get(status)
+            self.notify(
+                Notice(level=level, text=" · ".join(parts), job_id=self.job_id, alert=alert)
+            )
 
     # -------------------------------------------------------------------- logs
 

@@ -49,16 +49,25 @@ def strip_ansi(text: str) -> str:
     return _CONTROL_RE.sub("", ANSI_RE.sub("", text))
 
 
+class Redraw(str):
+    """A progress line overwritten in place (``LineSplitter(redraws=True)``), not a log line."""
+
+    __slots__ = ()
+
+
 class LineSplitter:
     """Turns a byte stream into clean lines.
 
     A segment ended by a lone ``\\r`` is a progress update that the next one overwrites,
     as on a terminal: only the final state reaches a line when ``\\n`` arrives. With
     ``progress_interval_s`` set, a snapshot of a changing progress line is also emitted
-    at most that often, so a long-running bar stays visible in the log.
+    at most that often, so a long-running bar stays visible in the log. With ``redraws``,
+    each overwritten update is also returned, as a :class:`Redraw`, in its place among
+    the lines (metric extraction needs the bar's step at the moment a line is printed).
     """
 
-    def __init__(self, progress_interval_s: float | None = None) -> None:
+    def __init__(self, progress_interval_s: float | None = None, *, redraws: bool = False) -> None:
+        self._redraws = redraws
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._current = ""
         self._overwritten = ""
@@ -89,6 +98,8 @@ class LineSplitter:
                 if self._current:
                     self._overwritten = self._current
                     self._current = ""
+                    if self._redraws:
+                        lines.append(Redraw(strip_ansi(self._overwritten)))
                 continue
             line = self._current or self._overwritten
             self._current = self._overwritten = ""

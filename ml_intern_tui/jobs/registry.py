@@ -2,7 +2,11 @@
 
 Starting a job returns at once; a follower task streams its output. Lines are batched
 into ``job_log`` events, the newest ones kept in memory, every one written to
-``<log_dir>/<job_id>.log``. Each status change is a ``job_updated`` event.
+``<log_dir>/<job_id>.log``. Each status change is a ``job_updated`` event. Training
+metrics and progress bars read from the lines (``jobs.metrics``) go out as
+``job_metrics`` deltas, at most one per ``metrics_interval_s`` per job; a
+:class:`~ml_intern_tui.jobs.alerts.JobWatch`, when given, hears about new metrics, quiet
+jobs and endings.
 
 HF jobs join with :meth:`JobRegistry.register_external`: the caller supplies the record,
 a follower coroutine that feeds lines (:meth:`JobRegistry.add_lines`) and reports status
@@ -19,18 +23,22 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
-from ml_intern_tui.core.protocol import EventBase, JobLog, JobUpdated
-from ml_intern_tui.core.redact_stream import StreamRedactor
+from ml_intern_tui.core.protocol import EventBase, JobUpdated
+from ml_intern_tui.jobs.alerts import JobWatch
 from ml_intern_tui.jobs.local import (
     DEFAULT_KILL_GRACE_S,
     Launch,
     LineSplitter,
+    Redraw,
     kill_process_group,
     spawn_shell,
     strip_ansi,
 )
+from ml_intern_tui.jobs.log_stream import LogStream
+from ml_intern_tui.jobs.metrics import MetricsTracker
+from ml_intern_tui.jobs.trackio_follow import TRACKIO_POLL_S, TrackioFollower, store_directory
 
 JobKind = Literal["local", "hf"]
 JobStatus = Literal["running", "completed", "failed", "cancelled"]
@@ -38,6 +46,8 @@ FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 
 PROGRESS_SNAPSHOT_S = 2.0
 """How often a carriage-return progress bar is written to the log while it changes."""
+METRICS_INTERVAL_S = 0.25
+"""Least time between two ``job_metrics`` events of one job."""
 
 
 class JobError(Exception):
@@ -63,6 +73,16 @@ class JobRecord:
     pid: int | None = None
     tail: deque[str] = field(default_factory=deque)
     lines_total: int = 0
+    last_output_at: float = field(default_factory=time.monotonic)
+    """When the job last printed a line or redrew its progress bar (monotonic clock)."""
+    metrics: MetricsTracker | None = None
+    """Its metrics as read from its log (``None`` when extraction is off)."""
+    seen_final: bool = False
+    """The agent has seen the job's final state (``jobs`` status, logs or wait)."""
+    cwd: Path | None = None
+    """Where a local job runs (a trackio store it names is followed only inside it)."""
+    trackio_metrics: MetricsTracker | None = None
+    """Its metrics as read from the trackio run it logs to, when it names one."""
 
     @property
     def finished(self) -> bool:
@@ -70,49 +90,6 @@ class JobRecord:
 
     def duration_s(self) -> float:
         return (self.ended_at or time.time()) - self.started_at
-
-
-class _LogStream:
-    """One job's lines: memory tail, full file on disk, batched ``job_log`` events."""
-
-    def __init__(self, registry: JobRegistry, record: JobRecord) -> None:
-        self._registry = registry
-        self._record = record
-        self._pending: list[str] = []
-        self._timer: asyncio.TimerHandle | None = None
-        self._file: IO[str] | None = None
-        self._redactor = StreamRedactor()  # the log file outlives the session: no secrets
-        if record.log_path is not None:
-            record.log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = record.log_path.open("a", encoding="utf-8")
-
-    def add(self, lines: list[str]) -> None:
-        if not lines:
-            return
-        self._record.tail.extend(lines)
-        self._record.lines_total += len(lines)
-        if self._file is not None:
-            self._file.write(self._redactor.feed("".join(line + "\n" for line in lines)))
-            self._file.flush()
-        self._pending.extend(lines)
-        if self._timer is None:
-            loop = asyncio.get_running_loop()
-            self._timer = loop.call_later(self._registry.batch_interval_s, self.flush)
-
-    def flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self._pending:
-            lines, self._pending = self._pending, []
-            self._registry._emit(JobLog(job_id=self._record.id, lines=lines))
-
-    def close(self) -> None:
-        self.flush()
-        if self._file is not None:
-            self._file.write(self._redactor.flush())
-            self._file.close()
-            self._file = None
 
 
 class JobRegistry:
@@ -127,15 +104,27 @@ class JobRegistry:
         max_lines_in_memory: int = 2000,
         kill_grace_s: float = DEFAULT_KILL_GRACE_S,
         session_id: str = "",
+        extract_metrics: bool = True,
+        metrics_interval_s: float = METRICS_INTERVAL_S,
+        watch: JobWatch | None = None,
+        trackio_poll_s: float = TRACKIO_POLL_S,
     ) -> None:
         self._publish = publish
+        self.extract_metrics = extract_metrics
+        self.metrics_interval_s = metrics_interval_s
+        self.watch = watch
+        self._stall_task: asyncio.Task[None] | None = None
+        self.trackio_poll_s = trackio_poll_s
+        self._trackio: dict[str, tuple[TrackioFollower, asyncio.Task[None]]] = {}
+        self._trackio_checked: dict[str, tuple[str, ...]] = {}
+        self._last_polls: set[asyncio.Task[bool]] = set()
         self.log_dir = Path(log_dir)
         self.batch_interval_s = batch_interval_s
         self.max_lines_in_memory = max_lines_in_memory
         self.kill_grace_s = kill_grace_s
         self.session_id = session_id
         self._jobs: dict[str, JobRecord] = {}
-        self._streams: dict[str, _LogStream] = {}
+        self._streams: dict[str, LogStream] = {}
         self._done: dict[str, asyncio.Event] = {}
         self._followers: dict[str, asyncio.Task[None]] = {}
         self._procs: dict[str, asyncio.subprocess.Process] = {}
@@ -178,6 +167,16 @@ class JobRegistry:
             await asyncio.wait_for(done.wait(), timeout_s)
         return record
 
+    def acknowledge(self, job_id: str) -> None:
+        """The agent has just seen this job's state: drop the notes waiting about it."""
+        record = self._jobs.get(job_id)
+        if record is None:
+            return
+        if record.finished:
+            record.seen_final = True
+        if self.watch is not None:
+            self.watch.acknowledge(record)
+
     # ---------------------------------------------------------------- starting
 
     def new_id(self) -> str:
@@ -210,12 +209,17 @@ class JobRegistry:
             # The job may already run while asyncio wires its pipes: register it anyway
             # so it is followed, listed and reported as still running.
             with contextlib.suppress(OSError):
-                self._register_local(job_id, await spawning, command, title)
+                self._register_local(job_id, await spawning, command, title, cwd)
             raise
-        return self._register_local(job_id, proc, command, title)
+        return self._register_local(job_id, proc, command, title, cwd)
 
     def _register_local(
-        self, job_id: str, proc: asyncio.subprocess.Process, command: str, title: str
+        self,
+        job_id: str,
+        proc: asyncio.subprocess.Process,
+        command: str,
+        title: str,
+        cwd: Path | None = None,
     ) -> JobRecord:
         record = JobRecord(
             id=job_id,
@@ -223,6 +227,7 @@ class JobRegistry:
             title=title,
             command=command,
             pid=proc.pid,
+            cwd=cwd,
             log_path=self.log_dir / f"{job_id}.log",
             tail=deque(maxlen=self.max_lines_in_memory),
         )
@@ -261,12 +266,29 @@ class JobRegistry:
         return record
 
     def add_lines(self, job_id: str, lines: list[str]) -> None:
-        """Append raw log lines to a job (ANSI stripped here)."""
-        self._streams[job_id].add([strip_ansi(line) for line in lines])
+        """Append raw log lines to a job (ANSI stripped here).
+
+        A line holding carriage-return redraws (a progress bar, as HF Jobs logs keep it)
+        is logged as a terminal shows it, its last state; the states before it are read
+        as progress in their place.
+        """
+        if "\r" not in "".join(lines):  # the usual case, checked at C speed
+            self._streams[job_id].add([strip_ansi(line) for line in lines])
+            return
+        items: list[str] = []
+        for line in lines:
+            if "\r" in line:
+                states = [state for state in line.split("\r") if state.strip()]
+                items += [Redraw(strip_ansi(state)) for state in states[:-1]]
+                line = states[-1] if states else ""
+            items.append(strip_ansi(line))
+        self._streams[job_id].add_output(items)
 
     def update(self, job_id: str, **changes: Any) -> JobRecord:
         """Change fields of a job (status, cost_usd, url, flavor...) and publish it."""
         record = self.require(job_id)
+        if changes.get("status") == "running" and record.status != "running":
+            record.last_output_at = time.monotonic()  # time spent queued is not a stall
         for name, value in changes.items():
             if not hasattr(record, name):
                 raise AttributeError(f"JobRecord has no field {name!r}")
@@ -316,6 +338,10 @@ class JobRegistry:
         await asyncio.gather(*(self.cancel(job_id) for job_id in local))
         for follower in self._followers.values():
             follower.cancel()
+        if self._stall_task is not None:
+            self._stall_task.cancel()
+        for _follower, task in self._trackio.values():
+            task.cancel()
         for job_id, stream in self._streams.items():
             stream.close()
             self._done[job_id].set()
@@ -325,17 +351,80 @@ class JobRegistry:
     def _track(self, record: JobRecord) -> None:
         self._jobs[record.id] = record
         self._done[record.id] = asyncio.Event()
-        self._streams[record.id] = _LogStream(self, record)
+        self._streams[record.id] = LogStream(self, record)
         self._publish_record(record)
+        self._watch_stalls()
+
+    def _watch_stalls(self) -> None:
+        """Run the stall check while jobs run (started again by the next job)."""
+        watch = self.watch
+        if watch is None or watch.stall_after_s is None:
+            return
+        if self._stall_task is None or self._stall_task.done():
+            period = min(max(watch.stall_after_s / 4, 0.05), 30.0)
+            self._stall_task = asyncio.create_task(self._check_stalls(period), name="job-stalls")
+
+    async def _check_stalls(self, period: float) -> None:
+        assert self.watch is not None
+        while self.running():
+            await asyncio.sleep(period)
+            self.watch.check_stalls(self.running())
+
+    def _output(self, record: JobRecord) -> None:
+        if self.watch is not None:
+            self.watch.output(record)
+
+    def _metrics_changed(
+        self, record: JobRecord, tracker: MetricsTracker, source: str = "log"
+    ) -> None:
+        if self.watch is not None:
+            self.watch.metrics(record, tracker, source=source)
+
+    def _trackio_seen(self, record: JobRecord) -> None:
+        """The job's log names a trackio run: follow its store (once, when allowed)."""
+        link = record.metrics.trackio if record.metrics is not None else None
+        if link is None or record.id in self._trackio or record.finished:
+            return
+        key = (link.project, link.directory, link.run, link.remote)
+        if self._trackio_checked.get(record.id) == key:
+            return
+        self._trackio_checked[record.id] = key
+        directory = store_directory(link, record.cwd)
+        if directory is None:
+            return
+
+        def rows(tracker: MetricsTracker) -> None:
+            record.last_output_at = time.monotonic()  # logging to trackio is activity
+            self._output(record)
+            self._metrics_changed(record, tracker, "trackio")
+
+        follower = TrackioFollower(
+            record.id, link, directory, self._emit, on_rows=rows, poll_s=self.trackio_poll_s
+        )
+        record.trackio_metrics = follower.tracker
+        task = asyncio.create_task(follower.follow(), name=f"trackio-{record.id}")
+        self._trackio[record.id] = (follower, task)
+
+    def _stop_trackio(self, record: JobRecord) -> None:
+        following = self._trackio.get(record.id)
+        if following is None:
+            return
+        follower, task = following
+        task.cancel()
+        last = asyncio.create_task(follower.poll(), name=f"trackio-last-{record.id}")
+        self._last_polls.add(last)  # rows written just before the end
+        last.add_done_callback(self._last_polls.discard)
 
     async def _follow_local(self, record: JobRecord, proc: asyncio.subprocess.Process) -> None:
         stream = self._streams[record.id]
-        splitter = LineSplitter(progress_interval_s=PROGRESS_SNAPSHOT_S)
+        splitter = LineSplitter(
+            progress_interval_s=PROGRESS_SNAPSHOT_S, redraws=self.extract_metrics
+        )
         loop = asyncio.get_running_loop()
         assert proc.stdout is not None
         try:
             while chunk := await proc.stdout.read(65536):
-                stream.add(splitter.feed(chunk, loop.time()))
+                stream.add_output(splitter.feed(chunk, loop.time()))
             stream.add(splitter.finish())
             code = await proc.wait()
         finally:
@@ -358,8 +447,12 @@ class JobRegistry:
         if record.ended_at is None:
             record.ended_at = time.time()
         self._streams[record.id].close()
+        self._stop_trackio(record)
         self._cancelling.discard(record.id)
         self._publish_record(record)
+        if self.watch is not None:
+            # HF jobs get their notice from their follower, local ones from here.
+            self.watch.finished(record, notice=record.kind == "local")
         self._done[record.id].set()
 
     def _publish_record(self, record: JobRecord) -> None:

@@ -61,6 +61,7 @@ GATED: dict[KeyPath, str] = {
     ("router",): "where model calls are routed, and what they cost",
     ("web",): "where your searches go, and which private networks web_fetch may reach",
     ("keymap",): "the keys that answer approvals and questions",
+    ("jobs",): "which stalled or diverging jobs are reported to you",
 }
 """What each gated table or key controls (the trust screen says it). Tables are gated
 whole, so a key added to one later is gated without being listed; a new table that is

@@ -11,6 +11,7 @@ from ml_intern_tui.tools.edit import EditTool
 from ml_intern_tui.tools.files import ReadTool, WriteTool
 from ml_intern_tui.tools.jobs import JobsTool
 from ml_intern_tui.tools.plan import PlanTool
+from ml_intern_tui.tools.trackio_metrics import TrackioMetricsTool
 
 
 @dataclass
@@ -44,6 +45,7 @@ def builtin_tools(settings: ToolSettings | None = None) -> list[Tool]:
         EditTool(),
         PlanTool(),
         JobsTool(),
+        TrackioMetricsTool(),
     ]
 
 
@@ -96,6 +98,7 @@ __all__ = [
     "PlanTool",
     "ReadTool",
     "ToolSettings",
+    "TrackioMetricsTool",
     "WriteTool",
     "builtin_tools",
     "ecosystem_tools",

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ml_intern_tui.core.tool import Tool, ToolContext, ToolError, ToolResult
+from ml_intern_tui.jobs.metric_summary import progress_line, series_lines, summary_lines
 from ml_intern_tui.jobs.registry import JobError, JobRecord, JobRegistry
 
 WAIT_PROGRESS_S = 5.0
@@ -36,11 +37,16 @@ def _describe(job: JobRecord) -> str:
 class JobsArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    operation: Literal["list", "status", "logs", "wait", "cancel"] = Field(
-        description="list: all jobs; status: one job's state and last lines; logs: the tail "
-        "of its log; wait: block until it finishes or timeout_s passes; cancel: stop it."
+    operation: Literal["list", "status", "logs", "metrics", "wait", "cancel"] = Field(
+        description="list: all jobs; status: one job's state, its training metrics "
+        "(latest, min/max, trend, progress) and last lines; logs: the tail of its log; "
+        "metrics: one metric's curve read from the log; wait: block until it finishes or "
+        "timeout_s passes; cancel: stop it."
     )
     job_id: str | None = Field(None, description="The job (e.g. job-1a2b3c); all but list.")
+    metric: str | None = Field(
+        None, description="For metrics: the metric whose curve to return (e.g. loss)."
+    )
     lines: int = Field(50, ge=1, le=2000, description="How many log lines logs returns.")
     timeout_s: int = Field(
         300, ge=1, le=3600, description="For wait: give up waiting after this many seconds."
@@ -53,8 +59,9 @@ class JobsTool(Tool):
     name = "jobs"
     description = (
         "Follow background jobs started in this session (bash background=true, HF Jobs): "
-        "list them, get a job's status, read the tail of its log, wait for it to finish, "
-        "or cancel it. The full log of each job is on disk (its path is in status)."
+        "list them, get a job's status with its training metrics, read the tail of its "
+        "log or a metric's curve, wait for it to finish, or cancel it. The full log of "
+        "each job is on disk (its path is in status)."
     )
     Args = JobsArgs
     read_only = True
@@ -69,13 +76,21 @@ class JobsTool(Tool):
             job = registry.require(args.job_id)
         except JobError as exc:
             raise ToolError(str(exc)) from exc
+        if args.operation == "metrics":
+            lines = series_lines(job.metrics, args.metric)
+            return ToolResult(
+                summary=f"{job.id} · {args.metric or 'metrics'}", output="\n".join(lines)
+            )
+        if args.operation == "cancel":
+            return await self._cancel(registry, job)
         if args.operation == "status":
-            return self._status(registry, job)
-        if args.operation == "logs":
-            return self._logs(registry, job, args.lines)
-        if args.operation == "wait":
-            return await self._wait(registry, job, args.timeout_s, ctx)
-        return await self._cancel(registry, job)
+            result = self._status(registry, job)
+        elif args.operation == "logs":
+            result = self._logs(registry, job, args.lines)
+        else:
+            result = await self._wait(registry, job, args.timeout_s, ctx)
+        registry.acknowledge(job.id)  # what the agent just read needs no note later
+        return result
 
     def _list(self, registry: JobRegistry) -> ToolResult:
         jobs = registry.list()
@@ -95,6 +110,11 @@ class JobsTool(Tool):
             if value:
                 lines.append(f"{label}: {value}")
         lines.append(f"log lines so far: {job.lines_total}")
+        metrics = summary_lines(job.metrics)
+        if metrics:
+            lines += ["--- metrics read from the log", *metrics]
+        if logged := summary_lines(job.trackio_metrics):
+            lines += ["--- metrics the job logged to trackio", *logged]
         tail = registry.tail(job.id, tail_lines)
         if tail:
             lines += [f"--- last {len(tail)} lines", *tail]
@@ -127,19 +147,26 @@ class JobsTool(Tool):
             await registry.wait(job.id, min(WAIT_PROGRESS_S, remaining))
             if not job.finished:
                 last = next((line for line in reversed(job.tail) if line.strip()), "")
+                if job.metrics is not None and (where := progress_line(job.metrics)):
+                    last = where.removeprefix("progress: ")
                 waited = _duration(time.monotonic() - started)
                 ctx.progress(f"waiting {waited} · {last[:160]}" if last else f"waiting {waited}")
         tail = registry.tail(job.id, 20)
         body = "\n".join(tail) if tail else "(no output)"
+        metrics = summary_lines(job.metrics)
+        if metrics:
+            body = "\n".join(
+                ["--- metrics read from the log", *metrics, f"--- last {len(tail)} lines", body]
+            )
         if job.finished:
-            head = f"{_describe(job)}\n--- last {len(tail)} lines"
+            head = _describe(job) + ("" if metrics else f"\n--- last {len(tail)} lines")
             summary = f"{job.id} {job.status}"
             if job.exit_code is not None:
                 summary += f" (exit {job.exit_code})"
         else:
             head = (
                 f"{job.id} is still running after waiting {timeout_s}s; wait again, check "
-                f"its logs, or cancel it.\n--- last {len(tail)} lines"
+                "its logs, or cancel it." + ("" if metrics else f"\n--- last {len(tail)} lines")
             )
             summary = f"{job.id} still running"
         return ToolResult(

@@ -221,3 +221,33 @@ async def test_a_failing_log_request_is_retried(
     store.complete(job.id)
     await registry.wait(job.id, 5.0)
     assert registry.require(job.id).status == "completed"
+
+
+async def test_an_hf_job_logs_metrics_and_its_end_notice_carries_them(
+    hub: HubClient,
+    registry: JobRegistry,
+    store: FakeJobStore,
+    events: list[EventBase],
+    wait_until: Wait,
+) -> None:
+    """HF Jobs logs go through the same extraction as local ones (lines with redraws kept)."""
+    from ml_intern_tui.core.protocol import JobMetrics
+
+    job = store.add(stage="RUNNING", flavor="a10g-large")
+    notices: list[EventBase] = []
+    follow(hub, registry, job, notices=notices)
+    store.log(
+        job.id,
+        " 10%|#         | 10/100 [00:05<00:45,  2.00it/s]\r 20%|##        | 20/100 [00:10<00:40,  2.00it/s]",
+        "{'loss': '0.9', 'grad_norm': '1.1', 'learning_rate': '2e-05', 'epoch': '0.2'}",
+        " 40%|####      | 40/100 [00:20<00:30,  2.00it/s]",
+        "{'loss': '0.5', 'grad_norm': '0.8', 'learning_rate': '1e-05', 'epoch': '0.4'}",
+    )
+    store.complete(job.id, running_secs=60)
+    await registry.wait(job.id, 5.0)
+    sent = [e for e in events if isinstance(e, JobMetrics) and e.job_id == job.id]
+    assert [p for e in sent for p in e.series.get("loss", [])] == [(20.0, 0.9), (40.0, 0.5)]
+    assert [e.progress for e in sent if e.progress][-1].n == 40  # type: ignore[union-attr]
+    (done,) = [n for n in notices if isinstance(n, Notice)]
+    assert done.alert == "finished" and done.job_id == job.id
+    assert "loss 0.5" in done.text and "$" in done.text

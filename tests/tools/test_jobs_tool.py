@@ -109,3 +109,49 @@ def test_bad_arguments() -> None:
         parse_arguments(JobsTool(), {"operation": "delete"})
     with pytest.raises(BadArguments, match="timeout_s: Input should be less than or equal to 3600"):
         parse_arguments(JobsTool(), {"operation": "wait", "job_id": "j", "timeout_s": 5000})
+
+
+# ----------------------------------------------------------------- metrics for the model
+
+
+async def test_status_summarises_the_metrics_read_from_the_log(
+    jobs_ctx: ToolContext, registry: JobRegistry
+) -> None:
+    script = "; ".join(
+        f"echo 'step={s} loss={2.0 / s:.4f} eval_accuracy={0.5 + s / 400:.3f} lr=0.0003'"
+        for s in range(10, 210, 10)
+    )
+    record = await registry.start_local(
+        script + "; echo 'thousands of lines later'", jobs_ctx.cwd, title="t"
+    )
+    await registry.wait(record.id, 5)
+    status = await call(jobs_ctx, operation="status", job_id=record.id)
+    text = status.output
+    assert "--- metrics read from the log" in text
+    loss_line = next(line for line in text.splitlines() if line.startswith("loss:"))
+    assert (
+        "last 0.01 at step 200" in loss_line and "min 0.01" in loss_line and "max 0.2" in loss_line
+    )
+    assert "falling" in loss_line and "20 points" in loss_line
+    order = [line.split(":")[0] for line in text.splitlines() if ": last " in line]
+    assert order == ["loss", "eval_accuracy", "lr"]  # losses first, learning rate last
+    assert "rising" in next(line for line in text.splitlines() if line.startswith("eval_accuracy"))
+    curve = await call(jobs_ctx, operation="metrics", job_id=record.id, metric="eval_accuracy")
+    lines = curve.output.splitlines()
+    assert lines[0] == "eval_accuracy against step: 20 of 20 points"
+    assert lines[1] == "10\t0.525" and lines[-1] == "200\t1"
+    unknown = await call(jobs_ctx, operation="metrics", job_id=record.id, metric="bleu")
+    assert "No metric 'bleu'" in unknown.output and "loss, eval_accuracy, lr" in unknown.output
+
+
+async def test_a_job_without_metrics_says_nothing_about_them(
+    jobs_ctx: ToolContext, registry: JobRegistry
+) -> None:
+    record = await registry.start_local(
+        "echo hello; echo 'url http://host:80/x'", jobs_ctx.cwd, title="t"
+    )
+    await registry.wait(record.id, 5)
+    status = await call(jobs_ctx, operation="status", job_id=record.id)
+    assert "--- metrics" not in status.output and "progress:" not in status.output
+    curve = await call(jobs_ctx, operation="metrics", job_id=record.id)
+    assert curve.output == "No metrics were read from this job's log (yet)."

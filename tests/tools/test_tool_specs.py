@@ -15,16 +15,18 @@ REQUIRED = {
     "edit": ["path", "old_str", "new_str"],
     "plan": ["todos"],
     "jobs": ["operation"],
+    "trackio_metrics": ["operation"],
 }
 
 
 def test_builtin_tools_are_all_there_and_route() -> None:
     tools = builtin_tools(ToolSettings())
-    assert [t.name for t in tools] == ["bash", "read", "write", "edit", "plan", "jobs"]
+    names = ["bash", "read", "write", "edit", "plan", "jobs", "trackio_metrics"]
+    assert [t.name for t in tools] == names
     router = ToolRouter(tools)
-    assert len(router.specs()) == 6
+    assert len(router.specs()) == len(names)
     read_only = {t.name for t in tools if t.read_only}
-    assert read_only == {"read", "plan", "jobs"}
+    assert read_only == {"read", "plan", "jobs", "trackio_metrics"}
 
 
 @pytest.mark.parametrize("tool", builtin_tools(), ids=lambda t: t.name)

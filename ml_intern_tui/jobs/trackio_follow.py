@@ -1,0 +1,99 @@
+"""Following a job's trackio run: rows it adds to its local store become ``job_metrics``.
+
+A script that logs only to trackio prints no metrics, so its curves would never reach
+the screen. When the job's log names its trackio project, run and store (trackio's own
+``* Trackio …`` lines), the registry starts a :class:`TrackioFollower`: every few seconds
+it reads the rows added since the last look (read-only, in a thread) into a
+:class:`~.metrics.MetricsTracker` of their own, and publishes the delta with
+``source="trackio"``. New rows count as activity, so such a job is not called stalled.
+The store's path comes from an untrusted log: it is followed only inside the job's
+directory or trackio's default store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from ml_intern_tui.core.protocol import JobMetrics
+from ml_intern_tui.integrations import trackio_store
+from ml_intern_tui.jobs.metrics import MetricsTracker, TrackioLink
+
+log = logging.getLogger(__name__)
+
+TRACKIO_POLL_S = 2.0
+
+
+def store_directory(link: TrackioLink, cwd: Path | None) -> Path | None:
+    """The store a job's log names, when it is one we may read (else ``None``)."""
+    if not link.directory or not link.project or not link.run or link.remote:
+        return None
+    directory = Path(link.directory).expanduser()
+    if not directory.is_absolute():
+        if cwd is None:
+            return None
+        directory = cwd / directory
+    directory = directory.resolve()
+    allowed = [trackio_store.default_dir().expanduser().resolve()]
+    if cwd is not None:
+        allowed.append(cwd.resolve())
+    return directory if any(directory.is_relative_to(root) for root in allowed) else None
+
+
+class TrackioFollower:
+    """Reads one run's new rows into ``tracker`` and hands each delta to ``emit``."""
+
+    def __init__(
+        self,
+        job_id: str,
+        link: TrackioLink,
+        directory: Path,
+        emit: Callable[[JobMetrics], None],
+        *,
+        on_rows: Callable[[MetricsTracker], None] = lambda _tracker: None,
+        poll_s: float = TRACKIO_POLL_S,
+    ) -> None:
+        self.job_id = job_id
+        self.run_name = link.run
+        self.path = trackio_store.project_path(directory, link.project)
+        self.emit = emit
+        self.on_rows = on_rows
+        self.poll_s = poll_s
+        self.tracker = MetricsTracker()
+        self.after_id = 0
+        self._failed = False
+
+    async def follow(self) -> None:
+        """Poll until cancelled."""
+        while True:
+            await self.poll()
+            await asyncio.sleep(self.poll_s)
+
+    async def poll(self) -> bool:
+        """Read what was added since the last poll; True when there was something."""
+        try:
+            self.after_id, points = await asyncio.to_thread(
+                trackio_store.read_since, self.path, self.run_name, self.after_id
+            )
+        except trackio_store.TrackioError as exc:
+            if not self._failed:
+                log.debug("trackio store of %s unreadable: %s", self.job_id, exc)
+            self._failed = True
+            return False
+        if not points or not self.tracker.add_points(points):
+            return False
+        delta = self.tracker.take_delta()
+        if delta is not None:
+            self.emit(
+                JobMetrics(
+                    job_id=self.job_id,
+                    source="trackio",
+                    axis="step",
+                    series=delta.points,
+                    step=delta.step,
+                )
+            )
+        self.on_rows(self.tracker)
+        return True
