@@ -284,17 +284,33 @@ def _redact_text(text: str) -> str:
     return _redact_assignments(text)
 
 
+_ASSIGNMENT_NEEDLES = ("key", "secret", "passw", "passphrase", "pwd", "token")
+"""Every name ``_ASSIGNMENT_RE`` matches holds one of these (lower-cased): ``_SECRET_WORDS``
+and ``TOKEN``. Lines without any cannot match (most log and training lines)."""
+
+
+def _may_assign_secret(line: str) -> bool:
+    if "=" not in line and ":" not in line:
+        return False
+    lower = line.lower()
+    return any(needle in lower for needle in _ASSIGNMENT_NEEDLES)
+
+
 def _redact_assignments(text: str) -> str:
-    """``NAME=value`` secrets; a match never spans lines, so only lines with ``=``/``:``.
+    """``NAME=value`` secrets; a match never spans lines, so only lines with ``=``/``:``
+    and a secret-ish word are searched.
 
     The assignment pattern is the slowest of all; skipping the lines that cannot match
-    makes scrubbing a long answer several times faster.
+    makes scrubbing a long answer, or a job log, several times faster.
     """
     if "\n" not in text:
-        return _ASSIGNMENT_RE.sub(_assignment, text) if ("=" in text or ":" in text) else text
+        return _ASSIGNMENT_RE.sub(_assignment, text) if _may_assign_secret(text) else text
+    lower = text.lower()
+    if not any(needle in lower for needle in _ASSIGNMENT_NEEDLES):
+        return text
     lines = text.split("\n")
     for i, line in enumerate(lines):
-        if "=" in line or ":" in line:
+        if _may_assign_secret(line):
             lines[i] = _ASSIGNMENT_RE.sub(_assignment, line)
     return "\n".join(lines)
 
