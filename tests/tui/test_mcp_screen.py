@@ -186,6 +186,7 @@ command = "/nonexistent/mcp-server"
         await wait_for(pilot, lambda: isinstance(app.screen, McpScreen))
         screen = screen_of(app)
         # The shipped Hugging Face server comes first, disabled; then the config's own.
+        await wait_for(pilot, lambda: len(screen.names) == 4)
         assert screen.names == ["huggingface", "hang", "gone", "missing"]
         assert app.mcp_board.servers["huggingface"].state == "disabled"
         await pilot.press("down", "down", "down")
