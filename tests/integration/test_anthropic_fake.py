@@ -42,7 +42,8 @@ def fake() -> Iterator[FakeAnthropic]:
 
 def client(fake: FakeAnthropic, **kwargs: Any) -> LLMClient:
     route = ModelRoute(MODEL, MODEL, fake.base_url, "sk-ant-fake", "native", True)
-    return LLMClient(route, retry=FAST, max_output_tokens=1000, **kwargs)
+    kwargs.setdefault("max_output_tokens", 2000)  # above the thinking budget of "low"
+    return LLMClient(route, retry=FAST, **kwargs)
 
 
 @pytest.mark.parametrize("stream", [True, False])
@@ -108,14 +109,16 @@ async def test_a_forged_thinking_signature_gets_the_apis_400(fake: FakeAnthropic
             {"role": "tool", "tool_call_id": call.id, "content": "a.txt"},
         ]
 
+    # Thinking blocks go back only with thinking on (the API refuses them otherwise).
+    thinking_on = client(fake, reasoning_effort="low")
     fake.enqueue(AnthropicReply(text="one file"))
-    ok = await client(fake).complete(history(signature), TOOLS)
+    ok = await thinking_on.complete(history(signature), TOOLS)
     assert ok.content == "one file"
     sent = fake.requests[-1].body["messages"][1]["content"][0]
     assert sent == {"type": "thinking", "thinking": "hmm", "signature": signature}
 
     with pytest.raises(LLMError) as caught:
-        await client(fake).complete(history("forged"), TOOLS)
+        await thinking_on.complete(history("forged"), TOOLS)
     assert "Invalid `signature` in `thinking` block" in str(caught.value)
 
 
