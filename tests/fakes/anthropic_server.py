@@ -57,6 +57,9 @@ class AnthropicReply:
     thinking: str = ""
     signature: str | None = None
     """The thinking block's signature (a fresh one is issued when ``None``)."""
+    signature_valid: bool = True
+    """False: the server does not honour the signature it sends (as after a key rotation,
+    or for a block another model signed): a later request carrying it gets the 400."""
     redacted_thinking: str | None = None
     tool_calls: list[tuple[str, str]] = field(default_factory=list)
     """``(name, input JSON text)``; the text is streamed in ``arg_fragments`` pieces."""
@@ -168,15 +171,17 @@ class FakeAnthropic:
             body = request.json()
         except json.JSONDecodeError:
             return self._error(400, "invalid_request_error", "request body is not JSON")
+        # A request the API refuses is refused before it reaches the model: it leaves
+        # the scripted replies for the requests that do.
+        problem = self._validate(body)
         with self._cond:
             self.requests.append(RecordedRequest(request.path, request.headers, body))
-            reply = self._queue.popleft() if self._queue else AnthropicReply()
+            reply = self._queue.popleft() if self._queue and problem is None else AnthropicReply()
             self._cond.notify_all()
-        if reply.delay_s:
-            time.sleep(reply.delay_s)
-        problem = self._validate(body)
         if problem is not None:
             return self._error(400, "invalid_request_error", problem)
+        if reply.delay_s:
+            time.sleep(reply.delay_s)
         if reply.status >= 400:
             return self._error(
                 reply.status,
@@ -288,7 +293,8 @@ class FakeAnthropic:
 
     def _signature(self, reply: AnthropicReply) -> str:
         signature = reply.signature or "sig_" + secrets.token_urlsafe(24)
-        self.issued_signatures.add(signature)
+        if reply.signature_valid:
+            self.issued_signatures.add(signature)
         return signature
 
     def _content(self, reply: AnthropicReply) -> list[dict[str, Any]]:
