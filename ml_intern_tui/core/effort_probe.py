@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,15 +51,19 @@ class ProbeOutcome:
 
 
 def _optional_params(litellm: Any, route: ModelRoute, level: str | None) -> dict[str, Any]:
+    """What litellm would send for ``level`` (its own parameter mapping, no call)."""
     from litellm.utils import get_optional_params
 
     model, provider, _, _ = litellm.get_llm_provider(route.litellm_model, api_base=route.api_base)
-    params = get_optional_params(
-        model=model,
-        custom_llm_provider=provider,
-        reasoning_effort=level,
-        messages=[{"role": "user", "content": "x"}],
-    )
+    # The mapping builds pydantic schemas that warn on stderr (over the UI): keep quiet.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        params = get_optional_params(
+            model=model,
+            custom_llm_provider=provider,
+            reasoning_effort=level,
+            messages=[{"role": "user", "content": "x"}],
+        )
     return dict(params)
 
 
