@@ -6,6 +6,8 @@ The real runtime and litellm's real OpenAI provider against the fake router, who
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -15,10 +17,13 @@ from fakes.http_server import FakeHTTPServer
 from fakes.openai_server import EffortPolicy, Reply
 from fakes.router_server import FakeRouter
 
+from ml_intern_tui.agent import build_runtime
+from ml_intern_tui.config.schema import AppConfig
 from ml_intern_tui.core.effort import EffortStore, LevelBook
 from ml_intern_tui.core.effort_control import route_key
 from ml_intern_tui.core.models import resolve_model
 from ml_intern_tui.core.protocol import SetEffort, UserInput
+from ml_intern_tui.headless import _run
 from ml_intern_tui.paths import cache_dir
 
 KIMI = "moonshotai/Kimi-K2.6"
@@ -208,3 +213,49 @@ async def test_the_research_sub_agent_caps_effort_at_high(
     assert done.reason == "done"
     # the main calls at max; the sub-agent's call capped at high
     assert efforts(router)[-3:] == ["max", "high", "max"]
+
+
+async def test_a_call_waits_for_the_probe_only_so_long(
+    router: FakeRouter, hub: FakeHTTPServer, harness_factory
+) -> None:
+    """A slow probe never holds the first call past ``wait_s``: it then goes with the
+    level asked for (a refusal would heal)."""
+    router.enqueue(Reply(text="ok", delay_s=30), Reply(text="first answer"))
+    h = await harness_factory(KIMI, **settings(hub, router, "high"))
+    h.runtime.loop.services["effort"].wait_s = 0.3
+    assert await asyncio.to_thread(router.wait_for_requests, 1)  # the probe is out
+    await h.wait_for("effort", lambda e: e.state == "probing")
+    done = await turn(h)
+    assert done.reason == "done" and done.final_text == "first answer"
+    assert efforts(router) == ["high", "high"]  # the hanging probe, then the call
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def headless_settings(router: FakeRouter, effort: str) -> AppConfig:
+    llm = {"max_retries": 0, "hf_router_base": router.base_url}
+    return AppConfig.model_validate({"model": KIMI, "reasoning_effort": effort, "llm": llm})
+
+
+@pytest.mark.parametrize("err", [io.StringIO(), Terminal()], ids=["script", "terminal"])
+async def test_headless_says_a_heal_on_stderr_once_even_for_a_script(
+    router: FakeRouter, workspace: Any, err: io.StringIO
+) -> None:
+    route = resolve_model(KIMI, hf_token="x", router_base=router.base_url)
+    book = LevelBook()
+    book.accept("max")
+    EffortStore(cache_dir() / "effort.json").save(route_key(route), book)
+    router.effort = EffortPolicy(accepted=("low", "medium", "high"))
+    router.enqueue(Reply(text="ok"), Reply(text="The answer."))
+    out = io.StringIO()
+    runtime = build_runtime(headless_settings(router, "max"), cwd=workspace)
+    assert await _run(runtime, "question", False, out, err) == 0
+    assert "The answer." in out.getvalue()
+    lines = [line for line in err.getvalue().splitlines() if "refused 'max'" in line]
+    assert lines == [
+        "ml-intern-tui: warning: Reasoning effort: moonshotai/Kimi-K2.6 refused 'max'; "
+        "using 'high' from now on; retrying."
+    ]
