@@ -256,12 +256,10 @@ class EffortControl:
         book = self._books[route_key(route)]
         asked = self.preference
         if not outcome.settled:
-            text = (
-                f"{EFFORT_NOTICE} could not check what {session.model} takes "
-                f"({outcome.note}); sending '{asked}' as asked."
-            )
-            session.publish(Notice(level="warning", text=text))
-        elif outcome.level is None:
+            # Offline, no token, a provider hiccup: the first real call will say so
+            # itself; ``/effort`` shows why the level is unchecked.
+            return
+        if outcome.level is None:
             why = self._why_none(route_key(route))
             text = f"{EFFORT_NOTICE} {session.model} takes none ({why}); none is sent."
             session.publish(Notice(level="warning", text=text))

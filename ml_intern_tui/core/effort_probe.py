@@ -50,15 +50,15 @@ class ProbeOutcome:
     unsendable: frozenset[str] = frozenset()
 
 
-def _optional_params(litellm: Any, route: ModelRoute, level: str | None) -> dict[str, Any]:
+def dry_run_params(litellm: Any, route: ModelRoute, level: str | None) -> dict[str, Any]:
     """What litellm would send for ``level`` (its own parameter mapping, no call)."""
-    from litellm.utils import get_optional_params
+    from litellm.utils import getdry_run_params
 
     model, provider, _, _ = litellm.get_llm_provider(route.litellm_model, api_base=route.api_base)
     # The mapping builds pydantic schemas that warn on stderr (over the UI): keep quiet.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        params = get_optional_params(
+        params = getdry_run_params(
             model=model,
             custom_llm_provider=provider,
             reasoning_effort=level,
@@ -72,14 +72,14 @@ def unsendable(litellm: Any, route: ModelRoute) -> frozenset[str]:
     if not route.send_effort:
         return frozenset(LEVELS)
     try:
-        base = _optional_params(litellm, route, None)
+        base = dry_run_params(litellm, route, None)
     except Exception:  # litellm cannot map this model here: let the provider judge
         log.debug("effort dry run failed for %s", route.model_id, exc_info=True)
         return frozenset()
     dropped: set[str] = set()
     for level in LEVELS:
         try:
-            params = _optional_params(litellm, route, level)
+            params = dry_run_params(litellm, route, level)
         except Exception:  # refused by litellm's own gate: a call would be refused too
             dropped.add(level)
             continue
@@ -91,7 +91,7 @@ def unsendable(litellm: Any, route: ModelRoute) -> frozenset[str]:
 def thinking_budget(litellm: Any, route: ModelRoute, level: str) -> int | None:
     """The thinking budget litellm asks for at ``level`` (Claude before 4.6), if any."""
     try:
-        thinking = _optional_params(litellm, route, level).get("thinking")
+        thinking = dry_run_params(litellm, route, level).get("thinking")
     except Exception:
         return None
     budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None

@@ -8,7 +8,7 @@ import pytest
 from fakes.anthropic_server import AnthropicReply, FakeAnthropic
 
 from ml_intern_tui.core.effort import LEVELS, LevelBook
-from ml_intern_tui.core.effort_probe import probe, unsendable
+from ml_intern_tui.core.effort_probe import dry_run_params, probe, thinking_budget, unsendable
 from ml_intern_tui.core.llm import LLMClient, load_litellm
 from ml_intern_tui.core.models import ModelRoute, resolve_model
 
@@ -106,3 +106,25 @@ async def test_another_error_leaves_it_unsettled_too(fake: FakeAnthropic) -> Non
     fake.enqueue(AnthropicReply.error(401, "authentication_error", "invalid x-api-key"))
     outcome = await probe(claude(fake, "anthropic/claude-sonnet-4-5"), "low", LevelBook())
     assert not outcome.settled and "api key" in outcome.note.lower()
+
+
+def test_what_litellm_sends_claude_for_each_level() -> None:
+    """litellm 1.106: Claude before 4.6 gets a thinking budget per level; 4.6 and later
+    adaptive thinking with ``output_config.effort`` (``minimal`` sent as ``low``)."""
+    litellm = load_litellm()
+    legacy = resolve_model("anthropic/claude-sonnet-4-5", env={})
+    budgets = {level: thinking_budget(litellm, legacy, level) for level in LEVELS}
+    assert budgets == {
+        "minimal": 1024,
+        "low": 1024,
+        "medium": 2048,
+        "high": 4096,
+        "xhigh": 8192,
+        "max": 16384,
+    }
+    adaptive = resolve_model("anthropic/claude-opus-4-7", env={})
+    for level, sent in (("minimal", "low"), ("high", "high"), ("xhigh", "xhigh"), ("max", "max")):
+        params = dry_run_params(litellm, adaptive, level)
+        assert params["thinking"]["type"] == "adaptive"
+        assert params["output_config"] == {"effort": sent}
+    assert thinking_budget(litellm, adaptive, "high") is None

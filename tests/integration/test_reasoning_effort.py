@@ -259,3 +259,15 @@ async def test_headless_says_a_heal_on_stderr_once_even_for_a_script(
         "ml-intern-tui: warning: Reasoning effort: moonshotai/Kimi-K2.6 refused 'max'; "
         "using 'high' from now on; retrying."
     ]
+
+
+async def test_a_probe_that_cannot_tell_sends_the_preference_and_says_why_in_effort(
+    router: FakeRouter, hub: FakeHTTPServer, harness_factory
+) -> None:
+    router.enqueue(Reply.server_error(503), Reply(text="fine"))
+    h = await harness_factory(KIMI, **settings(hub, router, "high"))
+    status = await h.wait_for("effort", lambda e: e.state == "unknown" and e.note)
+    assert status.level == "high" and "503" in status.note
+    assert not [n for n in h.of("notice") if n.text.startswith("Reasoning effort:")]
+    done = await turn(h)
+    assert done.final_text == "fine" and efforts(router) == ["high", "high"]
