@@ -67,6 +67,8 @@ class AgentRuntime:
         self._loop: AgentLoop | None = None
         self._backend: AppBackend | None = None
         self._early_ops: list[Any] = []
+        self._serving = False
+        """``run()`` started the background services (they take some ops first)."""
         self.background: list[BackgroundService] = []
 
     @property
@@ -137,8 +139,8 @@ class AgentRuntime:
             handle = getattr(service, "handle_op", None)
             if handle is not None and handle(op):
                 return  # an op for a background service (``mcp_reconnect``)
-        if self._loop is None:
-            self._early_ops.append(op)  # typed before the wiring finished
+        if self._loop is None or not self._serving:
+            self._early_ops.append(op)  # typed before the wiring (and its services) finished
         else:
             self._loop.submit(op)
 
@@ -151,6 +153,7 @@ class AgentRuntime:
             self._loop, self._backend = wired
         loop: AgentLoop = self._loop
         self.background = background_services(self.settings, loop, self.bus)
+        self._serving = True
         tasks = [
             asyncio.create_task(service.run(), name=f"background:{service.name}")
             for service in self.background

@@ -271,3 +271,20 @@ async def test_a_probe_that_cannot_tell_sends_the_preference_and_says_why_in_eff
     assert not [n for n in h.of("notice") if n.text.startswith("Reasoning effort:")]
     done = await turn(h)
     assert done.final_text == "fine" and efforts(router) == ["high", "high"]
+
+
+async def test_effort_typed_before_the_wiring_finished_still_applies(
+    router: FakeRouter, hub: FakeHTTPServer, workspace: Any
+) -> None:
+    from integration.conftest import Harness, make_settings
+
+    runtime = build_runtime(make_settings(KIMI, **settings(hub, router, None)), cwd=workspace)
+    h = Harness(runtime)
+    assert runtime.loop is not None  # wired (a front end asked for it), not serving yet
+    h.submit(SetEffort(level="medium"))
+    await h.start()
+    try:
+        status = await h.wait_for("effort", lambda e: e.preference == "medium" and settled(e))
+        assert status.level == "medium" and not h.of("error")
+    finally:
+        await h.close()
