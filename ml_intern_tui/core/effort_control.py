@@ -71,6 +71,8 @@ class EffortControl:
         self._unsettled: dict[tuple[str, Level | None], str] = {}
         """(model key, preference) → why a probe could not tell (not probed again)."""
         self._probes: dict[str, asyncio.Task[ProbeOutcome | None]] = {}
+        self._starts: set[asyncio.Task[None]] = set()
+        """Start-up checks in flight (kept: the event loop holds tasks only weakly)."""
 
     # ------------------------------------------------------------------ reading
 
@@ -141,7 +143,9 @@ class EffortControl:
 
         ``forget`` drops what the books say about the model first (``/effort``).
         """
-        asyncio.get_running_loop().create_task(self._start(session, forget))
+        task = asyncio.get_running_loop().create_task(self._start(session, forget))
+        self._starts.add(task)
+        task.add_done_callback(self._starts.discard)
 
     async def _start(self, session: Any, forget: bool) -> None:
         route: ModelRoute = session.llm.route
@@ -162,7 +166,7 @@ class EffortControl:
         route: ModelRoute = session.llm.route
         key = route_key(route)
         self._unsettled = {k: v for k, v in self._unsettled.items() if k[0] != key}
-        self._books.pop(key, None)  # the user asks again: ask the model again too
+        self._books[key] = LevelBook()  # the user asks again: ask the model again too
         running = self._probes.pop(key, None)
         if running is not None:
             running.cancel()
@@ -176,8 +180,11 @@ class EffortControl:
         """The provider refused ``sent``: learn it, find the next level; the notice text."""
         route: ModelRoute = session.llm.route
         key = route_key(route)
-        await self._prepare(route)
-        learn_refusal(self._books[key], sent, problem)
+        try:
+            await self._prepare(route)
+        except Exception:  # no books: this run's memory is enough to heal
+            log.debug("effort books for %s unreadable", route.model_id, exc_info=True)
+        learn_refusal(self._books.setdefault(key, LevelBook()), sent, problem)
         await self._save(key)
         task = self._ensure_probe(session, route)
         if task is not None:
@@ -281,9 +288,10 @@ class EffortControl:
 
     async def aclose(self) -> None:
         """Stop the probes in flight (app shutdown)."""
-        for task in list(self._probes.values()):
+        tasks = [*self._probes.values(), *self._starts]
+        for task in tasks:
             task.cancel()
-        for task in list(self._probes.values()):
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._probes.clear()
