@@ -52,13 +52,13 @@ class ProbeOutcome:
 
 def dry_run_params(litellm: Any, route: ModelRoute, level: str | None) -> dict[str, Any]:
     """What litellm would send for ``level`` (its own parameter mapping, no call)."""
-    from litellm.utils import getdry_run_params
+    from litellm.utils import get_optional_params
 
     model, provider, _, _ = litellm.get_llm_provider(route.litellm_model, api_base=route.api_base)
     # The mapping builds pydantic schemas that warn on stderr (over the UI): keep quiet.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        params = getdry_run_params(
+        params = get_optional_params(
             model=model,
             custom_llm_provider=provider,
             reasoning_effort=level,
