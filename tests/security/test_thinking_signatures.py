@@ -43,7 +43,7 @@ def signatures(count: int, seed: int = 11) -> list[str]:
     return out
 
 
-def test_redaction_leaves_signatures_byte_for_byte(monkeypatch) -> None:
+def test_redaction_leaves_signatures_byte_for_byte() -> None:
     for name, value in SECRETS.items():
         known_secrets.register(value, name)
     for signature in signatures(2500):
