@@ -67,6 +67,8 @@ class AgentRuntime:
         self._loop: AgentLoop | None = None
         self._backend: AppBackend | None = None
         self._early_ops: list[Any] = []
+        self._serving = False
+        """``run()`` started the background services (they take some ops first)."""
         self.background: list[BackgroundService] = []
 
     @property
@@ -137,8 +139,8 @@ class AgentRuntime:
             handle = getattr(service, "handle_op", None)
             if handle is not None and handle(op):
                 return  # an op for a background service (``mcp_reconnect``)
-        if self._loop is None:
-            self._early_ops.append(op)  # typed before the wiring finished
+        if self._loop is None or not self._serving:
+            self._early_ops.append(op)  # typed before the wiring (and its services) finished
         else:
             self._loop.submit(op)
 
@@ -151,12 +153,13 @@ class AgentRuntime:
             self._loop, self._backend = wired
         loop: AgentLoop = self._loop
         self.background = background_services(self.settings, loop, self.bus)
+        self._serving = True
         tasks = [
             asyncio.create_task(service.run(), name=f"background:{service.name}")
             for service in self.background
         ]
         for op in self._early_ops:
-            loop.submit(op)
+            self.submit(op)  # through the background services too (``set_effort``)
         self._early_ops.clear()
         try:
             await loop.run(resume=self.resume)
@@ -217,6 +220,8 @@ def assemble(
     from ml_intern_tui.approval_rules import RuleKeeper, gather
     from ml_intern_tui.core.approval import ApprovalPolicy
     from ml_intern_tui.core.cost import SpendTracker
+    from ml_intern_tui.core.effort import EffortStore
+    from ml_intern_tui.core.effort_control import EffortControl
     from ml_intern_tui.core.loop import AgentLoop
     from ml_intern_tui.core.notes import NOTES_SERVICE, SystemNotes
     from ml_intern_tui.core.protocol import Notice
@@ -226,6 +231,7 @@ def assemble(
     from ml_intern_tui.jobs.alerts import JobWatch
     from ml_intern_tui.jobs.registry import JobRegistry
     from ml_intern_tui.notifications import Notifier
+    from ml_intern_tui.paths import cache_dir
     from ml_intern_tui.safety.sandbox import Sandbox
     from ml_intern_tui.safety.secret_values import register_process_secrets
     from ml_intern_tui.tools import ToolSettings, builtin_tools, ecosystem_tools, notify_tools
@@ -290,6 +296,10 @@ def assemble(
         "notifier": notifier,
         "llm_factory": lambda: _session_llm(backend, loop),
         "sandbox": Sandbox.from_config(settings.sandbox),  # probed by its announcer
+        # Which reasoning effort each model takes: probed, cached a week, healed.
+        "effort": EffortControl(
+            settings.reasoning_effort, store=EffortStore(cache_dir() / "effort.json")
+        ),
     }
     loop_settings = LoopSettings(
         model=settings.model,
@@ -319,9 +329,17 @@ def assemble(
 
 
 def _session_llm(backend: AppBackend, loop: AgentLoop) -> Any:
-    """A client for a sub-agent: the session's model, cache key and pricing."""
+    """A client for a sub-agent: the session's model, cache key and pricing; its
+    reasoning effort is what the model takes, capped at ``high``."""
+    from ml_intern_tui.core.effort import RESEARCH_CAP, cap, parse_level
+
     llm = backend.make_llm(loop.settings.model)
     llm.session_key = loop.session.session_id if loop.session is not None else None
+    effort = loop.services.get("effort")
+    if effort is not None:
+        llm.reasoning_effort = effort.level_for(llm.route, RESEARCH_CAP)
+    else:
+        llm.reasoning_effort = cap(parse_level(llm.reasoning_effort), RESEARCH_CAP)
     return llm
 
 
@@ -345,7 +363,17 @@ def background_services(
     services.extend(_mcp_services(settings, loop))  # MCP servers, connected in the background
     services.extend(_sandbox_services(loop))  # probes bubblewrap, says once if it is missing
     services.extend(_job_price_services(loop))  # live HF Jobs hardware prices
+    services.extend(_effort_services(loop, bus))  # /effort, and a check of each model
     return services
+
+
+def _effort_services(loop: AgentLoop, bus: EventBus) -> list[BackgroundService]:
+    control = loop.services.get("effort")
+    if control is None:
+        return []
+    from ml_intern_tui.effort_service import EffortService
+
+    return [EffortService(control, loop, bus)]
 
 
 def _sandbox_services(loop: AgentLoop) -> list[BackgroundService]:

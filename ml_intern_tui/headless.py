@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import Any, TextIO, cast
 
 from ml_intern_tui.cli import EXIT_AGENT_ERROR, EXIT_INTERRUPTED, EXIT_NEEDS_HUMAN, EXIT_OK
+from ml_intern_tui.core.effort import NOTICE_PREFIXES
 from ml_intern_tui.core.protocol import (
     ApprovalRequired,
     AssistantDelta,
@@ -243,6 +244,34 @@ class SandboxWarning:
         )
 
 
+class ReasoningWarning:
+    """Says on stderr, always, when the model gets less reasoning than asked (a probe or
+    a heal lowered the effort, or stored thinking was dropped): the run goes on, but a
+    script should know. The matching notice is then not printed again."""
+
+    def __init__(self, err: TextIO) -> None:
+        self.err = err
+        self.said: set[str] = set()
+
+    def __call__(self, event: EventBase) -> None:
+        if not isinstance(event, Notice) or not self._matches(event) or event.text in self.said:
+            return
+        self.said.add(event.text)
+        self.err.write(f"ml-intern-tui: warning: {redact_text(event.text)}\n")
+        self.err.flush()
+
+    @staticmethod
+    def _matches(event: EventBase) -> bool:
+        return (
+            isinstance(event, Notice)
+            and event.level == "warning"
+            and event.text.startswith(NOTICE_PREFIXES)
+        )
+
+    def hides(self, event: EventBase) -> bool:
+        return self._matches(event)
+
+
 MCP_WAIT_CAP_S = 60.0
 """The longest a run waits for MCP servers before its first prompt, whatever their limits."""
 MCP_WAIT_SLACK_S = 2.0
@@ -351,6 +380,7 @@ async def _run(runtime: Any, prompt: str, json_mode: bool, out: TextIO, err: Tex
     mcp_settings = getattr(getattr(runtime.settings, "mcp", None), "servers", None) or {}
     mcp = McpWait(mcp_settings, err)
     sandbox = SandboxWarning(err)
+    reasoning = ReasoningWarning(err)
     show: Callable[[EventBase], None]
     if json_mode:
 
@@ -362,7 +392,7 @@ async def _run(runtime: Any, prompt: str, json_mode: bool, out: TextIO, err: Tex
             out,
             err,
             streaming=runtime.settings.stream,
-            hide=lambda event: mcp.hides(event) or sandbox.hides(event),
+            hide=lambda event: mcp.hides(event) or sandbox.hides(event) or reasoning.hides(event),
         )
     redactor = EventRedactor()
 
@@ -372,6 +402,7 @@ async def _run(runtime: Any, prompt: str, json_mode: bool, out: TextIO, err: Tex
 
     runtime.bus.add_listener(mcp)
     runtime.bus.add_listener(sandbox)
+    runtime.bus.add_listener(reasoning)
     runtime.bus.add_listener(printer)
     runtime.bus.add_listener(outcome)
 

@@ -496,7 +496,8 @@ class AppConfig(Section):
     stream: bool = True
     """Stream the model's answer token by token."""
     reasoning_effort: Annotated[ReasoningEffort | None, BeforeValidator(_off_to_none)] = None
-    """Reasoning effort sent to the model; absent = the model's own default."""
+    """The most reasoning effort asked of the model (each model gets the highest level it
+    takes, probed and cached); absent = none sent (the model's own default)."""
     suggested_models: list[str] = []
     """Model ids offered by the ``/model`` picker."""
     context: ContextConfig = ContextConfig()

@@ -268,6 +268,17 @@ class ContextManager:
         self._messages[0] = {"role": "system", "content": text}
         self._changed({"kind": "system", "content": text})
 
+    def drop_thinking(self) -> int:
+        """Remove the thinking kept on messages (a provider refused it); journaled.
+
+        Returns how many messages lost theirs.
+        """
+        keys = ("thinking_blocks", "reasoning_content")
+        changed = sum(1 for m in self._messages if any(k in m for k in keys))
+        if changed:
+            self._replace([{k: v for k, v in m.items() if k not in keys} for m in self._messages])
+        return changed
+
     def restore(self, messages: Sequence[Message]) -> None:
         """Load a resumed history; each real user message becomes an undoable turn."""
         restored = [dict(m) for m in messages]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ml_intern_tui import envdefaults
-from ml_intern_tui.core import known_secrets
+from ml_intern_tui.core import known_secrets, thinking
 from ml_intern_tui.core.llm_errors import (
     ContextOverflowError,
     LLMError,
@@ -130,6 +130,8 @@ class LLMResponse:
     """The full price of the call (``None`` only for responses made by hand in tests)."""
     served_by: str | None = None
     """The provider the router says served the call (``x-inference-provider``)."""
+    thinking_blocks: list[dict[str, Any]] = field(default_factory=list)
+    """Anthropic thinking blocks with their signatures (``core/thinking.py``)."""
 
 
 @dataclass
@@ -173,6 +175,7 @@ class _Answer:
         self.finish_reason: str | None = None
         self.usage: Any = None
         self.served_by: str | None = None
+        self.thinking = thinking.ThinkingCollector()
 
     def note_response(self, response: Any) -> None:
         """Read who served the call from litellm's copy of the response headers."""
@@ -192,6 +195,7 @@ class _Answer:
             self.finish_reason = str(choice.finish_reason)
         if delta is None:
             return
+        self.thinking.add(getattr(delta, "thinking_blocks", None))
         for value, parts, callback in (
             (_reasoning_of(delta), self.reasoning, self.on_reasoning),
             (getattr(delta, "content", None), self.text, self.on_text),
@@ -238,6 +242,7 @@ class _Answer:
             model=route.model_id,
             cost=cost,
             served_by=self.served_by,
+            thinking_blocks=self.thinking.result(),
         )
 
 
@@ -346,6 +351,10 @@ class LLMClient:
         self.session_key = session_key
         """The session id: router cache affinity header and OpenAI ``prompt_cache_key``."""
 
+    def effort_to_send(self) -> str | None:
+        """The effort this client asks for (never for routes that must not get one)."""
+        return self.reasoning_effort if self.route.send_effort else None
+
     def request_kwargs(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, stream: bool
     ) -> dict[str, Any]:
@@ -353,6 +362,8 @@ class LLMClient:
         route = self.route
         # Known secret values never leave in a request, whichever path put them in a message.
         messages = known_secrets.scrub_value(messages)
+        # Thinking blocks go back only where the provider wants them (and can take them).
+        messages, effort = thinking.wire(route, messages, self.effort_to_send())
         kwargs: dict[str, Any] = {"model": route.litellm_model, "messages": messages}
         kwargs.update(stream=stream, timeout=self.timeout_s, num_retries=0, max_retries=0)
         if route.api_base is not None:
@@ -363,8 +374,8 @@ class LLMClient:
             kwargs.update(tools=tools, tool_choice="auto")
         if stream:
             kwargs["stream_options"] = {"include_usage": True}
-        if route.send_effort and self.reasoning_effort:
-            kwargs["reasoning_effort"] = self.reasoning_effort
+        if effort:
+            kwargs["reasoning_effort"] = effort
         if self.max_output_tokens:
             kwargs["max_tokens"] = self.max_output_tokens
         if self.prompt_caching:

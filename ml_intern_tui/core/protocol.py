@@ -80,6 +80,13 @@ class SetBudget(_Model):
     budget_usd: float | None
 
 
+class SetEffort(_Model):
+    """Set the reasoning effort asked of the model (``None``: send none)."""
+
+    type: Literal["set_effort"] = "set_effort"
+    level: Literal["minimal", "low", "medium", "high", "xhigh", "max"] | None
+
+
 class JobCancel(_Model):
     type: Literal["job_cancel"] = "job_cancel"
     job_id: str
@@ -126,6 +133,7 @@ Op = Annotated[
     | SetModel
     | SetMode
     | SetBudget
+    | SetEffort
     | JobCancel
     | ListPermissions
     | RemovePermission
@@ -466,6 +474,24 @@ class ModelCatalog(EventBase):
     """Where the facts come from (``router catalog, fetched 3 min ago``) or why none."""
 
 
+class EffortStatus(EventBase):
+    """The reasoning effort for the current model: asked for, sent, and why."""
+
+    type: Literal["effort"] = "effort"
+    model: str
+    preference: str | None = None
+    """What the user asked for (``/effort``, ``reasoning_effort``); ``None``: off."""
+    level: str | None = None
+    """What the next call sends (``None``: no effort parameter)."""
+    state: Literal["off", "not_sent", "unknown", "probing", "probed", "unsupported"] = "unknown"
+    """``not_sent``: local and scripted models never get one; ``unknown``: not checked
+    (or the check could not tell); ``probed``: the model accepted ``level``;
+    ``unsupported``: the model takes no effort parameter."""
+    accepted: list[str] = []
+    refused: list[str] = []
+    note: str = ""
+
+
 class ShutdownEvent(EventBase):
     type: Literal["shutdown"] = "shutdown"
 
@@ -498,6 +524,7 @@ Event = Annotated[
     | McpStatus
     | SandboxStatus
     | ModelCatalog
+    | EffortStatus
     | ShutdownEvent,
     Field(discriminator="type"),
 ]

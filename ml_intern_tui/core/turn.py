@@ -44,6 +44,7 @@ from ml_intern_tui.core.protocol import (
     ToolResultEvent,
     TurnComplete,
 )
+from ml_intern_tui.core.reasoning_heal import ReasoningHeal
 from ml_intern_tui.core.session import LoopSettings, PendingCall, Session
 from ml_intern_tui.core.spend_guard import SpendGuard, without_question
 from ml_intern_tui.core.tool import (
@@ -93,6 +94,7 @@ class TurnRunner:
         self.compaction_problem = ""
         """Why the last compaction failed (when it was not reported as an error)."""
         self.money = SpendGuard(session)
+        self.reasoning = ReasoningHeal()
 
     # ------------------------------------------------------------------ helpers
 
@@ -252,6 +254,8 @@ class TurnRunner:
                 overflow_retries += 1
                 continue
             except LLMError as exc:
+                if await self.reasoning.heal(self.s, exc, self.services.get("effort")):
+                    continue  # a refused reasoning setting, fixed: the call is made again
                 self.s.publish(Error(kind=exc.kind, message=str(exc), recoverable=True))
                 self.finish("", "error")
                 return
@@ -273,6 +277,7 @@ class TurnRunner:
             self.partial_text = ""
             self.s.publish(Notice(level="warning", text=message))
 
+        await self.reasoning.before_call(self.s, self.services.get("effort"))
         await self.s.context.count_in_thread()
         self.sent_raw = self.s.context.raw_tokens()
         response = await self.s.llm.complete(
@@ -284,6 +289,7 @@ class TurnRunner:
             on_retry=on_retry,
         )
         self.partial_text = ""
+        self.reasoning.after_call(self.s)
         if response.usage.prompt_tokens:  # the server's count calibrates ours
             self.s.context.observe(self.sent_raw, response.usage.prompt_tokens)
             outgrow_window(self.s, response.usage.prompt_tokens)
@@ -331,6 +337,8 @@ class TurnRunner:
                 }
                 for c in calls
             ]
+        if response.thinking_blocks:  # Anthropic wants them back within the tool loop
+            message["thinking_blocks"] = response.thinking_blocks
         # Journaling a long answer (scrubbing it, then its event) and counting the context
         # each take a while: let the UI have the loop between them.
         self.s.context.add(message)

@@ -279,9 +279,10 @@ class _ResearchRun:
             {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
             for c in response.tool_calls
         ]
-        self.messages.append(
-            {"role": "assistant", "content": response.content or None, "tool_calls": calls}
-        )
+        message = {"role": "assistant", "content": response.content or None, "tool_calls": calls}
+        if response.thinking_blocks:  # Claude wants them back within the tool loop
+            message["thinking_blocks"] = response.thinking_blocks
+        self.messages.append(message)
         if response.content.strip():
             self.ctx.publish(AssistantMessage(text=response.content, parent_id=self.ctx.call_id))
 

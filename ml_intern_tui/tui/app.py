@@ -369,6 +369,8 @@ class MLInternApp(App[int]):
             return list(dict.fromkeys([self.header.model, *self.prefs.suggested_models]))
         if kind == "modes":
             return list(MODES)
+        if kind == "efforts":
+            return ["minimal", "low", "medium", "high", "xhigh", "max", "off"]
         if kind == "themes":
             return sorted(self.available_themes)
         return []

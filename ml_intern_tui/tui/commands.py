@@ -21,6 +21,12 @@ COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("help", "/help", "Keys and commands"),
     SlashCommand("model", "/model [id]", "Switch the model (picker without an id)", "models"),
     SlashCommand("mode", "/mode ask|auto|yolo", "Set the approval mode", "modes"),
+    SlashCommand(
+        "effort",
+        "/effort [minimal|low|medium|high|xhigh|max|off]",
+        "Set the reasoning effort (shows what the model takes without a level)",
+        "efforts",
+    ),
     SlashCommand("budget", "/budget USD|off", "Set the spending budget for this session"),
     SlashCommand("compact", "/compact [focus]", "Compact the context now (optional focus)"),
     SlashCommand("undo", "/undo", "Undo the last turn (or the last compaction)"),

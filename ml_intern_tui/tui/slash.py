@@ -127,6 +127,25 @@ class SlashRunner:
             return
         self._submit(p.SetMode(mode=arg))  # type: ignore[arg-type]
 
+    async def cmd_effort(self, arg: str) -> None:
+        from ml_intern_tui.core.effort import parse_level
+        from ml_intern_tui.tui.widgets.header import effort_report
+
+        if not arg:
+            self.app.local_notice(
+                effort_report(self.app.header.effort),
+                hint="/effort minimal|low|medium|high|xhigh|max|off",
+            )
+            return
+        try:
+            level = parse_level(arg)
+        except ValueError as exc:
+            self.app.local_notice(
+                f"{exc}.", "error", hint="/effort minimal|low|medium|high|xhigh|max|off"
+            )
+            return
+        self._submit(p.SetEffort(level=level))
+
     async def cmd_budget(self, arg: str) -> None:
         status = self.app.status
         if not arg:
@@ -215,9 +234,12 @@ class SlashRunner:
         await app.save_setting("ui.theme", arg, f"Theme {arg}")
 
     async def cmd_status(self, arg: str) -> None:
+        from ml_intern_tui.tui.widgets.header import effort_report
+
         app, status = self.app, self.app.status
         lines = [
             f"Model {app.header.model} · mode {app.header.mode} · session {app.header.session_id}",
+            effort_report(app.header.effort),
             f"Context {format_tokens(status.used)}/{format_tokens(status.limit)} tokens"
             + (f" (compacts at {format_tokens(status.threshold)})" if status.threshold else ""),
             f"Spend {spend_figure(status.spend)}"

@@ -22,7 +22,13 @@ content block ``content_block_start`` / ``content_block_delta`` / ``content_bloc
 - faults: ``status`` + ``error_type`` (``overloaded_error`` with 529, ...), an ``error``
   event after ``error_after`` events (overloaded mid-stream), ``delay_s``.
 
-More than four ``cache_control`` blocks get the API's 400.
+More than four ``cache_control`` blocks get the API's 400, and so do the reasoning
+settings the real API refuses, with its wording (``core/reasoning_errors.py`` lists the
+sources): ``max_tokens`` not above ``thinking.budget_tokens``; ``output_config.effort``
+for a model without effort (``takes_effort=False``); ``thinking.type: enabled`` for an
+adaptive-only model (``adaptive_only=True``); with thinking on, a tool loop whose final
+assistant message does not start with a thinking block; with thinking off, a final
+assistant message carrying one (``check_thinking=False`` turns the last two off).
 """
 
 from __future__ import annotations
@@ -51,6 +57,9 @@ class AnthropicReply:
     thinking: str = ""
     signature: str | None = None
     """The thinking block's signature (a fresh one is issued when ``None``)."""
+    signature_valid: bool = True
+    """False: the server does not honour the signature it sends (as after a key rotation,
+    or for a block another model signed): a later request carrying it gets the 400."""
     redacted_thinking: str | None = None
     tool_calls: list[tuple[str, str]] = field(default_factory=list)
     """``(name, input JSON text)``; the text is streamed in ``arg_fragments`` pieces."""
@@ -106,8 +115,19 @@ def _frame(event: str, data: dict[str, Any]) -> str:
 class FakeAnthropic:
     """The server; ``base_url`` is ``http://127.0.0.1:PORT`` (litellm adds ``/v1/messages``)."""
 
-    def __init__(self, *, check_signatures: bool = True, min_cache_tokens: int = 1024) -> None:
+    def __init__(
+        self,
+        *,
+        check_signatures: bool = True,
+        min_cache_tokens: int = 1024,
+        check_thinking: bool = True,
+        takes_effort: bool = True,
+        adaptive_only: bool = False,
+    ) -> None:
         self.check_signatures = check_signatures
+        self.check_thinking = check_thinking
+        self.takes_effort = takes_effort
+        self.adaptive_only = adaptive_only
         self.cache = PromptCacheSim("breakpoints", min_tokens=min_cache_tokens)
         self.requests: list[RecordedRequest] = []
         self.issued_signatures: set[str] = set()
@@ -151,15 +171,17 @@ class FakeAnthropic:
             body = request.json()
         except json.JSONDecodeError:
             return self._error(400, "invalid_request_error", "request body is not JSON")
+        # A request the API refuses is refused before it reaches the model: it leaves
+        # the scripted replies for the requests that do.
+        problem = self._validate(body)
         with self._cond:
             self.requests.append(RecordedRequest(request.path, request.headers, body))
-            reply = self._queue.popleft() if self._queue else AnthropicReply()
+            reply = self._queue.popleft() if self._queue and problem is None else AnthropicReply()
             self._cond.notify_all()
-        if reply.delay_s:
-            time.sleep(reply.delay_s)
-        problem = self._validate(body)
         if problem is not None:
             return self._error(400, "invalid_request_error", problem)
+        if reply.delay_s:
+            time.sleep(reply.delay_s)
         if reply.status >= 400:
             return self._error(
                 reply.status,
@@ -194,14 +216,66 @@ class FakeAnthropic:
                 f"A maximum of {MAX_CACHE_BREAKPOINTS} blocks with cache_control may be "
                 f"provided. Found {marks}."
             )
-        if not self.check_signatures:
-            return None
+        problem = self._reasoning_problem(body)
+        if problem is not None or not self.check_signatures:
+            return problem
         for m, message in enumerate(body.get("messages") or []):
             content = message.get("content")
             for c, block in enumerate(content if isinstance(content, list) else []):
                 thinking = isinstance(block, dict) and block.get("type") == "thinking"
                 if thinking and block.get("signature") not in self.issued_signatures:
                     return f"messages.{m}.content.{c}: Invalid `signature` in `thinking` block"
+        return None
+
+    def _reasoning_problem(self, body: dict[str, Any]) -> str | None:
+        """The real API's refusals of reasoning settings (wordings seen from it)."""
+        thinking = body.get("thinking") if isinstance(body.get("thinking"), dict) else None
+        effort = (body.get("output_config") or {}).get("effort")
+        if effort is not None and not self.takes_effort:
+            return "This model does not support the effort parameter."
+        if thinking is not None and thinking.get("type") == "enabled":
+            if self.adaptive_only:
+                return (
+                    '"thinking.type.enabled" is not supported for this model. Use '
+                    '"thinking.type.adaptive" and "output_config.effort" to control '
+                    "thinking behavior."
+                )
+            if int(body.get("max_tokens") or 0) <= int(thinking.get("budget_tokens") or 0):
+                return (
+                    "`max_tokens` must be greater than `thinking.budget_tokens`. Please "
+                    "consult our documentation at https://docs.claude.com/en/docs/"
+                    "build-with-claude/extended-thinking#max-tokens-and-context-window-size"
+                )
+        if not self.check_thinking:
+            return None
+        messages = body.get("messages") or []
+        last = max(
+            (i for i, m in enumerate(messages) if m.get("role") == "assistant"), default=None
+        )
+        if last is None:
+            return None
+        content = messages[last].get("content")
+        blocks = content if isinstance(content, list) else [{"type": "text"}]
+        first = blocks[0].get("type") if blocks and isinstance(blocks[0], dict) else "text"
+        enabled = thinking is not None and thinking.get("type") in ("enabled", "adaptive")
+        in_tool_loop = any(isinstance(b, dict) and b.get("type") == "tool_use" for b in blocks)
+        if enabled and in_tool_loop and first not in ("thinking", "redacted_thinking"):
+            return (
+                f"messages.{last}.content.0.type: Expected `thinking` or `redacted_thinking`, "
+                f"but found `{first}`. When `thinking` is enabled, a final `assistant` message "
+                "must start with a thinking block (preceeding the lastmost set of `tool_use` "
+                "and `tool_result` blocks). We recommend you include thinking blocks from "
+                "previous turns. To avoid this requirement, disable `thinking`. Please consult "
+                "our documentation at https://docs.claude.com/en/docs/build-with-claude/"
+                "extended-thinking"
+            )
+        final = last == len(messages) - 1
+        if not enabled and final and first in ("thinking", "redacted_thinking"):
+            return (
+                f"messages.{last}.content.0: When thinking is disabled, an `assistant` message "
+                "in the final position cannot contain `thinking`. To use thinking blocks, "
+                "enable `thinking` in your request."
+            )
         return None
 
     def _usage(self, body: dict[str, Any], reply: AnthropicReply) -> dict[str, int]:
@@ -219,7 +293,8 @@ class FakeAnthropic:
 
     def _signature(self, reply: AnthropicReply) -> str:
         signature = reply.signature or "sig_" + secrets.token_urlsafe(24)
-        self.issued_signatures.add(signature)
+        if reply.signature_valid:
+            self.issued_signatures.add(signature)
         return signature
 
     def _content(self, reply: AnthropicReply) -> list[dict[str, Any]]:

@@ -35,6 +35,10 @@ Endpoints: ``POST /v1/chat/completions`` (streaming and not) and ``GET /v1/model
 Thread-safe; wait on ``wait_for_requests(n)``, ``hanging`` or ``disconnected`` instead
 of sleeping.
 
+``effort = EffortPolicy(...)`` makes the server refuse ``reasoning_effort`` values the
+way real servers do (OpenAI's two wordings, SGLang/vLLM request validation, Groq), before
+a scripted reply is taken: a refused request leaves the queue as it was.
+
 Subclasses (``router_server.FakeRouter``) shape the answers through two hooks:
 ``prepare(reply, request)`` adjusts each reply (headers, usage, model) once the request
 is known, and ``models_payload()`` is the ``GET /models`` answer. ``fail_models(n)``
@@ -110,6 +114,79 @@ class Reply:
         }
 
 
+def _quoted(values: list[str], joiner: str) -> str:
+    """``'low', 'medium', and 'high'`` (joiner ``", and"``) or ``'low', 'medium' or 'high'``."""
+    items = [f"'{v}'" for v in values]
+    if len(items) < 2:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f"{joiner} " + items[-1]
+
+
+def _openai_error(message: str, param: str | None, code: str | None) -> dict[str, Any]:
+    return {
+        "error": {
+            "message": message,
+            "type": "invalid_request_error",
+            "param": param,
+            "code": code,
+        }
+    }
+
+
+@dataclass
+class EffortPolicy:
+    """Which ``reasoning_effort`` values a server takes, and how it words a refusal."""
+
+    accepted: tuple[str, ...] | None = ("low", "medium", "high")
+    """Values taken; ``None``: the model takes no ``reasoning_effort`` at all."""
+    style: str = "openai"
+    """``openai`` (value refused; ``openai_param`` when none is taken),
+    ``openai_unrecognized``, ``sglang`` (pydantic validation) or ``groq``."""
+
+    def refusal(self, body: dict[str, Any]) -> Reply | None:
+        """The 400 for this request body, or ``None`` when its effort is taken."""
+        value = body.get("reasoning_effort")
+        if value is None or (self.accepted is not None and value in self.accepted):
+            return None
+        accepted = list(self.accepted or ())
+        if self.style == "sglang":
+            expected = _quoted(accepted, " or")
+            detail = (
+                "{'type': 'literal_error', 'loc': ('body', 'reasoning_effort'), "
+                f"'msg': \"Input should be {expected}\", 'input': '{value}', "
+                f"'ctx': {{'expected': \"{expected}\"}}}}"
+            )
+            return Reply(
+                status=400,
+                error={
+                    "object": "error",
+                    "message": f"1 validation error:\n  {detail}",
+                    "type": "Bad Request",
+                    "param": None,
+                    "code": 400,
+                },
+            )
+        if self.style == "groq":
+            message = "reasoning_effort must be one of none or default"
+            return Reply(status=400, error=_openai_error(message, None, None))
+        if self.style == "openai_unrecognized":
+            message = "Unrecognized request argument supplied: reasoning_effort"
+            return Reply(status=400, error=_openai_error(message, None, None))
+        if self.style == "openai_param" or self.accepted is None:
+            message = "Unsupported parameter: 'reasoning_effort' is not supported with this model."
+            return Reply(
+                status=400,
+                error=_openai_error(message, "reasoning_effort", "unsupported_parameter"),
+            )
+        message = (
+            f"Unsupported value: 'reasoning_effort' does not support '{value}' with this "
+            f"model. Supported values are: {_quoted(accepted, ', and')}."
+        )
+        return Reply(
+            status=400, error=_openai_error(message, "reasoning_effort", "unsupported_value")
+        )
+
+
 @dataclass
 class RecordedRequest:
     method: str
@@ -143,6 +220,8 @@ class FakeOpenAI:
         self.model_listings = 0
         """``GET /models`` requests served (or failed)."""
         self._models_failures = 0
+        self.effort: EffortPolicy | None = None
+        """When set, ``reasoning_effort`` values it does not take are refused."""
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
@@ -235,7 +314,8 @@ class FakeOpenAI:
     def _record(self, request: RecordedRequest) -> Reply:
         with self._cond:
             self.requests.append(request)
-            reply = self._next_reply(request)
+            refusal = self.effort.refusal(request.body) if self.effort is not None else None
+            reply = refusal or self._next_reply(request)
             self._cond.notify_all()
         self.request_event.set()
         return reply

@@ -42,7 +42,8 @@ def fake() -> Iterator[FakeAnthropic]:
 
 def client(fake: FakeAnthropic, **kwargs: Any) -> LLMClient:
     route = ModelRoute(MODEL, MODEL, fake.base_url, "sk-ant-fake", "native", True)
-    return LLMClient(route, retry=FAST, max_output_tokens=1000, **kwargs)
+    kwargs.setdefault("max_output_tokens", 2000)  # above the thinking budget of "low"
+    return LLMClient(route, retry=FAST, **kwargs)
 
 
 @pytest.mark.parametrize("stream", [True, False])
@@ -108,14 +109,16 @@ async def test_a_forged_thinking_signature_gets_the_apis_400(fake: FakeAnthropic
             {"role": "tool", "tool_call_id": call.id, "content": "a.txt"},
         ]
 
+    # Thinking blocks go back only with thinking on (the API refuses them otherwise).
+    thinking_on = client(fake, reasoning_effort="low")
     fake.enqueue(AnthropicReply(text="one file"))
-    ok = await client(fake).complete(history(signature), TOOLS)
+    ok = await thinking_on.complete(history(signature), TOOLS)
     assert ok.content == "one file"
     sent = fake.requests[-1].body["messages"][1]["content"][0]
     assert sent == {"type": "thinking", "thinking": "hmm", "signature": signature}
 
     with pytest.raises(LLMError) as caught:
-        await client(fake).complete(history("forged"), TOOLS)
+        await thinking_on.complete(history("forged"), TOOLS)
     assert "Invalid `signature` in `thinking` block" in str(caught.value)
 
 
@@ -125,3 +128,54 @@ async def test_more_than_four_breakpoints_get_the_apis_400(fake: FakeAnthropic) 
     with pytest.raises(LLMError) as caught:
         await client(fake).complete(messages, None)
     assert "A maximum of 4 blocks with cache_control" in str(caught.value)
+
+
+async def test_the_fake_refuses_reasoning_settings_as_the_api_words_it(
+    fake: FakeAnthropic,
+) -> None:
+    """Each refusal reaches us through litellm and reads as its kind of problem."""
+    from ml_intern_tui.core.reasoning_errors import classify_error
+
+    async def refused(c: LLMClient, messages: list[dict[str, Any]]) -> str | None:
+        with pytest.raises(LLMError) as caught:
+            await c.complete(messages, TOOLS)
+        problem = classify_error(caught.value)
+        return problem.kind if problem else None
+
+    # a thinking budget the output cap cannot hold
+    assert await refused(client(fake, reasoning_effort="high"), USER) == "effort_level"
+    # a model without effort (Claude 4.6+ sends it as output_config.effort)
+    fake.takes_effort = False
+    adaptive = ModelRoute(MODEL, "anthropic/claude-sonnet-4-6", fake.base_url, "k", "native", True)
+    plain = LLMClient(adaptive, retry=FAST, reasoning_effort="low")
+    assert await refused(plain, USER) == "effort_param"
+    fake.takes_effort = True
+    # an adaptive-only model asked for a budget
+    fake.adaptive_only = True
+    assert await refused(client(fake, reasoning_effort="low"), USER) == "effort_param"
+    fake.adaptive_only = False
+    # a tool loop without its thinking block, thinking on (our own client never sends
+    # this: the request is built by hand, as another client would)
+    loop = [
+        *USER,
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "t1", "type": "function", "function": {"name": "bash", "arguments": "{}"}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": "t1", "content": "a.txt"},
+    ]
+    litellm = load_litellm()
+    with pytest.raises(Exception) as caught:
+        await litellm.acompletion(
+            model=MODEL,
+            api_base=fake.base_url,
+            api_key="k",
+            messages=loop,
+            tools=TOOLS,
+            reasoning_effort="low",
+            max_tokens=2000,
+        )
+    assert "Expected `thinking` or `redacted_thinking`, but found `tool_use`" in str(caught.value)

@@ -1,4 +1,4 @@
-"""The header line: model · mode · session."""
+"""The header line: model · effort · mode · session."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ml_intern_tui.tui.messages import AgentEvent
 class HeaderLine(Static):
     """Which model, which approval mode, which session — always visible."""
 
-    EVENT_TYPES = frozenset({"ready"})
+    EVENT_TYPES = frozenset({"ready", "effort"})
 
     DEFAULT_CSS = """
     HeaderLine {
@@ -28,12 +28,16 @@ class HeaderLine(Static):
     mode: reactive[str] = reactive("ask")
     session_id: reactive[str] = reactive("")
     cwd: reactive[str] = reactive("")
+    effort: reactive[p.EffortStatus | None] = reactive(None)
+    """The last ``effort`` event (``/effort`` and ``/status`` report from it)."""
 
     def on_agent_event(self, message: AgentEvent) -> None:
         event = message.event
         if isinstance(event, p.Ready):
             self.model, self.mode = event.model, event.mode
             self.session_id, self.cwd = event.session_id, event.cwd
+        elif isinstance(event, p.EffortStatus):
+            self.effort = event
 
     def render(self) -> Content:
         mode_style = "bold $error" if self.mode == "yolo" else "bold $accent"
@@ -41,11 +45,53 @@ class HeaderLine(Static):
             ("ml-intern", "bold $primary"),
             "  ",
             (self.model or "starting…", "bold"),
-            " · ",
-            (self.mode, mode_style),
         ]
+        effort = effort_label(self.effort, self.model)
+        if effort:
+            parts += [" · ", (effort, "$text-muted")]
+        parts += [" · ", (self.mode, mode_style)]
         if self.session_id:
             parts += [" · ", (f"session {self.session_id}", "$text-muted")]
         if self.cwd:
             parts += [" · ", (self.cwd, "$text-muted")]
         return Content.assemble(*parts)
+
+
+def effort_label(status: p.EffortStatus | None, model: str) -> str:
+    """``effort high``, ``effort max→high``, ``effort high…`` (checking), or nothing."""
+    if status is None or status.model != model or status.preference is None:
+        return ""
+    if status.state == "not_sent":
+        return ""
+    if status.level is None:
+        return "no effort"
+    label = f"effort {status.level}"
+    if status.level != status.preference:
+        label = f"effort {status.preference}→{status.level}"
+    return label + ("…" if status.state == "probing" else "")
+
+
+def effort_report(status: p.EffortStatus | None) -> str:
+    """What ``/effort`` and ``/status`` say about the reasoning effort."""
+    if status is None:
+        return "Reasoning effort: not known yet (the session is starting)."
+    asked = status.preference or "off"
+    if status.state == "not_sent":
+        return f"Reasoning effort: {asked}; {status.model} gets none ({status.note})."
+    if status.preference is None:
+        return "Reasoning effort: off (none is sent)."
+    sent = f"'{status.level}'" if status.level else "none"
+    line = f"Reasoning effort: {asked}; {status.model} gets {sent}"
+    known = []
+    if status.accepted:
+        known.append("takes " + ", ".join(status.accepted))
+    if status.refused:
+        known.append("refused " + ", ".join(status.refused))
+    what = {
+        "probing": "being checked",
+        "probed": "checked",
+        "unknown": "not checked",
+        "unsupported": "takes no effort",
+    }.get(status.state, status.state)
+    line += f" ({what}" + (f"; {'; '.join(known)}" if known else "") + ")"
+    return line + (f": {status.note}." if status.note else ".")
