@@ -97,7 +97,12 @@ def rich_session(session_id: str = "20231114-100000-dddddd") -> Path:
 
 
 async def resume_into(
-    app: MLInternApp, runtime: FakeRuntime, pilot: Pilot[Any], session_id: str
+    app: MLInternApp,
+    runtime: FakeRuntime,
+    pilot: Pilot[Any],
+    session_id: str,
+    *,
+    jobs_usd: float = 0.0,
 ) -> None:
     """What the core does on ``resume``: announce the session, then its state."""
     await wait_for(pilot, lambda: runtime.ops_of(p.Resume))
@@ -106,7 +111,7 @@ async def resume_into(
     runtime.publish(
         runtime.ready(resumed=True, messages=1, session_id=session_id, ts=NOW),
         p.ContextUsage(used=500, limit=1000, threshold=900, ts=NOW),
-        p.Spend(llm_usd=0.25, jobs_usd=0.0, ts=NOW),
+        p.Spend(llm_usd=0.25, jobs_usd=jobs_usd, ts=NOW),
         p.Notice(text=f"Resumed session {session_id} (1 messages, openai/gpt-4o).", ts=NOW),
     )
 
@@ -295,3 +300,26 @@ async def test_a_real_session_comes_back_after_a_restart(tmp_path: Path) -> None
         assert app.header.session_id != fresh
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: not app.is_running, tries=1000)
+
+
+# ------------------------------------------------------------------ snapshot
+
+
+def test_resumed_session_snapshot(snap_compare: Any) -> None:
+    """A resumed session on screen: chat, nested tool tree, plan, jobs with their log tail."""
+    rich_session()
+    runtime = FakeRuntime()
+    app = MLInternApp(runtime, clock=fixed_clock)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app.prompt.cursor_blink = False
+        await wait_for(pilot, lambda: app.header.session_id == "s-test")
+        app.run_slash("resume", "20231114-100000-dddddd")
+        await resume_into(app, runtime, pilot, "20231114-100000-dddddd", jobs_usd=1.5)
+        await wait_for(pilot, lambda: app.replay.completed == 1)
+        await wait_for(pilot, lambda: "c4" in app.tools.nodes and len(app.jobs.jobs) == 2)
+        await wait_for(pilot, lambda: "Resumed" in str(getattr(app.chat.blocks[-1], "text", "")))
+        await wait_for(pilot, lambda: app.jobs.log_view.line_count == 4)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(140, 45), run_before=run_before)
