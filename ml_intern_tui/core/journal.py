@@ -41,6 +41,8 @@ DURABLE_KINDS = frozenset({"message", "replace", "truncate"})
 """Record kinds that are fsync'ed: losing them would change the conversation on resume."""
 SKIPPED_EVENT_TYPES = frozenset({"assistant_delta", "reasoning_delta", "tool_progress", "job_log"})
 """High-rate events the journal does not keep as they come (their final forms are kept)."""
+NOT_RECORDED = SKIPPED_EVENT_TYPES | {"history"}
+"""Events never written: those above, and a resumed session's past (already recorded)."""
 MAX_REASONING_CHARS = 32_000
 """Reasoning kept per stretch: the end of a longer one (the part next to the answer)."""
 TITLE_CHARS = 80
@@ -180,7 +182,7 @@ class Journal:
                 self._reasoning.append(event.text)
             return
         self._flush_reasoning()
-        if getattr(event, "type", "") in SKIPPED_EVENT_TYPES:
+        if getattr(event, "type", "") in NOT_RECORDED:
             return
         if getattr(event, "type", "") == "turn_started" and getattr(event, "text", ""):
             self.has_user_message = True

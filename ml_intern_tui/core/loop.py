@@ -21,6 +21,7 @@ from ml_intern_tui.core.bus import EventBus
 from ml_intern_tui.core.calibration import TokenCalibration
 from ml_intern_tui.core.context import ContextManager, rebuild
 from ml_intern_tui.core.cost import SpendTracker
+from ml_intern_tui.core.history import build_history, restore_plan, restore_spend
 from ml_intern_tui.core.journal import missing_system_slot, new_session_id
 from ml_intern_tui.core.overflow import learn_window, learned_notes
 from ml_intern_tui.core.protocol import (
@@ -29,6 +30,7 @@ from ml_intern_tui.core.protocol import (
     ContextUsage,
     Error,
     EventBase,
+    History,
     Interrupt,
     Interrupted,
     JobCancel,
@@ -39,7 +41,6 @@ from ml_intern_tui.core.protocol import (
     New,
     Notice,
     Permissions,
-    PlanItem,
     PlanUpdated,
     Ready,
     RemovePermission,
@@ -49,7 +50,6 @@ from ml_intern_tui.core.protocol import (
     SetModel,
     Shutdown,
     ShutdownEvent,
-    Spend,
     TurnStarted,
     Undo,
     Undone,
@@ -259,7 +259,7 @@ class AgentLoop:
     def _cap(self) -> int | None:
         return self.settings.context_limit
 
-    def _publish_ready(self, *, resumed: bool) -> None:
+    def _publish_ready(self, *, resumed: bool, history: History | None = None) -> None:
         s = self._require()
         used, limit, threshold = s.context.usage()
         self._publish(
@@ -273,6 +273,8 @@ class AgentLoop:
                 messages=len(s.context.messages) - 1,
             )
         )
+        if history is not None:  # with ``ready``: nothing live of the session comes first
+            self._publish(history)
         self._publish(ContextUsage(used=used, limit=limit, threshold=threshold))
         self._publish(s.spend.event(self.policy.budget_usd))
 
@@ -326,8 +328,11 @@ class AgentLoop:
             s.journal.close()
 
     async def _resume(self, key: str) -> bool:
-        try:
-            stored = self.backend.load_session(key)
+        try:  # a long journal takes a moment to read: the screen keeps drawing meanwhile
+            stored = await asyncio.to_thread(self.backend.load_session, key)
+            history = await build_history(
+                stored.events, chat_blocks=self.settings.chat_blocks, jobs=self.services.get("jobs")
+            )
         except Exception as exc:
             self._publish(Error(kind="resume", message=str(exc), recoverable=True))
             if self.session is None:
@@ -356,9 +361,7 @@ class AgentLoop:
             session.windows[model] = session.context.limit
         session.context.calibration = TokenCalibration(tuple(p) for p in points if len(p) == 2)
         session.state.plan = restore_plan(stored.events)
-        spends = [e for e in stored.events if isinstance(e, Spend)]
-        if spends:
-            self.spend.restore(spends[-1])
+        restore_spend(self.spend, stored.events)
         session.journal = self.backend.reopen_journal(stored.path)
         self.settings.model = model
         self._attach(session)
@@ -366,7 +369,7 @@ class AgentLoop:
         if session.journal is not None and system != stored_system:
             # The session goes on under today's prompt; ``rebuild`` swaps it in (no copy).
             session.journal.append({"kind": "system", "content": system})
-        self._publish_ready(resumed=True)
+        self._publish_ready(resumed=True, history=history)
         if session.state.plan:
             self._publish(PlanUpdated(items=session.state.plan))
         self._publish(
@@ -586,12 +589,3 @@ class AgentLoop:
             return
         ok = await jobs.cancel(job_id)
         self._publish(Notice(text=f"Cancelled {job_id}." if ok else f"{job_id} was not running."))
-
-
-def restore_plan(events: list[EventBase]) -> list[PlanItem]:
-    """The plan as the last ``plan_updated`` event left it."""
-    plan: list[PlanItem] = []
-    for event in events:
-        if isinstance(event, PlanUpdated):
-            plan = list(event.items)
-    return plan
