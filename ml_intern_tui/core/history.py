@@ -228,6 +228,16 @@ def _unfinished_calls(events: Sequence[EventBase], ended: float) -> list[ToolRes
     return results
 
 
+def _tail(log_tail: Callable[[str], list[str]] | None, job_id: str) -> list[str]:
+    """A job's log tail; a log that cannot be read costs its lines, never the resume."""
+    if log_tail is None:
+        return []
+    try:
+        return list(log_tail(job_id))
+    except Exception:
+        return []
+
+
 def _jobs(
     events: Sequence[EventBase],
     log_tail: Callable[[str], list[str]] | None,
@@ -241,7 +251,7 @@ def _jobs(
     for job in latest.values():
         if job.job_id in followed:
             continue  # this process follows it: its live state is newer
-        lines = list(log_tail(job.job_id)) if log_tail is not None else []
+        lines = _tail(log_tail, job.job_id)
         if not job_finished(job.status):
             job = job.model_copy(update={"status": "unknown"})
             lines.append(NOT_FOLLOWED)

@@ -189,7 +189,7 @@ class JobRegistry:
         flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
         try:
             fd = os.open(path, flags)
-        except OSError:
+        except (OSError, ValueError):  # missing, a link, or a name with a NUL in it
             return []
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
