@@ -2,7 +2,7 @@
 
 Text output is the assistant's Markdown as plain text with each tool call as one line.
 ``--json`` prints every event, one per line, exactly as the journal keeps them. A resumed
-session's past (its ``history`` event, ``core/history.py``) is not output: text mode
+session's past (its ``history`` event, ``core/resume.py``) is not output: text mode
 prints only the "Resumed session … (N messages, model)" notice, on stderr when it is a
 terminal, and ``--json`` prints the ``history`` line only with ``--json-history``. Exit
 codes (see ``cli.py``): 0 done, 1 agent error, 3 stopped for a human (an approval this

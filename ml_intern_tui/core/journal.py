@@ -136,7 +136,7 @@ class Journal:
         """Reopen a journal to append to it (resume)."""
         path = Path(path)
         try:
-            loaded = load(path)
+            meta = _first_meta(path)  # a long journal is not read whole just for its head
             needs_newline = _ends_without_newline(path)
             handle = path.open("a", encoding="utf-8")
         except OSError as exc:
@@ -145,7 +145,7 @@ class Journal:
             # Keep a torn last line on its own line so the next record is not glued to it.
             handle.write("\n")
             handle.flush()
-        meta = loaded.meta or {"kind": "meta", "session_id": path.stem}
+        meta = meta or {"kind": "meta", "session_id": path.stem}
         return cls(path, handle, meta)
 
     def append(self, record: dict[str, Any], *, durable: bool | None = None) -> None:
@@ -226,6 +226,19 @@ class Journal:
             handle.flush()
             os.fsync(handle.fileno())
             handle.close()
+
+
+def _first_meta(path: Path) -> dict[str, Any]:
+    """The ``meta`` record, from the first line where ``create`` puts it (else a scan)."""
+    with path.open("rb") as handle:
+        first = handle.readline()
+    try:
+        record = json.loads(first.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        record = None
+    if isinstance(record, dict) and record.get("kind") == "meta":
+        return record
+    return load(path).meta
 
 
 def _ends_without_newline(path: Path) -> bool:

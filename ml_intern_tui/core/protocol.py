@@ -442,7 +442,7 @@ class History(EventBase):
 
     An envelope, not a flag on each event: what does not know it ignores it (the journal
     does not record it again, notifications and trace uploads do not take it for news,
-    ``--json`` prints it only with ``--json-history``). ``core/history.py`` says what it
+    ``--json`` prints it only with ``--json-history``). ``core/resume.py`` says what it
     holds and how it is bounded.
     """
 

@@ -50,6 +50,7 @@ def saved_session() -> Path:
         p.Spend(llm_usd=0.1, jobs_usd=0.5),
         p.JobUpdated(job_id="hf-9", kind="hf", status="completed", cost_usd=2.0),
         p.TurnComplete(final_text="", iterations=1),
+        p.ContextUsage(used=12_345, limit=32_000, threshold=28_800),
     ):
         event.session_id = SESSION
         journal.record_event(event)
@@ -72,7 +73,12 @@ async def test_resume_publishes_ready_then_history_then_the_state(
     kinds = [e.type for e in after]
     start = kinds.index("ready")
     assert kinds[start : start + 4] == ["ready", "history", "context_usage", "spend"]
-    ready, history, _usage, spend = after[start : start + 4]
+    ready, history, usage, spend = after[start : start + 4]
+    # The gauge as the session left it, at once; the count of the history (in a thread)
+    # replaces it when done.
+    assert usage.used == 12_345
+    counted = await harness.wait_for("context_usage", after=mark + start + 3)
+    assert counted.used != 12_345 and counted.used == harness.runtime.loop.session.context.tokens()
     assert ready.resumed and history.session_id == SESSION == ready.session_id
     assert [e.type for e in history.events] == [
         "turn_started",

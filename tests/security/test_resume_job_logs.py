@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ml_intern_tui.core import protocol as p
-from ml_intern_tui.core.history import session_history
+from ml_intern_tui.core.resume import session_history
 from ml_intern_tui.jobs.registry import SAVED_TAIL_BYTES, JobRegistry
 
 SECRET = "TOP-SECRET-VALUE"

@@ -93,8 +93,8 @@ class FakeRuntime:
         UI must not: it only gets these events). Publish them with ``publish``.
         """
         from ml_intern_tui.core.cost import SpendTracker
-        from ml_intern_tui.core.history import restore_spend, session_history
         from ml_intern_tui.core.journal import find_session, load
+        from ml_intern_tui.core.resume import restore_spend, session_history
         from ml_intern_tui.jobs.registry import JobRegistry
         from ml_intern_tui.paths import data_dir, sessions_dir
 

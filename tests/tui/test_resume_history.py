@@ -17,8 +17,8 @@ import pytest
 from textual.widget import Widget
 
 from ml_intern_tui.core import protocol as p
-from ml_intern_tui.core.history import session_history
 from ml_intern_tui.core.journal import load
+from ml_intern_tui.core.resume import session_history
 from ml_intern_tui.paths import data_dir, sessions_dir
 from ml_intern_tui.tui.app import MLInternApp
 from ml_intern_tui.tui.widgets.blocks.reasoning import ReasoningBlock
@@ -171,7 +171,12 @@ async def test_the_chat_from_chat_from_is_the_chat_from_everything() -> None:
                 history.session_id = session_id
                 runtime.publish(runtime.ready(resumed=True, session_id=session_id), history)
                 runtime.publish(p.Notice(text=f"end of {session_id}"))
-                await wait_for(pilot, lambda sid=session_id: f"end of {sid}" in last_text(app))
+                await wait_for(  # the live notice, and the oldest block pruned for it
+                    pilot,
+                    lambda sid=session_id: (
+                        f"end of {sid}" in last_text(app) and len(app.chat.blocks) == 10
+                    ),
+                )
                 shown.append(described(app.chat.blocks))
             assert shown[0][:-1] == shown[1][:-1], seed
             assert len(shown[1]) == 10  # the last 9 of the history, then the live notice

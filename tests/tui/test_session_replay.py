@@ -11,8 +11,8 @@ from typing import Any
 from textual.pilot import Pilot
 
 from ml_intern_tui.core import protocol as p
-from ml_intern_tui.core.history import TREE_NODES
 from ml_intern_tui.core.journal import Journal
+from ml_intern_tui.core.resume import TREE_NODES
 from ml_intern_tui.paths import data_dir, sessions_dir
 from ml_intern_tui.tui.app import MLInternApp
 from ml_intern_tui.tui.screens.confirm import ConfirmScreen
@@ -245,9 +245,13 @@ async def test_long_sessions_resume_quickly_within_the_block_limit(
         app.run_slash("resume", "20231114-100000-eeeeee")
         await resume_into(app, runtime, pilot, "20231114-100000-eeeeee")
         await wait_for(pilot, lambda: resumed_chat(app))
+        # The newest blocks come first, the older ones a frame later, above them.
+        await wait_for(pilot, lambda: len(app.chat.blocks) == app.prefs.max_chat_blocks)
         elapsed = time.monotonic() - started
         assert elapsed < 8, f"resuming 1500 turns took {elapsed:.1f}s"
-        assert len(app.chat.blocks) == app.prefs.max_chat_blocks
+        assert resumed_chat(app)  # the live notice stays last
+        first_user = app.chat.blocks[1]  # 2 blocks a turn: 199 of the history, the notice
+        assert isinstance(first_user, UserBlock) and first_user.text == "a long one (again 1401)"
         last_user = [b for b in app.chat.blocks if isinstance(b, UserBlock)][-1]
         assert last_user.text == "a long one (again 1499)"
         # The tree: the newest turns, numbered as they were, under a line for the rest.

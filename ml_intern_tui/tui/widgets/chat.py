@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from ml_intern_tui.tui.widgets.blocks.reasoning import ReasoningBlock
 
 WELCOME = "Ask the agent for something.  / lists commands · F1 help · Ctrl+P palette"
+FIRST_MOUNT = 40
+"""Blocks of a resumed chat mounted at once (more than a screen shows): the rest follow."""
 
 
 class NewOutputHint(Static):
@@ -348,12 +350,22 @@ class ChatView(Vertical):
             self._folding = self._folded_reasoning = None
         for welcome in self.scroller.query(".welcome"):
             await welcome.remove()
-        if blocks:
-            await self.scroller.mount_all(blocks)
         from ml_intern_tui.tui.widgets.blocks.assistant import AssistantBlock
 
         answers = [b for b in blocks if isinstance(b, AssistantBlock)]
         if answers:
             self._last_assistant = answers[-1]
+        # The newest blocks first, at the bottom where the view is; the older ones a frame
+        # later, above them (mounting a block costs; the first frame need not wait for all).
+        recent, older = blocks[-FIRST_MOUNT:], blocks[:-FIRST_MOUNT]
+        if recent:
+            await self.scroller.mount_all(recent)
         await self._prune()
         self.jump_to_bottom()
+        if older:
+            self.call_after_refresh(self._mount_older, older, recent[0])
+
+    async def _mount_older(self, older: list[Widget], first: Widget) -> None:
+        if first.parent is self.scroller:  # else the chat started over meanwhile
+            await self.scroller.mount_all(older, before=first)
+            await self._prune()

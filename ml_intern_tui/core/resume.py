@@ -1,4 +1,10 @@
-"""A resumed session's past as one ``history`` event: what its front ends showed, bounded.
+"""Resuming a saved session: what comes back for the model, and for the screen as events.
+
+For the model (``restore_session``): the conversation rebuilt from the journal's
+records, the context window a server stated, the token calibration, the plan, and the
+spend with what the session's jobs cost. Nothing of it is counted on the event loop: a
+5,000-message history takes a second to count, so the gauge shows what the session last
+showed (its last ``context_usage``) until the count, done in a thread, replaces it.
 
 How a resumed session reaches the screen (DESIGN.md: "a resumed session arrives as
 events"): the core reads the journal, restores the conversation for the model, then
@@ -52,12 +58,17 @@ from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ml_intern_tui.core.calibration import TokenCalibration
+from ml_intern_tui.core.context import rebuild
 from ml_intern_tui.core.cost import SpendTracker
+from ml_intern_tui.core.journal import missing_system_slot
+from ml_intern_tui.core.overflow import learned_notes
 from ml_intern_tui.core.protocol import (
     JOB_FINISHED_STATUSES,
     ApprovalRequired,
     AssistantMessage,
     Compacted,
+    ContextUsage,
     Error,
     EventBase,
     History,
@@ -76,6 +87,7 @@ from ml_intern_tui.core.protocol import (
     TurnStarted,
     Undone,
 )
+from ml_intern_tui.core.session import Session, StoredSession
 
 CONVERSATION = (
     TurnStarted,
@@ -289,6 +301,40 @@ def session_history(
         tree_from=tree_from,
         turns_before=turns_before,
     )
+
+
+def restore_session(
+    session: Session, stored: StoredSession, *, cap: int | None
+) -> tuple[list[dict[str, Any]], Any]:
+    """Put a saved session back into ``session`` (fresh, built for its model).
+
+    Restores the conversation, the window a server stated (never above ``cap``, the
+    user's ``[context] limit``), the token calibration, the plan and the spend. Returns
+    the messages restored (without the system prompt) and the system prompt the journal
+    had (``None`` when it kept none).
+    """
+    records = stored.records
+    if missing_system_slot(records):  # an older journal: its undo lengths count one
+        records = [{"kind": "message", "message": {"role": "system", "content": ""}}, *records]
+    messages = rebuild(records)
+    stored_system = None
+    if messages and messages[0].get("role") == "system":
+        stored_system = messages[0].get("content")
+        messages = messages[1:]
+    session.context.restore(messages)
+    window, points = learned_notes(records, session.model)
+    if window:  # a window the server stated earlier in this session
+        session.context.limit = min(window, cap) if cap else window
+        session.windows[session.model] = session.context.limit
+    session.context.calibration = TokenCalibration(tuple(p) for p in points if len(p) == 2)
+    session.state.plan = restore_plan(stored.events)
+    restore_spend(session.spend, stored.events)
+    return messages, stored_system
+
+
+def last_usage(events: Sequence[EventBase]) -> int | None:
+    """What the session's context gauge last showed, if a ``context_usage`` was recorded."""
+    return next((e.used for e in reversed(events) if isinstance(e, ContextUsage)), None)
 
 
 def restore_plan(events: Sequence[EventBase]) -> list[PlanItem]:

@@ -1,4 +1,4 @@
-"""The history event of a resumed session: what it holds, what it leaves out, its bounds."""
+"""Resuming: the history event (what it holds and leaves out, its bounds) and the spend."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from pathlib import Path
 
 from ml_intern_tui.core import protocol as p
 from ml_intern_tui.core.cost import SpendTracker
-from ml_intern_tui.core.history import (
+from ml_intern_tui.core.journal import Journal, load
+from ml_intern_tui.core.resume import (
     NOT_FINISHED,
     NOT_FOLLOWED,
     NOT_RUN,
@@ -14,7 +15,6 @@ from ml_intern_tui.core.history import (
     restore_spend,
     session_history,
 )
-from ml_intern_tui.core.journal import Journal, load
 
 
 def types(events: list[p.EventBase]) -> list[str]:
