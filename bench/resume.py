@@ -10,7 +10,8 @@ reasoning, an answer and a 1.6 kB output; a plan; a finished HF job and a local 
 was running, with a 5,000-line log). The real runtime (scripted model, no network) runs
 inside a headless app; the clock starts when the ``resume`` op is submitted and stops
 when the chat shows the live "Resumed session" notice after the history, the tool tree
-and the jobs pane are filled, and the frame after that is drawn. Also reported: the
+and the jobs pane are filled, and the frame after that is drawn (the chat mounts its
+newest blocks first: the time to all of them is reported too). Also reported: the
 core's share (reading the journal and building the ``history`` event, timed alone) and
 the event loop's worst stall during the resume (a 5 ms ticker). Target (issue #12):
 at most ``TARGET_S`` to a usable prompt; exit 1 when the median misses it.
@@ -118,8 +119,9 @@ def core_share(path: Path) -> float:
     return time.perf_counter() - started
 
 
-async def one_run() -> tuple[float, float]:
-    """(seconds from the op to every pane filled and drawn, worst loop stall)."""
+async def one_run() -> tuple[float, float, float]:
+    """Seconds from the op to the screen drawn (the chat's newest blocks, the live notice
+    after them, the tool tree and the jobs), to all of the chat's blocks, worst stall."""
     from ml_intern_tui.agent import build_runtime
     from ml_intern_tui.config.schema import AppConfig
     from ml_intern_tui.core import protocol as p
@@ -139,16 +141,21 @@ async def one_run() -> tuple[float, float]:
         def shown() -> bool:
             blocks = app.chat.blocks
             last = str(getattr(blocks[-1], "text", "")) if blocks else ""
-            return last.startswith("Resumed session") and len(app.jobs.jobs) == 2 and (
-                len(app.tools.records) > 0
+            return (
+                last.startswith("Resumed session")
+                and len(app.jobs.jobs) == 2
+                and (len(app.tools.records) > 0)
             )
 
         await wait_until(shown)
-        await pilot.pause()  # the frame with all of it
+        await pilot.pause()  # the frame with it
         elapsed = time.perf_counter() - started
+        await wait_until(lambda: len(app.chat.blocks) >= app.prefs.max_chat_blocks)
+        await pilot.pause()
+        complete = time.perf_counter() - started
         monitor.stop()
         await pilot.press("ctrl+q")
-    return elapsed, monitor.worst
+    return elapsed, complete, monitor.worst
 
 
 async def wait_until(condition: Any, timeout: float = 120.0) -> None:
@@ -180,12 +187,14 @@ def main() -> int:
             path.write_bytes(pristine)
             runs.append(asyncio.run(one_run()))
     total = statistics.median(r[0] for r in runs)
-    stall = max(r[1] for r in runs)
+    complete = statistics.median(r[1] for r in runs)
+    stall = max(r[2] for r in runs)
     ok = total <= TARGET_S
     print(f"resume of {args.messages:,} messages ({size:.1f} MB journal), median of {args.runs}")
     print(f"  core: read the journal and build the history  {core:6.3f} s")
-    print(f"  /resume to every pane filled and drawn        {total:6.3f} s  target ≤ {TARGET_S:g} s"
+    print(f"  /resume to the resumed screen drawn           {total:6.3f} s  target ≤ {TARGET_S:g} s"
           f"{'' if ok else '  MISS'}")  # fmt: skip
+    print(f"  /resume to all of the chat's blocks mounted   {complete:6.3f} s")
     print(f"  worst event-loop stall during it              {stall * 1000:6.0f} ms")
     return 0 if ok else 1
 
