@@ -217,3 +217,28 @@ def test_history_of_a_saved_session_is_read_by_the_core() -> None:
     assert isinstance(spend, p.Spend) and (spend.llm_usd, spend.jobs_usd) == (0.25, 1.5)
     assert isinstance(usage, p.ContextUsage) and isinstance(notice, p.Notice)
     assert (sessions_dir() / f"{SESSION}.jsonl").exists()
+
+
+async def test_a_resumed_reasoning_opens_with_its_text(
+    app: MLInternApp, runtime: FakeRuntime
+) -> None:
+    """Collapsed reasoning from a history makes its Markdown only when opened."""
+    from textual.widgets import Markdown
+
+    history = p.History(
+        session_id="old",
+        events=[p.TurnStarted(text="why?"), p.ReasoningDelta(text="Because **this**.")],
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.header.session_id == "s-test")
+        runtime.publish(runtime.ready(resumed=True, session_id="old"), history)
+        await wait_for(pilot, lambda: app.chat.query(ReasoningBlock))
+        block = app.chat.query_one(ReasoningBlock)
+        assert block.collapsed and not block.query(Markdown)  # nothing built yet
+        block.collapsed = False  # what a click on its title or Enter on it does
+        await wait_for(pilot, lambda: bool(block.query(Markdown)))
+        assert block.query_one(Markdown).source == "Because **this**."
+        block.collapsed = True
+        block.collapsed = False
+        await pilot.pause()
+        assert len(block.query(Markdown)) == 1  # made once

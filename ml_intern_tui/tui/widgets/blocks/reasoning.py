@@ -34,7 +34,13 @@ class ReasoningBlock(Collapsible):
         lazy = bool(text) and collapsed
         self._body: Markdown | None = None if lazy else Markdown(text or None, classes="reasoning")
         title = f"Reasoning · {format_tokens(len(text))} chars" if text else "Reasoning…"
-        super().__init__(*([self._body] if self._body else []), title=title, collapsed=collapsed)
+        super().__init__(
+            *([self._body] if self._body else []),
+            title=title,
+            collapsed=collapsed,
+            # Styled collapsed from the start: mounting then changes no class (a restyle).
+            classes="-collapsed" if collapsed else "",
+        )
         self._stream: MarkdownStream | None = None
         self._fragments: list[str] = [text] if text else []
         self.chars = len(text)
