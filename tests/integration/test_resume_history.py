@@ -222,3 +222,23 @@ def test_the_json_history_flag_on_the_command_line(tmp_path: Path, fake_openai: 
     assert [e.text for e in history.events if isinstance(e, p.TurnStarted)] == [
         "train the baseline"
     ]
+
+
+def test_trace_uploads_are_not_scheduled_by_the_past(tmp_path: Path) -> None:
+    """A finished turn inside a history is not a change of the session to upload."""
+    from ml_intern_tui.traces.queue import UploadQueue
+    from ml_intern_tui.traces.service import TraceOptions, TraceUploader
+
+    bus = EventBus()
+    uploader = TraceUploader(
+        TraceOptions(upload=True, sessions_dir=tmp_path),
+        hub=object(),
+        bus=bus,
+        queue=UploadQueue(tmp_path / "queue.json"),
+    )
+    bus.add_listener(uploader._on_event)  # as its ``run`` does
+    past = [p.TurnComplete(session_id=SESSION, final_text="old", iterations=1)]
+    bus.publish(p.History(session_id=SESSION, events=past))
+    assert uploader._state.due == {}
+    bus.publish(p.TurnComplete(session_id=SESSION, final_text="new", iterations=1))
+    assert list(uploader._state.due) == [SESSION]

@@ -43,6 +43,8 @@ class FakeRuntime:
         self.warmed = False
         self._stop = asyncio.Event()
         self.running = False
+        self.at_start: list[p.EventBase] = []
+        """What ``run`` publishes first instead of a fresh ``ready`` (``--resume``)."""
 
     def submit(self, op: BaseModel) -> None:
         self.ops.append(op)
@@ -70,7 +72,7 @@ class FakeRuntime:
 
     async def run(self) -> None:
         self.running = True
-        self.publish(self.ready())
+        self.publish(*(self.at_start or [self.ready()]))
         await self._stop.wait()
         self.publish(p.ShutdownEvent())
         self.bus.close()

@@ -347,3 +347,20 @@ def test_resumed_session_snapshot(snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(140, 45), run_before=run_before)
+
+
+async def test_resume_at_start_shows_the_history(runtime: FakeRuntime) -> None:
+    """``--resume``: the first ``ready`` of the app is the resumed one."""
+    rich_session()
+    runtime.session_id = "20231114-100000-dddddd"
+    runtime.at_start = runtime.resumed("20231114-100000-dddddd", ts=NOW)
+    app = MLInternApp(runtime, clock=fixed_clock)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await wait_for(pilot, lambda: resumed_chat(app) and len(app.jobs.jobs) == 2)
+        assert [type(b).__name__ for b in app.chat.blocks][:3] == [
+            "UserBlock",
+            "ReasoningBlock",
+            "AssistantBlock",
+        ]
+        assert not app.chat.query(".welcome")
+        assert len(app.tools.root.children) == 2
