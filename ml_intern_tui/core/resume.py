@@ -47,8 +47,8 @@ building a block is what costs, so ``chat_from`` marks where the chat starts fol
 come out with exactly those blocks (worked out by ``ChatCount``, which counts blocks as
 ``tui/widgets/chat.py`` makes them, with a margin). The tool tree shows the turns that
 fit in ``TREE_NODES`` nodes (a turn and each of its calls are one each), from
-``tree_from``, numbered after ``turns_before``.
-The transcript (``/export``) gets every event.
+``tree_from``, numbered after ``turns_before``. The transcript (``/export``) gets every
+event; a job's log comes back as its last 2,000 lines (``JobRegistry.saved_log_tail``).
 """
 
 from __future__ import annotations
@@ -112,8 +112,6 @@ first usable frame."""
 CHAT_MARGIN = 5
 """Blocks folded beyond the chat's limit: should the count here drift from the chat's,
 the chat still gets its blocks (it keeps the last ones and drops the rest unbuilt)."""
-LOG_TAIL_LINES = 2_000
-"""Lines of a job's log file that come back with it (the jobs pane shows the end)."""
 NOT_FOLLOWED = "[the session ended while this job ran; it is not followed now]"
 NOT_RUN = "not run: the session ended before it was approved"
 NOT_FINISHED = "did not finish: the session ended while it ran"

@@ -77,7 +77,7 @@ def test_the_guard_catches_a_journal_read_even_from_a_thread() -> None:
 
 
 async def test_the_ui_reads_no_journal_nor_job_log_to_show_a_resumed_session(
-    app: MLInternApp, runtime: FakeRuntime
+    app: MLInternApp, runtime: FakeRuntime, tmp_path: Path
 ) -> None:
     rich_session()
     events = runtime.resumed(SESSION)  # the core's part: it reads the journal and the logs
@@ -92,8 +92,9 @@ async def test_the_ui_reads_no_journal_nor_job_log_to_show_a_resumed_session(
             await wait_for(pilot, lambda: app.jobs.log_view.line_count == 4)
             plan = app.main_screen.query_one(PlanPanel)
             await wait_for(pilot, lambda: len(plan.items) == 2 and "c4" in app.tools.nodes)
-            app.run_slash("export", str(Path.cwd() / "resumed.md"))  # from the UI's own state
-            await wait_for(pilot, lambda: (Path.cwd() / "resumed.md").exists())
+            exported = tmp_path / "resumed.md"
+            app.run_slash("export", str(exported))  # from the UI's own state
+            await wait_for(pilot, exported.exists)
         assert opened == []
         assert app.jobs.jobs["job-1a2b3c"].lines[0] == "epoch 1/3"  # the core read it
 

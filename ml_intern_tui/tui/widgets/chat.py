@@ -2,7 +2,7 @@
 
 A resumed session's past arrives as one ``history`` event: its events go through the
 same handlers as live ones, but the blocks they make are kept aside (``_folding``) and
-mounted together at the end, only the last ``max_blocks`` of them.
+mounted once it is read, only the last ``max_blocks`` of them, the newest first.
 """
 
 from __future__ import annotations
