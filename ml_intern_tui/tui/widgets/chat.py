@@ -82,8 +82,9 @@ class ChatView(Vertical):
     }
     """
 
-    HISTORY_TYPES = EVENT_TYPES - {"ready"}
-    """What the chat takes from a resumed session's history (from its ``chat_from``)."""
+    HISTORY_TYPES = EVENT_TYPES - {"ready", "assistant_delta"}
+    """What the chat takes from a resumed session's history (from its ``chat_from``): the
+    finished forms, never a stream (a history keeps each answer whole)."""
 
     class JumpToBottom(Message):
         """The user asked to see the newest output."""
