@@ -312,6 +312,7 @@ def assemble(
         per_message_cap=settings.context.per_message_cap_tokens,
         output_budget=tools_cfg.output_budget_chars,
         context_limit=settings.context.limit,
+        chat_blocks=settings.ui.max_chat_blocks,
     )
     loop = AgentLoop(
         bus=bus,

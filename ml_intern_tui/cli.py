@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="headless: print every event as one JSON line"
     )
     parser.add_argument(
+        "--json-history",
+        action="store_true",
+        help="with --json and --resume: also print the resumed session's past "
+        "(one 'history' line after 'ready'; implies --json)",
+    )
+    parser.add_argument(
         "--resume",
         nargs="?",
         const="last",
@@ -207,7 +213,9 @@ def _run(args: argparse.Namespace) -> int:
         if loaded.trust is not None and loaded.trust.asks:
             sys.stderr.write(f"ml-intern-tui: {loaded.trust.headless_line()}\n")
 
-        return run_headless(runtime, prompt, json_mode=args.json)
+        return run_headless(
+            runtime, prompt, json_mode=args.json or args.json_history, history=args.json_history
+        )
     if not sys.stdout.isatty():
         return _fail("the app needs a terminal; pass a prompt to run headless", EXIT_USAGE)
     from ml_intern_tui.tui.app import run_app

@@ -1,7 +1,10 @@
 """Headless mode: run one prompt to the end and print it, as text or JSON lines.
 
 Text output is the assistant's Markdown as plain text with each tool call as one line.
-``--json`` prints every event, one per line, exactly as the journal keeps them. Exit
+``--json`` prints every event, one per line, exactly as the journal keeps them. A resumed
+session's past (its ``history`` event, ``core/resume.py``) is not output: text mode
+prints only the "Resumed session … (N messages, model)" notice, on stderr when it is a
+terminal, and ``--json`` prints the ``history`` line only with ``--json-history``. Exit
 codes (see ``cli.py``): 0 done, 1 agent error, 3 stopped for a human (an approval this
 mode may not grant, or the budget), 130 interrupted.
 
@@ -37,6 +40,7 @@ from ml_intern_tui.core.protocol import (
     Compacted,
     Error,
     EventBase,
+    History,
     Interrupt,
     Interrupted,
     JobUpdated,
@@ -367,12 +371,19 @@ class McpWait:
             )
 
 
-def run_headless(runtime: Any, prompt: str, *, json_mode: bool = False) -> int:
-    """Run ``prompt`` on ``runtime`` to the end; returns the exit code."""
-    return asyncio.run(_run(runtime, prompt, json_mode, sys.stdout, sys.stderr))
+def run_headless(
+    runtime: Any, prompt: str, *, json_mode: bool = False, history: bool = False
+) -> int:
+    """Run ``prompt`` on ``runtime`` to the end; returns the exit code.
+
+    ``history``: with ``json_mode``, print a resumed session's ``history`` event too.
+    """
+    return asyncio.run(_run(runtime, prompt, json_mode, sys.stdout, sys.stderr, history=history))
 
 
-async def _run(runtime: Any, prompt: str, json_mode: bool, out: TextIO, err: TextIO) -> int:
+async def _run(
+    runtime: Any, prompt: str, json_mode: bool, out: TextIO, err: TextIO, *, history: bool = False
+) -> int:
     outcome = Outcome()
     err = cast(TextIO, TerminalSafeWriter(err))
     if not json_mode:
@@ -397,6 +408,8 @@ async def _run(runtime: Any, prompt: str, json_mode: bool, out: TextIO, err: Tex
     redactor = EventRedactor()
 
     def printer(event: EventBase) -> None:
+        if isinstance(event, History) and not (json_mode and history):
+            return  # the past of a resumed session is not this run's output
         for scrubbed in redactor(event):
             show(scrubbed)
 

@@ -41,6 +41,8 @@ DURABLE_KINDS = frozenset({"message", "replace", "truncate"})
 """Record kinds that are fsync'ed: losing them would change the conversation on resume."""
 SKIPPED_EVENT_TYPES = frozenset({"assistant_delta", "reasoning_delta", "tool_progress", "job_log"})
 """High-rate events the journal does not keep as they come (their final forms are kept)."""
+NOT_RECORDED = SKIPPED_EVENT_TYPES | {"history"}
+"""Events never written: those above, and a resumed session's past (already recorded)."""
 MAX_REASONING_CHARS = 32_000
 """Reasoning kept per stretch: the end of a longer one (the part next to the answer)."""
 TITLE_CHARS = 80
@@ -134,7 +136,7 @@ class Journal:
         """Reopen a journal to append to it (resume)."""
         path = Path(path)
         try:
-            loaded = load(path)
+            meta = _first_meta(path)  # a long journal is not read whole just for its head
             needs_newline = _ends_without_newline(path)
             handle = path.open("a", encoding="utf-8")
         except OSError as exc:
@@ -143,7 +145,7 @@ class Journal:
             # Keep a torn last line on its own line so the next record is not glued to it.
             handle.write("\n")
             handle.flush()
-        meta = loaded.meta or {"kind": "meta", "session_id": path.stem}
+        meta = meta or {"kind": "meta", "session_id": path.stem}
         return cls(path, handle, meta)
 
     def append(self, record: dict[str, Any], *, durable: bool | None = None) -> None:
@@ -180,7 +182,7 @@ class Journal:
                 self._reasoning.append(event.text)
             return
         self._flush_reasoning()
-        if getattr(event, "type", "") in SKIPPED_EVENT_TYPES:
+        if getattr(event, "type", "") in NOT_RECORDED:
             return
         if getattr(event, "type", "") == "turn_started" and getattr(event, "text", ""):
             self.has_user_message = True
@@ -224,6 +226,19 @@ class Journal:
             handle.flush()
             os.fsync(handle.fileno())
             handle.close()
+
+
+def _first_meta(path: Path) -> dict[str, Any]:
+    """The ``meta`` record, from the first line where ``create`` puts it (else a scan)."""
+    with path.open("rb") as handle:
+        first = handle.readline()
+    try:
+        record = json.loads(first.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        record = None
+    if isinstance(record, dict) and record.get("kind") == "meta":
+        return record
+    return load(path).meta
 
 
 def _ends_without_newline(path: Path) -> bool:

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
+import stat
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
@@ -44,6 +46,9 @@ JobKind = Literal["local", "hf"]
 JobStatus = Literal["running", "completed", "failed", "cancelled"]
 FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 
+SAVED_TAIL_BYTES = 512 * 1024
+SAVED_TAIL_LINES = 2_000
+"""What comes back of a resumed session's job log: its end, as the jobs pane shows it."""
 PROGRESS_SNAPSHOT_S = 2.0
 """How often a carriage-return progress bar is written to the log while it changes."""
 METRICS_INTERVAL_S = 0.25
@@ -158,6 +163,34 @@ class JobRegistry:
             with record.log_path.open(encoding="utf-8", errors="replace") as fh:
                 return [line.rstrip("\n") for line in deque(fh, maxlen=n)]
         return list(record.tail)[-n:]  # pragma: no cover - log file removed under us
+
+    def saved_log_tail(self, job_id: str, lines: int = SAVED_TAIL_LINES) -> list[str]:
+        """The end of a job's log file, for a job of a resumed session (blocking I/O).
+
+        At most ``lines`` lines from the file's last ``SAVED_TAIL_BYTES``; empty when
+        there is no such file. The id comes from a journal, so only a plain file name in
+        the log directory is read (never a path somewhere else, never a link).
+        """
+        if not job_id or Path(job_id).name != job_id or job_id.startswith("."):
+            return []
+        path = self.log_dir / f"{job_id}.log"
+        # No link followed, and no wait on a FIFO: a regular file or nothing.
+        flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(path, flags)
+        except (OSError, ValueError):  # missing, a link, or a name with a NUL in it
+            return []
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            return []
+        with os.fdopen(fd, "rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - SAVED_TAIL_BYTES))
+            data = handle.read(SAVED_TAIL_BYTES)
+        text = data.decode("utf-8", errors="replace")
+        if size > SAVED_TAIL_BYTES:
+            text = text.partition("\n")[2]  # the first line read is most likely cut
+        return text.splitlines()[-lines:] if lines > 0 else []
 
     async def wait(self, job_id: str, timeout_s: float) -> JobRecord:
         """The job once it finishes, or as it stands after ``timeout_s`` (cancellable)."""

@@ -393,8 +393,8 @@ def _terminal_safe_info(info: SessionInfo) -> SessionInfo:
 
 def export_session(info: SessionInfo, places: list[str]) -> Path:
     """Write a session's Markdown transcript into the first directory that takes it."""
-    from ml_intern_tui.tui.replay import export_journal
     from ml_intern_tui.tui.slash import export_path
+    from ml_intern_tui.tui.transcript import export_saved
 
     problem = "none of its directories exists"
     for place in dict.fromkeys(d for d in places if d):
@@ -402,7 +402,7 @@ def export_session(info: SessionInfo, places: list[str]) -> Path:
             continue
         target = export_path("", place, info.session_id)
         try:
-            return export_journal(info.path, target)
+            return export_saved(info.path, target)
         except OSError as exc:
             problem = f"{target}: {exc.strerror}"
     raise OSError(problem)
