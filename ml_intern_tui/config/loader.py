@@ -419,7 +419,7 @@ class _Project:
     full: dict[str, Any]
     """Substituted, every key."""
     safe: dict[str, Any]
-    """Substituted, only the keys a project may set by itself."""
+    """Only the keys a project may set by itself, as written (never substituted)."""
     gated: list[project_trust.KeyPath]
     digest: str
 
@@ -440,7 +440,10 @@ def _read_project(path: Path, environ: Mapping[str, str], problems: list[str]) -
     if raw is None:
         return None
     full = substitute(raw, environ, str(path), problems)
-    safe, gated = project_trust.split_project(full)
+    # The safe part keeps ``${VAR}`` as written: a file nobody trusted must not pull a
+    # secret of this environment into a value that is shown (a theme name in an error,
+    # a /model suggestion) or sent (a suggested model id picked as the model).
+    safe, gated = project_trust.split_project(raw)
     return _Project(raw=raw, full=full, safe=safe, gated=gated, digest=_digest(content))
 
 
