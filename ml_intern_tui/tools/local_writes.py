@@ -1,7 +1,10 @@
 """How the file tools change local files safely: who must approve, and a write that stays put.
 
-Three rules, for ``write`` and ``edit`` alike:
+Four rules, for ``write`` and ``edit`` alike:
 
+- Inside the project nothing is asked. Outside it, scratch space and the sandbox's
+  configured writable paths are ``local`` (auto mode approves them, as it approves a
+  sandboxed command writing there); anywhere else is ``unsandboxed``: auto asks.
 - A protected target (``.git/``, ``.ml-intern/``, shell start-up files, ``~/.ssh``, this
   app's config and data; see ``safety.protected``) asks a person in every mode, inside
   the project or not, and is never remembered.
@@ -38,7 +41,8 @@ _NO_FOLLOW = {os.open, os.mkdir, os.stat, os.rename, os.unlink} <= os.supports_d
 def write_approval(
     path: Path, ctx: ToolContext, operation: str, details: str
 ) -> ApprovalRequest | None:
-    """What writing ``path`` needs: ``protected`` always asks; outside the project ``local``."""
+    """What writing ``path`` needs: nothing inside the project, ``protected`` always asks,
+    elsewhere ``local`` (scratch space) or ``unsandboxed``."""
     reason = protected_reason(path, project=ctx.cwd)
     if reason is not None:
         return ApprovalRequest(
@@ -52,14 +56,34 @@ def write_approval(
         )
     if path.is_relative_to(ctx.cwd.resolve()):
         return None
+    contained = _sandbox_writable(path, ctx)
     return ApprovalRequest(
-        kind="local",
+        # Where a sandboxed command may write too (scratch space, the configured
+        # writable paths) auto mode approves; anywhere else is what the sandbox keeps
+        # commands from, so auto asks: a file in ~/.local/bin, the user site or a
+        # config dir runs later, outside any sandbox.
+        kind="local" if contained else "unsandboxed",
         title=f"Write outside the project: {path}",
         details=details,
         risk="medium",
         operation=operation,
         scope_value=str(path),
         scope_pattern=f"{path.parent}/*",
+        reason=""
+        if contained
+        else "it writes outside the project, where sandboxed commands cannot",
+    )
+
+
+def _sandbox_writable(path: Path, ctx: ToolContext) -> bool:
+    """``path`` is in scratch space or a configured ``[sandbox] writable_paths`` entry."""
+    from ml_intern_tui.safety.shell_paths import inside, real, temp_roots
+
+    sandbox = ctx.services.get("sandbox")
+    extra = [Path(p) for p in getattr(sandbox, "writable_paths", None) or ()]
+    target = real(path)
+    return any(
+        inside(target, real(root)) and target != real(root) for root in [*temp_roots(), *extra]
     )
 
 

@@ -124,10 +124,10 @@ class McpTool(Tool):
         if len(shown) > 4_000:
             shown = shown[:4_000] + "\n…"
         return ApprovalRequest(
-            # A local server acts on this machine; a remote one acts elsewhere, so auto
-            # mode (local work only) still asks for it.
-            kind="protected" if protected else "local" if local else "irreversible",
-            reason=protected or "",
+            # A local server acts on this machine outside the OS sandbox, a remote one
+            # elsewhere: auto mode (contained local work only) asks for either.
+            kind="protected" if protected else "unsandboxed" if local else "irreversible",
+            reason=protected or ("a local server's tools run outside the sandbox" if local else ""),
             title=f"MCP {server.name}: {self.remote_name}",
             details=(
                 f"Server: {server.name} ({server.transport} {server.target})\n"
