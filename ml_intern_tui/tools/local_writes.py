@@ -25,6 +25,7 @@ import secrets
 import stat
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 from ml_intern_tui.core.tool import ApprovalRequest, ToolContext, ToolError
@@ -88,11 +89,21 @@ def _sandbox_writable(path: Path, ctx: ToolContext) -> bool:
 
 
 class ProtectedTargets:
-    """The protected paths a person was asked about, by call id, until the call runs."""
+    """The protected paths a person was asked about, by call id, until the call runs.
 
-    def __init__(self) -> None:
+    ``judge`` says why a path is protected (writes: ``protected_reason``; reads of
+    credential files pass their own); ``outcome`` ends the refusal message.
+    """
+
+    def __init__(
+        self,
+        judge: Callable[[Path, ToolContext], str | None] | None = None,
+        outcome: str = "nothing was written",
+    ) -> None:
         self._asked: OrderedDict[str, Path] = OrderedDict()
         self._lock = threading.Lock()
+        self._judge = judge or (lambda path, ctx: protected_reason(path, project=ctx.cwd))
+        self._outcome = outcome
 
     def note(self, call_id: str, request: ApprovalRequest | None, path: Path) -> None:
         """Remember ``path`` when ``request`` asks about it as protected."""
@@ -107,11 +118,11 @@ class ProtectedTargets:
         """Refuse a protected ``path`` this call was not approved for (``ToolError``)."""
         with self._lock:
             asked = self._asked.pop(call_id, None)
-        reason = protected_reason(path, project=ctx.cwd)
+        reason = self._judge(path, ctx)
         if reason is not None and asked != path:
             raise ToolError(
                 f"{reason}; this call was not approved for that path (it resolved elsewhere "
-                "when it was checked); nothing was written"
+                f"when it was checked); {self._outcome}"
             )
 
 

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakes.openai_server import FakeOpenAI, Reply
@@ -21,7 +22,7 @@ from tui import scenes
 from tui.conftest import fixed_clock, wait_for
 from tui.fake_runtime import FakeRuntime
 
-from ml_intern_tui.config import load_config
+from ml_intern_tui.config import ConfigError, load_config
 from ml_intern_tui.core import protocol as p
 from ml_intern_tui.safety.trust import keymap_entry_safe, split_project
 from ml_intern_tui.tui.app import MLInternApp
@@ -201,3 +202,30 @@ def test_the_trust_question_shows_the_keymap_entries_it_withholds(
     assert json.dumps(loaded.trusting("once").settings.keymap) == json.dumps(
         {"app.compact": "y", "app.undo": "f5"}
     )
+
+
+# ------------------------------------------------------------------- files that never end
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    ("make", "what"),
+    [
+        (lambda path: path.symlink_to("/dev/zero"), "is a character device"),  # read forever
+        (os.mkfifo, "is a named pipe (FIFO)"),  # the open blocks forever
+        (lambda path: path.write_bytes(b"# padding\n" * 200_000), "is larger than 1,000,000 bytes"),
+    ],
+)
+def test_a_project_config_that_never_ends_is_one_line_not_a_hang(
+    tmp_path: Path, user_env: dict[str, str], make: Any, what: str
+) -> None:
+    """git stores symbolic links: a cloned ``.ml-intern/config.toml`` pointing at
+    ``/dev/zero`` filled the memory at start."""
+    project = (tmp_path / "cloned").resolve()
+    (project / ".ml-intern").mkdir(parents=True)
+    config = project / ".ml-intern" / "config.toml"
+    make(config)
+    with pytest.raises(ConfigError) as caught:
+        load_config(cwd=project, env=user_env)
+    (line,) = caught.value.problems
+    assert line.startswith(f"{config}: {what}")
