@@ -283,3 +283,26 @@ async def test_read_refuses_a_fifo_and_devices_without_hanging(ctx: ToolContext)
 def test_credential_reason_ignores_ordinary_places(ctx: ToolContext, home: Path) -> None:
     for path in (ctx.cwd / "data.csv", home / "models" / "m.bin", Path("/proc/meminfo")):
         assert credential_reason(path) is None, path
+
+
+# -------------------------------------------------------- a token saved mid-session
+
+
+async def test_a_token_saved_during_the_session_is_scrubbed_from_the_next_output(
+    fake_openai: FakeOpenAI, harness_factory
+) -> None:
+    """``hf auth login`` in another terminal after the app started: the new token file
+    was unknown, so a command printing it handed it to the model."""
+    token_file = Path(os.environ["HF_HOME"]) / "token"
+    fresh = "hf_" + "Sav3dLaterAbcdefghijklmnopqrstuvw"
+    calls = [("bash", json.dumps({"command": f"cat {token_file}", "outside_sandbox": True}))]
+    fake_openai.enqueue(Reply(text="", tool_calls=calls), Reply(text="done"))
+    h = await harness_factory(mode="yolo", sandbox={"mode": "off"})
+    token_file.parent.mkdir(parents=True, exist_ok=True)
+    token_file.write_text(fresh + "\n")  # saved after the session started
+    mark = h.mark()
+    h.submit(UserInput(text="which token do I use?"))
+    await h.wait_for("turn_complete", after=mark)
+    bodies = json.dumps([r.body for r in fake_openai.requests])
+    assert fresh not in bodies
+    assert "[REDACTED_HF_TOKEN]" in bodies
