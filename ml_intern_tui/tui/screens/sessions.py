@@ -309,7 +309,7 @@ class SessionsScreen(ModalScreen[str | None]):
         except JournalError as exc:
             self._say(f"Could not fork: {exc}", "error")
             return
-        self.notify(f"Forked {session_id} as {new_id}; resuming the copy.", timeout=6)
+        self.notify(f"Forked {session_id} as {new_id}; resuming the copy.", timeout=6, markup=False)
         self.dismiss(new_id)
 
     def action_delete(self) -> None:
