@@ -235,6 +235,10 @@ def assemble(
     from ml_intern_tui.safety.credentials import project_env_files, register_env_file_secrets
 
     register_env_file_secrets(project_env_files(cwd))
+    # Unredacted spill files of earlier versions (in /tmp) go.
+    from ml_intern_tui.safety.leftovers import remove_leftovers_in_background
+
+    remove_leftovers_in_background()
     spend = SpendTracker()
 
     # Remembered approvals: the user's config, a trusted project's config, and the

@@ -533,7 +533,9 @@ def fork_session(directory: Path, session_id: str, *, new_id: str | None = None)
 
     The copy keeps every record (so the conversation, tool calls, plan and jobs come
     back on resume) under a fresh id; its ``meta`` names the session it came from in
-    ``forked_from``. The file appears whole or not at all. Returns the new id.
+    ``forked_from``. The session's own files (spilled outputs) are copied too and the
+    copy's records name the copies, so deleting either session leaves the other whole.
+    The journal appears whole or not at all. Returns the new id.
     """
     directory = Path(directory)
     source = find_session(directory, session_id)
@@ -542,6 +544,8 @@ def fork_session(directory: Path, session_id: str, *, new_id: str | None = None)
     old_id = str(meta.get("session_id") or source.stem)
     new_id = new_id or new_session_id()
     target = _own_path(directory, new_id)
+    old_files, new_files = files_dir(source), files_dir(target)
+    moves = _path_renames(old_files, new_files)
     head = {**meta, "kind": "meta", "session_id": new_id, "created": time.time()}
     head["forked_from"] = old_id
     lines = [json.dumps(head, ensure_ascii=False, separators=(",", ":"), default=str)]
@@ -551,15 +555,22 @@ def fork_session(directory: Path, session_id: str, *, new_id: str | None = None)
         event = record.get("event")
         if record.get("kind") == "event" and isinstance(event, dict):
             record = {**record, "event": {**event, "session_id": new_id}}
-        lines.append(json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str))
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
+        for before, after in moves:
+            line = line.replace(before, after)
+        lines.append(line)
     partial = directory / f".{new_id}{SUFFIX}.part"
+    partial_files = directory / f".{new_id}{FILES_SUFFIX}.part"
     try:
+        _copy_files(old_files, partial_files)
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write("\n".join(lines) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
         os.link(partial, target)  # fails rather than replace an existing journal
+        if partial_files.is_dir():
+            os.replace(partial_files, new_files)
     except FileExistsError as exc:
         raise JournalError(f"a journal for session {new_id} already exists: {target}") from exc
     except OSError as exc:
@@ -567,7 +578,26 @@ def fork_session(directory: Path, session_id: str, *, new_id: str | None = None)
     finally:
         with contextlib.suppress(OSError):
             partial.unlink()
+        shutil.rmtree(partial_files, ignore_errors=True)
     return new_id
+
+
+def _path_renames(old: Path, new: Path) -> list[tuple[str, str]]:
+    """``(old, new)`` as they appear in a JSON line: plain, and with JSON's escapes."""
+    pairs = [(str(old) + "/", str(new) + "/")]
+    escaped = (json.dumps(str(old) + "/")[1:-1], json.dumps(str(new) + "/")[1:-1])
+    if escaped != pairs[0]:
+        pairs.append(escaped)
+    return pairs
+
+
+def _copy_files(source: Path, destination: Path) -> None:
+    """Copy a session's own files (links are copied as links, never followed)."""
+    if not source.is_dir() or source.is_symlink():
+        return
+    shutil.rmtree(destination, ignore_errors=True)
+    shutil.copytree(source, destination, symlinks=True)
+    os.chmod(destination, 0o700)
 
 
 def delete_session(directory: Path, session_id: str) -> Path:

@@ -306,3 +306,62 @@ async def test_a_token_saved_during_the_session_is_scrubbed_from_the_next_output
     bodies = json.dumps([r.body for r in fake_openai.requests])
     assert fresh not in bodies
     assert "[REDACTED_HF_TOKEN]" in bodies
+
+
+# ------------------------------------------------------------------------ spill files
+
+
+def test_the_old_unredacted_spill_directory_goes_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ml_intern_tui.safety.leftovers import legacy_spill_dir, remove_leftovers_in_background
+
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    old = legacy_spill_dir()
+    (old / "20250101-x").mkdir(parents=True)
+    (old / "20250101-x" / "bash-output-1.txt").write_text(f"AWS_SECRET_ACCESS_KEY={AWS_SECRET}\n")
+    remove_leftovers_in_background().join(timeout=30)
+    assert not old.exists()
+
+
+def test_a_link_planted_under_the_old_name_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ml_intern_tui.safety.leftovers import legacy_spill_dir, remove_legacy_spill_dir
+
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "thesis.tex").write_text("years of work")
+    legacy_spill_dir().symlink_to(victim)
+    assert remove_legacy_spill_dir() is False
+    assert (victim / "thesis.tex").read_text() == "years of work"
+
+
+def test_a_fork_owns_copies_of_the_spill_files_it_names(tmp_path: Path) -> None:
+    """A fork pointed at the original's spill files: deleting the original (or the
+    fork) broke the other's "read the full output at …" references."""
+    from ml_intern_tui.core.journal import (
+        Journal,
+        delete_session,
+        files_dir,
+        fork_session,
+        load,
+    )
+
+    journal = Journal.create(tmp_path, "20260101-000000-aaaaaa", {"model": "m", "cwd": "/p"})
+    spill = journal.files_dir / "bash-output-1.txt"
+    spill.parent.mkdir(mode=0o700)
+    spill.write_text("line\n" * 10)
+    note = f"[output cut; the full output is in {spill} - read it with the read tool]"
+    journal.append({"kind": "message", "message": {"role": "tool", "content": note}})
+    journal.close()
+
+    new_id = fork_session(tmp_path, "20260101-000000-aaaaaa", new_id="20260102-000000-bbbbbb")
+    fork = tmp_path / f"{new_id}.jsonl"
+    copy = files_dir(fork) / "bash-output-1.txt"
+    delete_session(tmp_path, "20260101-000000-aaaaaa")
+    assert not spill.exists()
+    assert copy.read_text() == "line\n" * 10
+    (record,) = [r for r in load(fork).records if r.get("kind") == "message"]
+    assert str(copy) in record["message"]["content"] and str(spill) not in json.dumps(record)
