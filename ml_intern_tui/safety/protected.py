@@ -126,6 +126,7 @@ def protected_roots(env: Mapping[str, str] | None = None, home: Path | None = No
     base = home if home is not None else Path.home()
     roots = [base / rel for rel in (*HOME_PROTECTED, *HOME_RUNS_LATER)]
     roots += [paths.config_dir(env), paths.data_dir(env), paths.user_config_path(env)]
+    roots.append(paths.cache_dir(env))  # the price lists a budget relies on
     roots += [Path(p) for p in SYSTEM_RUNS_LATER]
     return [_resolved(p) for p in roots]
 
