@@ -365,3 +365,24 @@ def test_a_fork_owns_copies_of_the_spill_files_it_names(tmp_path: Path) -> None:
     assert copy.read_text() == "line\n" * 10
     (record,) = [r for r in load(fork).records if r.get("kind") == "message"]
     assert str(copy) in record["message"]["content"] and str(spill) not in json.dumps(record)
+
+
+# ------------------------------------------------------------------ key patterns
+
+
+@pytest.mark.parametrize(
+    ("text", "marker"),
+    [
+        ("GROQ key gsk_" + "aB3" * 18, "[REDACTED_GROQ_KEY]"),
+        ("export REPLICATE=r8_" + "Zx9" * 12, "[REDACTED_REPLICATE_TOKEN]"),
+        ("xai-" + "Qw3" * 25, "[REDACTED_XAI_KEY]"),
+    ],
+)
+def test_provider_keys_the_environment_did_not_hold_are_still_redacted(
+    text: str, marker: str
+) -> None:
+    """A key the process does not know (pasted in a file, printed by a tool) is caught by
+    its shape in everything written: Groq, Replicate and xAI keys were kept."""
+    from ml_intern_tui.core.redact import redact_text
+
+    assert redact_text(text).endswith(marker)
