@@ -87,6 +87,28 @@ def unified_diff(before: str, after: str, label: str) -> str:
     )
 
 
+PREVIEW_HEAD_LINES = 1500
+PREVIEW_TAIL_LINES = 100
+
+
+def approval_preview(content: str) -> str:
+    """What a person approving a write sees of the content: all of it up to
+    ``PREVIEW_HEAD_LINES + PREVIEW_TAIL_LINES`` lines (the drawer scrolls), else the
+    head and the tail with the cut said in between. Forty lines once hid a 41st
+    (``fsmonitor = …`` in a ``.git/config``)."""
+    lines = content.splitlines()
+    if len(lines) <= PREVIEW_HEAD_LINES + PREVIEW_TAIL_LINES:
+        return content
+    left_out = len(lines) - PREVIEW_HEAD_LINES - PREVIEW_TAIL_LINES
+    return "\n".join(
+        [
+            *lines[:PREVIEW_HEAD_LINES],
+            f"[… {plural(left_out, 'line')} not shown here …]",
+            *lines[-PREVIEW_TAIL_LINES:],
+        ]
+    )
+
+
 def count_lines(text: str) -> int:
     return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
 
@@ -300,11 +322,10 @@ class WriteTool(Tool):
     def approval(self, args: WriteArgs, ctx: ToolContext) -> ApprovalRequest | None:
         path = resolve_path(args.path, ctx)
         size = len(args.content.encode("utf-8"))
-        preview = "\n".join(args.content.splitlines()[:40])
         details = (
             f"write {path} ({plural(size, 'byte')}, {plural(count_lines(args.content), 'line')})"
         )
-        details += f"\n\n{preview}"
+        details += f"\n\n{approval_preview(args.content)}"
         request = write_approval(path, ctx, "write", details)
         self.protected.note(ctx.call_id, request, path)
         return request

@@ -154,3 +154,23 @@ def test_auto_asks_before_an_untrusted_local_mcp_tool_runs(ctx: ToolContext) -> 
     assert request is not None and request.kind == "unsandboxed"
     verdict = policy("auto").decide(tool.name, request)
     assert verdict.action == "ask" and "outside the sandbox" in (verdict.reason or "")
+
+
+# ------------------------------------------------------- what the approval shows
+
+
+def test_a_protected_write_shows_the_line_that_arms_it(ctx: ToolContext) -> None:
+    """The drawer showed the first 40 lines of a write: a 41st line of ``.git/config``
+    (``fsmonitor``, run by the next ``git status``) was approved unseen."""
+    content = "".join(f"# comment {i}\n" for i in range(300)) + "[core]\n\tfsmonitor = sh x\n"
+    request = WriteTool().approval(WriteArgs(path=".git/config", content=content), ctx)
+    assert request is not None and request.kind == "protected"
+    assert "fsmonitor = sh x" in request.details
+
+
+def test_a_huge_write_says_what_it_leaves_out(ctx: ToolContext, home: Path) -> None:
+    content = "".join(f"line {i}\n" for i in range(5000))
+    request = WriteTool().approval(WriteArgs(path="~/.bashrc", content=content), ctx)
+    assert request is not None
+    assert "line 0" in request.details and "line 4999" in request.details
+    assert "3,400 lines not shown here" in request.details
