@@ -386,3 +386,17 @@ def test_provider_keys_the_environment_did_not_hold_are_still_redacted(
     from ml_intern_tui.core.redact import redact_text
 
     assert redact_text(text).endswith(marker)
+
+
+@pytest.mark.parametrize("rel", [".bashrc", ".gitconfig"])
+def test_a_protected_file_is_never_a_jobs_script(ctx: ToolContext, home: Path, rel: str) -> None:
+    """Known residual gap: hf_jobs read a protected file (``~/.bashrc`` with its exported
+    keys) as the script and, in yolo, uploaded it without asking."""
+    (home / rel).write_text("export OPENAI_API_KEY=sk-not-in-this-environment-0123456789\n")
+    with pytest.raises(ToolError, match="not sent to a job"):
+        resolve_script(str(home / rel), ctx.cwd)
+    (ctx.cwd / ".git" / "config").write_text("[remote]\n\turl = https://u:tok@host/r\n")
+    with pytest.raises(ToolError, match="not sent to a job"):
+        resolve_script(".git/config", ctx.cwd)
+    (ctx.cwd / "train.py").write_text("print('ok')\n")
+    assert resolve_script("train.py", ctx.cwd).code == "print('ok')\n"
