@@ -26,12 +26,21 @@ class ReasoningBlock(Collapsible):
 
     def __init__(self, *, collapsed: bool, text: str = "") -> None:
         """``text`` makes a finished block at once (a resumed session's reasoning)."""
-        self._body = Markdown(text or None, classes="reasoning")
+        # Links open only when they are web links (a click on a file: or app-scheme
+        # link the model planted would open something on this machine).
+        self._body = Markdown(text or None, classes="reasoning", open_links=False)
         title = f"Reasoning · {format_tokens(len(text))} chars" if text else "Reasoning…"
         super().__init__(self._body, title=title, collapsed=collapsed)
         self._stream: MarkdownStream | None = None
         self._fragments: list[str] = [text] if text else []
         self.chars = len(text)
+
+    def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:
+        from ml_intern_tui.tui.widgets.blocks.markdown_render import LINK_SCHEMES
+
+        event.stop()
+        if event.href.strip().lower().startswith(LINK_SCHEMES):
+            self.app.open_url(event.href)
 
     async def write(self, fragment: str) -> None:
         if self._stream is None:
