@@ -32,6 +32,7 @@ from pydantic import ValidationError
 from ml_intern_tui import __version__
 from ml_intern_tui.core.protocol import EVENT_ADAPTER, EventBase, ReasoningDelta
 from ml_intern_tui.core.redact import redact
+from ml_intern_tui.core.session_files import copy_session_files, path_renames
 
 SUFFIX = ".jsonl"
 FILES_SUFFIX = ".files"
@@ -545,7 +546,7 @@ def fork_session(directory: Path, session_id: str, *, new_id: str | None = None)
     new_id = new_id or new_session_id()
     target = _own_path(directory, new_id)
     old_files, new_files = files_dir(source), files_dir(target)
-    moves = _path_renames(old_files, new_files)
+    moves = path_renames(old_files, new_files)
     head = {**meta, "kind": "meta", "session_id": new_id, "created": time.time()}
     head["forked_from"] = old_id
     lines = [json.dumps(head, ensure_ascii=False, separators=(",", ":"), default=str)]
@@ -562,7 +563,7 @@ def fork_session(directory: Path, session_id: str, *, new_id: str | None = None)
     partial = directory / f".{new_id}{SUFFIX}.part"
     partial_files = directory / f".{new_id}{FILES_SUFFIX}.part"
     try:
-        _copy_files(old_files, partial_files)
+        copy_session_files(old_files, partial_files)
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write("\n".join(lines) + "\n")
@@ -580,24 +581,6 @@ def fork_session(directory: Path, session_id: str, *, new_id: str | None = None)
             partial.unlink()
         shutil.rmtree(partial_files, ignore_errors=True)
     return new_id
-
-
-def _path_renames(old: Path, new: Path) -> list[tuple[str, str]]:
-    """``(old, new)`` as they appear in a JSON line: plain, and with JSON's escapes."""
-    pairs = [(str(old) + "/", str(new) + "/")]
-    escaped = (json.dumps(str(old) + "/")[1:-1], json.dumps(str(new) + "/")[1:-1])
-    if escaped != pairs[0]:
-        pairs.append(escaped)
-    return pairs
-
-
-def _copy_files(source: Path, destination: Path) -> None:
-    """Copy a session's own files (links are copied as links, never followed)."""
-    if not source.is_dir() or source.is_symlink():
-        return
-    shutil.rmtree(destination, ignore_errors=True)
-    shutil.copytree(source, destination, symlinks=True)
-    os.chmod(destination, 0o700)
 
 
 def delete_session(directory: Path, session_id: str) -> Path:
