@@ -85,10 +85,7 @@ def test_contained_commands_are_local_and_say_where_they_run(tmp_path: Path) -> 
     assert req is not None and (req.kind, req.operation, req.reason) == ("local", "run", "")
     assert "runs in the sandbox · no network" in req.details
     allow = request(
-        Sandbox(detection=WORKS, network="allow"),
-        tmp_path,
-        "curl -O https://example.org/x",
-        network=True,
+        Sandbox(detection=WORKS, network="allow"), tmp_path, "curl -O https://example.org/x", network=True
     )
     assert allow is not None and allow.kind == "local"
     assert "runs in the sandbox · network on" in allow.details
@@ -96,12 +93,7 @@ def test_contained_commands_are_local_and_say_where_they_run(tmp_path: Path) -> 
 
 def test_network_deny_needs_no_approval_because_run_refuses(tmp_path: Path) -> None:
     assert (
-        request(
-            Sandbox(detection=WORKS, network="deny"),
-            tmp_path,
-            "curl -O https://example.org/x",
-            network=True,
-        )
+        request(Sandbox(detection=WORKS, network="deny"), tmp_path, "curl -O https://example.org/x", network=True)
         is None
     )
 
