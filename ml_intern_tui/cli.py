@@ -178,7 +178,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.list_sessions:
         return _list_sessions(settings)
     if args.resume:
-        from ml_intern_tui.core.journal import JournalError, find_session
+        from ml_intern_tui.core.journal import JournalError
+        from ml_intern_tui.core.saved_sessions import find_session
 
         try:
             find_session(settings.sessions.dir or _sessions_dir(), args.resume)
@@ -250,7 +251,7 @@ def _sessions_dir() -> Path:
 
 
 def _list_sessions(settings: object) -> int:
-    from ml_intern_tui.core.journal import list_sessions
+    from ml_intern_tui.core.saved_sessions import list_sessions
 
     directory = getattr(getattr(settings, "sessions", None), "dir", None) or _sessions_dir()
     sessions = list_sessions(directory)

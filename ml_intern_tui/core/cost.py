@@ -66,11 +66,15 @@ class JobPrices:
         self.source = "static table"
 
     def update(self, prices: dict[str, float], source: str = "Hub hardware listing") -> None:
-        """Take live prices (flavor → $/hour); non-finite or negative ones are dropped."""
+        """Take live prices (flavor → $/hour); non-finite, negative and zero ones are
+        dropped: no flavor is free, and a job is never assumed to cost nothing."""
         clean = {
             _normalise_flavor(name): float(price)
             for name, price in prices.items()
-            if isinstance(price, int | float) and math.isfinite(price) and price >= 0
+            if isinstance(price, int | float)
+            and not isinstance(price, bool)
+            and math.isfinite(price)
+            and price > 0
         }
         if clean:
             self.live = clean

@@ -95,8 +95,9 @@ class FakeRuntime:
         UI must not: it only gets these events). Publish them with ``publish``.
         """
         from ml_intern_tui.core.cost import SpendTracker
-        from ml_intern_tui.core.journal import find_session, load
+        from ml_intern_tui.core.journal import load
         from ml_intern_tui.core.resume import restore_spend, session_history
+        from ml_intern_tui.core.saved_sessions import find_session
         from ml_intern_tui.jobs.registry import JobRegistry
         from ml_intern_tui.paths import data_dir, sessions_dir
 

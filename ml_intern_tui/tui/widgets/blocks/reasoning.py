@@ -32,7 +32,7 @@ class ReasoningBlock(Collapsible):
     def __init__(self, *, collapsed: bool, text: str = "") -> None:
         """``text`` makes a finished block at once (a resumed session's reasoning)."""
         lazy = bool(text) and collapsed
-        self._body: Markdown | None = None if lazy else Markdown(text or None, classes="reasoning")
+        self._body: Markdown | None = None if lazy else self._markdown(text)
         title = f"Reasoning · {format_tokens(len(text))} chars" if text else "Reasoning…"
         super().__init__(
             *([self._body] if self._body else []),
@@ -45,15 +45,28 @@ class ReasoningBlock(Collapsible):
         self._fragments: list[str] = [text] if text else []
         self.chars = len(text)
 
+    @staticmethod
+    def _markdown(text: str | None) -> Markdown:
+        # Links open only when they are web links (a click on a file: or app-scheme
+        # link the model planted would open something on this machine).
+        return Markdown(text or None, classes="reasoning", open_links=False)
+
     async def _on_collapsible_expanded(self, event: Collapsible.Expanded) -> None:
         if event.collapsible is self and self._body is None:
             await self._make_body()
 
     async def _make_body(self) -> Markdown:
         if self._body is None:
-            self._body = Markdown("".join(self._fragments) or None, classes="reasoning")
+            self._body = self._markdown("".join(self._fragments))
             await self.query_one(Collapsible.Contents).mount(self._body)
         return self._body
+
+    def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:
+        from ml_intern_tui.tui.widgets.blocks.markdown_render import LINK_SCHEMES
+
+        event.stop()
+        if event.href.strip().lower().startswith(LINK_SCHEMES):
+            self.app.open_url(event.href)
 
     async def write(self, fragment: str) -> None:
         if self._stream is None:
