@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ml_intern_tui.core.protocol import EventBase, Notice, SandboxStatus
 from ml_intern_tui.core.tool import ApprovalKind
+from ml_intern_tui.safety.program_path import trusted_which
 from ml_intern_tui.safety.sandbox_mounts import (
     DEFAULT_DOWNLOAD_CACHES,
     CacheName,
@@ -77,11 +78,14 @@ def detect(path: str | None = None) -> Detection:
     """Find ``bwrap`` on ``path`` (default ``$PATH``) and check a sandbox really starts.
 
     The probe runs once per bubblewrap binary per process: user namespaces may be
-    disabled (containers, hardened kernels) even where the program is installed.
+    disabled (containers, hardened kernels) even where the program is installed. Entries
+    of ``path`` inside the working directory (the project) or relative are skipped: a
+    ``bwrap`` planted there would be the sandbox itself.
     """
     if not sys.platform.startswith("linux"):
         return Detection(None, f"the OS sandbox needs Linux (bubblewrap); this is {sys.platform}")
-    found = shutil.which("bwrap", path=os.environ.get("PATH") if path is None else path)
+    search = os.environ.get("PATH") if path is None else path
+    found = trusted_which("bwrap", search, untrusted=(Path.cwd(),))
     if found is None:
         return Detection(None, INSTALL_HINT)
     bwrap = os.path.realpath(found)

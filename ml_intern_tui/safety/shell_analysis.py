@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ml_intern_tui.core.protocol import Risk
+from ml_intern_tui.safety.git_probe import GitProbe
 from ml_intern_tui.safety.shell_effects import after_cd, script_effects
-from ml_intern_tui.safety.shell_files import option_like_glob
+from ml_intern_tui.safety.shell_files import ProtectedWrite, option_like_glob
 from ml_intern_tui.safety.shell_parse import ParsedScript, Redirect, SimpleCommand, parse_script
 from ml_intern_tui.safety.shell_paths import Where, inside, real
 from ml_intern_tui.safety.shell_readonly import (
@@ -83,6 +84,9 @@ class CommandAnalysis:
     network_reason: str | None = None
     destructive: str | None = None
     """Deletes or overwrites something (inside the project too)."""
+    protected: str | None = None
+    """Writes a protected path (``.git/config``, ``~/.bashrc``, ``git config …``): outside
+    the sandbox that asks in every mode."""
 
     @property
     def read_only(self) -> bool:
@@ -99,12 +103,15 @@ def analyse_command(
 ) -> CommandAnalysis:
     """Analyse ``command`` run by the shell in ``cwd`` (``project`` defaults to ``cwd``)."""
     environ = dict(os.environ if env is None else env)
-    where = Where(cwds=(Path(os.path.abspath(cwd)),), project=project or cwd, env=environ)
+    root = project or cwd
+    probe = GitProbe(environ, untrusted=(Path(os.path.abspath(root)), Path(os.path.abspath(cwd))))
+    where = Where(cwds=(Path(os.path.abspath(cwd)),), project=root, env=environ, git=probe)
     entries = _entries(tuple(DEFAULT_READONLY_ALLOWLIST if allowlist is None else allowlist))
     script = parse_script(command)
     reason = read_only_reason(script, where, entries)
     effects = script_effects(script, where)
     irreversible = effects.irreversible[0] if effects.irreversible else None
+    protected = next((r for r in effects.irreversible if isinstance(r, ProtectedWrite)), None)
     destructive = effects.destructive[0] if effects.destructive else None
     return CommandAnalysis(
         command=command,
@@ -115,6 +122,7 @@ def analyse_command(
         network=bool(effects.network),
         network_reason=effects.network[0] if effects.network else None,
         destructive=destructive,
+        protected=protected,
     )
 
 

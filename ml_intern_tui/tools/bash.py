@@ -27,7 +27,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ml_intern_tui.core.protocol import Risk
-from ml_intern_tui.core.tool import ApprovalRequest, Tool, ToolContext, ToolError, ToolResult
+from ml_intern_tui.core.tool import (
+    ApprovalKind,
+    ApprovalRequest,
+    Tool,
+    ToolContext,
+    ToolError,
+    ToolResult,
+)
 from ml_intern_tui.jobs.local import (
     DEFAULT_KILL_GRACE_S,
     Launch,
@@ -183,6 +190,7 @@ class BashTool(Tool):
         self.kill_grace_s = kill_grace_s
         self.progress_interval_s = progress_interval_s
         self.pass_env = tuple(pass_env or ())
+        self._decided: dict[str, tuple[str, Path, Placement]] = {}
 
     def spec(self) -> dict[str, Any]:
         spec = super().spec()
@@ -199,18 +207,29 @@ class BashTool(Tool):
         work_dir = self._work_dir(args, ctx, check=False)
         analysis = self._analyse(args, ctx, work_dir)
         place = self._placement(args, ctx, analysis)
+        self._remember_placement(ctx.call_id, args, work_dir, place)
         if place.refused:
             return None  # run() refuses it without running anything
         reason = analysis.read_only_reason
         if reason is None and not place.asks:
             return None
         # What cannot be undone asks in auto whatever the sandbox could contain; leaving
-        # the sandbox asks too (both run in yolo).
-        kind = "irreversible" if analysis.irreversible else place.kind
+        # the sandbox asks too (both run in yolo). A protected path written outside the
+        # sandbox (whose mounts keep it read-only) asks in every mode, yolo included.
+        protected = analysis.protected if not place.sandboxed else None
+        kind: ApprovalKind = (
+            "protected" if protected else "irreversible" if analysis.irreversible else place.kind
+        )
+        # A rule remembered for contained work never approves what cannot be undone:
+        # 'rm build/tmp.txt*' must not cover 'rm build/tmp.txt -rf ~'.
+        operation = f"{place.operation}_irreversible" if analysis.irreversible else place.operation
         needs = "; ".join(
             part
             for part in (
-                f"cannot be undone: {analysis.irreversible}" if analysis.irreversible else "",
+                protected or "",
+                f"cannot be undone: {analysis.irreversible}"
+                if analysis.irreversible and not protected
+                else "",
                 place.reason,
             )
             if part
@@ -231,7 +250,7 @@ class BashTool(Tool):
             details=details,
             risk=analysis.risk,
             reason=needs,
-            operation=place.operation,
+            operation=operation,
             scope_value=args.command,
             scope_pattern=scope_pattern(args.command),
             scope_parts=analysis.parts,
@@ -241,7 +260,9 @@ class BashTool(Tool):
 
     async def run(self, args: BashArgs, ctx: ToolContext) -> ToolResult:
         work_dir = self._work_dir(args, ctx, check=True)
-        place = self._placement(args, ctx, self._analyse(args, ctx, work_dir))
+        place = self._decided_placement(ctx.call_id, args, work_dir)
+        if place is None:
+            place = self._placement(args, ctx, self._analyse(args, ctx, work_dir))
         if place.refused:
             raise ToolError(place.refused)
         launch = launch_for(ctx, place, cwd=work_dir, pass_env=self.pass_env)
@@ -260,6 +281,21 @@ class BashTool(Tool):
         if not place.sandboxed and place.label:
             result.summary += " · OUTSIDE the sandbox"
         return result
+
+    def _remember_placement(
+        self, call_id: str, args: BashArgs, work_dir: Path, place: Placement
+    ) -> None:
+        """Keep what approval decided, so the run uses that and nothing a concurrent job
+        changed in between (and the analysis, with its git calls, runs once)."""
+        self._decided[call_id] = (args.command, work_dir, place)
+        while len(self._decided) > 256:
+            self._decided.pop(next(iter(self._decided)))
+
+    def _decided_placement(self, call_id: str, args: BashArgs, work_dir: Path) -> Placement | None:
+        decided = self._decided.pop(call_id, None)
+        if decided is None or decided[:2] != (args.command, work_dir):
+            return None
+        return decided[2]
 
     def _analyse(self, args: BashArgs, ctx: ToolContext, work_dir: Path) -> CommandAnalysis:
         return analyse_command(
