@@ -28,6 +28,7 @@ from typing import IO
 
 from ml_intern_tui.core.redact_stream import StreamRedactor
 from ml_intern_tui.safety.environment import tool_environment
+from ml_intern_tui.safety.sandbox_kernel import seccomp_fd
 
 ANSI_RE = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves
@@ -136,7 +137,10 @@ class Launch:
     pass_env: tuple[str, ...] = ()
     """Variables (names or globs) kept although they look secret (``[tools.bash] pass_env``)."""
     wrapper: tuple[str, ...] = ()
-    """The sandbox's argv (``bwrap … --``); the shell and the command follow it."""
+    """The sandbox's argv (``bwrap … --`` and maybe a helper); the shell and the command
+    follow it."""
+    seccomp: bytes = b""
+    """A seccomp BPF program bubblewrap loads for the command (``--seccomp FD``)."""
 
     @property
     def sandboxed(self) -> bool:
@@ -169,18 +173,28 @@ async def spawn_shell(
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
         )
-    proc = await asyncio.create_subprocess_exec(
-        *launch.wrapper,
-        SHELL,
-        "-c",
-        command,
-        cwd=str(cwd),
-        env=environment,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        start_new_session=True,
-    )
+    wrapper = list(launch.wrapper)
+    fds: tuple[int, ...] = ()
+    if launch.seccomp:
+        fds = (seccomp_fd(launch.seccomp),)
+        wrapper[1:1] = ["--seccomp", str(fds[0])]  # bubblewrap reads it up to EOF
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *wrapper,
+            SHELL,
+            "-c",
+            command,
+            cwd=str(cwd),
+            env=environment,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=fds,
+        )
+    finally:
+        for fd in fds:
+            os.close(fd)
     _sandboxed.add(proc)
     return proc
 

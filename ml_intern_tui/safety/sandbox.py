@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ml_intern_tui.core.protocol import EventBase, Notice, SandboxStatus
 from ml_intern_tui.core.tool import ApprovalKind
 from ml_intern_tui.safety.program_path import trusted_which
+from ml_intern_tui.safety.sandbox_kernel import keyring_filter, landlock_helper, seccomp_fd
 from ml_intern_tui.safety.sandbox_mounts import (
     DEFAULT_DOWNLOAD_CACHES,
     CacheName,
@@ -68,10 +69,12 @@ class Detection:
 
     bwrap: str | None
     problem: str | None
+    seccomp: bool = False
+    """bubblewrap loads our seccomp filter here (the keyring calls are refused)."""
 
 
 _probe_lock = threading.Lock()
-_probes: dict[str, str | None] = {}
+_probes: dict[str, tuple[str | None, bool]] = {}
 
 
 def detect(path: str | None = None) -> Detection:
@@ -91,14 +94,19 @@ def detect(path: str | None = None) -> Detection:
     bwrap = os.path.realpath(found)
     with _probe_lock:
         if bwrap not in _probes:
-            _probes[bwrap] = _probe(bwrap)
-        return Detection(bwrap, _probes[bwrap])
+            # With the seccomp filter first; a kernel without seccomp filters still gets
+            # the sandbox, only the keyring stays reachable (summary() says so).
+            problem = _probe(bwrap, keyring_filter())
+            _probes[bwrap] = (None, True) if problem is None else (_probe(bwrap, b""), False)
+        problem, seccomp = _probes[bwrap]
+        return Detection(bwrap, problem, seccomp=seccomp)
 
 
-def _probe(bwrap: str) -> str | None:
+def _probe(bwrap: str, seccomp: bytes) -> str | None:
     argv = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     argv += ["--tmpfs", "/tmp", "--tmpfs", "/run", "--unshare-net", *ISOLATION]
-    argv += ["--", SHELL, "-c", ":"]
+    fds: tuple[int, ...] = (seccomp_fd(seccomp),) if seccomp else ()
+    argv += [*(["--seccomp", str(fds[0])] if fds else []), "--", SHELL, "-c", ":"]
     try:
         done = subprocess.run(
             argv,
@@ -106,11 +114,15 @@ def _probe(bwrap: str) -> str | None:
             capture_output=True,
             timeout=PROBE_TIMEOUT_S,
             check=False,
+            pass_fds=fds,
         )
     except subprocess.TimeoutExpired:
         return f"bubblewrap cannot start here: no answer within {PROBE_TIMEOUT_S:g}s"
     except OSError as exc:
         return f"bubblewrap cannot start here: {exc.strerror or exc}"
+    finally:
+        for fd in fds:
+            os.close(fd)
     if done.returncode == 0:
         return None
     lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
@@ -293,11 +305,18 @@ class Sandbox:
             env=self._environ(),
         )
         isolation = list(ISOLATION) + ([] if network else ["--unshare-net"])
-        return [bwrap, *isolation, *bwrap_args(plan), "--"]
+        # Sharing the host's network namespace shares its abstract Unix sockets too.
+        helper = landlock_helper() if network else []
+        return [bwrap, *isolation, *bwrap_args(plan), "--", *helper]
+
+    def seccomp_program(self) -> bytes:
+        """The seccomp filter sandboxed commands get (empty where bubblewrap cannot
+        load one)."""
+        return keyring_filter() if self.detect().seccomp else b""
 
     def environment(self) -> dict[str, str]:
         """Variables a sandboxed command gets changed (``TMPDIR`` is its private ``/tmp``)."""
-        return sandbox_env(self._environ())
+        return sandbox_env(self._environ(), self.download_caches)
 
     def tmp_dir(self, session_id: str) -> Path:
         """The session's private tmp on the host (``/tmp`` inside), created on first use."""

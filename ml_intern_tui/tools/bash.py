@@ -46,12 +46,15 @@ from ml_intern_tui.jobs.local import (
     wait_exit,
 )
 from ml_intern_tui.safety import shell_analysis
+from ml_intern_tui.safety.git_arming import Snapshot
 from ml_intern_tui.safety.sandbox import Placement
 from ml_intern_tui.safety.shell_analysis import (
     DEFAULT_READONLY_ALLOWLIST as DEFAULT_READONLY_ALLOWLIST,
 )
 from ml_intern_tui.safety.shell_analysis import CommandAnalysis, analyse_command
 from ml_intern_tui.tools.bash_sandbox import (
+    disarm_git_traps,
+    git_snapshot,
     how_it_ran,
     launch_for,
     placement_for,
@@ -266,18 +269,20 @@ class BashTool(Tool):
         if place.refused:
             raise ToolError(place.refused)
         launch = launch_for(ctx, place, cwd=work_dir, pass_env=self.pass_env)
-        if args.background:
-            return await self._start_background(args, ctx, work_dir, launch, place)
         timeout = args.timeout or self.timeout_s
-        if timeout > self.max_timeout_s:
+        if not args.background and timeout > self.max_timeout_s:
             raise ToolError(
                 f"timeout {timeout}s is above the limit of {self.max_timeout_s}s; "
                 "run long work with background=true"
             )
+        before = await git_snapshot(ctx, place)
+        if args.background:
+            return await self._start_background(args, ctx, work_dir, launch, place, before)
         result = await self._run_foreground(args.command, work_dir, timeout, ctx, launch)
         hint = sandbox_hint(result.output, place, ctx) if not result.ok else ""
+        disarmed = await disarm_git_traps(ctx, before)
         ran = how_it_ran(place)
-        result.output += "".join(f"\n\n{line}" for line in (hint, ran) if line)
+        result.output += "".join(f"\n\n{line}" for line in (hint, disarmed, ran) if line)
         if not place.sandboxed and place.label:
             result.summary += " · OUTSIDE the sandbox"
         return result
@@ -318,12 +323,28 @@ class BashTool(Tool):
         return path
 
     async def _start_background(
-        self, args: BashArgs, ctx: ToolContext, work_dir: Path, launch: Launch, place: Placement
+        self,
+        args: BashArgs,
+        ctx: ToolContext,
+        work_dir: Path,
+        launch: Launch,
+        place: Placement,
+        before: Snapshot | None,
     ) -> ToolResult:
         jobs = ctx.service("jobs")
         title = args.description or one_line(args.command, 60)
+
+        async def after_job(record: Any, code: int) -> list[str]:
+            # What the foreground path adds to a result, at the end of the job's log.
+            tail = "\n".join(getattr(record, "tail", ()))
+            hint = sandbox_hint(tail, place, ctx) if code != 0 else ""
+            disarmed = await disarm_git_traps(ctx, before)
+            return [line for text in (hint, disarmed) if text for line in text.splitlines()]
+
         try:
-            record = await jobs.start_local(args.command, work_dir, title, launch=launch)
+            record = await jobs.start_local(
+                args.command, work_dir, title, launch=launch, on_exit=after_job
+            )
         except OSError as exc:
             raise ToolError(f"could not start the job: {exc}") from exc
         where = f", {place.label}" if place.label else ""

@@ -60,7 +60,8 @@ def test_a_bwrap_that_cannot_start_is_reported_with_its_first_line(tmp_path: Pat
 
 def test_a_working_bwrap_is_active(tmp_path: Path) -> None:
     path = fake_bwrap(tmp_path / "ok", "", code=0)
-    assert detect(str(path)) == Detection(os.path.realpath(path / "bwrap"), None)
+    found = detect(str(path))
+    assert (found.bwrap, found.problem) == (os.path.realpath(path / "bwrap"), None)
     assert Sandbox(path=str(path)).active
     assert not Sandbox(mode="off", path=str(path)).active  # off: the user's choice
 
