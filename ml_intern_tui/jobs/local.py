@@ -28,6 +28,7 @@ from typing import IO
 
 from ml_intern_tui.core.redact_stream import StreamRedactor
 from ml_intern_tui.safety.environment import tool_environment
+from ml_intern_tui.safety.program_path import command_shell
 from ml_intern_tui.safety.sandbox_kernel import seccomp_fd
 
 ANSI_RE = re.compile(
@@ -114,14 +115,25 @@ class LineSplitter:
         return lines
 
 
-SHELL = "/bin/sh"
+SHELL = command_shell()
+"""bash (the grammar the analysis parses), inside the sandbox or not."""
+SHELL_VARIABLES: frozenset[str] = frozenset(
+    {"BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "BASH_XTRACEFD", "GLOBIGNORE", "CDPATH"}
+)
+"""Variables that make a non-interactive bash run a file first, change how it expands
+globs and ``cd`` targets, or trace: the command must mean what the analysis read."""
 
 
 def merged_env(
     extra: Mapping[str, str] | None = None, *, pass_env: tuple[str, ...] = ()
 ) -> dict[str, str]:
-    """This process's environment minus secrets, plus ``extra``, Python output unbuffered."""
-    env = tool_environment(pass_env=pass_env)
+    """This process's environment minus secrets and the shell's start-up variables (and
+    exported functions), plus ``extra``, Python output unbuffered."""
+    env = {
+        name: value
+        for name, value in tool_environment(pass_env=pass_env).items()
+        if name not in SHELL_VARIABLES and not name.startswith("BASH_FUNC_")
+    }
     env.setdefault("PYTHONUNBUFFERED", "1")
     if extra:
         env.update(extra)
@@ -164,7 +176,9 @@ async def spawn_shell(
     launch = launch or Launch()
     environment = merged_env({**(env or {}), **launch.env}, pass_env=launch.pass_env)
     if not launch.sandboxed:
-        return await asyncio.create_subprocess_shell(
+        return await asyncio.create_subprocess_exec(
+            SHELL,
+            "-c",
             command,
             cwd=str(cwd),
             env=environment,

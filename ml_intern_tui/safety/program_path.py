@@ -10,6 +10,7 @@ asked. Relative entries and entries inside the untrusted roots are skipped.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from collections.abc import Iterable
@@ -51,3 +52,21 @@ def trusted_which(
         if not any(real == root or real.is_relative_to(root) for root in roots):
             return found
     return None
+
+
+SHELL_CANDIDATES: tuple[str, ...] = ("/bin/bash", "/usr/bin/bash", "/usr/local/bin/bash")
+
+
+@functools.cache
+def command_shell() -> str:
+    """The shell commands run with: bash, whose grammar the analysis parses.
+
+    ``/bin/sh`` is dash on Debian and Ubuntu, and reads some scripts otherwise than bash:
+    ``echo $'\\'; touch x`` + newline + ``echo '`` is one harmless ``echo`` for bash (and
+    the analysis) but runs ``touch x`` under dash. ``/bin/sh`` is the fallback only on
+    machines without bash.
+    """
+    for candidate in SHELL_CANDIDATES:
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return trusted_which("bash", os.defpath) or "/bin/sh"

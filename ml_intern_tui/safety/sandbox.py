@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ml_intern_tui.core.protocol import EventBase, Notice, SandboxStatus
 from ml_intern_tui.core.tool import ApprovalKind
-from ml_intern_tui.safety.program_path import trusted_which
+from ml_intern_tui.safety.program_path import command_shell, trusted_which
 from ml_intern_tui.safety.sandbox_kernel import keyring_filter, landlock_helper, seccomp_fd
 from ml_intern_tui.safety.sandbox_mounts import (
     DEFAULT_DOWNLOAD_CACHES,
@@ -46,8 +46,8 @@ if TYPE_CHECKING:
 SandboxMode = Literal["auto", "off"]
 NetworkPolicy = Literal["ask", "allow", "deny"]
 
-SHELL = "/bin/sh"
-"""The shell commands run under, inside the sandbox or not (as ``create_subprocess_shell``)."""
+SHELL = command_shell()
+"""The shell commands run under, inside the sandbox or not: bash (see ``command_shell``)."""
 INSTALL_HINT = "bubblewrap is not installed: `sudo apt-get install bubblewrap`"
 PROBE_TIMEOUT_S = 10.0
 ISOLATION: tuple[str, ...] = (

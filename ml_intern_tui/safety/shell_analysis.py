@@ -63,7 +63,8 @@ secrets into the model's context."""
 
 _NULL_TARGETS = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr"})
 _SHELL_BUILTINS = frozenset({"cd", "echo", "printf", "pwd", "true", "false"})
-_EVERY_COMMAND_VARS = ("LD_PRELOAD", "LD_AUDIT", "BASH_ENV", "ENV")
+_EVERY_COMMAND_VARS = ("LD_PRELOAD", "LD_AUDIT")
+"""(``BASH_ENV`` and ``ENV`` never reach the shell: ``jobs.local`` drops them.)"""
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ Families:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -320,3 +321,135 @@ def test_read_forms_of_git_config_stay_unprotected(tmp_path: Path) -> None:
         "git config get user.name",
     ):
         assert analyse_command(command, cwd=project).protected is None, command
+
+
+# --------------------------------------- the analysis reads bash; the shell must be bash
+
+DASH = "/bin/dash" if os.path.exists("/bin/dash") else None
+
+# Scripts bash (and so the analysis) reads as harmless, that dash (/bin/sh on Debian and
+# Ubuntu, the shell commands ran under) reads as running `touch {marker}`.
+SHELL_DIFFERENTIALS = [
+    # $'\'' is one ANSI-C string for bash; dash sees `$` and a '\' string, then code.
+    "echo $'\\'; touch {marker}\necho '",
+    "printf '%s\\n' $'\\'; touch {marker}\necho '",
+    "ls $'\\'; touch {marker}\nls '",
+]
+
+
+@pytest.mark.parametrize("script", SHELL_DIFFERENTIALS)
+async def test_commands_run_under_the_shell_the_analysis_parses(
+    script: str, tmp_path: Path
+) -> None:
+    project = _repo(tmp_path / "project")
+    marker = project / "dash-ran-it"
+    command = script.format(marker=marker)
+    analysis = analyse_command(command, cwd=project)
+    assert analysis.read_only_reason is None, "bash reads it as one harmless command"
+    if DASH is not None:  # the control: dash runs the hidden command
+        await asyncio.to_thread(
+            subprocess.run, [DASH, "-c", command], cwd=project, capture_output=True, check=False
+        )
+        assert marker.exists()
+        marker.unlink()
+    sandboxes: list[Sandbox | None] = [None, Sandbox(detection=Detection(None, "none here"))]
+    real = Sandbox(tmp_root=tmp_path / "sandbox-tmp")
+    if real.active:
+        sandboxes.append(real)
+    for sandbox in sandboxes:
+        ctx = ToolContext(
+            "c", "s", project, SessionState(), publish=lambda _e: None,
+            services={} if sandbox is None else {"sandbox": sandbox},
+        )  # fmt: skip
+        tool = BashTool()
+        assert tool.approval(BashArgs(command=command), ctx) is None  # read-only: runs unasked
+        result = await tool.run(BashArgs(command=command), ctx)
+        assert "dash-ran-it" in result.output or result.ok  # bash saw one word, not a command
+        assert not marker.exists(), "the command ran something the analysis did not see"
+    real.cleanup()
+
+
+# Variables of the app's environment that would make bash run, trace or glob differently.
+SHELL_ENVIRONMENT = [
+    ("BASH_ENV", "{startup}", "ls"),  # sourced by every non-interactive bash
+    ("BASH_FUNC_ls%%", "() {{ touch {marker}; }}", "ls"),  # an exported function named ls
+    # With PS4 below: a substitution before every command (bash ignores an imported PS4
+    # when it runs as root, so this one bites ordinary users only).
+    ("SHELLOPTS", "xtrace", "ls"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "command"), SHELL_ENVIRONMENT)
+async def test_the_shell_ignores_start_up_variables_of_the_app(
+    name: str, value: str, command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = _repo(tmp_path / "project")
+    marker = tmp_path / "startup-ran"
+    startup = tmp_path / "startup.sh"
+    startup.write_text(f"touch {marker}\n")
+    monkeypatch.setenv(name, value.format(startup=startup, marker=marker))
+    monkeypatch.setenv("PS4", f"$(touch {marker})")
+    ctx = ToolContext("c", "s", project, SessionState(), publish=lambda _e: None)
+    result = await BashTool().run(BashArgs(command=command), ctx)
+    assert result.ok, result.output
+    assert not marker.exists(), f"${name} ran code in the command's shell"
+
+
+# ------------------------------------------------ headless says what would let it run
+
+
+def _stop_line(mode: str, command: str, sandbox: Sandbox, tmp_path: Path, **flags: bool) -> str:
+    from ml_intern_tui.core.approval import to_item
+    from ml_intern_tui.core.protocol import ApprovalRequired, Ready
+    from ml_intern_tui.headless import Outcome
+
+    project = _repo(tmp_path / "project")
+    ctx = ToolContext(
+        "c", "s", project, SessionState(), publish=lambda _e: None, services={"sandbox": sandbox}
+    )
+    request = BashTool().approval(BashArgs(command=command, **flags), ctx)
+    assert request is not None
+    policy = ApprovalPolicy(mode, budget_usd=None, spend=SpendTracker())  # type: ignore[arg-type]
+    verdict = policy.decide("bash", request)
+    assert verdict.action == "ask"
+    outcome = Outcome()
+    outcome(Ready(model="m", mode=mode, tools=[], cwd=str(project), context_limit=1000))  # type: ignore[arg-type]
+    outcome(ApprovalRequired(items=[to_item("call-1", "bash", request, verdict)]))
+    assert outcome.code == 3 and outcome.message is not None
+    return outcome.message.splitlines()[-1]
+
+
+WORKS = Detection("/usr/bin/bwrap", None)
+MISSING = Detection(None, "bubblewrap is not installed: `sudo apt-get install bubblewrap`")
+
+# (mode, command, flags, sandbox, what the advice must say, what it must not)
+STOP_LINES = [
+    ("ask", "touch x", {}, WORKS, "--mode auto", "yolo"),
+    ("auto", "rm -rf ~/precious", {}, WORKS, "--mode yolo", "--mode auto"),
+    ("auto", "touch x", {}, MISSING, "install bubblewrap", "--mode auto to"),
+    ("ask", "touch x", {}, MISSING, "install bubblewrap", "--mode auto to"),
+    ("auto", "curl -O https://example.org/x", {}, WORKS, 'network = "allow"', "--mode auto"),
+    ("auto", "make install", {"outside_sandbox": True}, WORKS, "outside the sandbox", "auto"),
+    (
+        "yolo",
+        "git config core.pager 'touch x'",
+        {"outside_sandbox": True},
+        WORKS,
+        "no flag",
+        "--mode",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mode", "command", "flags", "sandbox", "says", "not_says"), STOP_LINES)
+def test_headless_stop_line_names_what_would_actually_let_it_run(
+    mode: str,
+    command: str,
+    flags: dict[str, bool],
+    sandbox: Detection,
+    says: str,
+    not_says: str,
+    tmp_path: Path,
+) -> None:
+    line = _stop_line(mode, command, Sandbox(detection=sandbox), tmp_path, **flags)
+    assert says in line and not_says not in line, line
