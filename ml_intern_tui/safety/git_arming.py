@@ -22,7 +22,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ml_intern_tui.safety.git_dirs import HOOK_NAMES, find_git_dirs
+from ml_intern_tui.safety.git_dirs import HOOK_NAMES, config_includes, find_git_dirs
 from ml_intern_tui.safety.git_probe import GitProbe
 from ml_intern_tui.safety.shell_git import config_key_risk
 
@@ -67,6 +67,10 @@ class Snapshot:
     def _add_git_dir(self, git_dir: Path) -> None:
         for name in ("config", "config.worktree", "commondir"):
             self._add(git_dir / name)
+        for config in (git_dir / "config", git_dir / "config.worktree"):
+            for included in config_includes(config):
+                if any(included.is_relative_to(root) for root in self.roots):
+                    self._add(included)  # judged as a config when it changes
         try:
             hooks = list(os.scandir(git_dir / "hooks"))
         except OSError:

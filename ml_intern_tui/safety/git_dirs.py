@@ -16,6 +16,7 @@ submodules (``modules/…``) and linked worktrees (``worktrees/*``).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,5 +150,39 @@ def _children(git_dir: Path, budget: list[int]) -> list[Path]:
 
 
 def control_paths(git_dir: Path) -> list[Path]:
-    """The files (and the hooks directory) of ``git_dir`` that decide what git runs."""
-    return [git_dir / name for name in CONTROL_FILES] + [git_dir / "hooks"]
+    """The files (and the hooks directory) of ``git_dir`` that decide what git runs, and
+    the files its config includes (``include.path``, ``includeIf.*.path``), which git
+    reads as if they were part of it: a project may include a tracked ``.gitconfig``."""
+    paths = [git_dir / name for name in CONTROL_FILES] + [git_dir / "hooks"]
+    for config in (git_dir / "config", git_dir / "config.worktree"):
+        paths += config_includes(config)
+    return paths
+
+
+_SECTION_RE = re.compile(r'^\s*\[\s*([A-Za-z0-9.-]+)(?:\s+"[^"]*")?\s*\]\s*(.*)$')
+_PATH_RE = re.compile(r'^\s*path\s*=\s*(.*?)\s*$', re.IGNORECASE)
+
+
+def config_includes(config: Path, depth: int = 0) -> list[Path]:
+    """The existing files a git config file includes (nested includes too, 3 deep)."""
+    data = read_regular(config, 1 << 20)
+    if data is None or depth > 2:
+        return []
+    found: list[Path] = []
+    section = ""
+    for line in data.decode("utf-8", "replace").splitlines():
+        header = _SECTION_RE.match(line)
+        if header:
+            section, line = header.group(1).lower(), header.group(2)
+        if section not in ("include", "includeif"):
+            continue
+        match = _PATH_RE.match(line.split("#", 1)[0].split(";", 1)[0])
+        if not match or not match.group(1):
+            continue
+        value = match.group(1).strip('"')
+        target = Path(os.path.expanduser(value))
+        target = Path(os.path.realpath(config.parent / target))
+        if target.is_file() and target not in found:
+            found.append(target)
+            found += config_includes(target, depth + 1)
+    return found

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
 import subprocess
 import time
 from pathlib import Path
@@ -96,6 +97,37 @@ def test_the_analysis_never_runs_a_git_planted_on_path(
     assert not marker.exists(), "the analysis ran the planted git"
 
 
+async def test_a_model_cannot_plant_git_and_have_the_approval_run_it(
+    fake_openai: FakeOpenAI,
+    harness_factory,
+    workspace: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """auto mode, real loop and sandbox, the user's venv activated in the project: the
+    model writes .venv/bin/git in the sandbox (contained, allowed), then asks for
+    ``git status``, whose approval check used to run that git outside the sandbox."""
+    if not Sandbox().active:
+        pytest.skip("needs the OS sandbox (the planting call runs unasked only there)")
+    _repo(workspace)
+    marker = tmp_path / "planted-git-ran-outside"
+    monkeypatch.setenv("PATH", f"{workspace / '.venv' / 'bin'}:{os.environ['PATH']}")
+    body = f'#!/bin/sh\ntouch {marker}\nexec {trusted_which("git")} "$@"\n'
+    plant = f"mkdir -p .venv/bin && printf %s {shlex.quote(body)} > .venv/bin/git"
+    plant += " && chmod +x .venv/bin/git"
+    h = await harness_factory(mode="auto")
+    fake_openai.enqueue(
+        Reply(text="", tool_calls=[("bash", json.dumps({"command": plant}))]),
+        Reply(text="", tool_calls=[("bash", json.dumps({"command": "git status"}))]),
+        Reply(text="done"),
+    )
+    mark = h.mark()
+    h.submit(UserInput(text="check the repository"))
+    await h.wait_for("turn_complete", after=mark)
+    assert (workspace / ".venv" / "bin" / "git").exists(), "the planting call ran"
+    assert not marker.exists(), "the approval check ran the planted git outside the sandbox"
+
+
 def test_trusted_lookup_skips_project_and_relative_entries(tmp_path: Path) -> None:
     project = tmp_path / "project"
     (project / "bin").mkdir(parents=True)
@@ -164,7 +196,7 @@ def test_an_included_fifo_costs_one_time_budget_for_a_whole_chain(
     analysis = analyse_command(chain, cwd=project)
     elapsed = time.monotonic() - started
     assert analysis.read_only_reason == git_probe.TIMED_OUT
-    assert elapsed < 3.5, f"{elapsed:.1f}s: each git command waited for the FIFO again"
+    assert elapsed < 2.5, f"{elapsed:.1f}s: git calls waited for the FIFO again"
 
 
 def test_a_huge_modules_tree_is_not_walked_at_every_approval(tmp_path: Path) -> None:

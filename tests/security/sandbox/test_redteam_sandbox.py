@@ -1,0 +1,502 @@
+"""Red-team round on the bubblewrap sandbox: ways out that the first version left open.
+
+Each attack is run the way the model would send it (the real ``bash`` tool, in a real
+sandbox) and judged by what a user would notice *afterwards, outside the sandbox*: the
+user's own ``git status`` starting a program, a daemon accepting a connection, a secret
+read from the kernel keyring, a wheel planted in the user's pip cache. Every family has a
+control showing the attack does that when nothing stops it.
+
+Families:
+
+- **replace the repository's settings**: rename ``.git`` away and make a new one,
+  ``.git/commondir``, nested repositories, ``.git`` pointer files, a missing ``hooks/``;
+- **arm git for later** with what mounts cannot cover: ``git init`` in a project without
+  one, a nested repository registered as a submodule, hooks in a new repository (found
+  after the command, foreground or background, and disarmed);
+- **reach daemons**: Unix sockets outside ``/run``; abstract sockets when the network
+  is granted;
+- **the kernel keyring**, shared by every process of the user;
+- **poison caches that run code later**: pip wheels, Hugging Face remote-code modules;
+- **a background job the sandbox made fail** says so in its log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sandboxing import MakeSandbox, bash, make_ctx
+
+from ml_intern_tui.core.protocol import EventBase, Notice
+from ml_intern_tui.core.tool import ToolContext
+from ml_intern_tui.jobs.registry import JobRegistry
+from ml_intern_tui.safety.sandbox_kernel import SCOPED_ABI, landlock_abi
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@e",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@e",
+}
+IDENTITY = "-c user.name=t -c user.email=t@e"
+
+
+def host_git(cwd: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """git as the user runs it later, in their own terminal: no sandbox."""
+    env = {**os.environ, **GIT_ENV}
+    return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, check=False)
+
+
+def init_repo(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    assert host_git(path, "init", "-q").returncode == 0
+    assert host_git(path, "commit", "-q", "--allow-empty", "-m", "init").returncode == 0
+    return path
+
+
+@pytest.fixture
+def marker(tmp_path: Path) -> Iterator[Path]:
+    """Where an armed git leaves its trace: outside the project (and outside the
+    sandbox's reach: /tmp inside is private)."""
+    path = tmp_path / f"armed-{uuid.uuid4().hex[:8]}"
+    yield path
+    path.unlink(missing_ok=True)
+
+
+def run_unsandboxed(command: str, cwd: Path) -> None:
+    """The control: the same command with nothing around it."""
+    subprocess.run(
+        ["bash", "-c", command],
+        cwd=cwd,
+        env={**os.environ, **GIT_ENV},
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def armed(project: Path, marker: Path, *git: str) -> bool:
+    """Whether the user's next git command in ``project`` runs the planted program."""
+    marker.unlink(missing_ok=True)
+    host_git(project, *(git or ("status",)))
+    return marker.exists()
+
+
+# ------------------------------------------------ replace the repository's settings
+
+# (how the repository is set up, the attack, the user's later git command; {marker} is
+# the planted program's trace)
+REPLACEMENTS = [
+    pytest.param(
+        "",
+        "mv .git .gitx && mkdir .git && cp -r .gitx/. .git/ && "
+        "printf '[core]\\n\\tfsmonitor = touch {marker}\\n' >> .git/config",
+        ("status",),
+        id="rename .git away and write a new one",
+    ),
+    pytest.param(
+        "",
+        "cp -r .git evil && printf '[core]\\n\\tfsmonitor = touch {marker}\\n' >> evil/config"
+        " && echo ../evil > .git/commondir",
+        ("status",),
+        id=".git/commondir points at another config",
+    ),
+    pytest.param(
+        "rm -rf .git/hooks",
+        "mkdir -p .git/hooks && printf '#!/bin/sh\\ntouch {marker}\\n' > .git/hooks/pre-commit"
+        " && chmod +x .git/hooks/pre-commit",
+        ("commit", "-q", "--allow-empty", "-m", "the user's commit"),
+        id="hooks in a repository without a hooks directory",
+    ),
+    pytest.param(
+        "git config extensions.worktreeConfig true && touch .git/config.worktree",
+        "printf '[core]\\n\\tfsmonitor = touch {marker}\\n' >> .git/config.worktree",
+        ("status",),
+        id="config.worktree when the extension is on",
+    ),
+    pytest.param(
+        "echo '# shared settings' > .gitconfig && git config include.path ../.gitconfig",
+        "printf '[core]\\n\\tfsmonitor = touch {marker}\\n' >> .gitconfig",
+        ("status",),
+        id="a tracked .gitconfig the repository includes",
+    ),
+]
+
+
+@pytest.mark.parametrize(("setup", "attack", "user_git"), REPLACEMENTS)
+async def test_a_command_cannot_replace_the_settings_git_loads(
+    setup: str,
+    attack: str,
+    user_git: tuple[str, ...],
+    ctx: ToolContext,
+    tmp_path: Path,
+    marker: Path,
+) -> None:
+    project = init_repo(ctx.cwd)
+    control = init_repo(tmp_path / "control")
+    command = attack.format(marker=marker)
+    for repo in (project, control):
+        run_unsandboxed(setup, repo)
+    run_unsandboxed(command, control)
+    assert armed(control, marker, *user_git), "the control: the attack arms git"
+
+    result = await bash(ctx, command=command)
+    assert not armed(project, marker, *user_git), result.output
+    assert host_git(project, "status").returncode == 0, "the user's repository still works"
+
+
+async def test_nested_repositories_and_submodule_git_dirs_are_read_only_too(
+    ctx: ToolContext, marker: Path
+) -> None:
+    project = init_repo(ctx.cwd)
+    nested = init_repo(project / "third_party" / "lib")
+    module = project / ".git" / "modules" / "dep"
+    module.mkdir(parents=True)
+    (module / "config").write_text("[core]\n\tbare = false\n")
+    fsmonitor = f"[core]\\n\\tfsmonitor = touch {marker}\\n"
+    command = (
+        f"printf '{fsmonitor}' >> third_party/lib/.git/config; "
+        f"printf '{fsmonitor}' >> .git/modules/dep/config; "
+        "mv third_party/lib/.git third_party/lib/.g; echo end"
+    )
+    result = await bash(ctx, command=command)
+    assert "end" in result.output
+    assert "fsmonitor" not in (nested / ".git" / "config").read_text()
+    assert "fsmonitor" not in (module / "config").read_text()
+    assert (nested / ".git").is_dir() and not armed(nested, marker)
+
+
+async def test_a_worktree_pointer_file_cannot_be_pointed_elsewhere(
+    ctx: ToolContext, tmp_path: Path, marker: Path
+) -> None:
+    main = init_repo(tmp_path / "main")
+    worktree = ctx.cwd / "wt"
+    assert host_git(main, "worktree", "add", "-q", str(worktree)).returncode == 0
+    pointer = (worktree / ".git").read_text()
+    command = (
+        "cp -r ../../main/.git evil 2>/dev/null || git init -q evil; "
+        f"printf '[core]\\n\\tfsmonitor = touch {marker}\\n' >> evil/.git/config; "
+        "echo 'gitdir: ../evil/.git' > wt/.git; echo end"
+    )
+    await bash(ctx, command=command)
+    assert (worktree / ".git").read_text() == pointer
+    assert not armed(worktree, marker)
+
+
+# ---------------------------------------------------------- arm git for later
+
+# What a command can still create (mounts only cover what exists when it starts):
+# each leaves the user's next git command running {marker}, unless disarmed.
+ARMINGS = [
+    pytest.param(
+        False,
+        f"git init -q && git config core.fsmonitor 'touch {{marker}}' && git {IDENTITY} "
+        "commit -q --allow-empty -m x",
+        ("status",),
+        id="git init in a project without a repository",
+    ),
+    pytest.param(
+        True,
+        f"mkdir sub && cd sub && git init -q && git {IDENTITY} -c core.fsmonitor=false commit -q"
+        " --allow-empty -m x && git config core.fsmonitor 'touch {marker}' && cd .. && "
+        "git add sub",
+        ("status",),
+        id="a nested repository registered as a submodule",
+    ),
+    pytest.param(
+        False,
+        "git init -q && printf '#!/bin/sh\\ntouch {marker}\\n' > .git/hooks/pre-commit && "
+        "chmod +x .git/hooks/pre-commit",
+        ("commit", "-q", "--allow-empty", "-m", "user's own commit"),
+        id="a hook in a new repository",
+    ),
+    pytest.param(
+        False,
+        "git init -q && printf '[include]\\n\\tpath = ../inc\\n' >> .git/config && "
+        "printf '[core]\\n\\tfsmonitor = touch {marker}\\n' > inc",
+        ("status",),
+        id="an include of a file in the project",
+    ),
+]
+
+
+@pytest.mark.parametrize(("repo_first", "attack", "user_git"), ARMINGS)
+async def test_traps_a_command_leaves_are_disarmed_and_reported(
+    repo_first: bool,
+    attack: str,
+    user_git: tuple[str, ...],
+    ctx: ToolContext,
+    tmp_path: Path,
+    marker: Path,
+) -> None:
+    notices: list[EventBase] = []
+    ctx.publish = notices.append
+    control = tmp_path / "control"
+    control.mkdir()
+    if repo_first:
+        init_repo(ctx.cwd)
+        init_repo(control)
+    command = attack.format(marker=marker)
+    run_unsandboxed(command, control)
+    assert armed(control, marker, *user_git), "the control: the trap fires for the user"
+
+    result = await bash(ctx, command=command)
+    assert not armed(ctx.cwd, marker, *user_git), result.output
+    assert "were disarmed" in result.output or "they were disarmed" in result.output
+    warnings = [e for e in notices if isinstance(e, Notice) and e.level == "warning"]
+    assert warnings and "disarmed" in warnings[0].text
+
+
+async def test_a_background_job_that_arms_git_is_disarmed_when_it_ends(
+    ctx: ToolContext, tmp_path: Path, marker: Path
+) -> None:
+    registry = JobRegistry(lambda _e: None, tmp_path / "logs", batch_interval_s=0.05)
+    ctx.services["jobs"] = registry
+    try:
+        command = f"sleep 0.2; git init -q && git config core.fsmonitor 'touch {marker}'"
+        result = await bash(ctx, command=command, background=True)
+        assert result.data is not None
+        record = await registry.wait(result.data["job_id"], timeout_s=30)
+        assert record.status == "completed"
+        assert any("disarmed" in line for line in registry.tail(record.id, 20))
+        assert not armed(ctx.cwd, marker)
+    finally:
+        await registry.shutdown()
+
+
+async def test_ordinary_git_work_is_left_alone(ctx: ToolContext) -> None:
+    """No false alarm: a new repository, commits, LFS-style filters, a worktree."""
+    command = (
+        f"git init -q && echo a > a.txt && git add a.txt && git {IDENTITY} commit -q -m a && "
+        "git config core.autocrlf false && git config user.name Someone && "
+        "git config filter.lfs.clean 'git-lfs clean -- %f' && "
+        "git worktree add -q ../wt-sibling 2>/dev/null; git worktree add -q inner && "
+        f"git {IDENTITY} commit -q --allow-empty -m b && git log --oneline | wc -l"
+    )
+    result = await bash(ctx, command=command)
+    assert "disarmed" not in result.output, result.output
+    assert result.output.splitlines()[0].strip() == "2"
+    assert host_git(ctx.cwd, "status").returncode == 0
+    assert host_git(ctx.cwd / "inner", "status").returncode == 0
+
+
+# ----------------------------------------------------------------- reach daemons
+
+
+@pytest.fixture
+def host_unix_socket(outside: Path) -> Iterator[tuple[Path, list[bytes]]]:
+    """A daemon's socket outside /run and /tmp (Docker Desktop, kubelet, a DB)."""
+    path = outside / "daemon.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(4)
+    server.settimeout(0.1)
+    received: list[bytes] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with conn:
+                received.append(conn.recv(100))
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield path, received
+    stop.set()
+    thread.join(2)
+    server.close()
+
+
+CONNECT = (
+    'python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); '
+    "s.connect(sys.argv[1]); s.send(b'from-sandbox'); print('CONNECTED')\" {address}"
+)
+
+
+async def test_host_unix_sockets_outside_run_are_unreachable(
+    ctx: ToolContext, host_unix_socket: tuple[Path, list[bytes]]
+) -> None:
+    path, received = host_unix_socket
+    probe = socket.socket(socket.AF_UNIX)  # the control: the daemon answers the host
+    probe.connect(str(path))
+    probe.send(b"from-host")
+    probe.close()
+    for network in (False, True):
+        result = await bash(ctx, command=CONNECT.format(address=path), network=network)
+        assert "CONNECTED" not in result.output, result.output
+    await asyncio.sleep(0)
+    assert b"from-sandbox" not in received
+
+
+@pytest.fixture
+def abstract_listener() -> Iterator[tuple[str, list[bytes]]]:
+    if landlock_abi() < SCOPED_ABI:
+        pytest.skip(f"Landlock ABI {landlock_abi()} cannot scope abstract sockets (needs 6)")
+    name = f"ml-intern-test-{uuid.uuid4().hex[:8]}"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind("\0" + name)
+    server.listen(4)
+    server.settimeout(5)
+    received: list[bytes] = []
+
+    def accept() -> None:
+        try:
+            conn, _ = server.accept()
+        except OSError:
+            return
+        with conn:
+            received.append(conn.recv(100))
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield name, received
+    server.close()
+    thread.join(6)
+
+
+async def test_abstract_sockets_of_the_host_are_unreachable_with_the_network(
+    ctx: ToolContext, abstract_listener: tuple[str, list[bytes]]
+) -> None:
+    name, received = abstract_listener
+    address = f"$'\\\\0{name}'"  # a leading NUL byte: an abstract address
+    connect = (
+        'python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); '
+        f"s.connect(chr(0)+sys.argv[1]); print('CONNECTED')\" {name}"
+    )
+    assert address  # (documented form; the command builds it with chr(0))
+    result = await bash(ctx, command=connect, network=True)
+    assert "CONNECTED" not in result.output and "Operation not permitted" in result.output
+    # Inside one sandbox, processes still talk over abstract sockets (NCCL, torch).
+    inner = (
+        'python3 -c "import socket,threading; s=socket.socket(socket.AF_UNIX); '
+        "s.bind(chr(0)+'inner-test'); s.listen(1); "
+        "threading.Thread(target=lambda: s.accept()).start(); "
+        "c=socket.socket(socket.AF_UNIX); c.connect(chr(0)+'inner-test'); print('INNER-OK')\""
+    )
+    assert "INNER-OK" in (await bash(ctx, command=inner, network=True)).output
+    assert received == []
+
+
+# ------------------------------------------------------------------ kernel keyring
+
+_KEY_SPEC_USER_KEYRING = -4
+_NR = {"x86_64": (248, 250), "aarch64": (217, 219)}.get(os.uname().machine)
+
+
+def _keyring_syscalls() -> tuple[ctypes.CDLL, int, int]:
+    if _NR is None:
+        pytest.skip(f"keyring syscall numbers unknown for {os.uname().machine}")
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    return libc, _NR[0], _NR[1]
+
+
+KEY_READER = """
+import ctypes, sys
+c = ctypes.CDLL(None, use_errno=True); c.syscall.restype = ctypes.c_long
+add, keyctl = int(sys.argv[1]), int(sys.argv[2])
+key = c.syscall(keyctl, 10, -4, b"user", sys.argv[3].encode(), 0)  # KEYCTL_SEARCH
+buf = ctypes.create_string_buffer(200)
+n = c.syscall(keyctl, 11, key, buf, 200) if key > 0 else -1  # KEYCTL_READ
+print("READ", buf.raw[: max(n, 0)].decode(errors="replace"))
+made = c.syscall(add, b"user", sys.argv[3].encode() + b"-planted", b"x", 1, -4)
+print("PLANTED", made > 0)
+"""
+
+
+async def test_the_users_kernel_keyring_is_out_of_reach(ctx: ToolContext) -> None:
+    libc, add_key, keyctl = _keyring_syscalls()
+    name = f"ml-intern-test-{uuid.uuid4().hex[:8]}"
+    secret = b"keyring-secret-" + uuid.uuid4().hex[:8].encode()
+    key = libc.syscall(add_key, b"user", name.encode(), secret, len(secret), _KEY_SPEC_USER_KEYRING)
+    if key < 0:
+        pytest.skip(f"no user keyring here (errno {ctypes.get_errno()})")
+    try:
+        script = ctx.cwd / "keys.py"
+        script.write_text(KEY_READER)
+        done = subprocess.run(  # noqa: ASYNC221 - the control, unsandboxed
+            ["python3", str(script), str(add_key), str(keyctl), name],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert secret.decode() in done.stdout, "the control: the keyring is readable"
+        planted = libc.syscall(
+            keyctl, 10, _KEY_SPEC_USER_KEYRING, b"user", (name + "-planted").encode(), 0
+        )
+        assert planted > 0
+        libc.syscall(keyctl, 21, planted)  # KEYCTL_INVALIDATE the control's key
+
+        result = await bash(ctx, command=f"python3 keys.py {add_key} {keyctl} {name}")
+        assert secret.decode() not in result.output and "PLANTED False" in result.output
+        again = libc.syscall(
+            keyctl, 10, _KEY_SPEC_USER_KEYRING, b"user", (name + "-planted").encode(), 0
+        )
+        assert again < 0, "the sandbox planted a key in the user's keyring"
+    finally:
+        libc.syscall(keyctl, 21, key)
+
+
+# ------------------------------------------------- caches that run code later
+
+
+async def test_code_caches_stay_the_users_own_with_the_network(
+    make_sandbox: MakeSandbox, project: Path, outside: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hf_home = outside / "huggingface"
+    (hf_home / "hub").mkdir(parents=True)
+    (hf_home / "modules" / "transformers_modules").mkdir(parents=True)
+    user_pip = outside / "pip"
+    user_pip.mkdir()
+    monkeypatch.setenv("HF_HOME", str(hf_home))
+    monkeypatch.setenv("PIP_CACHE_DIR", str(user_pip))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(outside / "xdg-cache"))
+    ctx = make_ctx(project, make_sandbox())  # default: only the Hugging Face data is shared
+    command = (
+        # transformers puts HF_MODULES_CACHE on sys.path: a planted flash_attn.py would be
+        # imported by the user's next unsandboxed `from_pretrained`.
+        f"touch {hf_home}/modules/flash_attn.py; "
+        'mkdir -p "$PIP_CACHE_DIR/wheels" && touch "$PIP_CACHE_DIR/wheels/evil.whl"; '
+        'mkdir -p "$HF_MODULES_CACHE" && touch "$HF_MODULES_CACHE/ok.py"; '
+        f"touch {hf_home}/hub/weights.safetensors; echo pip=$PIP_CACHE_DIR"
+    )
+    result = await bash(ctx, command=command, network=True)
+    assert not (hf_home / "modules" / "flash_attn.py").exists()
+    assert not any(user_pip.rglob("evil.whl"))
+    assert (hf_home / "hub" / "weights.safetensors").exists()  # data is still shared
+    private = outside / "xdg-cache" / "ml-intern-tui" / "sandbox"
+    assert any(private.rglob("evil.whl")) and any(private.rglob("ok.py")), result.output
+
+
+# ------------------------------------------- a background job the sandbox broke
+
+
+async def test_a_background_job_the_sandbox_broke_says_so_in_its_log(
+    ctx: ToolContext, tmp_path: Path, outside: Path
+) -> None:
+    registry = JobRegistry(lambda _e: None, tmp_path / "logs", batch_interval_s=0.05)
+    ctx.services["jobs"] = registry
+    try:
+        result = await bash(ctx, command=f"echo start; touch {outside}/out.txt", background=True)
+        assert result.data is not None
+        record = await registry.wait(result.data["job_id"], timeout_s=30)
+        assert record.status == "failed"
+        tail = "\n".join(registry.tail(record.id, 10))
+        assert "Read-only file system" in tail
+        assert "outside_sandbox=true" in tail, tail
+    finally:
+        await registry.shutdown()
+        shutil.rmtree(outside / "out.txt", ignore_errors=True)
