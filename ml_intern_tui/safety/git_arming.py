@@ -8,7 +8,8 @@ makes the user's next ``git status`` -- run later, in their own terminal, outsid
 sandbox -- start a program the command chose.
 
 So the bash tool takes a ``Snapshot`` of those files before a sandboxed command and,
-when it ends (foreground or background), ``disarm`` looks at what is new or changed: a
+when it ends (foreground or background), ``disarm`` looks at what is new (what existed
+was read-only inside, so any change to it came from outside, from the user): a
 config that sets a key which runs a program (the same judgement the shell analysis
 uses), or includes another file; a ``commondir`` that points away from its repository;
 an executable hook. Each trap is made harmless where it is -- the file renamed to
@@ -88,12 +89,14 @@ class Snapshot:
 
 
 def disarm(before: Snapshot, env: dict[str, str] | None = None) -> list[Trap]:
-    """The traps created or changed since ``before`` was taken, each made harmless."""
+    """The traps created since ``before`` was taken, each made harmless."""
     after = Snapshot.take(list(before.roots))
     probe = GitProbe(dict(os.environ if env is None else env), untrusted=before.roots)
     traps: list[Trap] = []
-    for path, signature in after.files.items():
-        if before.files.get(path) == signature:
+    for path in after.files:
+        if path in before.files:
+            # It existed when the command started, so the sandbox kept it read-only: a
+            # change came from outside (the user editing their config meanwhile).
             continue
         reason = _judge(path, probe)
         if reason is not None:
@@ -144,7 +147,13 @@ def _commondir_problem(path: Path) -> str | None:
 def _make_harmless(path: Path, reason: str) -> Trap:
     try:
         if path.parent.name == "hooks" and not path.is_symlink():
-            path.chmod(path.stat().st_mode & ~0o111)
+            # Through a descriptor opened without following links: a link swapped in
+            # meanwhile must not make us change the mode of what it points to.
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            try:
+                os.fchmod(fd, os.fstat(fd).st_mode & 0o7666)
+            finally:
+                os.close(fd)
             return Trap(path, reason, "made non-executable")
         target = path.with_name(path.name + DISARMED_SUFFIX)
         os.replace(path, target)

@@ -9,7 +9,7 @@ the app's event loop, before a person was asked. So a probe:
   ``.venv/bin/git`` would otherwise run unconfined at approval time;
 - switches git's file-system monitor off on its command line (the one setting that
   makes these read commands start a program) and takes no locks, writes no traces;
-- passes the environment minus secrets, stdin on ``/dev/null``;
+- passes the environment minus secrets, stdin on ``/dev/null``, no controlling terminal;
 - answers each question once per analysis (a chain of ten git commands asks once), and
   shares one time budget between all of an analysis's git calls: a configuration that
   includes a FIFO or a huge file costs that budget once, then every later call is
@@ -102,6 +102,9 @@ class GitProbe:
                 capture_output=True,
                 timeout=left,
                 check=False,
+                # No controlling terminal: an include of /dev/tty would otherwise read
+                # (and swallow) the user's keystrokes while approval waits.
+                start_new_session=True,
             )
         except subprocess.TimeoutExpired:
             self._spent = self.budget_s

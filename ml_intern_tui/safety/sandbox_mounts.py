@@ -278,7 +278,8 @@ def git_guard(area: Path) -> tuple[list[Path], list[Path]]:
         if not os.path.lexists(hooks):
             with contextlib.suppress(OSError):
                 hooks.mkdir()
-        readonly += [path for path in control_paths(git_dir.path) if path.exists()]
+        # (Only inside the area: an include of a host /tmp file must not be shown inside.)
+        readonly += [p for p in control_paths(git_dir.path) if p.exists() and _under(p, area)]
     return pins, readonly
 
 

@@ -485,3 +485,42 @@ def test_headless_stop_line_names_what_would_actually_let_it_run(
 ) -> None:
     line = _stop_line(mode, command, Sandbox(detection=sandbox), tmp_path, **flags)
     assert says in line and not_says not in line, line
+
+
+TTY_CHILD = """
+import fcntl, os, sys, termios, time
+from pathlib import Path
+os.setsid()
+fcntl.ioctl(int(sys.argv[2]), termios.TIOCSCTTY, 0)
+from ml_intern_tui.safety.shell_analysis import analyse_command
+started = time.monotonic()
+reason = analyse_command("git status", cwd=Path(sys.argv[1])).read_only_reason
+print(f"{time.monotonic() - started:.2f}", reason, flush=True)
+"""
+
+
+def test_an_include_of_dev_tty_cannot_read_the_users_keystrokes(tmp_path: Path) -> None:
+    """In the TUI the app owns a terminal: git reading an include of /dev/tty would wait
+    there, taking what the user types, for as long as approval lets it."""
+    import sys
+
+    project = _repo(tmp_path / "project")
+    _git(project, "config", "include.path", "/dev/tty")
+    leader, follower = os.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", TTY_CHILD, str(project), str(follower)],
+            pass_fds=(follower,),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert done.returncode == 0, done.stderr[-2000:]
+    _, _, reason = done.stdout.strip().partition(" ")
+    assert reason != git_probe.TIMED_OUT, "git waited on the terminal"
+    assert "configuration could not be read" in reason

@@ -500,3 +500,26 @@ async def test_a_background_job_the_sandbox_broke_says_so_in_its_log(
     finally:
         await registry.shutdown()
         shutil.rmtree(outside / "out.txt", ignore_errors=True)
+
+
+async def test_the_users_own_git_edits_during_a_job_are_left_alone(
+    ctx: ToolContext, tmp_path: Path
+) -> None:
+    """What existed when the command started was read-only inside it: a change to it came
+    from the user (here: setting a pager in their terminal while a job runs)."""
+    project = init_repo(ctx.cwd)
+    registry = JobRegistry(lambda _e: None, tmp_path / "logs", batch_interval_s=0.05)
+    ctx.services["jobs"] = registry
+    try:
+        result = await bash(
+            ctx, command="while [ ! -e go ]; do sleep 0.05; done; echo finished", background=True
+        )
+        assert result.data is not None
+        assert host_git(project, "config", "core.pager", "delta --dark").returncode == 0
+        (project / "go").touch()
+        record = await registry.wait(result.data["job_id"], timeout_s=30)
+        assert record.status == "completed"
+        assert not any("disarmed" in line for line in registry.tail(record.id, 20))
+        assert "delta --dark" in (project / ".git" / "config").read_text()
+    finally:
+        await registry.shutdown()
