@@ -160,7 +160,7 @@ def control_paths(git_dir: Path) -> list[Path]:
 
 
 _SECTION_RE = re.compile(r'^\s*\[\s*([A-Za-z0-9.-]+)(?:\s+"[^"]*")?\s*\]\s*(.*)$')
-_PATH_RE = re.compile(r'^\s*path\s*=\s*(.*?)\s*$', re.IGNORECASE)
+_PATH_RE = re.compile(r"^\s*path\s*=\s*(.*?)\s*$", re.IGNORECASE)
 
 
 def config_includes(config: Path, depth: int = 0) -> list[Path]:

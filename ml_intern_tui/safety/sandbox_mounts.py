@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Literal
 
 from ml_intern_tui import paths
+from ml_intern_tui.safety.credentials import SECRET_IN_HOME
 from ml_intern_tui.safety.git_dirs import control_paths, find_git_dirs
 from ml_intern_tui.safety.protected import protected_roots, sandbox_readonly
 
@@ -55,41 +56,8 @@ CACHE_VARIABLES: dict[CacheName, tuple[str, ...]] = {
 cache is not shared)."""
 MAX_MASKED_SOCKETS = 512
 
-HIDDEN_IN_HOME: tuple[str, ...] = (
-    ".ssh",
-    ".netrc",
-    ".aws",
-    ".azure",
-    ".config/gcloud",
-    ".git-credentials",
-    ".config/gh",
-    ".config/hub",
-    ".docker/config.json",
-    ".kube",
-    ".pypirc",
-    ".npmrc",
-    ".gnupg",
-    ".password-store",
-    ".local/share/keyrings",
-    ".kaggle",
-    ".huggingface",
-    ".cache/huggingface/token",
-    ".cache/huggingface/stored_tokens",
-    ".vault-token",
-    ".terraform.d/credentials.tfrc.json",
-    ".config/rclone",
-    ".s3cfg",
-    ".boto",
-    ".databrickscfg",
-    ".pgpass",
-    ".my.cnf",
-    ".codex/auth.json",
-    ".claude/.credentials.json",
-    ".mozilla",
-    ".config/google-chrome",
-    ".config/chromium",
-)
-"""Credential stores under the home directory (browser profiles hold session cookies)."""
+HIDDEN_IN_HOME: tuple[str, ...] = SECRET_IN_HOME
+"""Credential stores and shell histories under the home directory (``credentials``)."""
 
 CREDENTIAL_FILE_VARS: tuple[str, ...] = (
     "GOOGLE_APPLICATION_CREDENTIALS",

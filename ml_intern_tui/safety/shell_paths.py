@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ml_intern_tui.safety.credentials import SECRET_IN_HOME
 from ml_intern_tui.safety.protected import HOME_PROTECTED
 from ml_intern_tui.safety.shell_words import Word
 
@@ -37,14 +38,17 @@ PROC_READABLE: frozenset[str] = frozenset(
 )  # fmt: skip
 """Entries of ``/proc`` that describe the machine, not another process."""
 
-SECRET_HOME_PATHS: tuple[str, ...] = (
-    *(p for p in HOME_PROTECTED if not p.startswith((".bash", ".profile", ".z", ".inputrc"))),
-    ".git-credentials",
-    ".gnupg",
-    ".config/gh",
-    ".config/gcloud",
-    ".azure",
-    ".huggingface",
+SECRET_HOME_PATHS: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        [
+            *(
+                p
+                for p in HOME_PROTECTED
+                if not p.startswith((".bash", ".profile", ".z", ".inputrc"))
+            ),
+            *SECRET_IN_HOME,  # what the sandbox hides: credential stores, shell histories
+        ]
+    )
 )
 """Credential stores under the home directory whose contents must not reach a model."""
 

@@ -24,7 +24,9 @@ import asyncio
 import json
 import os
 import shlex
+import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -524,3 +526,55 @@ def test_an_include_of_dev_tty_cannot_read_the_users_keystrokes(tmp_path: Path) 
     _, _, reason = done.stdout.strip().partition(" ")
     assert reason != git_probe.TIMED_OUT, "git waited on the terminal"
     assert "configuration could not be read" in reason
+
+
+# ------------------------------------------- old tokens in histories and tool configs
+
+# (file under ~, a line holding a credential the app does not know to scrub)
+HOME_SECRETS = [
+    (".bash_history", "export OPENAI_API_KEY=sk-proj-oldkeyTHATnoOneRotated0001"),
+    (".zsh_history", ": 1700000000:0;hf auth login --token hf_oldTokenStillValid0000000001"),
+    (".python_history", "openai.api_key = 'sk-oldkey-typed-in-the-repl-0001'"),
+    (".config/git/credentials", "https://user:ghp_oldtoken0000000000000000000000000001@github.com"),
+    (".config/pypoetry/auth.toml", "[http-basic.private]\npassword = 'hunter2-registry'"),
+    (".modal.toml", "[default]\ntoken_secret = 'as-modal-secret-0001'"),
+]
+
+
+@pytest.mark.parametrize(("relative", "line"), HOME_SECRETS)
+def test_reading_histories_and_tool_credentials_is_never_read_only(
+    relative: str, line: str, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    (home / relative).parent.mkdir(parents=True, exist_ok=True)
+    (home / relative).write_text(line + "\n")
+    project = _repo(tmp_path / "project")
+    env = {**os.environ, "HOME": str(home)}
+    for command in (f"cat ~/{relative}", f"grep -a token ~/{relative}", f"tail ~/{relative}"):
+        analysis = analyse_command(command, cwd=project, env=env)
+        assert analysis.read_only_reason is not None, command
+        assert "credentials" in analysis.read_only_reason
+
+
+@pytest.mark.parametrize(("relative", "line"), HOME_SECRETS[:3])
+async def test_histories_are_hidden_inside_the_sandbox(
+    relative: str, line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not Sandbox().active:
+        pytest.skip("needs the OS sandbox")
+    home = Path(tempfile.mkdtemp(prefix="ml-intern-home-", dir="/var/tmp"))  # outside /tmp
+    try:
+        (home / relative).parent.mkdir(parents=True, exist_ok=True)
+        (home / relative).write_text(line + "\n")
+        monkeypatch.setenv("HOME", str(home))
+        project = _repo(tmp_path / "project")
+        sandbox = Sandbox(tmp_root=tmp_path / "sandbox-tmp")
+        ctx = ToolContext(
+            "c", "s", project, SessionState(), publish=lambda _e: None,
+            services={"sandbox": sandbox},
+        )  # fmt: skip
+        result = await BashTool().run(BashArgs(command=f"cat {home / relative}; echo end"), ctx)
+        assert "end" in result.output and line not in result.output
+        sandbox.cleanup()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
