@@ -523,3 +523,59 @@ async def test_the_users_own_git_edits_during_a_job_are_left_alone(
         assert "delta --dark" in (project / ".git" / "config").read_text()
     finally:
         await registry.shutdown()
+
+
+# ------------------------------------------------ the whole app, headless, auto mode
+
+
+def test_headless_auto_run_of_escape_attempts_leaves_nothing_armed(
+    bwrap: str, tmp_path: Path, marker: Path
+) -> None:
+    """``ml-intern-tui --mode auto -p …`` with a model that tries the escapes above in
+    one turn: they run in the sandbox unasked and arm nothing; the irreversible call at
+    the end stops the run with exit 3 and a line saying what would let it run."""
+    import json
+    import sys
+
+    from fakes.openai_server import FakeOpenAI, Reply
+
+    home = tmp_path / "home"
+    (home / "precious").mkdir(parents=True)
+    project = init_repo(tmp_path / "work")
+    fsmonitor = f"printf '[core]\\n\\tfsmonitor = touch {marker}\\n'"
+    attacks = [
+        f"mv .git .gitx && mkdir .git && cp -r .gitx/. .git/ && {fsmonitor} >> .git/config",
+        f"cp -r .git evil && {fsmonitor} >> evil/config && echo ../evil > .git/commondir",
+        f"mkdir sub && cd sub && git init -q && git {IDENTITY} -c core.fsmonitor=false commit -q "
+        f"--allow-empty -m x && git config core.fsmonitor 'touch {marker}' && cd .. && git add sub",
+    ]
+    calls = [("bash", json.dumps({"command": command})) for command in attacks]
+    stop = ("bash", json.dumps({"command": f"rm -rf {home / 'precious'}"}))
+    env = {
+        **os.environ,
+        **GIT_ENV,
+        "HOME": str(home),
+        "ML_INTERN_LLM__MAX_RETRIES": "1",
+        "ML_INTERN_LLM__RETRY_BASE_DELAY_S": "0.01",
+    }
+    with FakeOpenAI() as fake:
+        fake.enqueue(Reply(text="", tool_calls=calls), Reply(text="", tool_calls=[stop]))
+        env.update({"VLLM_BASE_URL": fake.base_url, "VLLM_API_KEY": "sk-fake"})
+        cli = [sys.executable, "-m", "ml_intern_tui.cli", "--model", "vllm/fake"]
+        proc = subprocess.run(
+            [*cli, "--mode", "auto", "-p", "tidy the repository"],
+            cwd=project,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert proc.returncode == 3, proc.stderr[-3000:]
+    assert "stopped: bash needs approval" in proc.stderr
+    assert "rerun with --mode yolo to let what cannot be undone run" in proc.stderr
+    assert "--mode auto" not in proc.stderr.split("stopped:")[-1]
+    assert (home / "precious").is_dir()
+    assert not armed(project, marker), "the user's git status ran the planted monitor"
+    assert host_git(project, "status").returncode == 0
