@@ -153,6 +153,8 @@ class Launch:
     follow it."""
     seccomp: bytes = b""
     """A seccomp BPF program bubblewrap loads for the command (``--seccomp FD``)."""
+    preexec: Callable[[], None] | None = None
+    """Run in the forked child before bubblewrap starts (the Landlock scope)."""
 
     @property
     def sandboxed(self) -> bool:
@@ -205,6 +207,7 @@ async def spawn_shell(
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
             pass_fds=fds,
+            preexec_fn=launch.preexec,
         )
     finally:
         for fd in fds:

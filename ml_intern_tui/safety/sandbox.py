@@ -19,6 +19,7 @@ import asyncio
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -31,7 +32,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from ml_intern_tui.core.protocol import EventBase, Notice, SandboxStatus
 from ml_intern_tui.core.tool import ApprovalKind
 from ml_intern_tui.safety.program_path import command_shell, trusted_which
-from ml_intern_tui.safety.sandbox_kernel import keyring_filter, landlock_helper, seccomp_fd
+from ml_intern_tui.safety.sandbox_kernel import (
+    keyring_filter,
+    landlock_helper,
+    scope_preexec,
+    seccomp_fd,
+)
 from ml_intern_tui.safety.sandbox_mounts import (
     DEFAULT_DOWNLOAD_CACHES,
     CacheName,
@@ -128,6 +134,13 @@ def _probe(bwrap: str, seccomp: bytes) -> str | None:
     lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
     why = _printable(lines[0] if lines else f"exit status {done.returncode}")
     return f"bubblewrap cannot start here: {why}"
+
+
+def _setuid(program: str) -> bool:
+    try:
+        return bool(os.stat(program).st_mode & stat.S_ISUID)
+    except OSError:
+        return False
 
 
 def _printable(text: str, limit: int = 200) -> str:
@@ -305,9 +318,18 @@ class Sandbox:
             env=self._environ(),
         )
         isolation = list(ISOLATION) + ([] if network else ["--unshare-net"])
-        # Sharing the host's network namespace shares its abstract Unix sockets too.
-        helper = landlock_helper() if network else []
+        # Sharing the host's network namespace shares its abstract Unix sockets too:
+        # scoped by Landlock, from inside when bubblewrap is set-uid (see preexec).
+        helper = landlock_helper() if network and _setuid(bwrap) else []
         return [bwrap, *isolation, *bwrap_args(plan), "--", *helper]
+
+    def preexec(self, *, network: bool) -> Callable[[], None] | None:
+        """What the forked child does before bubblewrap starts: the Landlock scope on
+        abstract sockets, for a command that shares the host's network namespace."""
+        bwrap = self.detect().bwrap
+        if not network or bwrap is None or _setuid(bwrap):
+            return None
+        return scope_preexec()
 
     def seccomp_program(self) -> bytes:
         """The seccomp filter sandboxed commands get (empty where bubblewrap cannot

@@ -10,8 +10,10 @@ machine, but two doors stay open:
 - **abstract Unix sockets** (``@name``, no file) belong to the network namespace: a
   command granted the network shares the host's, and could talk to any daemon listening
   on one (X11, D-Bus, containerd shims). Landlock's scoping (Linux 6.12, ABI 6) closes
-  it: ``landlock_helper`` restricts the command to sockets created inside its own
-  domain, then runs the shell.
+  it: ``scope_preexec`` restricts bubblewrap (and so the command) to sockets created
+  inside its own domain, in the forked child just before bubblewrap starts; where
+  bubblewrap is set-uid (the no-new-privileges flag Landlock needs would disarm it),
+  ``landlock_helper`` does the same inside the sandbox, before the shell.
 
 The seccomp program is classic BPF built here (no library), for x86-64 (with its x32
 and i386 ABIs) and arm64 (with 32-bit arm); on other architectures it allows everything.
@@ -24,6 +26,7 @@ import functools
 import os
 import struct
 import sys
+from collections.abc import Callable
 
 _LD_W_ABS = 0x20
 _JEQ_K = 0x15
@@ -132,3 +135,36 @@ def landlock_helper() -> list[str]:
     if landlock_abi() < SCOPED_ABI:
         return []
     return [sys.executable, "-I", "-S", "-c", LANDLOCK_HELPER]
+
+
+_PR_SET_NO_NEW_PRIVS = 38
+_SYS_LANDLOCK_RESTRICT_SELF = 446
+
+
+def scope_preexec() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that puts the forked child (bubblewrap, then the command) under
+    the abstract-socket and signal scope, or ``None`` when the kernel cannot scope.
+
+    Everything is prepared here, before the fork: the child only makes three system
+    calls (no import, no allocation outside the interpreter), and raises -- so the
+    command does not start -- when one fails.
+    """
+    if landlock_abi() < SCOPED_ABI:
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+    syscall = libc.syscall
+    syscall.restype = ctypes.c_long
+    prctl = libc.prctl
+    scopes = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL
+    attr = ctypes.create_string_buffer(struct.pack("=QQQ", 0, 0, scopes))
+    size = ctypes.c_size_t(len(attr.raw))
+
+    def restrict() -> None:
+        if prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "no_new_privs")
+        ruleset = syscall(_SYS_LANDLOCK_CREATE_RULESET, attr, size, 0)
+        if ruleset < 0 or syscall(_SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0) != 0:
+            raise OSError(ctypes.get_errno(), "landlock")
+        os.close(ruleset)
+
+    return restrict

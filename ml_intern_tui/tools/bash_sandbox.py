@@ -64,6 +64,7 @@ def launch_for(
         pass_env=pass_env,
         wrapper=tuple(wrapper),
         seccomp=sandbox.seccomp_program(),
+        preexec=sandbox.preexec(network=placement.network),
     )
 
 
