@@ -33,7 +33,7 @@ from ml_intern_tui.safety.git_probe import GitProbe
 from ml_intern_tui.safety.shell_effects import after_cd, script_effects
 from ml_intern_tui.safety.shell_files import ProtectedWrite, option_like_glob
 from ml_intern_tui.safety.shell_parse import ParsedScript, Redirect, SimpleCommand, parse_script
-from ml_intern_tui.safety.shell_paths import Where, inside, real
+from ml_intern_tui.safety.shell_paths import Where, inside, real, secret_reason, word_paths
 from ml_intern_tui.safety.shell_readonly import (
     Finding,
     judge_command,
@@ -88,6 +88,10 @@ class CommandAnalysis:
     protected: str | None = None
     """Writes a protected path (``.git/config``, ``~/.bashrc``, ``git config …``): outside
     the sandbox that asks in every mode."""
+    credential_read: str | None = None
+    """Names a credential store, a shell history or another process's environment as
+    something to read: outside the sandbox (which hides them) that asks in every mode,
+    so that yolo cannot hand the model a secret the app does not know to scrub."""
 
     @property
     def read_only(self) -> bool:
@@ -124,6 +128,7 @@ def analyse_command(
         network_reason=effects.network[0] if effects.network else None,
         destructive=destructive,
         protected=protected,
+        credential_read=credential_read(script, where),
     )
 
 
@@ -142,6 +147,45 @@ def command_risk(command: str, *, cwd: Path, env: Mapping[str, str] | None = Non
     where = Where(cwds=(Path(os.path.abspath(cwd)),), project=cwd, env=environ)
     effects = script_effects(parse_script(command), where)
     return "high" if effects.irreversible or effects.destructive else "medium"
+
+
+_RECURSIVE_READERS = frozenset({"rg", "ag", "tar", "zip", "rsync", "scp", "7z", "ack"})
+_RECURSIVE_WITH_FLAG = frozenset({"grep", "egrep", "fgrep", "cp", "zgrep", "diff"})
+
+
+def credential_read(script: ParsedScript, where: Where) -> str | None:
+    """Why a command of ``script`` would read a credential (one line), or ``None``.
+
+    Every argument and input of every command is looked at, whatever the program: a
+    path (or the value of ``--opt=path``) inside a credential store, a history file,
+    ``/proc/<pid>``, a raw device -- or a directory holding one, for programs that read
+    directories whole (``grep -r``, ``rg``, ``tar``, ``cp -r``…).
+    """
+    for command in script.commands:
+        words = list(command.words)
+        name = (words[0].value or "").rsplit("/", 1)[-1] if words else ""
+        flags = "".join(w.value or "" for w in words[1:] if (w.value or "").startswith("-"))
+        recursive = name in _RECURSIVE_READERS or (
+            name in _RECURSIVE_WITH_FLAG and any(c in flags for c in "rRa")
+        )
+        targets = words[1:] + [r.target for r in command.redirects if r.op == "<" and r.target]
+        for word in targets:
+            value = word.value
+            if value is None:
+                continue
+            if value.startswith("-"):
+                if "=" not in value:
+                    continue
+                option_value = value.split("=", 1)[1]
+                # Some programs expand a '~' there themselves: assume they do.
+                tilde = option_value.startswith("~/") or option_value == "~"
+                word = Word(value=option_value, raw=word.raw, glob=word.glob, tilde=tilde)
+            for path in word_paths(word, where) or []:
+                reason = secret_reason(path, where, recursive=recursive and path.is_dir())
+                if reason is not None:
+                    return reason
+        where = after_cd(command, where)
+    return None
 
 
 # ------------------------------------------------------------------ read-only

@@ -217,9 +217,12 @@ class BashTool(Tool):
         if reason is None and not place.asks:
             return None
         # What cannot be undone asks in auto whatever the sandbox could contain; leaving
-        # the sandbox asks too (both run in yolo). A protected path written outside the
-        # sandbox (whose mounts keep it read-only) asks in every mode, yolo included.
-        protected = analysis.protected if not place.sandboxed else None
+        # the sandbox asks too (both run in yolo). A protected path written, or a
+        # credential read, outside the sandbox (whose mounts keep the first read-only
+        # and hide the second) asks in every mode, yolo included.
+        protected = (
+            None if place.sandboxed else (analysis.protected or analysis.credential_read)
+        )
         kind: ApprovalKind = (
             "protected" if protected else "irreversible" if analysis.irreversible else place.kind
         )

@@ -29,6 +29,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakes.openai_server import FakeOpenAI, Reply
@@ -578,3 +579,76 @@ async def test_histories_are_hidden_inside_the_sandbox(
         sandbox.cleanup()
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+# ------------------------------------------------ yolo: secrets never reach the model
+
+# Reads of credentials outside the sandbox (which hides them): yolo used to run these.
+CREDENTIAL_READS = [
+    "cat ~/.aws/credentials",
+    "grep -r aws_secret ~",
+    "tar czf /tmp/home.tgz ~",
+    "python3 load.py --config=~/.aws/credentials",
+    "cat < ~/.netrc",
+    "cd ~/.ssh && cat id_rsa",
+    "head -n 5 ~/.bash_history",
+    "cat /proc/1/environ",
+]
+
+
+@pytest.mark.parametrize("command", CREDENTIAL_READS)
+def test_credential_reads_outside_the_sandbox_ask_even_in_yolo(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    (home / ".aws").mkdir(parents=True)
+    (home / ".aws" / "credentials").write_text("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG\n")
+    (home / ".ssh").mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    project = _repo(tmp_path / "project")
+    request = BashTool().approval(BashArgs(command=command), _no_sandbox_ctx(project))
+    assert request is not None and request.kind == "protected", command
+    verdict = ApprovalPolicy("yolo", budget_usd=None, spend=SpendTracker()).decide("bash", request)
+    assert verdict.action == "ask"
+
+
+async def test_yolo_cannot_send_an_unknown_secret_to_the_model(
+    fake_openai: FakeOpenAI,
+    harness_factory,
+    workspace: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A key the app does not know (not in its environment) in ~/.aws/credentials: yolo
+    ran ``cat`` outside the sandbox and the key was in the next request body."""
+    home = tmp_path / "home"
+    (home / ".aws").mkdir(parents=True)
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "EXAMPLEKEY0001"
+    (home / ".aws" / "credentials").write_text(f"aws_secret_access_key = {secret}\n")
+    monkeypatch.setenv("HOME", str(home))
+    call = ("bash", json.dumps({"command": "cat ~/.aws/credentials", "outside_sandbox": True}))
+    h = await harness_factory(mode="yolo")
+    fake_openai.enqueue(Reply(text="", tool_calls=[call]), Reply(text="done"))
+    mark = h.mark()
+    h.submit(UserInput(text="check the aws setup"))
+    ended = await _approval_or_end(h, mark)
+    if ended.type == "approval_required":
+        assert "credentials" in (ended.items[0].blocked_reason or "")
+        decision = ApprovalDecision(call_id=ended.items[0].call_id, approved=False)
+        h.submit(Approval(decisions=[decision]))
+        await h.wait_for("turn_complete", after=mark)
+    leaked = [r for r in fake_openai.requests if secret in json.dumps(r.body)]
+    assert leaked == [], "the key reached the model"
+    assert ended.type == "approval_required"
+
+
+async def _approval_or_end(h: Any, mark: int) -> Any:
+    """The first ``approval_required`` or ``turn_complete`` after ``mark``."""
+    tasks = [asyncio.ensure_future(h.wait_for(kind, after=mark)) for kind in WAITED]
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    return next(iter(done)).result()
+
+
+WAITED = ("approval_required", "turn_complete")
