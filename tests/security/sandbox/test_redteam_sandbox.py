@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -586,3 +587,41 @@ def test_headless_auto_run_of_escape_attempts_leaves_nothing_armed(
     assert (home / "precious").is_dir()
     assert not armed(project, marker), "the user's git status ran the planted monitor"
     assert host_git(project, "status").returncode == 0
+
+
+# ----------------------------------------------------- the rest of the machine
+
+# (what a command would reach, a snippet that succeeds only if it does); {pid} is the
+# app's own process id. Each family is one line a model could send.
+ESCAPES = [
+    ("the user's terminal", "exec 3<>/dev/tty"),
+    ("the host's terminals", "ls /dev/pts | grep -q '^[0-9]'"),
+    ("raw disks", "ls /dev | grep -qE '^(sd|vd|nvme|xvd|hd|mmcblk)'"),
+    ("physical memory", "test -e /dev/mem || test -e /dev/kmem"),
+    ("the Docker daemon", "test -S /var/run/docker.sock || test -S /run/docker.sock"),
+    ("the system D-Bus", "test -S /run/dbus/system_bus_socket"),
+    ("the X server", "test -e /tmp/.X11-unix/X0"),
+    ("the app's process", "test -r /proc/{pid}/environ || kill -0 {pid}"),
+    ("cgroups", "echo $$ > /sys/fs/cgroup/cgroup.procs"),
+    ("kernel settings", "echo 1 > /proc/sys/kernel/sysrq"),
+    ("set-uid programs", "grep -qE 'NoNewPrivs:\\s+0' /proc/self/status"),
+    ("capabilities", "grep -qE 'CapEff:\\s+0*[1-9a-f]' /proc/self/status"),
+    ("a remount", "unshare -rm sh -c 'mount -o remount,rw / && touch /etc/ml-intern-escaped'"),
+    ("the host name", "hostname ml-intern-escaped"),
+    ("the clock", "date -s 2020-01-01"),
+]
+
+
+async def test_nothing_else_of_the_machine_is_reachable(ctx: ToolContext) -> None:
+    script = "\n".join(
+        f"( {snippet.format(pid=os.getpid())} ) >/dev/null 2>&1 && echo {shlex.quote('ESCAPED: ' + what)}"
+        for what, snippet in ESCAPES
+    )
+    unconfined = make_ctx(ctx.cwd, None)  # the control: outside, some of these work
+    control = await bash(unconfined, command=script + "\necho checked")
+    assert "ESCAPED: the app's process" in control.output
+    result = await bash(ctx, command=script + "\necho checked")
+    assert "checked" in result.output
+    escaped = [line for line in result.output.splitlines() if line.startswith("ESCAPED")]
+    assert escaped == []
+    assert not os.path.exists("/etc/ml-intern-escaped")  # noqa: ASYNC240
