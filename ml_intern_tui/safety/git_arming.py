@@ -23,7 +23,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ml_intern_tui.safety.git_dirs import HOOK_NAMES, config_includes, find_git_dirs
+from ml_intern_tui.safety.git_dirs import HOOK_NAMES, config_includes, guarded_git_dirs
 from ml_intern_tui.safety.git_probe import GitProbe
 from ml_intern_tui.safety.shell_git import config_key_risk
 
@@ -59,8 +59,7 @@ class Snapshot:
         for root in snapshot.roots:
             if root == Path("/"):
                 continue
-            git_dirs, _ = find_git_dirs(root)
-            for git_dir in git_dirs:
+            for git_dir in guarded_git_dirs(root):
                 if git_dir.path.is_dir():
                     snapshot._add_git_dir(git_dir.path)
         return snapshot

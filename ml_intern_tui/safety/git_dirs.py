@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ml_intern_tui.safety.git_probe import read_regular
+from ml_intern_tui.safety.git_probe import GitProbe, read_regular
 
 MAX_DEPTH = 4
 """Levels below the tree's root searched for nested repositories."""
@@ -59,6 +59,55 @@ class GitDir:
     """The git directory itself (resolved)."""
     pointer: Path | None = None
     """The ``.git`` file that points here, when the repository uses one."""
+
+
+def guarded_git_dirs(root: Path, probe: GitProbe | None = None) -> list[GitDir]:
+    """The git directories the sandbox guards in ``root`` and ``git_arming`` watches:
+    ``find_git_dirs``, plus the submodules each repository's index registers (a gitlink
+    at any depth makes the user's ``git status`` run git there, with its config)."""
+    found, _ = find_git_dirs(root)
+    probe = probe or GitProbe(os.environ, untrusted=(root,))
+    known = {git_dir.path for git_dir in found}
+    for git_dir in list(found):
+        if len(found) >= MAX_GIT_DIRS:
+            break
+        if git_dir.path.name != ".git" or not git_dir.path.is_dir():
+            continue
+        for linked in gitlink_git_dirs(git_dir.path, probe):
+            if linked.path not in known and linked.path.is_relative_to(root):
+                known.add(linked.path)
+                found.append(linked)
+    return found[:MAX_GIT_DIRS]
+
+
+_GITLINK_MODE = b"\x00\x00\xe0\x00"  # mode 160000 as the index stores it
+
+
+def gitlink_git_dirs(git_dir: Path, probe: GitProbe) -> list[GitDir]:
+    """The git directories of the submodules ``git_dir``'s index registers (only asks
+    git when the index holds a gitlink at all)."""
+    index = read_regular(git_dir / "index", 64 << 20)
+    if index is None or _GITLINK_MODE not in index:
+        return []
+    worktree = git_dir.parent
+    listing = probe.run(["ls-files", "--stage", "-z", "--full-name"], worktree)
+    if not isinstance(listing, bytes):
+        return []
+    out: list[GitDir] = []
+    for entry in listing.decode("utf-8", "surrogateescape").split("\0"):
+        meta, _, name = entry.partition("\t")
+        if not meta.startswith("160000 ") or not name:
+            continue
+        dot_git = worktree / name / ".git"
+        if dot_git.is_dir() and not dot_git.is_symlink():
+            out.append(GitDir(Path(os.path.realpath(dot_git))))
+        elif dot_git.is_file():
+            target = gitfile_target(dot_git)
+            if target is not None and target.is_dir():
+                out.append(GitDir(target, pointer=dot_git))
+        if len(out) >= MAX_GIT_DIRS:
+            break
+    return out
 
 
 def find_git_dirs(root: Path) -> tuple[list[GitDir], bool]:

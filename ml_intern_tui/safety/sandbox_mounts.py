@@ -38,7 +38,7 @@ from typing import Literal
 
 from ml_intern_tui import paths
 from ml_intern_tui.safety.credentials import SECRET_IN_HOME
-from ml_intern_tui.safety.git_dirs import control_paths, find_git_dirs
+from ml_intern_tui.safety.git_dirs import control_paths, guarded_git_dirs
 from ml_intern_tui.safety.protected import protected_roots, sandbox_readonly
 
 CacheName = Literal["huggingface", "pip", "uv", "torch"]
@@ -235,8 +235,7 @@ def git_guard(area: Path) -> tuple[list[Path], list[Path]]:
         return [], []
     pins: list[Path] = []
     readonly: list[Path] = []
-    git_dirs, _ = find_git_dirs(area)
-    for git_dir in git_dirs:
+    for git_dir in guarded_git_dirs(area):
         if git_dir.pointer is not None:
             readonly.append(git_dir.pointer)
         if not git_dir.path.is_dir():

@@ -125,6 +125,13 @@ REPLACEMENTS = [
         id="config.worktree when the extension is on",
     ),
     pytest.param(
+        f"mkdir -p a/b/c/d/e/f && git -C a/b/c/d/e/f init -q && git -C a/b/c/d/e/f {IDENTITY} "
+        "commit -q --allow-empty -m x && git add a/b/c/d/e/f",
+        "printf '[core]\\n\\tfsmonitor = touch {marker}\\n' >> a/b/c/d/e/f/.git/config",
+        ("status",),
+        id="a deep submodule's config",
+    ),
+    pytest.param(
         "echo '# shared settings' > .gitconfig && git config include.path ../.gitconfig",
         "printf '[core]\\n\\tfsmonitor = touch {marker}\\n' >> .gitconfig",
         ("status",),
@@ -212,6 +219,14 @@ ARMINGS = [
         "git add sub",
         ("status",),
         id="a nested repository registered as a submodule",
+    ),
+    pytest.param(
+        True,
+        f"mkdir -p a/b/c/d/e/f && cd a/b/c/d/e/f && git init -q && git {IDENTITY} -c "
+        "core.fsmonitor=false commit -q --allow-empty -m x && git config core.fsmonitor "
+        "'touch {marker}' && cd ../../../../../.. && git add a/b/c/d/e/f",
+        ("status",),
+        id="a deep nested repository registered as a submodule",
     ),
     pytest.param(
         False,
