@@ -30,6 +30,7 @@ from pathlib import Path
 
 from ml_intern_tui.core.protocol import Risk
 from ml_intern_tui.safety.git_probe import GitProbe
+from ml_intern_tui.safety.program_path import command_shell
 from ml_intern_tui.safety.shell_effects import after_cd, script_effects
 from ml_intern_tui.safety.shell_files import ProtectedWrite, option_like_glob
 from ml_intern_tui.safety.shell_parse import ParsedScript, Redirect, SimpleCommand, parse_script
@@ -138,6 +139,8 @@ def command_parts(command: str) -> list[str]:
     script = parse_script(command)
     if not command.strip() or not script.understood:
         return []
+    if not _shell_is_bash() and "$'" in command:
+        return []
     return [c.text for c in script.commands]
 
 
@@ -188,6 +191,11 @@ def credential_read(script: ParsedScript, where: Where) -> str | None:
     return None
 
 
+def _shell_is_bash() -> bool:
+    """Commands run under bash (the grammar parsed here); ``/bin/sh`` only without it."""
+    return command_shell().rsplit("/", 1)[-1] == "bash"
+
+
 # ------------------------------------------------------------------ read-only
 
 
@@ -221,6 +229,8 @@ def read_only_reason(script: ParsedScript, where: Where, entries: tuple[_Entry, 
         return f"cannot be analysed: it {script.error}"
     if script.problems:
         return script.problems[0]
+    if not _shell_is_bash() and "$'" in script.source:
+        return f"uses $'…' quoting, which {command_shell()} (no bash here) reads otherwise"
     problem = _environment_reason(where)
     if problem is not None:
         return problem

@@ -652,3 +652,19 @@ async def _approval_or_end(h: Any, mark: int) -> Any:
 
 
 WAITED = ("approval_required", "turn_complete")
+
+
+def test_without_bash_the_ansi_c_quoting_is_never_read_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a machine without bash, commands run under /bin/sh: the quoting it reads
+    otherwise makes nothing read-only and nothing match a remembered rule."""
+    from ml_intern_tui.safety import shell_analysis
+
+    project = _repo(tmp_path / "project")
+    command = SHELL_DIFFERENTIALS[0].format(marker=project / "m")
+    assert analyse_command(command, cwd=project).read_only_reason is None
+    monkeypatch.setattr(shell_analysis, "command_shell", lambda: "/bin/sh")
+    analysis = analyse_command(command, cwd=project)
+    assert analysis.read_only_reason is not None and "/bin/sh" in analysis.read_only_reason
+    assert analysis.parts == []
