@@ -34,7 +34,7 @@ from ml_intern_tui.safety.program_path import command_shell
 from ml_intern_tui.safety.shell_effects import after_cd, script_effects
 from ml_intern_tui.safety.shell_files import ProtectedWrite, option_like_glob
 from ml_intern_tui.safety.shell_parse import ParsedScript, Redirect, SimpleCommand, parse_script
-from ml_intern_tui.safety.shell_paths import Where, inside, real, secret_reason, word_paths
+from ml_intern_tui.safety.shell_paths import Where, inside, real, secret_roots, word_paths
 from ml_intern_tui.safety.shell_readonly import (
     Finding,
     judge_command,
@@ -90,9 +90,9 @@ class CommandAnalysis:
     """Writes a protected path (``.git/config``, ``~/.bashrc``, ``git config …``): outside
     the sandbox that asks in every mode."""
     credential_read: str | None = None
-    """Names a credential store, a shell history or another process's environment as
-    something to read: outside the sandbox (which hides them) that asks in every mode,
-    so that yolo cannot hand the model a secret the app does not know to scrub."""
+    """Names a credential store or a shell history as something to read: outside the
+    sandbox (which hides them) that asks in every mode, so that yolo cannot hand the
+    model a secret the app does not know to scrub."""
 
     @property
     def read_only(self) -> bool:
@@ -156,13 +156,29 @@ _RECURSIVE_READERS = frozenset({"rg", "ag", "tar", "zip", "rsync", "scp", "7z", 
 _RECURSIVE_WITH_FLAG = frozenset({"grep", "egrep", "fgrep", "cp", "zgrep", "diff"})
 
 
+def _unknown_secret_roots(where: Where) -> list[Path]:
+    """Credential roots whose contents the app does not scrub by value: not the Hugging
+    Face token files (``secret_values`` registers their tokens at start)."""
+    home = where.home
+    known: set[Path] = set()
+    if where.env.get("HF_HOME"):
+        hf = Path(where.env["HF_HOME"])
+        known |= {real(hf / "token"), real(hf / "stored_tokens")}
+    if home is not None:
+        known |= {real(home / ".cache/huggingface" / name) for name in ("token", "stored_tokens")}
+    if where.env.get("HF_TOKEN_PATH"):
+        known.add(real(Path(where.env["HF_TOKEN_PATH"])))
+    return [root for root in secret_roots(where) if root not in known]
+
+
 def credential_read(script: ParsedScript, where: Where) -> str | None:
     """Why a command of ``script`` would read a credential (one line), or ``None``.
 
     Every argument and input of every command is looked at, whatever the program: a
-    path (or the value of ``--opt=path``) inside a credential store, a history file,
-    ``/proc/<pid>``, a raw device -- or a directory holding one, for programs that read
-    directories whole (``grep -r``, ``rg``, ``tar``, ``cp -r``…).
+    path (or the value of ``--opt=path``) inside a credential store or a history file
+    -- or a directory holding one, for programs that read directories whole (``grep
+    -r``, ``rg``, ``tar``, ``cp -r``…). (Environments, ``/proc/*/environ``, are covered
+    by the scrub of the app's known secret values, which holds in every mode.)
     """
     for command in script.commands:
         words = list(command.words)
@@ -184,9 +200,11 @@ def credential_read(script: ParsedScript, where: Where) -> str | None:
                 tilde = option_value.startswith("~/") or option_value == "~"
                 word = Word(value=option_value, raw=word.raw, glob=word.glob, tilde=tilde)
             for path in word_paths(word, where) or []:
-                reason = secret_reason(path, where, recursive=recursive and path.is_dir())
-                if reason is not None:
-                    return reason
+                target = real(path)
+                deep = recursive and path.is_dir()
+                for root in _unknown_secret_roots(where):
+                    if inside(target, root) or (deep and inside(root, target)):
+                        return f"reads {path}, which holds credentials"
         where = after_cd(command, where)
     return None
 

@@ -584,6 +584,7 @@ async def test_histories_are_hidden_inside_the_sandbox(
 # ------------------------------------------------ yolo: secrets never reach the model
 
 # Reads of credentials outside the sandbox (which hides them): yolo used to run these.
+# (Environments are not here: the app's secret values are scrubbed from every output.)
 CREDENTIAL_READS = [
     "cat ~/.aws/credentials",
     "grep -r aws_secret ~",
@@ -592,7 +593,6 @@ CREDENTIAL_READS = [
     "cat < ~/.netrc",
     "cd ~/.ssh && cat id_rsa",
     "head -n 5 ~/.bash_history",
-    "cat /proc/1/environ",
 ]
 
 
@@ -668,3 +668,20 @@ def test_without_bash_the_ansi_c_quoting_is_never_read_only(
     analysis = analyse_command(command, cwd=project)
     assert analysis.read_only_reason is not None and "/bin/sh" in analysis.read_only_reason
     assert analysis.parts == []
+
+
+@pytest.mark.parametrize(
+    "include",
+    ["config", "../big.cfg", "/dev/zero"],
+    ids=["includes itself", "a 20 MB include", "an endless include"],
+)
+def test_include_tricks_end_in_a_question_not_a_hang(include: str, tmp_path: Path) -> None:
+    project = _repo(tmp_path / "project")
+    (project / "big.cfg").write_text("[x]\n" + "\ta = b\n" * 3_000_000)
+    _git(project, "config", "include.path", include)
+    analysis = analyse_command("git status; git log; git diff", cwd=project)
+    if include == "../big.cfg":
+        assert analysis.read_only_reason is None  # harmless, only big: still read-only
+    else:
+        assert analysis.read_only_reason is not None
+        assert "configuration could not be read" in analysis.read_only_reason

@@ -76,9 +76,12 @@ def test_read_only_commands_need_nothing_unless_they_ask_to_leave(tmp_path: Path
     net = request(active, tmp_path, "git status", network=True)
     assert net is not None and (net.kind, net.operation) == ("unsandboxed", "run_network")
     assert net.reason == "needs the network"
-    out = request(active, tmp_path, "cat ~/.ssh/id_rsa", outside_sandbox=True)
+    out = request(active, tmp_path, "cat README.md", outside_sandbox=True)
     assert out is not None and (out.kind, out.operation) == ("unsandboxed", "run_unsandboxed")
     assert "runs OUTSIDE the sandbox" in out.details
+    # A credential read outside the sandbox (which hides it) always asks.
+    secret = request(active, tmp_path, "cat ~/.ssh/id_rsa", outside_sandbox=True)
+    assert secret is not None and secret.kind == "protected"
 
 
 def test_contained_commands_are_local_and_say_where_they_run(tmp_path: Path) -> None:
@@ -86,7 +89,10 @@ def test_contained_commands_are_local_and_say_where_they_run(tmp_path: Path) -> 
     assert req is not None and (req.kind, req.operation, req.reason) == ("local", "run", "")
     assert "runs in the sandbox · no network" in req.details
     allow = request(
-        Sandbox(detection=WORKS, network="allow"), tmp_path, "curl -O https://example.org/x", network=True
+        Sandbox(detection=WORKS, network="allow"),
+        tmp_path,
+        "curl -O https://example.org/x",
+        network=True,
     )
     assert allow is not None and allow.kind == "local"
     assert "runs in the sandbox · network on" in allow.details
@@ -94,7 +100,12 @@ def test_contained_commands_are_local_and_say_where_they_run(tmp_path: Path) -> 
 
 def test_network_deny_needs_no_approval_because_run_refuses(tmp_path: Path) -> None:
     assert (
-        request(Sandbox(detection=WORKS, network="deny"), tmp_path, "curl -O https://example.org/x", network=True)
+        request(
+            Sandbox(detection=WORKS, network="deny"),
+            tmp_path,
+            "curl -O https://example.org/x",
+            network=True,
+        )
         is None
     )
 
