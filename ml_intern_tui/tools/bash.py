@@ -220,9 +220,7 @@ class BashTool(Tool):
         # the sandbox asks too (both run in yolo). A protected path written, or a
         # credential read, outside the sandbox (whose mounts keep the first read-only
         # and hide the second) asks in every mode, yolo included.
-        protected = (
-            None if place.sandboxed else (analysis.protected or analysis.credential_read)
-        )
+        protected = None if place.sandboxed else (analysis.protected or analysis.credential_read)
         kind: ApprovalKind = (
             "protected" if protected else "irreversible" if analysis.irreversible else place.kind
         )
