@@ -33,7 +33,9 @@ from ml_intern_tui.core.protocol import EventBase, Notice, SandboxStatus
 from ml_intern_tui.core.tool import ApprovalKind
 from ml_intern_tui.safety.program_path import command_shell, trusted_which
 from ml_intern_tui.safety.sandbox_kernel import (
+    SCOPED_ABI,
     keyring_filter,
+    landlock_abi,
     landlock_helper,
     scope_preexec,
     seccomp_fd,
@@ -192,6 +194,8 @@ class Sandbox:
         self._path = path
         self._env = env
         self._detection = detection
+        self._probed = False
+        """The detection came from a real probe here (not given by an embedder)."""
         self._lock = threading.Lock()
         self._tmp_parent = tmp_root
         self._tmp_root: Path | None = None
@@ -215,6 +219,7 @@ class Sandbox:
                 self._detection = (
                     Detection(None, None) if self.mode == "off" else detect(self._path)
                 )
+                self._probed = self.mode != "off"
             return self._detection
 
     @property
@@ -242,7 +247,15 @@ class Sandbox:
             "allow": "network allowed",
             "deny": "no network",
         }[self.network]
-        return f"bubblewrap: writes to {writes}; {network}"
+        gaps = []
+        if self._probed and not self.detect().seccomp:  # (a given detection says nothing)
+            gaps.append("the kernel keyring stays reachable (bubblewrap could not load seccomp)")
+        if self.network != "deny" and landlock_abi() < SCOPED_ABI:
+            gaps.append(
+                "with the network, the host's abstract sockets stay reachable "
+                "(this kernel has no Landlock scoping, Linux 6.12+)"
+            )
+        return f"bubblewrap: writes to {writes}; {network}" + "".join(f"; {g}" for g in gaps)
 
     def notice(self) -> str | None:
         """The warning said once at start when auto mode has no sandbox, else ``None``."""

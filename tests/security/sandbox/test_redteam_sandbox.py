@@ -640,3 +640,19 @@ async def test_nothing_else_of_the_machine_is_reachable(ctx: ToolContext) -> Non
     escaped = [line for line in result.output.splitlines() if line.startswith("ESCAPED")]
     assert escaped == []
     assert not os.path.exists("/etc/ml-intern-escaped")  # noqa: ASYNC240
+
+
+def test_without_seccomp_the_sandbox_still_runs_and_says_what_is_left_open(
+    bwrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kernel (or bubblewrap) that cannot load the filter keeps the sandbox, and
+    ``/status`` names the one door left open instead of claiming it is closed."""
+    import ml_intern_tui.safety.sandbox as sandbox_module
+    from ml_intern_tui.safety.sandbox import Sandbox
+
+    monkeypatch.setattr(sandbox_module, "_probes", {})
+    monkeypatch.setattr(sandbox_module, "keyring_filter", lambda: b"not a BPF program")
+    sandbox = Sandbox()
+    assert sandbox.active and not sandbox.detect().seccomp
+    assert sandbox.seccomp_program() == b""
+    assert "the kernel keyring stays reachable" in sandbox.summary()
