@@ -27,6 +27,9 @@ from ml_intern_tui.safety.shell_readonly import Finding, secret_reads
 from ml_intern_tui.safety.shell_words import Word, names
 
 MAX_SUBMODULES = 200
+MAX_CONFIG_BYTES = 1 << 20
+"""Configuration (all files, includes) checked at most: real ones are a few kB; a planted
+include of a huge file must not cost seconds of parsing at every approval."""
 MAX_MODULE_ENTRIES = 5000
 """Entries of ``.git/modules`` looked at before giving up (a million planted directories
 must not slow every approval)."""
@@ -322,6 +325,8 @@ def inspect_repository(cwd: Path, probe: GitProbe, *, alias: str | None = None) 
         return output
     if output is None:
         return None
+    if len(output) > MAX_CONFIG_BYTES:
+        return "git's configuration is too large to check"
     for origin, key, value in _config_entries(output):
         if alias is not None and key.lower() == f"alias.{alias.lower()}":
             return f"git {alias} is an alias (from {origin}), which may run any command"
