@@ -34,6 +34,7 @@ from typing import Any, TextIO, cast
 from ml_intern_tui.cli import EXIT_AGENT_ERROR, EXIT_INTERRUPTED, EXIT_NEEDS_HUMAN, EXIT_OK
 from ml_intern_tui.core.effort import NOTICE_PREFIXES
 from ml_intern_tui.core.protocol import (
+    ApprovalItem,
     ApprovalRequired,
     AssistantDelta,
     AssistantMessage,
@@ -163,6 +164,38 @@ def _short_args(args: dict[str, Any], limit: int = 100) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def what_would_run(item: ApprovalItem, mode: str | None) -> str:
+    """The one line that says what would let a stopped call run (not always a mode)."""
+    reason = item.blocked_reason or ""
+    kind = item.kind
+    if kind in ("protected", "manual"):
+        return (
+            "no flag lets it run: it always needs a person; run it in the app "
+            "(ml-intern-tui) and approve it there"
+        )
+    if kind == "local":
+        return "rerun with --mode auto to let contained local work run"
+    if kind == "unsandboxed":
+        if "no OS sandbox" in reason or "none on this machine" in item.details:
+            return (
+                "install bubblewrap (sudo apt-get install bubblewrap) so it runs in the OS "
+                "sandbox under --mode auto, or rerun with --mode yolo to run it unconfined"
+            )
+        if "needs the network" in reason or " run_network" in item.remember_scope:
+            return (
+                "rerun with --mode yolo, or let sandboxed commands use the network "
+                '([sandbox] network = "allow" in your config)'
+            )
+        return "rerun with --mode yolo to let it run outside the sandbox"
+    if kind == "irreversible":
+        return "rerun with --mode yolo to let what cannot be undone run (nothing else will)"
+    if kind == "spend":
+        if mode == "yolo":
+            return "rerun with a higher --budget USD to let it spend"
+        return "rerun with --mode yolo --budget USD to let it spend"
+    return "rerun with --mode auto (local work) or --mode yolo --budget USD to let it run"
+
+
 class Outcome:
     """Watches events for the one that ends a headless run."""
 
@@ -172,6 +205,7 @@ class Outcome:
         self.done = asyncio.Event()
         self.ready = asyncio.Event()
         self.last_error: Error | None = None
+        self.mode: str | None = None
 
     def _end(self, code: int, message: str | None = None) -> None:
         if self.code is None:
@@ -181,6 +215,7 @@ class Outcome:
 
     def __call__(self, event: EventBase) -> None:
         if isinstance(event, Ready):
+            self.mode = event.mode
             self.ready.set()
         elif isinstance(event, Error):
             self.last_error = event
@@ -195,9 +230,8 @@ class Outcome:
             if any(item.tool == "model" for item in event.items):  # the unpriced-model stop
                 lines.append("rerun with a priced model (--model) or without --budget")
             else:
-                lines.append(
-                    "rerun with --mode auto (local work) or --mode yolo --budget USD to let it run"
-                )
+                advice = [what_would_run(item, self.mode) for item in event.items]
+                lines += list(dict.fromkeys(advice))
             self._end(EXIT_NEEDS_HUMAN, "\n".join(lines))
         elif isinstance(event, Interrupted):
             self._end(EXIT_INTERRUPTED, "interrupted")

@@ -229,6 +229,9 @@ class ApprovalItem(_Model):
     """Human-readable scope a "remember" answer would store, e.g. ``bash: python train.py*``."""
     blocked_reason: str | None = None
     """Why the current mode could not approve it by itself (budget, always-manual...)."""
+    kind: str | None = None
+    """The consent it needs (``local``, ``unsandboxed``, ``irreversible``, ``spend``,
+    ``protected``, ``manual``): what would let it run differs."""
 
 
 class ApprovalRequired(EventBase):

@@ -43,6 +43,8 @@ from ml_intern_tui.jobs.metrics import MetricsTracker
 from ml_intern_tui.jobs.trackio_follow import TRACKIO_POLL_S, TrackioFollower, store_directory
 
 JobKind = Literal["local", "hf"]
+OnExit = Callable[["JobRecord", int], Awaitable[list[str]]]
+"""Called with a local job and its exit code when its process has ended."""
 JobStatus = Literal["running", "completed", "failed", "cancelled"]
 FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 
@@ -227,12 +229,15 @@ class JobRegistry:
         env: dict[str, str] | None = None,
         *,
         launch: Launch | None = None,
+        on_exit: OnExit | None = None,
     ) -> JobRecord:
         """Start ``command`` as a background job and return at once.
 
         ``env`` adds to (overrides) this process's environment minus its secrets;
-        ``launch`` may run it in the sandbox. Raises ``OSError`` when the process cannot
-        be started (missing ``cwd``).
+        ``launch`` may run it in the sandbox. ``on_exit`` runs when the process has ended,
+        before the job is marked finished; the lines it returns end the job's log (why
+        the sandbox may have made it fail, git traps it left). Raises ``OSError`` when
+        the process cannot be started (missing ``cwd``).
         """
         job_id = self.new_id()
         spawning = asyncio.ensure_future(spawn_shell(command, cwd, env, launch=launch))
@@ -242,9 +247,9 @@ class JobRegistry:
             # The job may already run while asyncio wires its pipes: register it anyway
             # so it is followed, listed and reported as still running.
             with contextlib.suppress(OSError):
-                self._register_local(job_id, await spawning, command, title, cwd)
+                self._register_local(job_id, await spawning, command, title, cwd, on_exit)
             raise
-        return self._register_local(job_id, proc, command, title, cwd)
+        return self._register_local(job_id, proc, command, title, cwd, on_exit)
 
     def _register_local(
         self,
@@ -253,6 +258,7 @@ class JobRegistry:
         command: str,
         title: str,
         cwd: Path | None = None,
+        on_exit: OnExit | None = None,
     ) -> JobRecord:
         record = JobRecord(
             id=job_id,
@@ -267,7 +273,7 @@ class JobRegistry:
         self._track(record)
         self._procs[job_id] = proc
         self._followers[job_id] = asyncio.create_task(
-            self._follow_local(record, proc), name=f"follow-{job_id}"
+            self._follow_local(record, proc, on_exit), name=f"follow-{job_id}"
         )
         return record
 
@@ -448,7 +454,9 @@ class JobRegistry:
         self._last_polls.add(last)  # rows written just before the end
         last.add_done_callback(self._last_polls.discard)
 
-    async def _follow_local(self, record: JobRecord, proc: asyncio.subprocess.Process) -> None:
+    async def _follow_local(
+        self, record: JobRecord, proc: asyncio.subprocess.Process, on_exit: OnExit | None
+    ) -> None:
         stream = self._streams[record.id]
         splitter = LineSplitter(
             progress_interval_s=PROGRESS_SNAPSHOT_S, redraws=self.extract_metrics
@@ -462,6 +470,11 @@ class JobRegistry:
             code = await proc.wait()
         finally:
             self._procs.pop(record.id, None)
+        if on_exit is not None:
+            try:
+                stream.add(await on_exit(record, code))
+            except Exception as exc:  # a check after the job must not lose its end
+                stream.add([f"[the check after the job failed: {exc}]"])
         if record.id in self._cancelling:
             status = "cancelled"
         else:

@@ -8,6 +8,10 @@ that reads a local file for the model or sends one away (``read``, ``hf_dataset_
 the file is one of these. The list is the union of the stores the OS sandbox hides and
 the ones shell analysis refuses to print, plus files named by credential variables, the
 machine's own secrets and other processes' ``/proc`` entries (their environments).
+Shell and REPL histories count too: they hold the tokens people paste
+(``export OPENAI_API_KEY=…``, ``hf auth login --token …``), often old ones the app does
+not know to scrub. The lists below are also what the sandbox hides and what the shell
+analysis refuses to call read-only, so the two cannot drift apart.
 
 ``.env`` files are different: a project's own settings, which the model reads for good
 reasons. Their secret-looking values are registered as known secrets instead
@@ -23,20 +27,100 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from ml_intern_tui import paths
-from ml_intern_tui.safety.sandbox_mounts import CREDENTIAL_FILE_VARS, HIDDEN_IN_HOME, hf_home
-from ml_intern_tui.safety.shell_paths import PROC_READABLE, SECRET_HOME_PATHS, SYSTEM_SECRETS
 
-CREDENTIAL_HOME_PATHS: tuple[str, ...] = tuple(dict.fromkeys((*HIDDEN_IN_HOME, *SECRET_HOME_PATHS)))
-"""Credential stores under the home directory (relative paths)."""
+CREDENTIAL_STORES: tuple[str, ...] = (
+    ".ssh",
+    ".netrc",
+    ".aws",
+    ".azure",
+    ".config/gcloud",
+    ".git-credentials",
+    ".config/git/credentials",
+    ".config/gh",
+    ".config/hub",
+    ".docker/config.json",
+    ".kube",
+    ".pypirc",
+    ".npmrc",
+    ".gnupg",
+    ".password-store",
+    ".local/share/keyrings",
+    ".kaggle",
+    ".huggingface",
+    ".cache/huggingface/token",
+    ".cache/huggingface/stored_tokens",
+    ".vault-token",
+    ".terraform.d/credentials.tfrc.json",
+    ".config/rclone",
+    ".s3cfg",
+    ".boto",
+    ".databrickscfg",
+    ".pgpass",
+    ".my.cnf",
+    ".codex/auth.json",
+    ".claude/.credentials.json",
+    ".mozilla",
+    ".config/google-chrome",
+    ".config/chromium",
+    ".config/pypoetry/auth.toml",
+    ".cargo/credentials.toml",
+    ".cargo/credentials",
+    ".m2/settings.xml",
+    ".gradle/gradle.properties",
+    ".oci",
+    ".config/doctl",
+    ".modal.toml",
+    ".comet.config",
+    ".mlflow/credentials",
+    ".config/vastai",
+    ".runpod",
+    ".ollama/id_ed25519",
+)
+"""Credential stores (browser profiles hold session cookies)."""
+
+HISTORY_FILES: tuple[str, ...] = (
+    ".bash_history",
+    ".zsh_history",
+    ".zhistory",
+    ".sh_history",
+    ".history",
+    ".local/share/fish/fish_history",
+    ".python_history",
+    ".ipython/profile_default/history.sqlite",
+    ".node_repl_history",
+    ".psql_history",
+    ".mysql_history",
+    ".sqlite_history",
+    ".rediscli_history",
+    ".lesshst",
+)
+"""Shell and REPL histories: tokens typed on a command line stay there."""
+
+SECRET_IN_HOME: tuple[str, ...] = CREDENTIAL_STORES + HISTORY_FILES
+"""Every path under the home directory whose contents must not reach a model."""
+
+
+def credential_home_paths() -> tuple[str, ...]:
+    """Credential stores and histories under the home directory (relative paths): what
+    the sandbox hides and what shell analysis refuses to print, together."""
+    # Imported here: both modules build their own lists from the ones above.
+    from ml_intern_tui.safety.sandbox_mounts import HIDDEN_IN_HOME
+    from ml_intern_tui.safety.shell_paths import SECRET_HOME_PATHS
+
+    return tuple(dict.fromkeys((*SECRET_IN_HOME, *HIDDEN_IN_HOME, *SECRET_HOME_PATHS)))
+
 
 _PID = re.compile(r"^(\d+|self|thread-self)$")
 
 
 def credential_roots(env: Mapping[str, str] | None = None, home: Path | None = None) -> list[Path]:
     """Every credential file or directory (resolved), existing or not."""
+    from ml_intern_tui.safety.sandbox_mounts import CREDENTIAL_FILE_VARS, hf_home
+    from ml_intern_tui.safety.shell_paths import SYSTEM_SECRETS
+
     environ = os.environ if env is None else env
     base = home if home is not None else Path(environ.get("HOME") or Path.home())
-    roots = [base / rel for rel in CREDENTIAL_HOME_PATHS]
+    roots = [base / rel for rel in credential_home_paths()]
     hub = hf_home(environ)
     roots += [hub / "token", hub / "stored_tokens"]
     roots += [paths.config_dir(environ), paths.user_config_path(environ)]
@@ -78,6 +162,8 @@ def credential_below(
 
 def _proc_reason(target: Path) -> str | None:
     """Another process's (or this one's) entries: environment, memory, open files."""
+    from ml_intern_tui.safety.shell_paths import PROC_READABLE
+
     if not target.is_relative_to("/proc") or target == Path("/proc"):
         return None
     first = target.relative_to("/proc").parts[0]
