@@ -52,9 +52,18 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("prompt", nargs="?", help="run headless with this prompt")
     parser.add_argument(
-        "-p", "--prompt", dest="prompt_opt", metavar="TEXT", help="same as the positional prompt"
+        "prompt",
+        nargs="?",
+        help="run headless with this prompt ('-' reads it from stdin; text piped next to a "
+        "prompt is appended to it)",
+    )
+    parser.add_argument(
+        "-p",
+        "--prompt",
+        dest="prompt_opt",
+        metavar="TEXT",
+        help="same as the positional prompt ('-p -' reads it from stdin)",
     )
     parser.add_argument(
         "-m", "--model", help="model id (org/name via the HF router, vllm/NAME, ollama/NAME, …)"
@@ -193,11 +202,10 @@ def _run(args: argparse.Namespace) -> int:
         if problem:
             return _fail(problem, EXIT_USAGE)
 
-    prompt: str | None = args.prompt_opt or args.prompt
-    if prompt is None and not sys.stdin.isatty() and not args.demo:
-        prompt = sys.stdin.read().strip() or None
-        if prompt is None:
-            return _fail("no prompt: pass one as an argument or with -p", EXIT_USAGE)
+    try:
+        prompt = _read_prompt(args)
+    except ValueError as exc:
+        return _fail(str(exc), EXIT_USAGE)
     if prompt is not None and not args.demo:
         problem = _router_model_problem(settings)
         if problem:
@@ -222,6 +230,47 @@ def _run(args: argparse.Namespace) -> int:
     from ml_intern_tui.tui.app import run_app
 
     return int(run_app(runtime))
+
+
+def _read_prompt(args: argparse.Namespace) -> str | None:
+    """The headless prompt: the argument, ``-`` for stdin, and piped input appended.
+
+    Raises ``ValueError`` with the one line to print (binary input, nothing to read).
+    """
+    from ml_intern_tui.stdin_prompt import (
+        StdinError,
+        read_stdin,
+        stdin_is_piped,
+        truncation_notice,
+        with_piped_input,
+    )
+
+    prompt: str | None = args.prompt_opt if args.prompt_opt is not None else args.prompt
+    piped = stdin_is_piped()
+    if prompt is None and (args.demo or sys.stdin.isatty()):
+        return None  # the app
+    if prompt == "-" or prompt is None:
+        if not piped:
+            if prompt == "-":
+                raise ValueError(
+                    "-p - reads the prompt from stdin, but nothing is piped in: "
+                    "echo 'your prompt' | ml-intern-tui -p -"
+                )
+            raise ValueError("no prompt: pass one as an argument or with -p")
+    try:
+        read = read_stdin() if piped else None
+    except StdinError as exc:
+        raise ValueError(str(exc)) from None
+    if read is not None and read.truncated:
+        sys.stderr.write(f"ml-intern-tui: {truncation_notice()}\n")
+    if prompt == "-" or prompt is None:
+        text = read.text.strip() if read is not None else ""
+        if not text:
+            raise ValueError("no prompt: stdin was empty; pass one as an argument or with -p")
+        return text
+    if not prompt.strip():
+        raise ValueError("the prompt is empty; pass some text with -p")
+    return with_piped_input(prompt, read.text) if read is not None else prompt
 
 
 def _router_model_problem(settings: object) -> str | None:
