@@ -249,14 +249,13 @@ def _read_prompt(args: argparse.Namespace) -> str | None:
     piped = stdin_is_piped()
     if prompt is None and (args.demo or sys.stdin.isatty()):
         return None  # the app
-    if prompt == "-" or prompt is None:
-        if not piped:
-            if prompt == "-":
-                raise ValueError(
-                    "-p - reads the prompt from stdin, but nothing is piped in: "
-                    "echo 'your prompt' | ml-intern-tui -p -"
-                )
-            raise ValueError("no prompt: pass one as an argument or with -p")
+    if (prompt == "-" or prompt is None) and not piped:
+        if prompt == "-":
+            raise ValueError(
+                "-p - reads the prompt from stdin, but nothing is piped in: "
+                "echo 'your prompt' | ml-intern-tui -p -"
+            )
+        raise ValueError("no prompt: pass one as an argument or with -p")
     try:
         read = read_stdin() if piped else None
     except StdinError as exc:
