@@ -35,6 +35,8 @@ examples:
   ml-intern-tui -p "fine-tune a small model on imdb" --mode auto
   ml-intern-tui --model vllm/qwen3 "hello" --json
   ml-intern-tui --resume last "continue"
+  git diff | ml-intern-tui -p "review this diff"      piped text is appended to the prompt
+  ml-intern-tui export last --format trace -o run.jsonl   a saved session, outside the app
 """
 
 
@@ -139,7 +141,22 @@ def _positive_int(text: str) -> int:
     return value
 
 
+SUBCOMMANDS = ("export",)
+"""First words that name a subcommand, not a prompt (``-p export`` is still a prompt)."""
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "export":
+        from ml_intern_tui.export_cli import export_main
+
+        try:
+            return export_main(argv[1:])
+        except BrokenPipeError:
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_OK
     args = build_parser().parse_args(argv)
     try:
         return _run(args)
