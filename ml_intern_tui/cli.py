@@ -114,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="apply, for this run, the settings of .ml-intern/config.toml that need your trust "
         "(mode, rules, MCP servers, …); without it they ask in the app and are ignored headless",
     )
+    parser.add_argument(
+        "--completion",
+        choices=["bash", "zsh", "fish"],
+        help="print a shell completion script (bash: source <(ml-intern-tui --completion bash))",
+    )
     parser.add_argument("--debug", action="store_true", help="log to stderr and show tracebacks")
     parser.add_argument("--version", action="version", version=f"ml-intern-tui {__version__}")
     return parser
@@ -170,6 +175,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.completion:
+        from ml_intern_tui.completion import script_for
+
+        sys.stdout.write(script_for(args.completion))
+        return EXIT_OK
     from ml_intern_tui import envdefaults
 
     envdefaults.apply()
