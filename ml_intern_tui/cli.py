@@ -238,6 +238,16 @@ def _run(args: argparse.Namespace) -> int:
         if problem:
             return _fail(f"--model: {problem}", EXIT_USAGE)
 
+    if prompt is None:
+        problem = _terminal_problem()
+        if problem:
+            return _fail(problem, EXIT_USAGE)
+    elif not args.demo:
+        from ml_intern_tui.core.first_run import headless_credential_lines
+
+        for line in headless_credential_lines(settings.model, settings):
+            sys.stderr.write(_safe(line) + "\n")
+
     from ml_intern_tui.agent import build_runtime
 
     runtime = build_runtime(settings, cwd=cwd, demo=args.demo, resume=args.resume, loaded=loaded)
@@ -252,8 +262,6 @@ def _run(args: argparse.Namespace) -> int:
         return run_headless(
             runtime, prompt, json_mode=args.json or args.json_history, history=args.json_history
         )
-    if not sys.stdout.isatty():
-        return _fail("the app needs a terminal; pass a prompt to run headless", EXIT_USAGE)
     from ml_intern_tui.tui.app import run_app
 
     return int(run_app(runtime))
@@ -297,6 +305,25 @@ def _read_prompt(args: argparse.Namespace) -> str | None:
     if not prompt.strip():
         raise ValueError("the prompt is empty; pass some text with -p")
     return with_piped_input(prompt, read.text) if read is not None else prompt
+
+
+def _terminal_problem() -> str | None:
+    """Why the full-screen app cannot draw here (no terminal, or a dumb one), with the fix."""
+    import os
+
+    headless = "run headless instead: ml-intern-tui -p 'your prompt' (see --help)"
+    if not sys.stdout.isatty() or not sys.stdin.isatty():
+        return f"the app needs a terminal (stdin and stdout are not one); {headless}"
+    term = os.environ.get("TERM", "")
+    if term in ("dumb", "unknown"):  # Emacs shells, some CI consoles: no cursor movement
+        return f"this terminal cannot show the full-screen app (TERM={term}); {headless}"
+    return None
+
+
+def _safe(text: str) -> str:
+    from ml_intern_tui.safety.terminal import terminal_safe
+
+    return terminal_safe(text)
 
 
 def _router_model_problem(settings: object) -> str | None:
