@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from ml_intern_tui import __version__
 
@@ -104,6 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo",
         action="store_true",
         help="use the offline scripted demo model in a temporary workspace",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="with --demo: keep the demo's temporary workspace at exit (it is removed otherwise)",
+    )
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="with --list-sessions: also list the demo's sessions (hidden otherwise)",
     )
     parser.add_argument(
         "--cwd", type=Path, metavar="DIR", help="working directory for the agent (default: here)"
@@ -212,7 +223,7 @@ def _run(args: argparse.Namespace) -> int:
     settings = loaded.settings
 
     if args.list_sessions:
-        return _list_sessions(settings)
+        return _list_sessions(settings, include_demo=args.all)
     if args.resume:
         from ml_intern_tui.core.journal import JournalError
         from ml_intern_tui.core.saved_sessions import find_session
@@ -251,6 +262,25 @@ def _run(args: argparse.Namespace) -> int:
     from ml_intern_tui.agent import build_runtime
 
     runtime = build_runtime(settings, cwd=cwd, demo=args.demo, resume=args.resume, loaded=loaded)
+    try:
+        return _serve(args, runtime, prompt, loaded)
+    finally:
+        if args.demo:
+            _end_demo(runtime.cwd, keep=args.keep)
+
+
+def _end_demo(workspace: Path, *, keep: bool) -> None:
+    """Remove the demo's temporary workspace, or say where it was kept."""
+    from ml_intern_tui.demo.workspace import remove_demo_workspace
+
+    if keep:
+        sys.stderr.write(f"ml-intern-tui: the demo's workspace is kept in {workspace}\n")
+    elif not remove_demo_workspace(workspace):
+        sys.stderr.write(f"ml-intern-tui: could not remove the demo's workspace {workspace}\n")
+
+
+def _serve(args: argparse.Namespace, runtime: Any, prompt: str | None, loaded: Any) -> int:
+    """Run the headless prompt or the app on ``runtime``."""
     if prompt is not None:
         from ml_intern_tui.headless import run_headless
 
@@ -352,11 +382,11 @@ def _sessions_dir() -> Path:
     return sessions_dir()
 
 
-def _list_sessions(settings: object) -> int:
+def _list_sessions(settings: object, *, include_demo: bool = False) -> int:
     from ml_intern_tui.core.saved_sessions import list_sessions
 
     directory = getattr(getattr(settings, "sessions", None), "dir", None) or _sessions_dir()
-    sessions = list_sessions(directory)
+    sessions = list_sessions(directory, include_demo=include_demo)
     if not sessions:
         print(f"No sessions in {directory}.")
         return EXIT_OK
