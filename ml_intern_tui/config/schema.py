@@ -159,6 +159,28 @@ SandboxNetwork = Literal["ask", "allow", "deny"]
 DownloadCache = Literal["huggingface", "pip", "uv", "torch"]
 
 
+class SpaceSandboxConfig(Section):
+    """``[sandbox.space]``: remote sandboxes on Hugging Face Spaces (``sandbox_create``)."""
+
+    hardware: str = "cpu-basic"
+    """Hardware when the agent names none (``t4-small``, ``a10g-large``...)."""
+    lifetime_minutes: int = Field(60, ge=5, le=7 * 24 * 60)
+    """How long a sandbox may live; its worst-case cost is this times its $/h, and it is
+    deleted when the time is up."""
+    sleep_time_s: int = Field(1800, ge=300)
+    """Idle seconds after which the Hub puts the Space to sleep (paid hardware stops)."""
+    namespace: Annotated[str | None, BeforeValidator(_off_to_none)] = None
+    """Owner of the sandbox Spaces (your user when unset; an org you belong to)."""
+    template: Annotated[str | None, BeforeValidator(_off_to_none)] = None
+    """A Space to duplicate instead of building the shipped Dockerfile (``owner/name``);
+    our API server is uploaded into it."""
+    pass_hf_token: bool = False
+    """Give the sandbox your HF token as the ``HF_TOKEN`` secret (off: the Space never
+    sees it)."""
+    create_timeout_s: int = Field(900, ge=30)
+    """How long a build may take before the sandbox is given up (and deleted)."""
+
+
 class SandboxConfig(Section):
     """``[sandbox]``: the OS sandbox shell commands run in (bubblewrap on Linux)."""
 
@@ -176,6 +198,8 @@ class SandboxConfig(Section):
     stay read-only). Caches not listed are replaced, inside the sandbox, by its own copy
     (``~/.cache/ml-intern-tui/sandbox``): pip, uv and torch caches hold code that would
     run later outside the sandbox."""
+    space: SpaceSandboxConfig = SpaceSandboxConfig()
+    """The remote sandbox on a Hugging Face Space (a different thing: a machine you rent)."""
 
     @field_validator("writable_paths", mode="before")
     @classmethod
