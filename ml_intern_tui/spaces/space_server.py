@@ -319,7 +319,7 @@ def make_handler(box: Sandbox, token: str | None) -> type[BaseHTTPRequestHandler
     return Handler
 
 
-def serve(port: int, token: str | None, host: str = "0.0.0.0") -> ThreadingHTTPServer:  # noqa: S104
+def serve(port: int, token: str | None, host: str = "0.0.0.0") -> ThreadingHTTPServer:
     """A server bound to ``host:port`` (``port`` 0: any free one); call ``serve_forever``."""
     server = ThreadingHTTPServer((host, port), make_handler(Sandbox(), token))
     server.daemon_threads = True
@@ -328,7 +328,7 @@ def serve(port: int, token: str | None, host: str = "0.0.0.0") -> ThreadingHTTPS
 
 def main() -> None:
     port = int(os.environ.get("PORT", "7860"))
-    host = os.environ.get("SANDBOX_HOST", "0.0.0.0")  # noqa: S104 - inside the Space
+    host = os.environ.get("SANDBOX_HOST", "0.0.0.0")
     server = serve(port, os.environ.get("SANDBOX_API_TOKEN"), host)
     print(f"sandbox API listening on {host}:{server.server_address[1]}", flush=True)
     try:
