@@ -312,12 +312,12 @@ class SandboxManager:
     async def _fail(self, box: SpaceSandbox, message: str) -> None:
         box.status = "failed"
         box.error = message
-        box.ready.set()
         self._lines(box, f"[failed] {message}")
         line = await self._delete(box)
         self._lines(box, line)
         self.jobs.update(box.job_id, cost_usd=round(box.cost(), 6))
         self.jobs.finish(box.job_id, "failed")
+        box.ready.set()  # after the delete: whoever waited sees nothing left behind
         self.publish(Notice(level="error", text=f"Sandbox failed: {message}. {line}"))
 
     async def _delete(self, box: SpaceSandbox) -> str:
