@@ -103,6 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="apply, for this run, the settings of .ml-intern/config.toml that need your trust "
         "(mode, rules, MCP servers, …); without it they ask in the app and are ignored headless",
     )
+    parser.add_argument(
+        "--sandbox",
+        nargs="?",
+        const="",
+        metavar="HARDWARE",
+        help="create a remote sandbox on a private HF Space at start (t4-small, a10g-large, "
+        "…; default: [sandbox.space] hardware); deleted at exit",
+    )
     parser.add_argument("--debug", action="store_true", help="log to stderr and show tracebacks")
     parser.add_argument("--version", action="version", version=f"ml-intern-tui {__version__}")
     return parser
@@ -165,6 +173,10 @@ def _run(args: argparse.Namespace) -> int:
             overrides[key] = value
     if args.no_stream:
         overrides["stream"] = False
+    if args.sandbox is not None:  # the remote sandbox Space, made at start
+        overrides["sandbox.space.at_start"] = True
+        if args.sandbox:
+            overrides["sandbox.space.hardware"] = args.sandbox
     try:
         loaded = load_config(
             cwd=cwd, cli_overrides=overrides, trust="trust" if args.trust_project else "stored"

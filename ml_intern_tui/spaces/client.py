@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 CONNECT_TIMEOUT_S = 15.0
 SLACK_S = 30.0
 """Extra seconds a command's request may take over the command's own timeout."""
@@ -33,6 +31,9 @@ class SandboxClient:
         headers = {"X-Sandbox-Authorization": f"Bearer {api_token}"}
         if hf_token:
             headers["Authorization"] = f"Bearer {hf_token}"
+        import httpx
+
+        self._httpx = httpx
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             headers=headers,
@@ -42,6 +43,7 @@ class SandboxClient:
         )
 
     async def call(self, route: str, body: dict[str, Any], *, timeout_s: float = 60.0) -> Any:
+        httpx = self._httpx
         try:
             response = await self._client.post(f"/api/{route}", json=body, timeout=timeout_s)
         except httpx.TimeoutException as exc:

@@ -108,6 +108,10 @@ class SandboxManager:
         self.active: SpaceSandbox | None = None
         self._lock = asyncio.Lock()
         self._deleted: set[str] = set()
+        self.autostart: str | None = None
+        """Hardware to create a sandbox on when the app starts (``--sandbox``)."""
+        self.read_paths: set[str] = set()
+        """Sandbox files the agent has read (a write or edit of an existing one needs it)."""
 
     # ------------------------------------------------------------ queries
 
@@ -340,6 +344,11 @@ class SandboxManager:
     # ------------------------------------------------------- background service
 
     async def run(self) -> None:
+        if self.autostart:
+            try:
+                await self.create(self.autostart)
+            except SandboxApiError as exc:
+                self.publish(Notice(level="error", text=f"Sandbox not created: {exc}"))
         await asyncio.Event().wait()
 
     async def aclose(self) -> None:

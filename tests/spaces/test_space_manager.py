@@ -52,7 +52,7 @@ async def test_build_error_is_one_line_and_deletes_the_space(
 ) -> None:
     rig = make_rig(fake_hub, tmp_path, fail_build="pip install failed: no matching torch")
     box = await rig.manager.create("t4-small")
-    with pytest.raises(SandboxApiError, match="not running.*BUILD_ERROR.*no matching torch"):
+    with pytest.raises(SandboxApiError, match=r"not running.*BUILD_ERROR.*no matching torch"):
         await rig.manager.client(wait_s=30)
     assert rig.spaces.deleted == [box.repo_id]
     assert rig.jobs.require(box.job_id).status == "failed"
