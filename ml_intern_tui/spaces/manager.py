@@ -208,16 +208,17 @@ class SandboxManager:
         )
         await asyncio.shield(box.creating)
         stop = threading.Event()
-        logs = asyncio.create_task(self._stream_build_log(box, stop), name=f"build-{box.job_id}")
+        log_done = self._stream_build_log(box, stop)
         try:
             await asyncio.wait_for(self._wait_running(box), settings.create_timeout_s)
+            with contextlib.suppress(TimeoutError):  # the log's last lines, briefly
+                await asyncio.wait_for(log_done.wait(), 2.0)
         except TimeoutError:
             raise SpaceError(
                 f"the sandbox was not running after {settings.create_timeout_s}s"
             ) from None
         finally:
             stop.set()
-            logs.cancel()
         box.url = await self.space_hub.address(box.repo_id)
         box.client = SandboxClient(box.url, token, self.space_hub.hub.token)
         await self._wait_healthy(box)
@@ -226,17 +227,25 @@ class SandboxManager:
         self._lines(box, f"sandbox ready at {box.url}")
         self.publish(Notice(level="success", text=f"Sandbox ready: {box.describe()}"))
 
-    async def _stream_build_log(self, box: SpaceSandbox, stop: threading.Event) -> None:
+    def _stream_build_log(self, box: SpaceSandbox, stop: threading.Event) -> asyncio.Event:
+        """Stream the build log into the job from a daemon thread (the Hub's stream
+        blocks); the event returned is set when the stream has ended."""
         loop = asyncio.get_running_loop()
+        done = asyncio.Event()
 
         def pump() -> None:
-            with contextlib.suppress(Exception):  # the build log is a courtesy
+            try:
                 for line in self.space_hub.build_log(box.repo_id, stop):
                     loop.call_soon_threadsafe(self._lines, box, line)
+            except Exception:  # the build log is a courtesy; the stages say what matters
+                pass
+            finally:
+                with contextlib.suppress(RuntimeError):  # the loop may be closed at exit
+                    loop.call_soon_threadsafe(done.set)
 
         thread = threading.Thread(target=pump, name=f"build-log-{box.job_id}", daemon=True)
         thread.start()
-        await asyncio.Event().wait()  # until cancelled; the thread stops on ``stop``
+        return done
 
     async def _wait_running(self, box: SpaceSandbox) -> None:
         seen = ""

@@ -106,8 +106,12 @@ async def bash(args: Any, ctx: ToolContext, timeout_s: int, max_timeout_s: int) 
             "run long work with background=true"
         )
     call_id = f"{ctx.call_id}-{secrets.token_hex(3)}"
-    body = {"command": args.command, "work_dir": args.work_dir, "timeout": timeout,
-            "call_id": call_id}  # fmt: skip
+    body = {
+        "command": args.command,
+        "work_dir": args.work_dir,
+        "timeout": timeout,
+        "call_id": call_id,
+    }
     started = time.monotonic()
     try:
         result = await _call(client, "bash", body, timeout_s=timeout + 30)
@@ -252,8 +256,12 @@ async def write(args: Any, ctx: ToolContext) -> ToolResult:
 async def edit(args: Any, ctx: ToolContext) -> ToolResult:
     client = await _client(ctx)
     await _require_read(client, ctx, args.path, "edit")
-    body = {"path": args.path, "old_str": args.old_str, "new_str": args.new_str,
-            "replace_all": args.replace_all}  # fmt: skip
+    body = {
+        "path": args.path,
+        "old_str": args.old_str,
+        "new_str": args.new_str,
+        "replace_all": args.replace_all,
+    }
     answer = await _call(client, "edit", body)
     count = int(answer.get("replacements") or 0)
     return ToolResult(

@@ -35,8 +35,12 @@ import httpx
 
 from fakes.http_server import FakeHTTPServer, FakeRequest, FakeResponse
 from fakes.hub_repos import FakeHubRepos, install
+from ml_intern_tui.spaces.manager import Timing
 
 REPO = r"(?P<repo>[^/]+/[^/]+)"
+FAST = Timing(runtime_poll_s=0.05, health_poll_s=0.05, health_timeout_s=20, meter_s=0.05,
+              delete_backoff_s=0.01)  # fmt: skip
+"""Polling fast enough for tests (the app polls the Hub every few seconds)."""
 
 
 def _free_port() -> int:

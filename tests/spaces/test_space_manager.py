@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SpaceRig, make_rig
 from fakes.http_server import FakeHTTPServer
+from space_rig import SpaceRig, make_rig
 
 from ml_intern_tui.config.schema import SpaceSandboxConfig
 from ml_intern_tui.core import known_secrets
@@ -30,9 +30,10 @@ async def test_create_runs_in_background_streams_the_build_and_answers(rig: Spac
     space = rig.spaces.last()
     assert space.private and space.hardware == "t4-small" and space.sleep_time == 1800
     assert set(space.secrets) == {"SANDBOX_API_TOKEN"}  # no HF token unless asked
-    assert known_secrets.scrub(space.secrets["SANDBOX_API_TOKEN"]) != space.secrets[
-        "SANDBOX_API_TOKEN"
-    ]
+    assert (
+        known_secrets.scrub(space.secrets["SANDBOX_API_TOKEN"])
+        != space.secrets["SANDBOX_API_TOKEN"]
+    )
     result = await client.call("bash", {"command": "echo hi from $PWD", "timeout": 10})
     assert result["exit_code"] == 0 and "hi from" in result["output"]
     await until(lambda: any("FROM python" in line for line in rig.jobs.tail(box.job_id, 100)))
