@@ -9,7 +9,7 @@ from typing import Any
 from fakes.http_server import FakeHTTPServer
 from fakes.hub_spaces import FAST, FakeSpaces, install_spaces
 
-from ml_intern_tui.config.schema import SpaceSandboxConfig
+from ml_intern_tui.config.space_schema import SpaceSandboxConfig
 from ml_intern_tui.core.cost import SpendTracker
 from ml_intern_tui.core.protocol import EventBase
 from ml_intern_tui.integrations.hub import HubClient

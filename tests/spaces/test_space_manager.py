@@ -10,7 +10,7 @@ import pytest
 from fakes.http_server import FakeHTTPServer
 from space_rig import SpaceRig, make_rig
 
-from ml_intern_tui.config.schema import SpaceSandboxConfig
+from ml_intern_tui.config.space_schema import SpaceSandboxConfig
 from ml_intern_tui.core import known_secrets
 from ml_intern_tui.core.protocol import Notice
 from ml_intern_tui.spaces.client import SandboxApiError
