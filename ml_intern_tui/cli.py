@@ -130,6 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["bash", "zsh", "fish"],
         help="print a shell completion script (bash: source <(ml-intern-tui --completion bash))",
     )
+    parser.add_argument(
+        "--sandbox",
+        nargs="?",
+        const="",
+        metavar="HARDWARE",
+        help="create a remote sandbox on a private HF Space at start (t4-small, a10g-large, "
+        "…; default: [sandbox.space] hardware); deleted at exit",
+    )
     parser.add_argument("--debug", action="store_true", help="log to stderr and show tracebacks")
     parser.add_argument("--version", action="version", version=f"ml-intern-tui {__version__}")
     return parser
@@ -212,6 +220,10 @@ def _run(args: argparse.Namespace) -> int:
             overrides[key] = value
     if args.no_stream:
         overrides["stream"] = False
+    if args.sandbox is not None:  # the remote sandbox Space, made at start
+        overrides["sandbox.space.at_start"] = True
+        if args.sandbox:
+            overrides["sandbox.space.hardware"] = args.sandbox
     try:
         loaded = load_config(
             cwd=cwd, cli_overrides=overrides, trust="trust" if args.trust_project else "stored"
