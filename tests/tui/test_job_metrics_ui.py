@@ -172,3 +172,32 @@ async def test_enter_opens_the_plot_view_and_keys_switch(
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, JobPlotScreen))
         assert app.jobs.detail is None
+
+
+async def test_a_resumed_session_shows_its_jobs_curves(
+    app: MLInternApp, runtime: FakeRuntime
+) -> None:
+    from ml_intern_tui.core.journal import Journal
+    from ml_intern_tui.paths import sessions_dir
+
+    session = "20231114-100000-eeeeee"
+    journal = Journal.create(sessions_dir(), session, {"model": "m", "cwd": "/w"})
+    recorded: list[p.EventBase] = [
+        p.JobUpdated(job_id=JOB, kind="local", status="completed", title="train.py"),
+        *[metrics(start, 25) for start in range(0, 100, 25)],
+        p.JobMetrics(job_id=JOB, series={"loss": [(100, math.nan)]}, step=100),
+    ]
+    for event in recorded:
+        event.session_id = session
+        journal.record_event(event)
+    journal.close()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.header.session_id == "s-test")
+        runtime.session_id = session
+        runtime.publish(*runtime.resumed(session))
+        await wait_for(pilot, lambda: JOB in app.jobs.jobs and app.jobs.metrics_view.names)
+        view = app.jobs.metrics_view
+        assert view.names == ["loss", "eval_accuracy", "learning_rate"]
+        spark = view.query(MetricRow).first().query_one(Sparkline)
+        assert len(spark.data or []) == 100  # every recorded point, NaN left out of the line
+        assert row_texts(view)[0].endswith("nan")
