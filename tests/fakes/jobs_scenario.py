@@ -33,6 +33,7 @@ for step in range(1, total + 1):
     )
     sys.stderr.flush()
     time.sleep(0.2)
+sys.stderr.write("\\n")
 print("waiting for the data loader...", flush=True)
 time.sleep(600)
 """

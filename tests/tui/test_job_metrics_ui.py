@@ -201,3 +201,38 @@ async def test_a_resumed_session_shows_its_jobs_curves(
         spark = view.query(MetricRow).first().query_one(Sparkline)
         assert len(spark.data or []) == 100  # every recorded point, NaN left out of the line
         assert row_texts(view)[0].endswith("nan")
+
+
+async def test_the_log_keeps_following_when_the_sparklines_appear(
+    app: MLInternApp, runtime: FakeRuntime
+) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        scenes.job(runtime, lines=10)  # fits the log before the sparklines take rows
+        log = app.jobs.log_view
+        await wait_for(pilot, lambda: log.line_count == 10)
+        runtime.publish(metrics(0, 10, progress=p.JobProgress(n=10, total=60, fraction=1 / 6)))
+        await wait_for(pilot, lambda: app.jobs.metrics_view.names)
+        for i in range(11, 40):  # wider than the pane, as a tqdm line is
+            runtime.publish(
+                p.JobLog(job_id=JOB, lines=[f"{i:3d}%|{'#' * 20}| {i}/60 [00:01<00:02, 5.00it/s]"])
+            )
+            await pilot.pause()
+        await wait_for(pilot, lambda: log.line_count == 39)
+        await wait_for(pilot, lambda: log.max_scroll_y > 0 and log.is_vertical_scroll_end)
+
+
+async def test_the_log_follows_what_came_while_the_plot_view_was_open(
+    app: MLInternApp, runtime: FakeRuntime
+) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        scenes.job(runtime, lines=10)
+        runtime.publish(metrics(0, 10))
+        log = app.jobs.log_view
+        await wait_for(pilot, lambda: app.jobs.metrics_view.names and log.line_count == 10)
+        app.jobs.action_plots()
+        await wait_for(pilot, lambda: isinstance(app.screen, JobPlotScreen))
+        runtime.publish(p.JobLog(job_id=JOB, lines=[f"step={i}" for i in range(11, 40)]))
+        await wait_for(pilot, lambda: log.line_count == 39)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, JobPlotScreen))
+        await wait_for(pilot, lambda: log.max_scroll_y > 0 and log.is_vertical_scroll_end)

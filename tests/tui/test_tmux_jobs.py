@@ -97,3 +97,5 @@ def test_sparklines_grow_enter_plots_and_a_stall_alerts(app: Tmux) -> None:
         flag = app.run("display-message", "-p", "-t", app.name, "#{window_bell_flag}").strip()
         time.sleep(0.05)
     assert flag == "1"
+    # The log under the sparklines still follows its tail.
+    app.wait_text("waiting for the data loader", timeout=10)

@@ -44,6 +44,26 @@ _STATUS_STYLE = {
 }
 
 
+class TailLog(Log):
+    """A ``Log`` that keeps following its tail when it is made shorter.
+
+    Textual's ``Log`` follows new lines only while it is scrolled to its end; when the
+    pane above it grows (the sparklines appear, a job's line wraps) the log gets shorter,
+    its end moves down and it would stop following for good. It remembers whether the
+    user left it at the end, and goes back there on a resize.
+    """
+
+    following = True
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self.following = new_value >= self.max_scroll_y
+
+    def on_resize(self) -> None:
+        if self.following:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+
 @dataclass
 class JobView:
     """What the UI knows about one job."""
@@ -113,7 +133,7 @@ class JobsPanel(Vertical):
     def compose(self) -> ComposeResult:
         yield OptionList(Option("No jobs yet.", id="__none__", disabled=True), id="job-list")
         yield JobMetricsView(id="job-metrics")
-        yield Log(max_lines=LOG_LINES, id="job-log", auto_scroll=True)
+        yield TailLog(max_lines=LOG_LINES, id="job-log", auto_scroll=True)
 
     def on_mount(self) -> None:
         self.border_title = "Jobs"
@@ -233,7 +253,7 @@ class JobsPanel(Vertical):
         if event.progress is not None:
             self.job_list.replace_option_prompt(job.job_id, self._prompt(job))
         if event.job_id == self.selected:
-            self.metrics_view.show(job.curves)
+            self._show_curves(job)
         if self.detail is not None and self.detail.job is job:
             self.detail.job_changed()
 
@@ -269,7 +289,7 @@ class JobsPanel(Vertical):
             log = self.log_view
             log.clear()
             log.write_lines(list(job.lines), scroll_end=True)
-            self.metrics_view.show(job.curves)
+            self._show_curves(job)
         options = self.job_list
         index = options.get_option_index(job_id)
         if options.highlighted != index:
@@ -285,13 +305,16 @@ class JobsPanel(Vertical):
         if isinstance(event, OptionList.OptionSelected) and job_id in self.jobs:
             self.action_plots()  # Enter on a job opens its plots
 
+    def _show_curves(self, job: JobView | None) -> None:
+        """Draw ``job``'s progress and sparklines (none when it has no metrics)."""
+        self.metrics_view.show(job.curves if job else None)
+
     def on_resize(self) -> None:
         compact = self.size.height < self.COMPACT_BELOW
         view = self.metrics_view
         if compact != view.compact:
             view.compact = compact
-            job = self.jobs.get(self.selected or "")
-            view.show(job.curves if job else None)
+            self._show_curves(self.jobs.get(self.selected or ""))
 
     def action_plots(self) -> None:
         """Open the selected job's plot view (every metric against step, and its log)."""
