@@ -36,6 +36,7 @@ from typing import Any, TextIO, cast
 from ml_intern_tui.cli import EXIT_AGENT_ERROR, EXIT_INTERRUPTED, EXIT_NEEDS_HUMAN, EXIT_OK
 from ml_intern_tui.core.effort import NOTICE_PREFIXES
 from ml_intern_tui.core.protocol import (
+    JOB_FINISHED_STATUSES,
     ApprovalItem,
     ApprovalRequired,
     AssistantDelta,
@@ -46,6 +47,7 @@ from ml_intern_tui.core.protocol import (
     History,
     Interrupt,
     Interrupted,
+    JobMetrics,
     JobUpdated,
     LoopWarning,
     McpStatus,
@@ -63,6 +65,7 @@ from ml_intern_tui.core.protocol import (
 )
 from ml_intern_tui.core.redact import redact_text
 from ml_intern_tui.core.redact_events import EventRedactor
+from ml_intern_tui.job_lines import LatestMetrics
 from ml_intern_tui.safety.terminal import TerminalSafeWriter, json_terminal_safe
 
 
@@ -89,6 +92,8 @@ class TextPrinter:
         self.at_line_start = True
         self.streamed = False
         self.spend: Spend | None = None
+        self.job_metrics = LatestMetrics()
+        """Each job's last values: the line printed when it ends shows them."""
 
     def _write(self, text: str) -> None:
         if text:
@@ -127,7 +132,11 @@ class TextPrinter:
             done = sum(1 for i in event.items if i.status == "completed")
             self._progress(f"  plan: {done}/{len(event.items)} done")
         elif isinstance(event, JobUpdated):
-            self._progress(f"  job {event.job_id}: {event.status}")
+            done = event.status.lower() in JOB_FINISHED_STATUSES
+            metrics = self.job_metrics.line(event.job_id) if done else ""
+            self._progress(f"  job {event.job_id}: {event.status}{metrics}")
+        elif isinstance(event, JobMetrics):
+            self.job_metrics.add(event)
         elif isinstance(event, Spend):
             self.spend = event
         elif not self.show_status or self.hide(event):

@@ -265,6 +265,10 @@ class UiConfig(Section):
     """Show the model's reasoning stream (dimmed) above its answer."""
     max_chat_blocks: Annotated[int, Field(ge=10)] = 200
     """Chat blocks kept on screen; older ones are dropped from view (not from history)."""
+    notify: Literal["auto", "bell", "osc9", "off"] = "auto"
+    """How a job alert reaches you when the terminal is not focused: the bell, an OSC 9
+    desktop notification, ``auto`` (OSC 9 where the terminal shows it, else the bell), or
+    ``off``."""
 
 
 class HubConfig(Section):

@@ -29,6 +29,7 @@ SAFE_KEYS: frozenset[KeyPath] = frozenset(
         ("ui", "theme"),
         ("ui", "show_reasoning"),
         ("ui", "max_chat_blocks"),
+        ("ui", "notify"),  # a bell or a one-line terminal-safe notification, or none
         ("keymap",),  # only entries that ``keymap_entry_safe`` accepts
     }
 )
