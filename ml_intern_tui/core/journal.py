@@ -69,12 +69,6 @@ def remove_files(journal_path: Path) -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def default_directory() -> Path:
-    """Where journals go by default: ``$XDG_DATA_HOME/ml-intern-tui/sessions``."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "ml-intern-tui" / "sessions"
-
-
 class Journal:
     """An open journal file that records are appended to (thread-safe)."""
 

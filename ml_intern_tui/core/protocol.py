@@ -142,7 +142,6 @@ Op = Annotated[
     | Shutdown,
     Field(discriminator="type"),
 ]
-OP_ADAPTER: TypeAdapter[Op] = TypeAdapter(Op)
 
 
 # ------------------------------------------------------------------------ events
@@ -587,10 +586,4 @@ def event_to_json(event: EventBase) -> str:
 def event_from_json(line: str) -> EventBase:
     """Parse one JSON line back into its event class."""
     result: EventBase = EVENT_ADAPTER.validate_json(line)
-    return result
-
-
-def op_from_json(line: str) -> BaseModel:
-    """Parse one JSON op (used by tests and scripted front ends)."""
-    result: BaseModel = OP_ADAPTER.validate_json(line)
     return result

@@ -91,11 +91,6 @@ def get_scenario(name: str) -> Scenario:
     return _SCENARIOS[name]
 
 
-def scenario_names() -> list[str]:
-    _register_builtins()
-    return sorted(_SCENARIOS)
-
-
 SCENARIO_FILES_ENV = "ML_INTERN_SCENARIOS"
 """Extra scenario files (``os.pathsep``-separated): Python files with a ``scenarios()``
 function returning a list of :class:`Scenario`. For tests and demos of your own."""
@@ -127,14 +122,6 @@ def _load_scenario_file(path: str) -> list[Scenario]:
     spec.loader.exec_module(module)
     found = module.scenarios() if hasattr(module, "scenarios") else []
     return [s for s in found if isinstance(s, Scenario)]
-
-
-def last_tool_output(messages: list[dict[str, Any]]) -> str:
-    """The content of the most recent tool message (for steps that use earlier results)."""
-    for message in reversed(messages):
-        if message.get("role") == "tool":
-            return str(message.get("content") or "")
-    return ""
 
 
 def find_in_history(messages: list[dict[str, Any]], pattern: str, default: str = "") -> str:
