@@ -227,24 +227,18 @@ class BashTool(Tool):
         # A rule remembered for contained work never approves what cannot be undone:
         # 'rm build/tmp.txt*' must not cover 'rm build/tmp.txt -rf ~'.
         operation = f"{place.operation}_irreversible" if analysis.irreversible else place.operation
-        needs = "; ".join(
-            part
-            for part in (
-                protected or "",
-                f"cannot be undone: {analysis.irreversible}"
-                if analysis.irreversible and not protected
-                else "",
-                place.reason,
-            )
-            if part
-        )
+        irreversible = analysis.irreversible if analysis.irreversible and not protected else ""
+        # The policy words the kind ("this call cannot be undone (…)"); the details say it.
+        needs = "; ".join(part for part in (protected or "", irreversible, place.reason) if part)
+        said = f"cannot be undone: {irreversible}" if irreversible else ""
+        explained = "; ".join(part for part in (protected or "", said, place.reason) if part)
         how = (
             "background job (no timeout; follow it with the jobs tool)"
             if args.background
             else f"timeout {args.timeout or self.timeout_s}s"
         )
         where = f"\nruns {place.label}" if place.label else ""
-        why = "; ".join(part for part in (reason, needs) if part)
+        why = "; ".join(part for part in (reason, explained) if part)
         details = f"$ {args.command}\n\nin {work_dir}\n{how}{where}\nneeds approval: {why}"
         if args.description:
             details = f"{args.description}\n\n{details}"
