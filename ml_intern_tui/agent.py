@@ -373,7 +373,15 @@ def background_services(
     services.extend(_sandbox_services(loop))  # probes bubblewrap, says once if it is missing
     services.extend(_job_price_services(loop))  # live HF Jobs hardware prices
     services.extend(_effort_services(loop, bus))  # /effort, and a check of each model
+    services.append(_custom_commands(loop))  # .ml-intern/commands/*.md become /name
     return services
+
+
+def _custom_commands(loop: AgentLoop) -> BackgroundService:
+    from ml_intern_tui.paths import config_dir
+    from ml_intern_tui.services.custom_commands import CustomCommandLoader
+
+    return CustomCommandLoader(Path(loop.cwd), config_dir() / "commands", loop.publish)
 
 
 def _effort_services(loop: AgentLoop, bus: EventBus) -> list[BackgroundService]:

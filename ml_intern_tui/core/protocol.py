@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_serializer
 
+from ml_intern_tui.core.custom_commands import CustomCommand
+
 ApprovalMode = Literal["ask", "auto", "yolo"]
 Risk = Literal["low", "medium", "high"]
 
@@ -513,6 +515,13 @@ class EffortStatus(EventBase):
     note: str = ""
 
 
+class SlashCommands(EventBase):
+    """The custom slash commands found at start (``core/custom_commands.py``)."""
+
+    type: Literal["slash_commands"] = "slash_commands"
+    commands: list[CustomCommand]
+
+
 class ShutdownEvent(EventBase):
     type: Literal["shutdown"] = "shutdown"
 
@@ -567,6 +576,7 @@ Event = Annotated[
     | SandboxStatus
     | ModelCatalog
     | EffortStatus
+    | SlashCommands
     | ShutdownEvent
     | History,
     Field(discriminator="type"),

@@ -28,7 +28,7 @@ from ml_intern_tui.core import protocol as p
 from ml_intern_tui.safety.terminal import safe_event, terminal_safe
 from ml_intern_tui.tui import layout
 from ml_intern_tui.tui.bridge import EventBridge
-from ml_intern_tui.tui.commands import parse
+from ml_intern_tui.tui.commands import BUILTINS, SlashRegistry, parse
 from ml_intern_tui.tui.gc_governor import FREEZE_EVERY_S, GcGovernor
 from ml_intern_tui.tui.help_text import help_markdown
 from ml_intern_tui.tui.messages import AgentEvent, AgentHistory
@@ -37,7 +37,8 @@ from ml_intern_tui.tui.runtime import Runtime, UIPrefs
 from ml_intern_tui.tui.screens.mcp import McpBoard
 from ml_intern_tui.tui.screens.permissions import PermissionsScreen
 from ml_intern_tui.tui.screens.picker import PickerScreen
-from ml_intern_tui.tui.slash import MODES, SlashRunner
+from ml_intern_tui.tui.slash import MODES, run_slash
+from ml_intern_tui.tui.slash_custom import install as install_custom_commands
 from ml_intern_tui.tui.themes import register_themes
 from ml_intern_tui.tui.transcript import Transcript
 from ml_intern_tui.tui.widgets.approval import ApprovalDrawer
@@ -112,7 +113,8 @@ class MLInternApp(App[int]):
         self.serve = serve
         self.transcript = Transcript()
         self.gc_governor = GcGovernor()
-        self.slash = SlashRunner(self)
+        self.commands = SlashRegistry(BUILTINS)
+        """Every ``/command`` of this run (completion, palette, help and dispatch)."""
         self.queue: list[str] = []
         self.permissions_requested = False
         self.model_picker: PickerScreen | None = None
@@ -172,6 +174,7 @@ class MLInternApp(App[int]):
         self.status.model, self.status.mode = self.prefs.model, self.prefs.mode
         self.status.budget_usd = self.prefs.budget_usd
         self.prompt_bar.arg_choices = self.arg_choices
+        self.prompt_bar.registry = self.commands
         for widget in self.query("*"):
             for kind in getattr(widget, "EVENT_TYPES", ()):
                 self._routes.setdefault(kind, []).append(widget)
@@ -307,6 +310,8 @@ class MLInternApp(App[int]):
             self.mcp_board.update(event)
         elif isinstance(event, p.SandboxStatus):
             self.sandbox_summary = event.summary
+        elif isinstance(event, p.SlashCommands):
+            install_custom_commands(self, event.commands)
         elif isinstance(event, p.Undone) and event.text and not self.prompt.text.strip():
             self.prompt.set_text(event.text)
 
@@ -359,12 +364,17 @@ class MLInternApp(App[int]):
         parsed = parse(message.text)
         if parsed is not None:
             self.run_slash(*parsed)
-        elif self.busy or self.interrupting:
-            self.queue.append(message.text)
+        else:
+            self.send_message(message.text)
+
+    def send_message(self, text: str) -> None:
+        """Send the user's message now, or queue it while a turn runs."""
+        if self.busy or self.interrupting:
+            self.queue.append(text)
             self._show_queue()
         else:
             self.busy = True
-            self.submit(p.UserInput(text=message.text))
+            self.submit(p.UserInput(text=text))
 
     def _flush_queue(self) -> None:
         if not self.queue:
@@ -381,7 +391,7 @@ class MLInternApp(App[int]):
 
     def run_slash(self, name: str, arg: str = "") -> None:
         """Run a slash command (also what the palette calls)."""
-        self.run_worker(self.slash.run(name, arg), group="slash", exit_on_error=False)
+        self.run_worker(run_slash(self, name, arg), group="slash", exit_on_error=False)
 
     def arg_choices(self, kind: str) -> list[str]:
         if kind == "models":

@@ -13,8 +13,9 @@ from fakes.http_server import FakeHTTPServer
 from fakes.hub_jobs import TOKEN, USER, install_hub_jobs
 
 from ml_intern_tui.core.journal import Journal
+from ml_intern_tui.tui import slash  # noqa: F401  (registers the built-ins)
 from ml_intern_tui.tui.app import MLInternApp
-from ml_intern_tui.tui.commands import BY_NAME
+from ml_intern_tui.tui.commands import BUILTINS
 from ml_intern_tui.tui.widgets.blocks.notice import NoticeBlock
 from tui.conftest import fixed_clock, wait_for
 from tui.fake_runtime import FakeRuntime, FakeSettings
@@ -84,6 +85,7 @@ def last(app: MLInternApp) -> NoticeBlock:
 
 
 def test_the_commands_are_listed() -> None:
+    BY_NAME = {c.name: c for c in BUILTINS}
     assert "--format md|trace" in BY_NAME["export"].usage
     assert BY_NAME["share-traces"].usage == "/share-traces [public|private]"
 
