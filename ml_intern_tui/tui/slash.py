@@ -6,7 +6,7 @@ import asyncio
 import re
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ml_intern_tui.core import protocol as p
 from ml_intern_tui.tui.commands import command
@@ -300,7 +300,7 @@ async def cmd_export(app: MLInternApp, arg: str) -> None:
         )
         return
     if fmt == "trace":
-        await _export_trace(app, arg)
+        _export_trace(app, arg)
         return
     path = export_path(arg, app.header.cwd, app.header.session_id)
     try:
@@ -315,39 +315,18 @@ async def cmd_export(app: MLInternApp, arg: str) -> None:
     app.local_notice(f"Transcript written to {written}", "success")
 
 
-async def _export_trace(app: MLInternApp, arg: str) -> None:
-    """Write this session's trace (Claude Code JSONL) from its journal."""
-    from ml_intern_tui.core.journal import JournalError
-    from ml_intern_tui.core.saved_sessions import find_session
-    from ml_intern_tui.traces.export import write_trace
+VISIBILITIES: dict[str, Literal["public", "private"] | None] = {
+    "": None,  # upload this session now
+    "public": "public",
+    "private": "private",
+}
 
+
+def _export_trace(app: MLInternApp, arg: str) -> None:
+    """Ask the trace service to write this session's trace (it answers with a notice)."""
     session_id = app.header.session_id
     path = export_path(arg, app.header.cwd, session_id, suffix=".jsonl")
-    directory = sessions_directory(app.runtime.settings)
-    try:
-        if not session_id:
-            raise JournalError("no session has started yet")
-        journal = await asyncio.to_thread(find_session, directory, session_id)
-        written = await asyncio.to_thread(write_trace, journal, path)
-    except JournalError as exc:
-        app.local_notice(
-            f"No trace to export: {exc}",
-            "error",
-            hint="Traces are built from the session journal ([sessions] journal = true).",
-        )
-        return
-    except OSError as exc:
-        app.local_notice(
-            f"Could not write {path}: {exc.strerror or exc}",
-            "error",
-            hint="Give another path: /export --format trace PATH",
-        )
-        return
-    app.local_notice(
-        f"Trace written to {written}",
-        "success",
-        hint="Claude Code JSONL: upload it to a Hub dataset to open it in the trace viewer.",
-    )
+    app.submit(p.ExportTrace(session_id=session_id, path=str(path.absolute())))
 
 
 @command(
@@ -356,27 +335,16 @@ async def _export_trace(app: MLInternApp, arg: str) -> None:
     "Upload this session's trace now, or set your traces dataset's visibility",
 )
 async def cmd_share_traces(app: MLInternApp, arg: str) -> None:
-    from ml_intern_tui.traces.service import TraceError, uploader_for
-
     choice = arg.strip().lower()
-    if choice not in ("", "public", "private"):
+    if choice not in VISIBILITIES:
         app.local_notice(
             f"Not a visibility: {arg!r}.",
             "error",
             hint="/share-traces uploads this session; /share-traces public|private",
         )
         return
-    uploader = uploader_for(app.runtime)
-    try:
-        if choice:
-            text = await uploader.set_visibility(choice == "private")
-        else:
-            app.local_notice("Uploading this session's trace…")
-            text = await uploader.share_now(app.header.session_id)
-    except TraceError as exc:
-        app.local_notice(str(exc), "error", hint="/share-traces tries again")
-        return
-    app.local_notice(text, "warning" if choice == "public" else "success")
+    visibility = VISIBILITIES[choice]
+    app.submit(p.ShareTraces(session_id=app.header.session_id, visibility=visibility))
 
 
 @command("quit", "/quit", "Quit (the session is saved)")
