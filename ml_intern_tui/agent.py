@@ -418,11 +418,11 @@ def _mcp_services(settings: AppConfig, loop: AgentLoop) -> list[BackgroundServic
     if not settings.mcp.servers:
         return []
     from ml_intern_tui.integrations.mcp import McpManager
-    from ml_intern_tui.paths import data_dir
+    from ml_intern_tui.paths import run_data_dir
     from ml_intern_tui.tools.mcp_tool import McpTool
 
     hub = loop.services.get("hub")
-    base = settings.sessions.dir.parent if settings.sessions.dir else data_dir()
+    base = run_data_dir(settings)
     return [
         McpManager(
             settings.mcp.servers,
@@ -438,8 +438,8 @@ def _mcp_services(settings: AppConfig, loop: AgentLoop) -> list[BackgroundServic
 
 
 def _jobs_dir(settings: AppConfig) -> Path:
-    from ml_intern_tui.paths import data_dir
+    from ml_intern_tui.paths import run_data_dir
 
-    path = (settings.sessions.dir.parent if settings.sessions.dir else data_dir()) / "jobs"
+    path = run_data_dir(settings) / "jobs"
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -31,7 +31,6 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO, cast
 
-from ml_intern_tui.cli import EXIT_AGENT_ERROR, EXIT_INTERRUPTED, EXIT_NEEDS_HUMAN, EXIT_OK
 from ml_intern_tui.core.effort import NOTICE_PREFIXES
 from ml_intern_tui.core.protocol import (
     ApprovalItem,
@@ -61,6 +60,7 @@ from ml_intern_tui.core.protocol import (
 )
 from ml_intern_tui.core.redact import redact_text
 from ml_intern_tui.core.redact_events import EventRedactor
+from ml_intern_tui.exit_codes import EXIT_AGENT_ERROR, EXIT_INTERRUPTED, EXIT_NEEDS_HUMAN, EXIT_OK
 from ml_intern_tui.safety.terminal import TerminalSafeWriter, json_terminal_safe
 
 

@@ -487,7 +487,9 @@ class TraceUploader:
     # ------------------------------------------------------------ helpers
 
     def _journal_in_sessions_dir(self, session_id: str) -> Path | None:
-        directory = self.options.sessions_dir or _data_dir() / "sessions"
+        from ml_intern_tui.paths import sessions_dir
+
+        directory = self.options.sessions_dir or sessions_dir()
         path = Path(directory) / f"{session_id}.jsonl"
         return path if session_id and path.is_file() else None
 

@@ -6,9 +6,10 @@ import asyncio
 import re
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from ml_intern_tui.core import protocol as p
+from ml_intern_tui.paths import configured_sessions_dir
 from ml_intern_tui.tui.commands import command
 from ml_intern_tui.tui.formatting import format_tokens, format_usd
 from ml_intern_tui.tui.money import cost_report, spend_figure
@@ -23,15 +24,6 @@ MODE_HELP = {
     "auto": "approve local work the rules allow; ask for the rest",
     "yolo": "approve everything within the budget, except always-manual operations",
 }
-
-
-def sessions_directory(settings: Any) -> Path:
-    configured = getattr(getattr(settings, "sessions", None), "dir", None)
-    if configured:
-        return Path(configured)
-    from ml_intern_tui.paths import sessions_dir
-
-    return sessions_dir()
 
 
 EXPORT_FORMATS = {"md": "md", "markdown": "md", "trace": "trace", "jsonl": "trace"}
@@ -216,7 +208,7 @@ async def _browse_sessions(app: MLInternApp, search: str = "") -> str | None:
     from ml_intern_tui.tui.screens.sessions import SessionsScreen
 
     screen = SessionsScreen(
-        sessions_directory(app.runtime.settings),
+        configured_sessions_dir(app.runtime.settings),
         current=app.header.session_id,
         clock=app.clock,
         search=search,
