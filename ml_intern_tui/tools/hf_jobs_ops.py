@@ -18,7 +18,7 @@ from ml_intern_tui.core.tool import ToolContext, ToolError, ToolResult, cut_text
 from ml_intern_tui.integrations.hub import HubClient
 from ml_intern_tui.jobs.hf import FINAL_STAGES, HfJobFollower, running_seconds, stage_of
 from ml_intern_tui.jobs.registry import JobRecord, JobRegistry
-from ml_intern_tui.tools.hf_jobs import (
+from ml_intern_tui.tools.hf_jobs_args import (
     DEFAULT_UV_IMAGE,
     JOB_ENV_DEFAULTS,
     HfJobsArgs,

@@ -147,3 +147,25 @@ def test_building_the_tool_list_imports_no_network_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+BROKEN_CIRCLES = [
+    ("cli", "headless"),  # the exit codes moved down to exit_codes.py
+    ("tools/hf_jobs", "tools/hf_jobs_ops"),  # the shared pieces moved to hf_jobs_args.py
+    ("demo/scripted", "demo/scenario"),  # steps and scenarios moved to demo/steps.py
+]
+
+
+def test_import_circles_stay_broken() -> None:
+    """Neither module of each pair imports the other back, not even lazily."""
+
+    def imports(module: str) -> set[str]:
+        return set(_imports(PACKAGE / f"{module}.py"))
+
+    def dotted(module: str) -> str:
+        return "ml_intern_tui." + module.replace("/", ".")
+
+    both_ways = [
+        (a, b) for a, b in BROKEN_CIRCLES if dotted(b) in imports(a) and dotted(a) in imports(b)
+    ]
+    assert both_ways == []
