@@ -32,6 +32,7 @@ from collections.abc import Callable
 from typing import Any, TextIO, cast
 
 from ml_intern_tui.core.effort import NOTICE_PREFIXES
+from ml_intern_tui.core.money import usd
 from ml_intern_tui.core.protocol import (
     ApprovalItem,
     ApprovalRequired,
@@ -136,7 +137,7 @@ class TextPrinter:
 def spend_line(spend: Spend) -> str:
     """The run's spend for a person: never $0.00 for calls nobody could price."""
     total = spend.llm_usd + spend.jobs_usd
-    money = f"${total:.4f}" if 0 < total < 0.01 else f"${total:,.2f}"
+    money = usd(total)
     if spend.unpriced_calls:
         noun = "call" if spend.unpriced_calls == 1 else "calls"
         money = (

@@ -17,6 +17,7 @@ from ml_intern_tui.core.cost import (
     price_source,
     worst_case_job_cost,
 )
+from ml_intern_tui.core.money import usd
 from ml_intern_tui.core.tool import ApprovalRequest, Tool, ToolContext, ToolResult
 from ml_intern_tui.tools.hf_jobs_args import (
     LOADS_MODEL,
@@ -25,7 +26,6 @@ from ml_intern_tui.tools.hf_jobs_args import (
     HfJobsArgs,
     describe_duration,
     resolve_script,
-    usd,
 )
 from ml_intern_tui.tools.hf_jobs_ops import JobsOps
 

@@ -47,10 +47,6 @@ JOB_ENV_DEFAULTS = {
 _VAR_REF = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$")
 
 
-def usd(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:,.2f}"
-
-
 def describe_duration(seconds: float) -> str:
     """``2h``, ``30m``, ``1h30m``, ``45s`` (as a person would write a timeout)."""
     seconds = int(seconds)

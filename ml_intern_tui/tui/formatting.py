@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+from ml_intern_tui.core.money import usd
 from ml_intern_tui.core.protocol import JOB_FINISHED_STATUSES
 
 _ANSI = re.compile(
@@ -42,10 +43,8 @@ def format_duration(seconds: float) -> str:
 
 
 def format_usd(amount: float) -> str:
-    """Dollars with cents, or more precision for sub-cent amounts."""
-    if 0 < amount < 0.01:
-        return f"${amount:.4f}"
-    return f"${amount:,.2f}"
+    """Dollars with cents, or more precision for sub-cent amounts (``core.money.usd``)."""
+    return usd(amount)
 
 
 def format_tokens(count: int) -> str:
