@@ -385,7 +385,15 @@ def background_services(
     services.extend(_job_price_services(loop))  # live HF Jobs hardware prices
     services.extend(_effort_services(loop, bus))  # /effort, and a check of each model
     services.extend(n for n in [loop.services.get("space_sandbox")] if n)  # deleted at exit
+    services.append(_custom_commands(loop))  # .ml-intern/commands/*.md become /name
     return services
+
+
+def _custom_commands(loop: AgentLoop) -> BackgroundService:
+    from ml_intern_tui.paths import config_dir
+    from ml_intern_tui.services.custom_commands import CustomCommandLoader
+
+    return CustomCommandLoader(Path(loop.cwd), config_dir() / "commands", loop.publish)
 
 
 def _effort_services(loop: AgentLoop, bus: EventBus) -> list[BackgroundService]:
@@ -422,11 +430,11 @@ def _mcp_services(settings: AppConfig, loop: AgentLoop) -> list[BackgroundServic
     if not settings.mcp.servers:
         return []
     from ml_intern_tui.integrations.mcp import McpManager
-    from ml_intern_tui.paths import data_dir
+    from ml_intern_tui.paths import run_data_dir
     from ml_intern_tui.tools.mcp_tool import McpTool
 
     hub = loop.services.get("hub")
-    base = settings.sessions.dir.parent if settings.sessions.dir else data_dir()
+    base = run_data_dir(settings)
     return [
         McpManager(
             settings.mcp.servers,
@@ -442,8 +450,8 @@ def _mcp_services(settings: AppConfig, loop: AgentLoop) -> list[BackgroundServic
 
 
 def _jobs_dir(settings: AppConfig) -> Path:
-    from ml_intern_tui.paths import data_dir
+    from ml_intern_tui.paths import run_data_dir
 
-    path = (settings.sessions.dir.parent if settings.sessions.dir else data_dir()) / "jobs"
+    path = run_data_dir(settings) / "jobs"
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -27,7 +27,7 @@ from ml_intern_tui.core.protocol import ModelInfo
 from ml_intern_tui.core.saved_sessions import find_session
 from ml_intern_tui.core.session import StoredSession
 from ml_intern_tui.core.window import ListedWindow, pick_listed_window
-from ml_intern_tui.paths import sessions_dir
+from ml_intern_tui.paths import configured_sessions_dir
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ class AppBackend:
     # --- journal ----------------------------------------------------------
 
     def sessions_dir(self) -> Path:
-        return self.settings.sessions.dir or sessions_dir()
+        return configured_sessions_dir(self.settings)
 
     def open_journal(self, session_id: str, meta: dict[str, Any]) -> Journal | None:
         if not self.settings.sessions.journal:

@@ -14,12 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ml_intern_tui import __version__
-
-EXIT_OK = 0
-EXIT_AGENT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_NEEDS_HUMAN = 3
-EXIT_INTERRUPTED = 130
+from ml_intern_tui.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 DESCRIPTION = """\
 An autonomous ML-engineering agent for the Hugging Face ecosystem, in your terminal.
@@ -239,9 +234,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.resume:
         from ml_intern_tui.core.journal import JournalError
         from ml_intern_tui.core.saved_sessions import find_session
+        from ml_intern_tui.paths import configured_sessions_dir
 
         try:
-            find_session(settings.sessions.dir or _sessions_dir(), args.resume)
+            find_session(configured_sessions_dir(settings), args.resume)
         except JournalError as exc:
             return _fail(str(exc), EXIT_USAGE)
 
@@ -388,16 +384,11 @@ def _router_model_problem(settings: object) -> str | None:
     return unknown_model_problem(base, cache_dir(), model)
 
 
-def _sessions_dir() -> Path:
-    from ml_intern_tui.paths import sessions_dir
-
-    return sessions_dir()
-
-
 def _list_sessions(settings: object, *, include_demo: bool = False) -> int:
     from ml_intern_tui.core.saved_sessions import list_sessions
+    from ml_intern_tui.paths import configured_sessions_dir
 
-    directory = getattr(getattr(settings, "sessions", None), "dir", None) or _sessions_dir()
+    directory = configured_sessions_dir(settings)
     sessions = list_sessions(directory, include_demo=include_demo)
     if not sessions:
         print(f"No sessions in {directory}.")

@@ -103,7 +103,7 @@ def _render(journal: Path, fmt: str) -> bytes:
         from ml_intern_tui.traces.export import trace_bytes
 
         return trace_bytes(journal)
-    from ml_intern_tui.traces.transcript import saved_transcript
+    from ml_intern_tui.core.transcript import saved_transcript
 
     return saved_transcript(journal).markdown().encode("utf-8")
 

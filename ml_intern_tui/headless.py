@@ -33,8 +33,8 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO, cast
 
-from ml_intern_tui.cli import EXIT_AGENT_ERROR, EXIT_INTERRUPTED, EXIT_NEEDS_HUMAN, EXIT_OK
 from ml_intern_tui.core.effort import NOTICE_PREFIXES
+from ml_intern_tui.core.money import usd
 from ml_intern_tui.core.protocol import (
     JOB_FINISHED_STATUSES,
     ApprovalItem,
@@ -65,6 +65,7 @@ from ml_intern_tui.core.protocol import (
 )
 from ml_intern_tui.core.redact import redact_text
 from ml_intern_tui.core.redact_events import EventRedactor
+from ml_intern_tui.exit_codes import EXIT_AGENT_ERROR, EXIT_INTERRUPTED, EXIT_NEEDS_HUMAN, EXIT_OK
 from ml_intern_tui.job_lines import LatestMetrics
 from ml_intern_tui.safety.terminal import TerminalSafeWriter, json_terminal_safe
 
@@ -155,7 +156,7 @@ class TextPrinter:
 def spend_line(spend: Spend) -> str:
     """The run's spend for a person: never $0.00 for calls nobody could price."""
     total = spend.llm_usd + spend.jobs_usd
-    money = f"${total:.4f}" if 0 < total < 0.01 else f"${total:,.2f}"
+    money = usd(total)
     if spend.unpriced_calls:
         noun = "call" if spend.unpriced_calls == 1 else "calls"
         money = (

@@ -49,6 +49,20 @@ def sessions_dir(env: Mapping[str, str] | None = None) -> Path:
     return data_dir(env) / "sessions"
 
 
+def configured_sessions_dir(settings: object) -> Path:
+    """The sessions directory ``settings`` choose: ``[sessions] dir``, else the default.
+
+    The one place that decides it (the CLI, the backend, the trace service use it)."""
+    configured = getattr(getattr(settings, "sessions", None), "dir", None)
+    return Path(configured) if configured else sessions_dir()
+
+
+def run_data_dir(settings: object) -> Path:
+    """Where run data (job logs, MCP logs) goes: beside a configured sessions directory
+    (tests and custom set-ups keep everything together), else the data directory."""
+    return configured_sessions_dir(settings).parent
+
+
 def user_themes_dir(env: Mapping[str, str] | None = None) -> Path:
     """User themes (TOML files), registered next to the bundled ones."""
     return config_dir(env) / "themes"

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ml_intern_tui.core.cost import SpendTracker
+from ml_intern_tui.core.money import usd
 from ml_intern_tui.core.protocol import ApprovalItem, ApprovalMode
 from ml_intern_tui.core.tool import (
     ALWAYS_ASK_KINDS,
@@ -77,10 +78,6 @@ def to_item(
         blocked_reason=verdict.reason if verdict is not None else None,
         kind=request.kind,
     )
-
-
-def _usd(value: float) -> str:
-    return f"${value:,.2f}"
 
 
 class ApprovalPolicy:
@@ -192,14 +189,14 @@ class ApprovalPolicy:
             return Verdict(
                 "ask",
                 f"{calls} model {noun} no known price, so yolo cannot check the "
-                f"{_usd(budget)} budget",
+                f"{usd(budget)} budget",
             )
         estimate = request.cost_estimate_usd
         if estimate is None:
             return Verdict(
                 "ask",
                 f"no price known for {tool} {request.operation} ({request.title}); "
-                f"yolo's {_usd(budget)} budget needs one to approve it",
+                f"yolo's {usd(budget)} budget needs one to approve it",
             )
         spent = self.spend.total()
         reserved = self.spend.reserved()
@@ -207,8 +204,8 @@ class ApprovalPolicy:
         if estimate > remaining + 1e-9:
             return Verdict(
                 "ask",
-                f"estimated {_usd(estimate)} exceeds the {_usd(max(remaining, 0.0))} left of the "
-                f"{_usd(budget)} budget (spent {_usd(spent)}, reserved {_usd(reserved)})",
+                f"estimated {usd(estimate)} exceeds the {usd(max(remaining, 0.0))} left of the "
+                f"{usd(budget)} budget (spent {usd(spent)}, reserved {usd(reserved)})",
             )
         key = call_id or f"{tool}-{next(self._reservation_ids)}"
         self.spend.reserve(key, estimate)

@@ -41,7 +41,7 @@ DURABLE_KINDS = frozenset({"message", "replace", "truncate"})
 """Record kinds that are fsync'ed: losing them would change the conversation on resume."""
 SKIPPED_EVENT_TYPES = frozenset({"assistant_delta", "reasoning_delta", "tool_progress", "job_log"})
 """High-rate events the journal does not keep as they come (their final forms are kept)."""
-NOT_RECORDED = SKIPPED_EVENT_TYPES | {"history"}
+NOT_RECORDED = SKIPPED_EVENT_TYPES | {"history", "slash_commands"}
 """Events never written: those above, and a resumed session's past (already recorded)."""
 MAX_REASONING_CHARS = 32_000
 """Reasoning kept per stretch: the end of a longer one (the part next to the answer)."""
@@ -67,12 +67,6 @@ def remove_files(journal_path: Path) -> None:
     directory = files_dir(journal_path)
     if directory.is_dir() and not directory.is_symlink():
         shutil.rmtree(directory, ignore_errors=True)
-
-
-def default_directory() -> Path:
-    """Where journals go by default: ``$XDG_DATA_HOME/ml-intern-tui/sessions``."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "ml-intern-tui" / "sessions"
 
 
 class Journal:

@@ -13,136 +13,37 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_serializer
 
-ApprovalMode = Literal["ask", "auto", "yolo"]
+from ml_intern_tui.core.custom_commands import CustomCommand
+from ml_intern_tui.core.ops import (  # noqa: F401  (the ops are part of the protocol)
+    Approval,
+    ApprovalDecision,
+    ApprovalMode,
+    Compact,
+    ExportTrace,
+    Interrupt,
+    JobCancel,
+    ListModels,
+    ListPermissions,
+    McpReconnect,
+    New,
+    Op,
+    RemovePermission,
+    Resume,
+    SetBudget,
+    SetEffort,
+    SetMode,
+    SetModel,
+    ShareTraces,
+    Shutdown,
+    Undo,
+    UserInput,
+)
+
 Risk = Literal["low", "medium", "high"]
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-# --------------------------------------------------------------------------- ops
-
-
-class UserInput(_Model):
-    type: Literal["user_input"] = "user_input"
-    text: str
-
-
-class ApprovalDecision(_Model):
-    call_id: str
-    approved: bool
-    feedback: str | None = None
-    remember: bool = False
-    """Store a rule with the item's ``remember_scope`` so the same kind of call is
-    approved without asking next time."""
-
-
-class Approval(_Model):
-    type: Literal["approval"] = "approval"
-    decisions: list[ApprovalDecision]
-
-
-class Interrupt(_Model):
-    type: Literal["interrupt"] = "interrupt"
-
-
-class Compact(_Model):
-    type: Literal["compact"] = "compact"
-    focus: str | None = None
-
-
-class Undo(_Model):
-    type: Literal["undo"] = "undo"
-
-
-class New(_Model):
-    type: Literal["new"] = "new"
-
-
-class Resume(_Model):
-    type: Literal["resume"] = "resume"
-    session_id: str
-
-
-class SetModel(_Model):
-    type: Literal["set_model"] = "set_model"
-    model: str
-
-
-class SetMode(_Model):
-    type: Literal["set_mode"] = "set_mode"
-    mode: ApprovalMode
-
-
-class SetBudget(_Model):
-    type: Literal["set_budget"] = "set_budget"
-    budget_usd: float | None
-
-
-class SetEffort(_Model):
-    """Set the reasoning effort asked of the model (``None``: send none)."""
-
-    type: Literal["set_effort"] = "set_effort"
-    level: Literal["minimal", "low", "medium", "high", "xhigh", "max"] | None
-
-
-class JobCancel(_Model):
-    type: Literal["job_cancel"] = "job_cancel"
-    job_id: str
-
-
-class ListPermissions(_Model):
-    """Ask for the remembered approval rules (answered by a ``permissions`` event)."""
-
-    type: Literal["list_permissions"] = "list_permissions"
-
-
-class RemovePermission(_Model):
-    """Forget a remembered approval rule, named as ``permissions`` lists it."""
-
-    type: Literal["remove_permission"] = "remove_permission"
-    rule: str
-
-
-class ListModels(_Model):
-    """Ask for the model list with catalog facts (answered by a ``model_catalog`` event)."""
-
-    type: Literal["list_models"] = "list_models"
-
-
-class McpReconnect(_Model):
-    """Drop and reconnect one MCP server now (the ``/mcp`` screen's reconnect key)."""
-
-    type: Literal["mcp_reconnect"] = "mcp_reconnect"
-    server: str
-
-
-class Shutdown(_Model):
-    type: Literal["shutdown"] = "shutdown"
-
-
-Op = Annotated[
-    UserInput
-    | Approval
-    | Interrupt
-    | Compact
-    | Undo
-    | New
-    | Resume
-    | SetModel
-    | SetMode
-    | SetBudget
-    | SetEffort
-    | JobCancel
-    | ListPermissions
-    | RemovePermission
-    | ListModels
-    | McpReconnect
-    | Shutdown,
-    Field(discriminator="type"),
-]
-OP_ADAPTER: TypeAdapter[Op] = TypeAdapter(Op)
 
 
 # ------------------------------------------------------------------------ events
@@ -514,6 +415,13 @@ class EffortStatus(EventBase):
     note: str = ""
 
 
+class SlashCommands(EventBase):
+    """The custom slash commands found at start (``core/custom_commands.py``)."""
+
+    type: Literal["slash_commands"] = "slash_commands"
+    commands: list[CustomCommand]
+
+
 class ShutdownEvent(EventBase):
     type: Literal["shutdown"] = "shutdown"
 
@@ -568,6 +476,7 @@ Event = Annotated[
     | SandboxStatus
     | ModelCatalog
     | EffortStatus
+    | SlashCommands
     | ShutdownEvent
     | History,
     Field(discriminator="type"),
@@ -587,10 +496,4 @@ def event_to_json(event: EventBase) -> str:
 def event_from_json(line: str) -> EventBase:
     """Parse one JSON line back into its event class."""
     result: EventBase = EVENT_ADAPTER.validate_json(line)
-    return result
-
-
-def op_from_json(line: str) -> BaseModel:
-    """Parse one JSON op (used by tests and scripted front ends)."""
-    result: BaseModel = OP_ADAPTER.validate_json(line)
     return result

@@ -6,13 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from ml_intern_tui.core import protocol as p
+from ml_intern_tui.core.money import usd
 
 
 def format_usd(amount: float) -> str:
-    """Dollars with cents, or more precision for sub-cent amounts."""
-    if 0 < amount < 0.01:
-        return f"${amount:.4f}"
-    return f"${amount:,.2f}"
+    """Dollars with cents, or more precision for sub-cent amounts (``core.money.usd``)."""
+    return usd(amount)
 
 
 def format_tokens(count: int) -> str:

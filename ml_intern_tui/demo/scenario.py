@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ml_intern_tui.demo.scripted import Scenario, Step, find_in_history
+from ml_intern_tui.demo.steps import Scenario, Step, find_in_history
 
 TRAIN_SCRIPT = """\"\"\"Bag-of-words logistic regression on data/reviews.csv (stdlib only).
 

@@ -13,63 +13,14 @@ import asyncio
 import json
 import os
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Any
 
-ToolArgs = dict[str, Any] | Callable[[list[dict[str, Any]]], dict[str, Any]]
-"""Literal arguments, or a function of the request's messages (to use earlier results)."""
+from ml_intern_tui.demo.scenario import builtin_scenarios
+from ml_intern_tui.demo.steps import Scenario, Step
 
 SUMMARY_MARKER = "[[summarize-conversation]]"
 """Present in the compaction request (see ``core.compaction_prompt``)."""
-
-
-@dataclass
-class Step:
-    """One scripted assistant response."""
-
-    text: str = ""
-    reasoning: str = ""
-    tool_calls: Sequence[tuple[str, ToolArgs]] = ()
-    finish_reason: str | None = None
-    """Override the finish reason (``length`` simulates output cut by the token limit)."""
-
-
-StepSource = Step | Callable[[list[dict[str, Any]]], Step]
-
-
-@dataclass
-class Scenario:
-    """A named list of steps. ``closing`` answers once the steps run out."""
-
-    name: str
-    steps: list[StepSource]
-    closing: str = "The scripted scenario has no more steps. Ask me anything else to end the demo."
-    context_limit: int = 32_000
-    chunk_delay_s: float = 0.0
-    """Pause between streamed chunks (the demo uses a little so streaming is visible)."""
-    description: str = ""
-    meta: dict[str, Any] = field(default_factory=dict)
-    research_steps: list[StepSource] = field(default_factory=list)
-    """Steps for the research sub-agent's own conversation (told apart by its system prompt)."""
-
-    def step_for(self, messages: list[dict[str, Any]]) -> Step:
-        steps = self.steps
-        if self.research_steps and _is_research(messages):
-            steps = self.research_steps
-        index = sum(1 for m in messages if m.get("role") == "assistant")
-        if index >= len(steps):
-            return Step(text=self.closing)
-        source = steps[index]
-        return source(messages) if callable(source) else source
-
-
-RESEARCH_MARKER = "research sub-agent"
-
-
-def _is_research(messages: list[dict[str, Any]]) -> bool:
-    first = messages[0] if messages else {}
-    return first.get("role") == "system" and RESEARCH_MARKER in str(first.get("content") or "")
 
 
 _SCENARIOS: dict[str, Scenario] = {}
@@ -91,11 +42,6 @@ def get_scenario(name: str) -> Scenario:
     return _SCENARIOS[name]
 
 
-def scenario_names() -> list[str]:
-    _register_builtins()
-    return sorted(_SCENARIOS)
-
-
 SCENARIO_FILES_ENV = "ML_INTERN_SCENARIOS"
 """Extra scenario files (``os.pathsep``-separated): Python files with a ``scenarios()``
 function returning a list of :class:`Scenario`. For tests and demos of your own."""
@@ -104,8 +50,6 @@ _loaded_files: set[str] = set()
 
 
 def _register_builtins() -> None:
-    from ml_intern_tui.demo.scenario import builtin_scenarios
-
     for scenario in builtin_scenarios():
         _SCENARIOS.setdefault(scenario.name, scenario)
     for path in filter(None, os.environ.get(SCENARIO_FILES_ENV, "").split(os.pathsep)):
@@ -127,25 +71,6 @@ def _load_scenario_file(path: str) -> list[Scenario]:
     spec.loader.exec_module(module)
     found = module.scenarios() if hasattr(module, "scenarios") else []
     return [s for s in found if isinstance(s, Scenario)]
-
-
-def last_tool_output(messages: list[dict[str, Any]]) -> str:
-    """The content of the most recent tool message (for steps that use earlier results)."""
-    for message in reversed(messages):
-        if message.get("role") == "tool":
-            return str(message.get("content") or "")
-    return ""
-
-
-def find_in_history(messages: list[dict[str, Any]], pattern: str, default: str = "") -> str:
-    """The first group of the last match of ``pattern`` in tool outputs, newest first."""
-    regex = re.compile(pattern)
-    for message in reversed(messages):
-        if message.get("role") == "tool":
-            match = regex.search(str(message.get("content") or ""))
-            if match:
-                return match.group(1)
-    return default
 
 
 def _summary_of(messages: list[dict[str, Any]]) -> str:

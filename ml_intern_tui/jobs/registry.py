@@ -45,7 +45,6 @@ from ml_intern_tui.jobs.trackio_follow import TRACKIO_POLL_S, TrackioFollower, s
 JobKind = Literal["local", "hf"]
 OnExit = Callable[["JobRecord", int], Awaitable[list[str]]]
 """Called with a local job and its exit code when its process has ended."""
-JobStatus = Literal["running", "completed", "failed", "cancelled"]
 FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 
 SAVED_TAIL_BYTES = 512 * 1024

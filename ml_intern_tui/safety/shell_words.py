@@ -77,11 +77,6 @@ class Word:
         return shlex.quote(self.value)
 
 
-def literal_word(value: str) -> Word:
-    """A word known to hold exactly ``value`` (for words built by the analysis)."""
-    return Word(value=value, raw=shlex.quote(value))
-
-
 def node_text(node: Node, src: bytes) -> str:
     return src[node.start_byte : node.end_byte].decode("utf-8", "surrogateescape")
 

@@ -14,18 +14,18 @@ from typing import Any
 
 from ml_intern_tui.core.cost import hourly_price, job_cost_so_far, parse_timeout
 from ml_intern_tui.core.cost import worst_case_job_cost as worst_case
+from ml_intern_tui.core.money import usd
 from ml_intern_tui.core.tool import ToolContext, ToolError, ToolResult, cut_text
 from ml_intern_tui.integrations.hub import HubClient
 from ml_intern_tui.jobs.hf import FINAL_STAGES, HfJobFollower, running_seconds, stage_of
 from ml_intern_tui.jobs.registry import JobRecord, JobRegistry
-from ml_intern_tui.tools.hf_jobs import (
+from ml_intern_tui.tools.hf_jobs_args import (
     DEFAULT_UV_IMAGE,
     JOB_ENV_DEFAULTS,
     HfJobsArgs,
     describe_duration,
     resolve_script,
     resolve_secrets,
-    usd,
     uv_command,
 )
 

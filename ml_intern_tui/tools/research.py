@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ml_intern_tui.core.guards import DoomLoopDetector
 from ml_intern_tui.core.llm import LLMError, LLMResponse, ToolCallRequest, context_limit
+from ml_intern_tui.core.money import usd
 from ml_intern_tui.core.protocol import AssistantMessage, ToolCall, ToolProgress, ToolResultEvent
 from ml_intern_tui.core.tool import (
     BadArguments,
@@ -114,10 +115,6 @@ def _loads(raw: str) -> dict[str, Any]:
     except json.JSONDecodeError:
         return {"_raw": raw[:2000]}
     return value if isinstance(value, dict) else {"_value": value}
-
-
-def _usd(amount: float) -> str:
-    return f"${amount:.4f}" if 0 < amount < 0.01 else f"${amount:.2f}"
 
 
 def _count(n: int, noun: str) -> str:
@@ -387,7 +384,7 @@ class _ResearchRun:
             "consulted": self.consulted,
         }
         calls = _count(self.calls, "call")
-        money = _usd(self.cost)
+        money = usd(self.cost)
         if self.unpriced:
             money = "unpriced" if self.cost <= 0 else f"{money}+unpriced"
         head = f"researched: {_short(self.args.task)} · {calls} · {money}"

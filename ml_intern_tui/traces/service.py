@@ -24,7 +24,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ml_intern_tui.core.bus import EventBus
-from ml_intern_tui.core.protocol import Compacted, EventBase, Notice, Ready, TurnComplete, Undone
+from ml_intern_tui.core.journal import JournalError
+from ml_intern_tui.core.protocol import (
+    Compacted,
+    EventBase,
+    ExportTrace,
+    Notice,
+    Ready,
+    ShareTraces,
+    TurnComplete,
+    Undone,
+)
 from ml_intern_tui.traces.publish import DEFAULT_TEMPLATE, TraceConfigError, dataset_url, repo_for
 from ml_intern_tui.traces.queue import QUEUE_FILE, PendingUpload, UploadQueue
 
@@ -156,6 +166,7 @@ class TraceUploader:
         self._wake = asyncio.Event()
         self._upload_lock = asyncio.Lock()
         self._listening = False
+        self._answers: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------ service
 
@@ -206,6 +217,54 @@ class TraceUploader:
         return dict(self._state.due)
 
     # ------------------------------------------------------------ commands
+
+    def handle_op(self, op: Any) -> bool:
+        """Take ``share_traces`` and ``export_trace``; each is answered with a ``notice``."""
+        if not isinstance(op, ShareTraces | ExportTrace):
+            return False
+        task = asyncio.get_running_loop().create_task(self._answer(op))
+        self._answers.add(task)
+        task.add_done_callback(self._answers.discard)
+        return True
+
+    async def _answer(self, op: ShareTraces | ExportTrace) -> None:
+        level = "success"
+        try:
+            if isinstance(op, ExportTrace):
+                text = await self.export(op.session_id, Path(op.path))
+            elif op.visibility is None:
+                self._notice("Uploading this session's trace…")
+                text = await self.share_now(op.session_id)
+            else:
+                text = await self.set_visibility(op.visibility == "private")
+                level = "warning" if op.visibility == "public" else "success"
+        except TraceError as exc:
+            level, text = "error", str(exc)
+        self._notice(text, level)
+
+    async def export(self, session_id: str, path: Path) -> str:
+        """Write ``session_id``'s trace (Claude Code JSONL) to ``path``; one line."""
+        from ml_intern_tui.traces.export import write_trace
+
+        journal = self._journal_for(session_id) if session_id else None
+        try:
+            if journal is None:
+                raise JournalError(f"session {session_id or '?'} has no journal")
+            written = await asyncio.to_thread(write_trace, journal, path)
+        except JournalError as exc:
+            raise TraceError(
+                f"No trace to export: {exc}. Traces are built from the session journal "
+                "([sessions] journal = true)."
+            ) from exc
+        except OSError as exc:
+            raise TraceError(
+                f"Could not write {path}: {exc.strerror or exc}. "
+                "Give another path: /export --format trace PATH"
+            ) from exc
+        return (
+            f"Trace written to {written} (Claude Code JSONL: upload it to a Hub dataset "
+            "to open it in the trace viewer)."
+        )
 
     async def share_now(self, session_id: str) -> str:
         """Upload ``session_id`` now (``/share-traces``); a one-line result or ``TraceError``."""
@@ -428,7 +487,9 @@ class TraceUploader:
     # ------------------------------------------------------------ helpers
 
     def _journal_in_sessions_dir(self, session_id: str) -> Path | None:
-        directory = self.options.sessions_dir or _data_dir() / "sessions"
+        from ml_intern_tui.paths import sessions_dir
+
+        directory = self.options.sessions_dir or sessions_dir()
         path = Path(directory) / f"{session_id}.jsonl"
         return path if session_id and path.is_file() else None
 
@@ -463,14 +524,3 @@ def trace_uploader(settings: Any, loop: Any, bus: EventBus) -> TraceUploader:
 
     uploader._journal_for = journal_for
     return uploader
-
-
-def uploader_for(runtime: Any) -> TraceUploader:
-    """The running uploader of ``runtime``, or a one-off one from its settings (``/share-traces``)."""
-    for service in getattr(runtime, "background", None) or []:
-        if isinstance(service, TraceUploader):
-            return service
-    from ml_intern_tui.integrations.hub import HubClient
-
-    options = TraceOptions.from_settings(runtime.settings)
-    return TraceUploader(options, hub=HubClient(options.endpoint), bus=runtime.bus)

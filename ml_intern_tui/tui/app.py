@@ -7,9 +7,7 @@ libraries warm up in the background after the first frame.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -25,22 +23,24 @@ from textual.widget import Widget
 from textual.widgets import Footer
 
 from ml_intern_tui.core import protocol as p
+from ml_intern_tui.core.transcript import Transcript
 from ml_intern_tui.safety.terminal import safe_event, terminal_safe
-from ml_intern_tui.tui import layout
+from ml_intern_tui.tui import hangup, layout
 from ml_intern_tui.tui.attention import Attention
 from ml_intern_tui.tui.bridge import EventBridge
-from ml_intern_tui.tui.commands import parse
+from ml_intern_tui.tui.commands import BUILTINS, SlashRegistry, parse
 from ml_intern_tui.tui.gc_governor import FREEZE_EVERY_S, GcGovernor
 from ml_intern_tui.tui.help_text import help_markdown
 from ml_intern_tui.tui.messages import AgentEvent, AgentHistory
 from ml_intern_tui.tui.palette import AgentCommands
+from ml_intern_tui.tui.preload import preload_markdown
 from ml_intern_tui.tui.runtime import Runtime, UIPrefs
 from ml_intern_tui.tui.screens.mcp import McpBoard
 from ml_intern_tui.tui.screens.permissions import PermissionsScreen
 from ml_intern_tui.tui.screens.picker import PickerScreen
-from ml_intern_tui.tui.slash import MODES, SlashRunner
+from ml_intern_tui.tui.slash import MODES, run_slash
+from ml_intern_tui.tui.slash_custom import install as install_custom_commands
 from ml_intern_tui.tui.themes import register_themes
-from ml_intern_tui.tui.transcript import Transcript
 from ml_intern_tui.tui.widgets.approval import ApprovalDrawer
 from ml_intern_tui.tui.widgets.blocks.notice import Level
 from ml_intern_tui.tui.widgets.chat import ChatView
@@ -55,7 +55,6 @@ from ml_intern_tui.tui.widgets.tool_tree import ToolTree
 QUIT_WINDOW_S = 1.0
 """A second Ctrl+C within this many seconds quits."""
 SHUTDOWN_GRACE_S = 3.0
-HANGUP_GRACE_S = 12.0
 ACTIVITY = (p.TurnStarted, p.AssistantDelta, p.ReasoningDelta, p.ToolCall, p.ToolProgress)
 
 
@@ -113,7 +112,8 @@ class MLInternApp(App[int]):
         self.serve = serve
         self.transcript = Transcript()
         self.gc_governor = GcGovernor()
-        self.slash = SlashRunner(self)
+        self.commands = SlashRegistry(BUILTINS)
+        """Every ``/command`` of this run (completion, palette, help and dispatch)."""
         self.queue: list[str] = []
         self.permissions_requested = False
         self.model_picker: PickerScreen | None = None
@@ -177,6 +177,7 @@ class MLInternApp(App[int]):
         self.status.model, self.status.mode = self.prefs.model, self.prefs.mode
         self.status.budget_usd = self.prefs.budget_usd
         self.prompt_bar.arg_choices = self.arg_choices
+        self.prompt_bar.registry = self.commands
         for widget in self.query("*"):
             for kind in getattr(widget, "EVENT_TYPES", ()):
                 self._routes.setdefault(kind, []).append(widget)
@@ -249,7 +250,7 @@ class MLInternApp(App[int]):
 
     def _after_first_frame(self) -> None:
         # Markdown (for answers and help) loads off the UI thread once the frame is up.
-        self.run_worker(_preload_markdown, thread=True, name="preload", exit_on_error=False)
+        self.run_worker(preload_markdown, thread=True, name="preload", exit_on_error=False)
         for error in self.theme_errors:
             self.notify(terminal_safe(error), severity="warning", timeout=8, markup=False)
         if self.serve:
@@ -321,6 +322,8 @@ class MLInternApp(App[int]):
             self.sandbox_summary = event.summary
         elif isinstance(event, p.Notice) and event.alert is not None:
             self.attention.request(event.text, urgent=True)
+        elif isinstance(event, p.SlashCommands):
+            install_custom_commands(self, event.commands)
         elif isinstance(event, p.Undone) and event.text and not self.prompt.text.strip():
             self.prompt.set_text(event.text)
 
@@ -373,12 +376,17 @@ class MLInternApp(App[int]):
         parsed = parse(message.text)
         if parsed is not None:
             self.run_slash(*parsed)
-        elif self.busy or self.interrupting:
-            self.queue.append(message.text)
+        else:
+            self.send_message(message.text)
+
+    def send_message(self, text: str) -> None:
+        """Send the user's message now, or queue it while a turn runs."""
+        if self.busy or self.interrupting:
+            self.queue.append(text)
             self._show_queue()
         else:
             self.busy = True
-            self.submit(p.UserInput(text=message.text))
+            self.submit(p.UserInput(text=text))
 
     def _flush_queue(self) -> None:
         if not self.queue:
@@ -395,7 +403,7 @@ class MLInternApp(App[int]):
 
     def run_slash(self, name: str, arg: str = "") -> None:
         """Run a slash command (also what the palette calls)."""
-        self.run_worker(self.slash.run(name, arg), group="slash", exit_on_error=False)
+        self.run_worker(run_slash(self, name, arg), group="slash", exit_on_error=False)
 
     def arg_choices(self, kind: str) -> list[str]:
         if kind == "models":
@@ -509,39 +517,8 @@ class MLInternApp(App[int]):
             self.set_timer(SHUTDOWN_GRACE_S, lambda: self.exit(code))
 
     def handle_signals(self) -> None:
-        """Quit cleanly on SIGHUP (terminal or SSH connection gone) and SIGTERM.
-
-        Without this the process dies at once: the session's last events are not
-        journaled, and local jobs and MCP servers (each in its own process group, so the
-        hangup does not reach them) live on with no one to stop them.
-        """
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGHUP, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self._on_signal, sig)
-
-    def _on_signal(self, sig: int) -> None:
-        self._exit_code = 128 + sig
-        if sig == signal.SIGHUP:
-            self._hang_up()
-        self.action_quit_app()
-
-    def _hang_up(self) -> None:
-        """The terminal is gone: stop drawing, let the core shut down, then leave at once.
-
-        Textual's own exit restores the terminal by writing to it, and with the terminal
-        gone those writes can block the loop for good: the core's shutdown (journal, jobs,
-        MCP servers) would never finish. So nothing is drawn any more, and the process
-        exits as soon as the runtime has stopped (or after the grace period).
-        """
-        self._hung_up = True
-        driver = self._driver
-        if driver is not None:
-            driver.write = lambda data: None  # type: ignore[method-assign]
-        # No one waits at a dead terminal: the core may take its time to stop servers.
-        self.set_timer(HANGUP_GRACE_S, lambda: os._exit(self._exit_code))
-        if not self._serving:
-            os._exit(self._exit_code)
+        """Quit cleanly on SIGHUP (terminal or SSH connection gone) and SIGTERM."""
+        hangup.install(self)
 
     def action_undo(self) -> None:
         self.submit(p.Undo())
@@ -568,20 +545,6 @@ class MLInternApp(App[int]):
     def show_side(self, show: bool) -> None:
         """Show or hide the tool, plan and jobs column (on narrow screens it replaces chat)."""
         layout.show_side(self, show)
-
-
-def _preload_markdown() -> None:
-    """Load what answers are drawn with, off the UI thread, before the first answer."""
-    from pygments.lexers import get_lexer_by_name
-
-    from ml_intern_tui.tui.widgets.blocks import assistant, markdown_render, reasoning
-
-    del assistant, reasoning
-    # Building a lexer compiles dozens of regular expressions (about 50 ms for Python):
-    # done here, the first code block of an answer does not stall the stream.
-    for name in ("python", "bash", "json", "yaml", "text"):
-        get_lexer_by_name(name)
-    markdown_render.warm_up()
 
 
 def run_app(runtime: Runtime) -> int:

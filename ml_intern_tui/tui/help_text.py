@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from textual.binding import Binding
-
-from ml_intern_tui.tui.commands import COMMANDS
 
 if TYPE_CHECKING:
     from ml_intern_tui.tui.app import MLInternApp
@@ -21,6 +20,15 @@ APPROVAL_NOTE = (
 
 def _bindings_of(owner: type) -> list[Binding]:
     return [b for b in getattr(owner, "BINDINGS", []) if isinstance(b, Binding) and b.description]
+
+
+def _cell(text: str) -> str:
+    """Table cell text: a custom command's description cannot break the table or link."""
+    return re.sub(r"([\\`*_\[\]<>|#])", r"\\\1", " ".join(text.split()))
+
+
+def _code(text: str) -> str:
+    return "`" + text.replace("`", "'") + "`"
 
 
 def help_markdown(app: MLInternApp) -> str:
@@ -56,5 +64,5 @@ def help_markdown(app: MLInternApp) -> str:
         "| command | does |",
         "|---|---|",
     ]
-    out += [f"| `{c.usage}` | {c.help} |" for c in COMMANDS]
+    out += [f"| {_code(c.usage)} | {_cell(c.help)} |" for c in app.commands.all()]
     return "\n".join(out) + "\n"

@@ -52,7 +52,3 @@ def history_failed(widget: Widget, exc: Exception) -> None:
             f"Part of the session could not be shown again: {type(exc).__name__}: {exc}",
             "warning",
         )
-
-
-class BusClosed(Message, bubble=False):
-    """The bus closed: no more events will arrive."""

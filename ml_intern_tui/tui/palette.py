@@ -7,8 +7,7 @@ from functools import partial
 from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-
-from ml_intern_tui.tui.commands import COMMANDS
+from textual.markup import escape
 
 if TYPE_CHECKING:
     from ml_intern_tui.tui.app import MLInternApp
@@ -20,8 +19,10 @@ class AgentCommands(Provider):
     def _entries(self) -> list[tuple[str, str, Callable[[], object]]]:
         app = cast("MLInternApp", self.app)
         entries: list[tuple[str, str, Callable[[], object]]] = []
-        for command in COMMANDS:
-            entries.append((f"/{command.name}", command.help, partial(app.run_slash, command.name)))
+        for command in app.commands.all():
+            # help is drawn as markup: a project command's description must stay text
+            help_text = escape(command.help)
+            entries.append((f"/{command.name}", help_text, partial(app.run_slash, command.name)))
         entries += [
             (
                 "Approve all pending",

@@ -15,7 +15,6 @@ from textual.app import App
 from textual.theme import Theme
 
 DEFAULT_DARK = "ml-intern-dark"
-DEFAULT_LIGHT = "ml-intern-light"
 
 _COLOR_FIELDS = (
     "primary",

@@ -16,15 +16,83 @@ FORBIDDEN_IN_CORE = (
 )
 HEAVY = ("litellm", "textual", "huggingface_hub", "fastmcp")
 
+UI_MAY_IMPORT = (
+    "ml_intern_tui.tui",
+    "ml_intern_tui.core",
+    "ml_intern_tui.config.writer",  # ``/theme`` saves the choice in the user config
+    "ml_intern_tui.paths",
+    "ml_intern_tui.resources",
+    "ml_intern_tui.safety.terminal",  # everything drawn is terminal-safe
+    "ml_intern_tui.safety.trust_changes",  # the trust question's text
+    "ml_intern_tui.safety.trust_store",  # its type only
+)
+"""What ``tui/`` may import: it talks to services (traces, MCP, jobs, Slack…) through ops
+and events, never by importing them or the composition root (``agent``)."""
+NEVER_IMPORT_THE_UI = ("core", "tools", "services", "integrations", "jobs", "traces", "safety")
+
 
 def _imports(path: Path) -> list[str]:
+    """Every module ``path`` imports, at the top or inside a function (lazily)."""
     names: list[str] = []
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module == "ml_intern_tui":
+            names.extend(f"ml_intern_tui.{alias.name}" for alias in node.names)  # ``import agent``
         elif isinstance(node, ast.ImportFrom) and node.module:
             names.append(node.module)
     return names
+
+
+def _within(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == prefix or name.startswith(prefix + ".") for prefix in prefixes)
+
+
+def layer_offenders(package: Path) -> list[str]:
+    """Imports that break the layers: ``tui/`` reaching past its allowlist, and any of
+    ``NEVER_IMPORT_THE_UI`` importing ``tui/``."""
+    offenders = [
+        f"{path.relative_to(package)}: {name}"
+        for path in sorted((package / "tui").rglob("*.py"))
+        for name in _imports(path)
+        if name.startswith("ml_intern_tui") and not _within(name, UI_MAY_IMPORT)
+    ]
+    offenders += [
+        f"{path.relative_to(package)}: {name}"
+        for layer in NEVER_IMPORT_THE_UI
+        for path in sorted((package / layer).rglob("*.py"))
+        for name in _imports(path)
+        if _within(name, ("ml_intern_tui.tui", "textual"))
+        and not (layer == "safety" and name.startswith("textual"))
+    ]
+    return offenders
+
+
+def test_the_ui_and_the_services_keep_to_their_layers() -> None:
+    assert layer_offenders(PACKAGE) == []
+
+
+def test_the_layer_check_catches_deliberate_bad_imports(tmp_path: Path) -> None:
+    """Bad imports planted in a copy of the package's shape are all reported."""
+    package = tmp_path / "ml_intern_tui"
+    for layer, source in {
+        "tui/slash.py": "from ml_intern_tui.traces.service import TraceUploader\n",
+        "tui/screens/x.py": "def f():\n    from ml_intern_tui import agent\n",
+        "tui/widgets/y.py": "import ml_intern_tui.safety.sandbox\n",
+        "tui/ok.py": "from ml_intern_tui.core import protocol\nimport textual\n",
+        "tools/bash.py": "def g():\n    import ml_intern_tui.tui.app\n",
+        "services/z.py": "from textual.app import App\n",
+    }.items():
+        path = package / layer
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source)
+    assert layer_offenders(package) == [
+        "tui/screens/x.py: ml_intern_tui.agent",
+        "tui/slash.py: ml_intern_tui.traces.service",
+        "tui/widgets/y.py: ml_intern_tui.safety.sandbox",
+        "tools/bash.py: ml_intern_tui.tui.app",
+        "services/z.py: textual.app",
+    ]
 
 
 def test_core_imports_no_textual_tools_tui_or_integrations() -> None:
@@ -79,3 +147,25 @@ def test_building_the_tool_list_imports_no_network_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+BROKEN_CIRCLES = [
+    ("cli", "headless"),  # the exit codes moved down to exit_codes.py
+    ("tools/hf_jobs", "tools/hf_jobs_ops"),  # the shared pieces moved to hf_jobs_args.py
+    ("demo/scripted", "demo/scenario"),  # steps and scenarios moved to demo/steps.py
+]
+
+
+def test_import_circles_stay_broken() -> None:
+    """Neither module of each pair imports the other back, not even lazily."""
+
+    def imports(module: str) -> set[str]:
+        return set(_imports(PACKAGE / f"{module}.py"))
+
+    def dotted(module: str) -> str:
+        return "ml_intern_tui." + module.replace("/", ".")
+
+    both_ways = [
+        (a, b) for a, b in BROKEN_CIRCLES if dotted(b) in imports(a) and dotted(a) in imports(b)
+    ]
+    assert both_ways == []

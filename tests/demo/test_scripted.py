@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from ml_intern_tui.demo import scripted
-from ml_intern_tui.demo.scripted import Scenario, Step, get_scenario
+from ml_intern_tui.demo.scripted import get_scenario
+from ml_intern_tui.demo.steps import Scenario, Step, find_in_history
 
 
 def test_steps_follow_the_number_of_assistant_messages() -> None:
@@ -35,7 +36,7 @@ def test_research_conversation_gets_its_own_steps() -> None:
 def test_callable_steps_see_the_history() -> None:
     scenario = Scenario(
         name="t-callable",
-        steps=[lambda messages: Step(text=scripted.find_in_history(messages, r"id=(\w+)"))],
+        steps=[lambda messages: Step(text=find_in_history(messages, r"id=(\w+)"))],
     )
     history = [{"role": "tool", "content": "started id=job42"}]
     assert scenario.step_for(history).text == "job42"

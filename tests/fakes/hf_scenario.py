@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ml_intern_tui.demo.scripted import Scenario, Step, find_in_history
+from ml_intern_tui.demo.steps import Scenario, Step, find_in_history
 
 SCRIPT = "from transformers import Trainer\nprint('training')\n# trainer.push_to_hub()\n"
 

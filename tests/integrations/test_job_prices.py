@@ -12,7 +12,7 @@ from fakes.hub_jobs import TOKEN, hardware_entry, install_hardware
 from ml_intern_tui.core.cost import JOB_PRICES, JobPrices, hourly_price, known_flavors
 from ml_intern_tui.integrations.hub import HubClient
 from ml_intern_tui.integrations.job_prices import JobPriceLoader, hourly_prices
-from ml_intern_tui.tools.hf_jobs import HfJobsArgs
+from ml_intern_tui.tools.hf_jobs_args import HfJobsArgs
 
 LISTING = [
     hardware_entry("cpu-basic", 0.0001),

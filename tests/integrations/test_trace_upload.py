@@ -365,6 +365,9 @@ def test_app_settings_wire_the_uploader(tmp_path: Path) -> None:
     class Loop:
         services: dict[str, Any] = {}
         session = None
+        cwd = tmp_path
+
+        def publish(self, event: Any) -> None: ...
 
     (service,) = [
         s for s in background_services(settings, Loop(), EventBus()) if s.name == "traces"

@@ -27,7 +27,7 @@ from ml_intern_tui.core.tool import ToolContext, ToolError
 from ml_intern_tui.safety.credentials import credential_reason, env_file_secrets
 from ml_intern_tui.tools.files import ReadArgs, ReadTool
 from ml_intern_tui.tools.hf_dataset import DatasetInspectArgs, HfDatasetInspectTool
-from ml_intern_tui.tools.hf_jobs import resolve_script
+from ml_intern_tui.tools.hf_jobs_args import resolve_script
 from ml_intern_tui.tools.hf_repo_files import HfRepoFilesTool, RepoFilesArgs
 from ml_intern_tui.tools.mcp_tool import McpArgs, McpTool
 

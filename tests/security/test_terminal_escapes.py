@@ -24,6 +24,7 @@ from tui.fake_runtime import FakeRuntime
 
 from ml_intern_tui.core import protocol as p
 from ml_intern_tui.core.journal import Journal
+from ml_intern_tui.core.transcript import export_saved
 from ml_intern_tui.safety.terminal import (
     is_terminal_safe,
     json_terminal_safe,
@@ -34,7 +35,6 @@ from ml_intern_tui.safety.terminal import (
 from ml_intern_tui.tui.app import MLInternApp
 from ml_intern_tui.tui.screens.sessions import listing
 from ml_intern_tui.tui.screens.tool_detail import ToolDetailScreen
-from ml_intern_tui.tui.transcript import export_saved
 
 ESC = "\x1b"
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")

@@ -25,7 +25,8 @@ from ml_intern_tui.core.tool import (
 )
 from ml_intern_tui.integrations.hub import NO_TOKEN, HubClient
 from ml_intern_tui.jobs.registry import JobRegistry
-from ml_intern_tui.tools.hf_jobs import HfJobsArgs, HfJobsTool
+from ml_intern_tui.tools.hf_jobs import HfJobsTool
+from ml_intern_tui.tools.hf_jobs_args import HfJobsArgs
 
 Wait = Callable[..., Awaitable[None]]
 TRAIN = """from transformers import AutoModelForCausalLM

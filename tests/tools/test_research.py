@@ -36,7 +36,8 @@ from ml_intern_tui.core.tool import (
     parse_arguments,
 )
 from ml_intern_tui.demo import scripted
-from ml_intern_tui.demo.scripted import Scenario, Step, register_scenario
+from ml_intern_tui.demo.scripted import register_scenario
+from ml_intern_tui.demo.steps import Scenario, Step
 from ml_intern_tui.tools.bash import BashTool
 from ml_intern_tui.tools.files import ReadTool, WriteTool
 from ml_intern_tui.tools.github import GithubReadFileTool

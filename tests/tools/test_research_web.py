@@ -19,7 +19,8 @@ from ml_intern_tui.core.models import resolve_model
 from ml_intern_tui.core.protocol import ToolCall, ToolResultEvent
 from ml_intern_tui.core.tool import ToolContext, ToolRouter, parse_arguments
 from ml_intern_tui.demo import scripted
-from ml_intern_tui.demo.scripted import Scenario, Step, find_in_history, register_scenario
+from ml_intern_tui.demo.scripted import register_scenario
+from ml_intern_tui.demo.steps import Scenario, Step, find_in_history
 from ml_intern_tui.tools import builtin_tools, ecosystem_tools
 from ml_intern_tui.tools.research import ResearchTool
 

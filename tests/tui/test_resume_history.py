@@ -95,6 +95,12 @@ async def test_the_ui_reads_no_journal_nor_job_log_to_show_a_resumed_session(
             exported = tmp_path / "resumed.md"
             app.run_slash("export", str(exported))  # from the UI's own state
             await wait_for(pilot, exported.exists)
+            # a trace comes from the journal: the trace service reads it, never the UI
+            app.run_slash("export", f"--format trace {tmp_path / 'trace.jsonl'}")
+            app.run_slash("share-traces")
+            await wait_for(
+                pilot, lambda: runtime.ops_of(p.ExportTrace) and runtime.ops_of(p.ShareTraces)
+            )
         assert opened == []
         assert app.jobs.jobs["job-1a2b3c"].lines[0] == "epoch 1/3"  # the core read it
 

@@ -269,7 +269,8 @@ async def test_a_real_session_comes_back_after_a_restart(tmp_path: Path) -> None
     """Run a scripted session with the real runtime, restart, resume it from the browser."""
     from ml_intern_tui.agent import build_runtime
     from ml_intern_tui.config.schema import AppConfig
-    from ml_intern_tui.demo.scripted import Scenario, Step, register_scenario
+    from ml_intern_tui.demo.scripted import register_scenario
+    from ml_intern_tui.demo.steps import Scenario, Step
 
     workspace = tmp_path / "work"
     workspace.mkdir()

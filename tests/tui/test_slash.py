@@ -9,8 +9,9 @@ from pydantic import BaseModel
 from textual.command import CommandList, CommandPalette
 
 from ml_intern_tui.core import protocol as p
+from ml_intern_tui.tui import slash  # noqa: F401  (registers the built-ins)
 from ml_intern_tui.tui.app import MLInternApp
-from ml_intern_tui.tui.commands import COMMANDS, complete, parse
+from ml_intern_tui.tui.commands import BUILTINS, SlashRegistry, parse
 from ml_intern_tui.tui.screens.help import HelpScreen
 from ml_intern_tui.tui.screens.permissions import PermissionsScreen
 from ml_intern_tui.tui.screens.picker import PickerScreen
@@ -30,10 +31,13 @@ def test_parse_and_complete() -> None:
     assert parse("/compact keep the eval numbers") == ("compact", "keep the eval numbers")
     assert parse("hello /model") is None
     assert parse("//not a command") is None
-    assert [c.text for c in complete("/co", lambda _: [])] == ["/compact", "/cost"]
-    modes = complete("/mode y", lambda kind: ["ask", "auto", "yolo"] if kind == "modes" else [])
+    registry = SlashRegistry(BUILTINS)
+    assert [c.text for c in registry.complete("/co", lambda _: [])] == ["/compact", "/cost"]
+    modes = registry.complete(
+        "/mode y", lambda kind: ["ask", "auto", "yolo"] if kind == "modes" else []
+    )
     assert [c.text for c in modes] == ["/mode yolo"]
-    assert {c.name for c in COMMANDS} >= {
+    assert {c.name for c in registry.all()} >= {
         "help",
         "model",
         "mode",

@@ -13,7 +13,8 @@ from fakes.web_site import FakeWeb
 from ml_intern_tui.config.schema import AppConfig, SessionsConfig, TracesConfig, WebConfig
 from ml_intern_tui.core.llm import ensure_litellm
 from ml_intern_tui.demo import scripted
-from ml_intern_tui.demo.scripted import Scenario, Step, find_in_history, register_scenario
+from ml_intern_tui.demo.scripted import register_scenario
+from ml_intern_tui.demo.steps import Scenario, Step, find_in_history
 from ml_intern_tui.tui.app import MLInternApp
 from tui.conftest import wait_for
 

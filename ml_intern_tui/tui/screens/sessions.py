@@ -397,8 +397,8 @@ def _terminal_safe_info(info: SessionInfo) -> SessionInfo:
 
 def export_session(info: SessionInfo, places: list[str]) -> Path:
     """Write a session's Markdown transcript into the first directory that takes it."""
+    from ml_intern_tui.core.transcript import export_saved
     from ml_intern_tui.tui.slash import export_path
-    from ml_intern_tui.tui.transcript import export_saved
 
     problem = "none of its directories exists"
     for place in dict.fromkeys(d for d in places if d):

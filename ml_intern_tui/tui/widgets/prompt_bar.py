@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import TextArea
 
-from ml_intern_tui.tui.commands import BY_NAME, complete
+from ml_intern_tui.tui.commands import SlashRegistry
 from ml_intern_tui.tui.widgets.prompt import PromptInput
 from ml_intern_tui.tui.widgets.queued import QueuedMessages
 from ml_intern_tui.tui.widgets.slash_popup import SlashPopup
@@ -37,6 +37,8 @@ class PromptBar(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.arg_choices: Callable[[str], list[str]] = _no_choices
+        self.registry = SlashRegistry(())
+        """The app's commands (set by the app when it mounts)."""
         self.popup = SlashPopup(id="slash-popup")
         self.queued = QueuedMessages(id="queued")
         self.input = PromptInput(self.popup, id="prompt")
@@ -48,7 +50,7 @@ class PromptBar(Vertical):
 
     @on(TextArea.Changed, "#prompt")
     def _changed(self, event: TextArea.Changed) -> None:
-        self.popup.show(complete(self.input.text, self.arg_choices))
+        self.popup.show(self.registry.complete(self.input.text, self.arg_choices))
 
     @on(PromptInput.Complete)
     def _complete(self, event: PromptInput.Complete) -> None:
@@ -65,7 +67,9 @@ class PromptBar(Vertical):
         text = self.input.text
         chosen = self.popup.chosen
         typed = text.strip()
-        partial = typed.startswith("/") and " " not in typed and typed[1:].lower() not in BY_NAME
+        partial = (
+            typed.startswith("/") and " " not in typed and typed[1:].lower() not in self.registry
+        )
         if chosen is not None and partial:
             # A partly typed command name runs the highlighted command.
             text = chosen.text
