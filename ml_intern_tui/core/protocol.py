@@ -332,6 +332,8 @@ class McpToolInfo(_Model):
     name: str
     """The name the model calls: ``<server>__<tool>``."""
     description: str = ""
+    note: str = ""
+    """Why the model is not offered it (only in ``McpStatus.withheld``)."""
 
 
 class McpStatus(EventBase):
@@ -346,6 +348,8 @@ class McpStatus(EventBase):
     trusted: bool = False
     tools: list[McpToolInfo] = []
     """The tools registered for the model (kept while it reconnects, gone once failed)."""
+    withheld: list[McpToolInfo] = []
+    """The server's tools the model is not offered, each with a ``note`` saying why."""
     error: str = ""
     """The last error, kept while it reconnects and once it failed."""
     attempt: int = 0

@@ -45,6 +45,7 @@ from ml_intern_tui.integrations.mcp_rules import (
     is_timeout,
     may_send_hf_token,
     resolve_command,
+    withheld_note,
 )
 
 if TYPE_CHECKING:
@@ -276,6 +277,7 @@ class ServerEntry:
     error: str = ""
     attempt: int = 0
     tools: list[McpToolInfo] = field(default_factory=list)
+    withheld: list[McpToolInfo] = field(default_factory=list)
     conn: Connection | None = None
     task: asyncio.Task[None] | None = None
     refused: set[str] = field(default_factory=set)
@@ -499,13 +501,21 @@ class McpManager:
     # -------------------------------------------------------------------- tools
 
     def _register(self, entry: ServerEntry, remote_tools: list[Any]) -> None:
-        """Put the server's tools on the router; a name already taken is refused."""
+        """Put the server's tools on the router; a name already taken is refused, and a
+        tool we cannot call (``withheld_note``) is only listed in ``/mcp``."""
         wanted: dict[str, Tool] = {}
         refused: list[str] = []
+        entry.withheld = []
         for remote in remote_tools:
             tool = self.tool_factory(
                 entry, remote.name, remote.description or "", remote.input_schema
             )
+            if note := withheld_note(remote):
+                entry.withheld.append(
+                    McpToolInfo(name=tool.name, description=remote.description or "", note=note)
+                )
+                entry.warn_once(f"MCP server {entry.name!r}: {tool.name} {note} (see /mcp).")
+                continue
             owner = self._owner.get(tool.name)
             if tool.name in wanted:
                 refused.append(f"{remote.name} ({tool.name} is already one of its tools)")
@@ -549,7 +559,7 @@ class McpManager:
     def _unregister(self, entry: ServerEntry) -> None:
         for name in [n for n, o in self._owner.items() if o == entry.name]:
             self._remove_tool(name)
-        entry.tools = []
+        entry.tools, entry.withheld = [], []
 
     def _status(self, entry: ServerEntry, state: State) -> None:
         entry.state = state
@@ -561,6 +571,7 @@ class McpManager:
                 target=entry.target,
                 trusted=entry.trusted,
                 tools=list(entry.tools),
+                withheld=list(entry.withheld),
                 error=entry.error,
                 attempt=entry.attempt if state == "connecting" else 0,
             )

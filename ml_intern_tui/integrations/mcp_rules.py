@@ -11,7 +11,7 @@ import os
 import shlex
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from ml_intern_tui.core.redact import redact_text
@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from ml_intern_tui.config.schema import McpServerConfig
 
 HF_HOST = "huggingface.co"
+TASK_ONLY_NOTE = (
+    'runs only as an MCP task (execution.taskSupport = "required"), which ml-intern '
+    "does not support yet: not offered to the model"
+)
+"""Why a task-only tool is missing, for ``/mcp`` (a plain call would be refused)."""
 
 
 class PermanentError(Exception):
@@ -57,6 +62,18 @@ def may_send_hf_token(url: str, hub_endpoint: str) -> bool:
     except ValueError:  # a port that is not a number
         return False
     return ours == theirs
+
+
+def withheld_note(remote: Any) -> str:
+    """Why the model is not offered ``remote`` (an MCP ``Tool``), or "" when it is.
+
+    MCP 2025-11-25 servers mark tools that must be called as tasks (call, then poll for
+    the result) with ``execution.taskSupport = "required"`` and refuse a plain call; we
+    make plain calls only. "optional" tools take a plain call and are offered. The
+    2026-07-28 protocol has no such field (tasks became an extension we do not declare).
+    """
+    support = getattr(getattr(remote, "execution", None), "task_support", None)
+    return TASK_ONLY_NOTE if support == "required" else ""
 
 
 def describe_target(cfg: McpServerConfig) -> str:

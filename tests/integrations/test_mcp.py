@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import mcp_task_server
 from fakes.mcp_servers import McpHttpServer, free_port, stdio_args
 from fakes.openai_server import FakeOpenAI, Reply
 from pydantic import BaseModel
@@ -41,11 +42,13 @@ from ml_intern_tui.core.tool import (
     parse_arguments,
 )
 from ml_intern_tui.integrations.mcp import McpManager
-from ml_intern_tui.integrations.mcp_rules import may_send_hf_token
+from ml_intern_tui.integrations.mcp_rules import may_send_hf_token, withheld_note
 from ml_intern_tui.tools.mcp_tool import McpTool, convert_result, mcp_tool_name
 
 TOKEN = "hf_testTokenAbcdefghijklmnop"
 STDIO = {"command": sys.executable, "args": stdio_args()}
+TASKS = {"command": sys.executable, "args": mcp_task_server.stdio_args()}
+"""A low-level mcp SDK server whose ``train`` tool runs only as a task."""
 
 
 class Recorder:
@@ -177,6 +180,17 @@ def test_hf_token_goes_only_to_hugging_face_hosts(url: str, hub: str, allowed: b
     assert may_send_hf_token(url, hub) is allowed
 
 
+def test_only_task_only_tools_are_withheld() -> None:
+    import mcp_types as mt
+
+    def tool(support: Any) -> mt.Tool:
+        execution = None if support is None else mt.ToolExecution(task_support=support)
+        return mt.Tool(name="t", input_schema={"type": "object"}, execution=execution)
+
+    assert 'taskSupport = "required"' in withheld_note(tool("required"))
+    assert [withheld_note(tool(s)) for s in (None, "optional", "forbidden")] == ["", "", ""]
+
+
 def test_results_are_converted_to_text() -> None:
     import mcp_types as mt
 
@@ -257,6 +271,32 @@ async def test_stdio_server_connects_lists_calls_and_converts(
     pid = int((await call(router, "fake__pid", {}, tmp_path)).output)
     await manager.aclose()
     await wait_until(lambda: pid_gone(pid), 5, "the stdio child to exit")
+
+
+async def test_task_only_tools_are_listed_not_offered(make: Make, tmp_path: Path) -> None:
+    calls = tmp_path / "calls.txt"
+    server = {**TASKS, "args": mcp_task_server.stdio_args(calls)}
+    manager, rec, router = make({"tasks": server})
+    await manager.run()
+    ready = await rec.state("tasks", "ready")
+    assert {t.name for t in ready.tools} == {"tasks__add", "tasks__sweep"}  # "optional" stays
+    assert set(router.names()) == {"tasks__add", "tasks__sweep"}
+    assert [t.name for t in ready.withheld] == ["tasks__train"]
+    assert ready.withheld[0].description == "Train for a number of steps (runs only as a task)."
+    assert 'taskSupport = "required"' in ready.withheld[0].note
+    assert "not offered to the model" in ready.withheld[0].note
+    assert [n for n in rec.notices() if "tasks__train" in n] == [
+        f"MCP server 'tasks': tasks__train {ready.withheld[0].note} (see /mcp)."
+    ]
+    assert (await call(router, "tasks__add", {"a": 2, "b": 3}, tmp_path)).output == "5"
+    assert (await call(router, "tasks__sweep", {"n": 3}, tmp_path)).output == "9"
+    assert calls.read_text().split() == ["add", "sweep"]  # train never reached the server
+
+    mark, seen = len(rec.events), len(rec.statuses("tasks"))
+    manager.handle_op(McpReconnect(server="tasks"))
+    again = await rec.state("tasks", "ready", after=seen)
+    assert [t.name for t in again.withheld] == ["tasks__train"]
+    assert not [e for e in rec.events[mark:] if isinstance(e, Notice)]  # said once
 
 
 async def test_send_hf_token_puts_it_in_a_stdio_servers_env(make: Make, tmp_path: Path) -> None:
@@ -505,7 +545,7 @@ async def test_the_model_calls_an_mcp_tool_after_approval(
             {
                 "model": "vllm/fake",
                 "llm": {"max_retries": 0},
-                "mcp": {"servers": {"calc": {"url": http.url}}},
+                "mcp": {"servers": {"calc": {"url": http.url}, "tasks": TASKS}},
             }
         )
         runtime = build_runtime(settings, cwd=tmp_path)
@@ -514,6 +554,7 @@ async def test_the_model_calls_an_mcp_tool_after_approval(
         try:
             await first("ready")
             await first("mcp_status", lambda e: e.server == "calc" and e.state == "ready")
+            await first("mcp_status", lambda e: e.server == "tasks" and e.state == "ready")
             runtime.submit(UserInput(text="what is 2+3?"))
             asked = await first("approval_required")
             item = asked.items[0]
@@ -525,7 +566,8 @@ async def test_the_model_calls_an_mcp_tool_after_approval(
             done = await first("turn_complete", lambda e: e.reason == "done")
             assert done.final_text == "It is 5."
             offered = [t["function"]["name"] for t in llm.requests[0].body["tools"]]
-            assert "calc__add" in offered
+            assert {"calc__add", "tasks__add", "tasks__sweep"} <= set(offered)
+            assert "tasks__train" not in offered  # task-only: listed in /mcp, never offered
             tool_messages = [m for m in llm.requests[1].body["messages"] if m["role"] == "tool"]
             assert tool_messages[-1]["content"] == "5"
 

@@ -97,6 +97,37 @@ async def test_mcp_screen_lists_servers_and_follows_updates(
         assert not app.mcp_board._listeners  # the closed screen stopped listening
 
 
+async def test_mcp_screen_says_why_a_tool_is_withheld(
+    app: MLInternApp, runtime: FakeRuntime
+) -> None:
+    note = 'runs only as an MCP task (execution.taskSupport = "required"), not offered'
+    async with app.run_test(size=(130, 40)) as pilot:
+        runtime.publish(
+            p.McpStatus(
+                server="tasks",
+                state="ready",
+                transport="stdio",
+                tools=[p.McpToolInfo(name="tasks__add", description="Add two integers.")],
+                withheld=[p.McpToolInfo(name="tasks__train", description="Train.", note=note)],
+            ),
+            p.McpStatus(
+                server="only",
+                state="ready",
+                transport="stdio",
+                withheld=[p.McpToolInfo(name="only__train", note=note)],
+            ),
+        )
+        await wait_for(pilot, lambda: len(app.mcp_board.servers) == 2)
+        app.run_slash("mcp")
+        await wait_for(pilot, lambda: isinstance(app.screen, McpScreen))
+        await wait_for(pilot, lambda: "tasks__train" in detail_text(app))
+        text = detail_text(app)
+        assert "tasks__add" in text and note in text
+        await pilot.press("down")
+        await wait_for(pilot, lambda: "only__train" in detail_text(app))
+        assert "offers no tools" not in detail_text(app)  # it has one, just not for the model
+
+
 async def test_mcp_screen_without_servers(app: MLInternApp) -> None:
     async with app.run_test(size=(120, 30)) as pilot:
         app.run_slash("mcp")

@@ -168,12 +168,14 @@ class McpScreen(ModalScreen[None]):
             lines.append(Content.assemble(("Last error  ", "$error"), status.error))
         if status.state == "disabled":
             lines.append(Content.styled("Disabled: enabled = false in the config.", "$text-muted"))
-        if not status.tools and status.state == "ready":
+        if not status.tools and not status.withheld and status.state == "ready":
             lines.append(Content.styled("The server offers no tools.", "$text-muted"))
         for tool in status.tools:
             lines.append(
                 Content.assemble(("• ", "$accent"), (tool.name, "bold"), "  ", tool.description)
             )
+        for tool in status.withheld:  # listed so the user knows why the model lacks it
+            lines.append(Content.assemble(("× ", "$warning"), (tool.name, "bold"), "  ", tool.note))
         detail.update(Content("\n").join(lines))
 
     def action_reconnect(self) -> None:
