@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ml_intern_tui import envdefaults
-from ml_intern_tui.core import known_secrets, thinking
+from ml_intern_tui.core import known_secrets, openai_body, thinking
 from ml_intern_tui.core.llm_errors import (
     ContextOverflowError,
     LLMError,
@@ -72,6 +72,8 @@ def load_litellm() -> Any:
             module.drop_params = True
             for name in _LITELLM_LOGGERS:
                 logging.getLogger(name).setLevel(logging.ERROR)
+            # The SDK's per-request walk over the whole history is skipped for plain JSON.
+            openai_body.install()
             _litellm = module
     return _litellm
 
