@@ -93,7 +93,7 @@ def _async_wrapper(
         if not kept:
             return await original(data, expected_type)
         assert isinstance(data, dict)
-        body = await original({**data, **dict.fromkeys(kept, [])}, expected_type)
+        body = await original({**data, **{key: [] for key in kept}}, expected_type)
         return _put_back(body, kept)
 
     async_maybe_transform.__wrapped__ = original  # type: ignore[attr-defined]
@@ -108,7 +108,7 @@ def _sync_wrapper(
         if not kept:
             return original(data, expected_type)
         assert isinstance(data, dict)
-        return _put_back(original({**data, **dict.fromkeys(kept, [])}, expected_type), kept)
+        return _put_back(original({**data, **{key: [] for key in kept}}, expected_type), kept)
 
     maybe_transform.__wrapped__ = original  # type: ignore[attr-defined]
     return maybe_transform

@@ -9,11 +9,11 @@ app sends to OpenAI-compatible servers.
 from __future__ import annotations
 
 import json
-import typing_extensions
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import typing_extensions
 from fakes.openai_server import FakeOpenAI, RecordedRequest, Reply
 
 from ml_intern_tui.core import openai_body
@@ -46,7 +46,7 @@ def history() -> list[dict[str, Any]]:
                 },
             ],
         },
-        {"role": "tool", "tool_call_id": "call_1", "content": "text,label\n\"great\",1\n"},
+        {"role": "tool", "tool_call_id": "call_1", "content": 'text,label\n"great",1\n'},
         {"role": "tool", "tool_call_id": "call_2", "content": "25001 data.csv"},
         {"role": "assistant", "content": "Accuracy: 0.91 (±0.01).", "reasoning_content": "x"},
         {"role": "user", "content": [{"type": "text", "text": "And the F1?"}]},
@@ -194,7 +194,10 @@ async def test_data_that_is_not_plain_json_goes_the_sdks_way() -> None:
         type: str = "text"
         text: str = "from a model object"
 
-    messages = [*history()[:2], {"role": "user", "content": [Part(type="text", text="from a model object")]}]
+    messages = [
+        *history()[:2],
+        {"role": "user", "content": [Part(type="text", text="from a model object")]},
+    ]
     assert not openai_body.is_plain_json(messages)
     body = {"messages": messages, "model": "m", "stream": True, "tools": TOOLS}
     fast = await sdk.async_maybe_transform(body, CompletionCreateParamsStreaming)
@@ -234,7 +237,9 @@ def test_the_chat_parameter_types_rename_and_format_nothing() -> None:
             if isinstance(extra, PropertyInfo) and (extra.alias or extra.format):
                 found.append(where)
         if typing_extensions.is_typeddict(annotation):
-            for key, hint in typing_extensions.get_type_hints(annotation, include_extras=True).items():
+            for key, hint in typing_extensions.get_type_hints(
+                annotation, include_extras=True
+            ).items():
                 walk(hint, f"{where}.{key}")
         for arg in typing_extensions.get_args(annotation):
             walk(arg, where)
