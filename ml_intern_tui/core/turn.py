@@ -426,6 +426,7 @@ class TurnRunner:
                 content, event = results[call.id]
                 self.add_tool_message(call.id, content)
                 self.s.publish(event)
+        await self.s.context.count_in_thread()  # a long output is counted off the loop
         self.publish_usage()
 
     def add_tool_message(self, call_id: str, content: str) -> None:
@@ -524,6 +525,7 @@ class TurnRunner:
             content, event = results[call.call_id]
             self.add_tool_message(call.call_id, content)
             self.s.publish(event)
+        await self.s.context.count_in_thread()
         self.publish_usage()
 
     def abandon_pending(self, reason: str, status: str = "abandoned") -> None:
