@@ -38,6 +38,7 @@ bench: $(STAMP)
 	-$(BIN)/python bench/startup.py
 	-$(BIN)/python bench/first_frame.py
 	-$(BIN)/python bench/tui.py all
+	-$(BIN)/python bench/resume.py
 	-$(BIN)/python bench/web_page.py
 	-$(BIN)/python bench/sandbox.py
 	-$(BIN)/python bench/redact.py

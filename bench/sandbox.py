@@ -1,7 +1,8 @@
 """Sandbox overhead: wall time of one ``bash`` call with and without bubblewrap.
 
 Run with ``make bench`` (or ``python bench/sandbox.py [--runs N]``). Each case runs the
-real ``BashTool`` (spawn, pipes, environment scrub, result) on ``true`` and on a short
+real ``BashTool`` (spawn, pipes, environment scrub, git guard, result) in a project that
+is a git repository, on ``true`` and on a short
 Python one-liner, unsandboxed, in the sandbox without network, and in the sandbox with
 network; the table shows the median, the minimum and the sandbox's cost over the
 unsandboxed median. Exit status 1 when the overhead misses its target; 0 with a note
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -52,6 +54,9 @@ async def run(runs: int) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "project"
         project.mkdir()
+        # A repository, as most projects are: its git directory is guarded on every call
+        # (read-only control files, traps looked for afterwards).
+        subprocess.run(["git", "init", "-q", str(project)], check=False, capture_output=True)  # noqa: ASYNC221
         sandbox = Sandbox(tmp_root=Path(tmp) / "sandbox-tmp")
         plain = ToolContext("c", "bench", project, SessionState(), publish=lambda _e: None)
         boxed = ToolContext(

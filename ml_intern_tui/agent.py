@@ -245,6 +245,14 @@ def assemble(
     # Before any tool can run: the values of the environment's secrets and the stored HF
     # tokens are scrubbed from tool outputs, requests, events and everything written.
     register_process_secrets()
+    # So are the project's .env secrets, whichever tool (or training log) prints them.
+    from ml_intern_tui.safety.credentials import project_env_files, register_env_file_secrets
+
+    register_env_file_secrets(project_env_files(cwd))
+    # Unredacted spill files of earlier versions (in /tmp) go.
+    from ml_intern_tui.safety.leftovers import remove_leftovers_in_background
+
+    remove_leftovers_in_background()
     spend = SpendTracker()
 
     # Remembered approvals: the user's config, a trusted project's config, and the
@@ -318,6 +326,7 @@ def assemble(
         per_message_cap=settings.context.per_message_cap_tokens,
         output_budget=tools_cfg.output_budget_chars,
         context_limit=settings.context.limit,
+        chat_blocks=settings.ui.max_chat_blocks,
     )
     loop = AgentLoop(
         bus=bus,

@@ -13,7 +13,7 @@ from typing import Any
 from ml_intern_tui.config.schema import AppConfig
 from ml_intern_tui.core import known_secrets
 from ml_intern_tui.core.catalog import ModelCheck
-from ml_intern_tui.core.journal import Journal, find_session, load
+from ml_intern_tui.core.journal import Journal, load
 from ml_intern_tui.core.llm import (
     LLMClient,
     RetryPolicy,
@@ -24,6 +24,7 @@ from ml_intern_tui.core.llm import (
 from ml_intern_tui.core.models import ModelRoute, resolve_model, validate_model_id
 from ml_intern_tui.core.pricing import Pricer, PriceStatus
 from ml_intern_tui.core.protocol import ModelInfo
+from ml_intern_tui.core.saved_sessions import find_session
 from ml_intern_tui.core.session import StoredSession
 from ml_intern_tui.core.window import ListedWindow, pick_listed_window
 from ml_intern_tui.paths import sessions_dir

@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="headless: print every event as one JSON line"
     )
     parser.add_argument(
+        "--json-history",
+        action="store_true",
+        help="with --json and --resume: also print the resumed session's past "
+        "(one 'history' line after 'ready'; implies --json)",
+    )
+    parser.add_argument(
         "--resume",
         nargs="?",
         const="last",
@@ -172,7 +178,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.list_sessions:
         return _list_sessions(settings)
     if args.resume:
-        from ml_intern_tui.core.journal import JournalError, find_session
+        from ml_intern_tui.core.journal import JournalError
+        from ml_intern_tui.core.saved_sessions import find_session
 
         try:
             find_session(settings.sessions.dir or _sessions_dir(), args.resume)
@@ -207,7 +214,9 @@ def _run(args: argparse.Namespace) -> int:
         if loaded.trust is not None and loaded.trust.asks:
             sys.stderr.write(f"ml-intern-tui: {loaded.trust.headless_line()}\n")
 
-        return run_headless(runtime, prompt, json_mode=args.json)
+        return run_headless(
+            runtime, prompt, json_mode=args.json or args.json_history, history=args.json_history
+        )
     if not sys.stdout.isatty():
         return _fail("the app needs a terminal; pass a prompt to run headless", EXIT_USAGE)
     from ml_intern_tui.tui.app import run_app
@@ -242,7 +251,7 @@ def _sessions_dir() -> Path:
 
 
 def _list_sessions(settings: object) -> int:
-    from ml_intern_tui.core.journal import list_sessions
+    from ml_intern_tui.core.saved_sessions import list_sessions
 
     directory = getattr(getattr(settings, "sessions", None), "dir", None) or _sessions_dir()
     sessions = list_sessions(directory)

@@ -1,7 +1,10 @@
 """Headless mode: run one prompt to the end and print it, as text or JSON lines.
 
 Text output is the assistant's Markdown as plain text with each tool call as one line.
-``--json`` prints every event, one per line, exactly as the journal keeps them. Exit
+``--json`` prints every event, one per line, exactly as the journal keeps them. A resumed
+session's past (its ``history`` event, ``core/resume.py``) is not output: text mode
+prints only the "Resumed session … (N messages, model)" notice, on stderr when it is a
+terminal, and ``--json`` prints the ``history`` line only with ``--json-history``. Exit
 codes (see ``cli.py``): 0 done, 1 agent error, 3 stopped for a human (an approval this
 mode may not grant, or the budget), 130 interrupted.
 
@@ -31,12 +34,14 @@ from typing import Any, TextIO, cast
 from ml_intern_tui.cli import EXIT_AGENT_ERROR, EXIT_INTERRUPTED, EXIT_NEEDS_HUMAN, EXIT_OK
 from ml_intern_tui.core.effort import NOTICE_PREFIXES
 from ml_intern_tui.core.protocol import (
+    ApprovalItem,
     ApprovalRequired,
     AssistantDelta,
     AssistantMessage,
     Compacted,
     Error,
     EventBase,
+    History,
     Interrupt,
     Interrupted,
     JobUpdated,
@@ -159,6 +164,38 @@ def _short_args(args: dict[str, Any], limit: int = 100) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def what_would_run(item: ApprovalItem, mode: str | None) -> str:
+    """The one line that says what would let a stopped call run (not always a mode)."""
+    reason = item.blocked_reason or ""
+    kind = item.kind
+    if kind in ("protected", "manual"):
+        return (
+            "no flag lets it run: it always needs a person; run it in the app "
+            "(ml-intern-tui) and approve it there"
+        )
+    if kind == "local":
+        return "rerun with --mode auto to let contained local work run"
+    if kind == "unsandboxed":
+        if "no OS sandbox" in reason or "none on this machine" in item.details:
+            return (
+                "install bubblewrap (sudo apt-get install bubblewrap) so it runs in the OS "
+                "sandbox under --mode auto, or rerun with --mode yolo to run it unconfined"
+            )
+        if "needs the network" in reason or " run_network" in item.remember_scope:
+            return (
+                "rerun with --mode yolo, or let sandboxed commands use the network "
+                '([sandbox] network = "allow" in your config)'
+            )
+        return "rerun with --mode yolo to let it run outside the sandbox"
+    if kind == "irreversible":
+        return "rerun with --mode yolo to let what cannot be undone run (nothing else will)"
+    if kind == "spend":
+        if mode == "yolo":
+            return "rerun with a higher --budget USD to let it spend"
+        return "rerun with --mode yolo --budget USD to let it spend"
+    return "rerun with --mode auto (local work) or --mode yolo --budget USD to let it run"
+
+
 class Outcome:
     """Watches events for the one that ends a headless run."""
 
@@ -168,6 +205,7 @@ class Outcome:
         self.done = asyncio.Event()
         self.ready = asyncio.Event()
         self.last_error: Error | None = None
+        self.mode: str | None = None
 
     def _end(self, code: int, message: str | None = None) -> None:
         if self.code is None:
@@ -177,6 +215,7 @@ class Outcome:
 
     def __call__(self, event: EventBase) -> None:
         if isinstance(event, Ready):
+            self.mode = event.mode
             self.ready.set()
         elif isinstance(event, Error):
             self.last_error = event
@@ -191,9 +230,8 @@ class Outcome:
             if any(item.tool == "model" for item in event.items):  # the unpriced-model stop
                 lines.append("rerun with a priced model (--model) or without --budget")
             else:
-                lines.append(
-                    "rerun with --mode auto (local work) or --mode yolo --budget USD to let it run"
-                )
+                advice = [what_would_run(item, self.mode) for item in event.items]
+                lines += list(dict.fromkeys(advice))
             self._end(EXIT_NEEDS_HUMAN, "\n".join(lines))
         elif isinstance(event, Interrupted):
             self._end(EXIT_INTERRUPTED, "interrupted")
@@ -374,12 +412,19 @@ async def _warm_up(runtime: Any) -> None:
             await warm_up()
 
 
-def run_headless(runtime: Any, prompt: str, *, json_mode: bool = False) -> int:
-    """Run ``prompt`` on ``runtime`` to the end; returns the exit code."""
-    return asyncio.run(_run(runtime, prompt, json_mode, sys.stdout, sys.stderr))
+def run_headless(
+    runtime: Any, prompt: str, *, json_mode: bool = False, history: bool = False
+) -> int:
+    """Run ``prompt`` on ``runtime`` to the end; returns the exit code.
+
+    ``history``: with ``json_mode``, print a resumed session's ``history`` event too.
+    """
+    return asyncio.run(_run(runtime, prompt, json_mode, sys.stdout, sys.stderr, history=history))
 
 
-async def _run(runtime: Any, prompt: str, json_mode: bool, out: TextIO, err: TextIO) -> int:
+async def _run(
+    runtime: Any, prompt: str, json_mode: bool, out: TextIO, err: TextIO, *, history: bool = False
+) -> int:
     outcome = Outcome()
     err = cast(TextIO, TerminalSafeWriter(err))
     if not json_mode:
@@ -404,6 +449,8 @@ async def _run(runtime: Any, prompt: str, json_mode: bool, out: TextIO, err: Tex
     redactor = EventRedactor()
 
     def printer(event: EventBase) -> None:
+        if isinstance(event, History) and not (json_mode and history):
+            return  # the past of a resumed session is not this run's output
         for scrubbed in redactor(event):
             show(scrubbed)
 

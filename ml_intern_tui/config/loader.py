@@ -28,7 +28,7 @@ from pydantic_core import ErrorDetails
 
 from ml_intern_tui import paths, resources
 from ml_intern_tui.config.schema import AppConfig, expects_text, known_keys
-from ml_intern_tui.config.toml_files import parse_toml, read_toml
+from ml_intern_tui.config.toml_files import parse_toml, read_config_bytes, read_toml
 from ml_intern_tui.safety import trust as project_trust
 from ml_intern_tui.safety.trust_changes import describe
 from ml_intern_tui.safety.trust_store import ProjectTrust, TrustHow, TrustStore, trust_store_path
@@ -419,7 +419,7 @@ class _Project:
     full: dict[str, Any]
     """Substituted, every key."""
     safe: dict[str, Any]
-    """Substituted, only the keys a project may set by itself."""
+    """Only the keys a project may set by itself, as written (never substituted)."""
     gated: list[project_trust.KeyPath]
     digest: str
 
@@ -427,20 +427,19 @@ class _Project:
 def _read_project(path: Path, environ: Mapping[str, str], problems: list[str]) -> _Project | None:
     """The project config read once: its bytes are what is hashed, parsed and shown."""
     try:
-        content = path.read_bytes()
+        content = read_config_bytes(path, problems)  # a plain file, bounded: never hangs
     except FileNotFoundError:
         return None
-    except IsADirectoryError:
-        problems.append(f"{path}: is a directory, not a file; remove it or put a config in it")
-        return None
-    except OSError as exc:
-        problems.append(f"{path}: cannot read the file ({exc.strerror or exc})")
+    if content is None:
         return None
     raw = parse_toml(path, content, problems)
     if raw is None:
         return None
     full = substitute(raw, environ, str(path), problems)
-    safe, gated = project_trust.split_project(full)
+    # The safe part keeps ``${VAR}`` as written: a file nobody trusted must not pull a
+    # secret of this environment into a value that is shown (a theme name in an error,
+    # a /model suggestion) or sent (a suggested model id picked as the model).
+    safe, gated = project_trust.split_project(raw)
     return _Project(raw=raw, full=full, safe=safe, gated=gated, digest=_digest(content))
 
 

@@ -171,9 +171,11 @@ class SandboxConfig(Section):
     writable_paths: list[Path] = []
     """Extra paths sandboxed commands may write (``~`` expanded); the project and a
     private ``/tmp`` always are."""
-    download_caches: list[DownloadCache] = ["huggingface", "pip", "uv", "torch"]
-    """Caches a command granted the network may fill (models, datasets, wheels); without
-    the network they stay read-only."""
+    download_caches: list[DownloadCache] = ["huggingface"]
+    """Your own caches a command granted the network may fill (without the network they
+    stay read-only). Caches not listed are replaced, inside the sandbox, by its own copy
+    (``~/.cache/ml-intern-tui/sandbox``): pip, uv and torch caches hold code that would
+    run later outside the sandbox."""
 
     @field_validator("writable_paths", mode="before")
     @classmethod

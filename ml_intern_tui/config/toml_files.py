@@ -36,12 +36,43 @@ def _syntax_problem(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> str:
     return f"{path}: {where}: invalid TOML ({reason}); {hint}"
 
 
+MAX_CONFIG_BYTES = 1_000_000
+"""A config file is a few kilobytes; a bigger one is a mistake (or ``/dev/zero``)."""
+
+
+def read_config_bytes(path: Path, problems: list[str]) -> bytes | None:
+    """The bytes of a config file, or ``None`` after adding a problem line.
+
+    Only a regular file of at most ``MAX_CONFIG_BYTES`` is read: a link to ``/dev/zero``,
+    a FIFO or a terminal would hang the start or fill the memory. ``FileNotFoundError``
+    is raised for the caller to decide (a missing file is often fine).
+    """
+    from ml_intern_tui.safety.local_files import NotReadable, read_regular
+
+    try:
+        return read_regular(path, MAX_CONFIG_BYTES)
+    except FileNotFoundError:
+        raise
+    except NotReadable as exc:
+        hint = (
+            "remove it or put a config in it"
+            if path.is_dir()
+            else "a config file must be a plain TOML file"
+        )
+        problems.append(f"{path}: {exc.reason}; {hint}")
+    except OSError as exc:
+        problems.append(f"{path}: cannot read the file ({exc.strerror or exc})")
+    return None
+
+
 def read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
     """The parsed file, or ``None`` after adding a problem line."""
     try:
-        content = path.read_bytes()
-    except OSError as exc:
+        content = read_config_bytes(path, problems)
+    except FileNotFoundError as exc:
         problems.append(f"{path}: cannot read the file ({exc.strerror or exc})")
+        return None
+    if content is None:
         return None
     return parse_toml(path, content, problems)
 

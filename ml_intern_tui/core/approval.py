@@ -75,6 +75,7 @@ def to_item(
         if request.kind in ALWAYS_ASK_KINDS
         else rule_for(tool, request).describe(),
         blocked_reason=verdict.reason if verdict is not None else None,
+        kind=request.kind,
     )
 
 

@@ -27,6 +27,10 @@ ROUTING_POLICIES = frozenset({"fastest", "cheapest", "preferred", "auto"})
 
 HF_PREFIXES = ("huggingface/", "hf/")
 
+MIN_CATALOG_WINDOW = 4096
+"""Smaller ``context_length`` values are ignored (the window is then unknown)."""
+MAX_CATALOG_WINDOW = 50_000_000
+
 _MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,199}")
 _PROVIDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
@@ -114,9 +118,12 @@ class ProviderOffer(BaseModel):
     @field_validator("context_length", mode="before")
     @classmethod
     def _context(cls, value: Any) -> int | None:
-        return (
-            value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-        )
+        # A window the system prompt and the tools do not fit in is no window: taken at
+        # its word (the smallest live provider's counts), one such entry made every
+        # call pay for a compaction that could not succeed.
+        if not isinstance(value, int) or isinstance(value, bool):
+            return None
+        return value if MIN_CATALOG_WINDOW <= value <= MAX_CATALOG_WINDOW else None
 
     @property
     def live(self) -> bool:

@@ -66,11 +66,15 @@ class JobPrices:
         self.source = "static table"
 
     def update(self, prices: dict[str, float], source: str = "Hub hardware listing") -> None:
-        """Take live prices (flavor → $/hour); non-finite or negative ones are dropped."""
+        """Take live prices (flavor → $/hour); non-finite, negative and zero ones are
+        dropped: no flavor is free, and a job is never assumed to cost nothing."""
         clean = {
             _normalise_flavor(name): float(price)
             for name, price in prices.items()
-            if isinstance(price, int | float) and math.isfinite(price) and price >= 0
+            if isinstance(price, int | float)
+            and not isinstance(price, bool)
+            and math.isfinite(price)
+            and price > 0
         }
         if clean:
             self.live = clean
@@ -223,8 +227,13 @@ class SpendTracker:
         """Some model spend is unknown, so ``total()`` is a lower bound."""
         return self.unpriced_calls > 0
 
-    def restore(self, event: Spend) -> None:
-        """Take the figures of a resumed session's last ``spend`` event."""
+    def restore(self, event: Spend, *, job_costs: dict[str, float] | None = None) -> None:
+        """Take the figures of a resumed session: its last ``spend`` event, and each of its
+        jobs' last cost (``job_costs``; the jobs of the session left behind go)."""
+        if job_costs is not None:
+            self.job_costs = {}
+            for job_id, usd in job_costs.items():
+                self.set_job_cost(job_id, usd)
         self.llm_usd = event.llm_usd
         self.llm_calls = event.llm_calls
         self.unpriced_calls = event.unpriced_calls

@@ -43,10 +43,10 @@ DURABLE_KINDS = frozenset({"message", "replace", "truncate"})
 """Record kinds that are fsync'ed: losing them would change the conversation on resume."""
 SKIPPED_EVENT_TYPES = frozenset({"assistant_delta", "reasoning_delta", "tool_progress", "job_log"})
 """High-rate events the journal does not keep as they come (their final forms are kept)."""
+NOT_RECORDED = SKIPPED_EVENT_TYPES | {"history"}
+"""Events never written: those above, and a resumed session's past (already recorded)."""
 MAX_REASONING_CHARS = 32_000
 """Reasoning kept per stretch: the end of a longer one (the part next to the answer)."""
-TITLE_CHARS = 80
-PREVIEW_CHARS = 600
 
 
 class JournalError(Exception):
@@ -137,7 +137,7 @@ class Journal:
         """Reopen a journal to append to it (resume)."""
         path = Path(path)
         try:
-            loaded = load(path)
+            meta = _first_meta(path)  # a long journal is not read whole just for its head
             needs_newline = _ends_without_newline(path)
             handle = path.open("a", encoding="utf-8")
         except OSError as exc:
@@ -146,7 +146,7 @@ class Journal:
             # Keep a torn last line on its own line so the next record is not glued to it.
             handle.write("\n")
             handle.flush()
-        meta = loaded.meta or {"kind": "meta", "session_id": path.stem}
+        meta = meta or {"kind": "meta", "session_id": path.stem}
         return cls(path, handle, meta)
 
     def append(self, record: dict[str, Any], *, durable: bool | None = None) -> None:
@@ -187,7 +187,7 @@ class Journal:
                 self._reasoning.append(event.text)
             return
         self._flush_reasoning()
-        if getattr(event, "type", "") in SKIPPED_EVENT_TYPES:
+        if getattr(event, "type", "") in NOT_RECORDED:
             return
         if getattr(event, "type", "") == "turn_started" and getattr(event, "text", ""):
             self.has_user_message = True
@@ -233,6 +233,19 @@ class Journal:
             handle.flush()
             os.fsync(handle.fileno())
             handle.close()
+
+
+def _first_meta(path: Path) -> dict[str, Any]:
+    """The ``meta`` record, from the first line where ``create`` puts it (else a scan)."""
+    with path.open("rb") as handle:
+        first = handle.readline()
+    try:
+        record = json.loads(first.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        record = None
+    if isinstance(record, dict) and record.get("kind") == "meta":
+        return record
+    return load(path).meta
 
 
 def _ends_without_newline(path: Path) -> bool:
@@ -305,70 +318,6 @@ def load(path: Path) -> LoadedJournal:
     return loaded
 
 
-# --------------------------------------------------------------------- listing
-
-
-@dataclass
-class SessionInfo:
-    """One saved session as a picker lists it."""
-
-    session_id: str
-    path: Path
-    title: str
-    """The first user message, on one line, at most 80 characters."""
-    model: str
-    created: float
-    updated: float
-    """Last write (file mtime)."""
-    messages: int
-    cost_usd: float | None
-    """LLM + jobs spend from the last ``spend`` event, if any."""
-    prompt: str = ""
-    """The first user message, at most 600 characters (for a preview)."""
-    last_answer: str = ""
-    """The end of the last answer the agent gave, at most 600 characters."""
-    cwd: str = ""
-    forked_from: str = ""
-    """The id of the session this one was forked from, if it was."""
-    unpriced_calls: int = 0
-    """Model calls with no known price (``cost_usd`` leaves them out)."""
-
-    @property
-    def empty(self) -> bool:
-        """No user message: an app start nobody typed into (lists leave these out)."""
-        return not self.title
-
-
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = [part.get("text", "") if isinstance(part, dict) else str(part) for part in content]
-        return " ".join(p for p in parts if isinstance(p, str))
-    return ""
-
-
-def _one_line(text: str, limit: int = TITLE_CHARS) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
-
-
-def _first_user_text(records: list[dict[str, Any]]) -> str:
-    for record in records:
-        if record.get("kind") != "message":
-            continue
-        message = record.get("message", record)
-        if isinstance(message, dict) and message.get("role") == "user":
-            text = _text_of(message.get("content"))
-            if text.strip():
-                return text
-    for record in records:  # no message records: fall back to the first turn's input
-        event = record.get("event") if record.get("kind") == "event" else None
-        if isinstance(event, dict) and event.get("type") == "turn_started" and event.get("text"):
-            return str(event["text"])
-    return ""
-
-
 def missing_system_slot(records: list[dict[str, Any]]) -> bool:
     """Whether the history starts without its system prompt (a journal from before it
     was recorded). Undo's ``truncate`` lengths count the system prompt, so whoever
@@ -386,207 +335,3 @@ def missing_system_slot(records: list[dict[str, Any]]) -> bool:
 def _is_system(record: dict[str, Any]) -> bool:
     message = record.get("message")
     return isinstance(message, dict) and message.get("role") == "system"
-
-
-def _last_answer(records: list[dict[str, Any]]) -> str:
-    for record in reversed(records):
-        kind = record.get("kind")
-        if kind == "event":
-            event = record.get("event")
-            if (
-                isinstance(event, dict)
-                and event.get("type") == "assistant_message"
-                and not event.get("parent_id")
-                and str(event.get("text") or "").strip()
-            ):
-                return str(event["text"])
-        elif kind == "message":
-            message = record.get("message")
-            if isinstance(message, dict) and message.get("role") == "assistant":
-                text = _text_of(message.get("content"))
-                if text.strip():
-                    return text
-    return ""
-
-
-def _clip(text: str, limit: int = PREVIEW_CHARS, *, tail: bool = False) -> str:
-    text = text.strip()
-    if len(text) <= limit:
-        return text
-    return "…" + text[-(limit - 1) :].lstrip() if tail else text[: limit - 1].rstrip() + "…"
-
-
-def _last_unpriced(records: list[dict[str, Any]]) -> int:
-    for record in reversed(records):
-        event = record.get("event") if record.get("kind") == "event" else None
-        if isinstance(event, dict) and event.get("type") == "spend":
-            count = event.get("unpriced_calls")
-            return count if isinstance(count, int) and count > 0 else 0
-    return 0
-
-
-def _last_cost(records: list[dict[str, Any]]) -> float | None:
-    for record in reversed(records):
-        event = record.get("event") if record.get("kind") == "event" else None
-        if isinstance(event, dict) and event.get("type") == "spend":
-            try:
-                return float(event.get("llm_usd") or 0.0) + float(event.get("jobs_usd") or 0.0)
-            except (TypeError, ValueError):
-                return None
-    return None
-
-
-def session_info(path: Path) -> SessionInfo:
-    """Summarise one journal file (raises ``JournalError`` when it cannot be read)."""
-    path = Path(path)
-    records, _skipped, _torn = _scan(path)
-    if not any(r.get("kind") in ("meta", "message") for r in records):
-        raise JournalError(f"{path} is not a session journal")
-    try:
-        updated = path.stat().st_mtime
-    except OSError as exc:
-        raise JournalError(f"cannot read the session journal {path}: {exc.strerror}") from exc
-    meta = next((r for r in records if r.get("kind") == "meta"), {})
-    created = meta.get("created")
-    prompt = _first_user_text(records)
-    return SessionInfo(
-        session_id=str(meta.get("session_id") or path.stem),
-        path=path,
-        title=_one_line(prompt),
-        model=str(meta.get("model") or ""),
-        created=float(created) if isinstance(created, int | float) else updated,
-        updated=updated,
-        messages=sum(1 for r in records if r.get("kind") == "message" and not _is_system(r)),
-        cost_usd=_last_cost(records),
-        prompt=_clip(prompt),
-        last_answer=_clip(_last_answer(records), tail=True),
-        cwd=str(meta.get("cwd") or ""),
-        forked_from=str(meta.get("forked_from") or ""),
-        unpriced_calls=_last_unpriced(records),
-    )
-
-
-def list_sessions(directory: Path, *, include_empty: bool = False) -> list[SessionInfo]:
-    """Saved sessions in ``directory``, most recently written first.
-
-    Bad files are left out, and so are ``empty`` sessions unless ``include_empty``:
-    every app start makes a journal, and one nobody typed into is not worth listing
-    (nor resuming as ``last``).
-    """
-    directory = Path(directory)
-    if not directory.is_dir():
-        return []
-    infos: list[SessionInfo] = []
-    for path in directory.glob(f"*{SUFFIX}"):
-        try:
-            info = session_info(path)
-        except JournalError:
-            continue
-        if include_empty or not info.empty:
-            infos.append(info)
-    infos.sort(key=lambda i: (i.updated, i.session_id), reverse=True)
-    return infos
-
-
-def _candidates(names: list[str], limit: int = 5) -> str:
-    shown = ", ".join(names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
-
-
-def find_session(directory: Path, key: str) -> Path:
-    """The journal for ``key``: an exact id, a unique id prefix, ``last``/``latest``, or a path."""
-    directory = Path(directory)
-    key = key.strip()
-    if not key:
-        raise JournalError("no session id given; use an id, a unique prefix of one, or 'last'")
-    if key.endswith(SUFFIX) and Path(key).expanduser().is_file():
-        return Path(key).expanduser()
-    if key.lower() in ("last", "latest"):
-        sessions = list_sessions(directory)
-        if not sessions:
-            raise JournalError(f"there are no saved sessions in {directory}")
-        return sessions[0].path
-    exact = directory / f"{key}{SUFFIX}"
-    if exact.is_file():
-        return exact
-    ids = sorted(
-        (p.name[: -len(SUFFIX)] for p in directory.glob(f"*{SUFFIX}"))
-        if directory.is_dir()
-        else [],
-        reverse=True,
-    )
-    matches = [i for i in ids if i.startswith(key)]
-    if len(matches) == 1:
-        return directory / f"{matches[0]}{SUFFIX}"
-    if matches:
-        raise JournalError(
-            f"session {key!r} is ambiguous: it matches {_candidates(matches)}; type more of the id"
-        )
-    if not ids:
-        raise JournalError(f"no session {key!r}: there are no saved sessions in {directory}")
-    raise JournalError(f"no session {key!r} in {directory}; recent sessions: {_candidates(ids)}")
-
-
-# ------------------------------------------------------------- fork and delete
-
-
-def _own_path(directory: Path, session_id: str) -> Path:
-    """The journal of exactly ``session_id`` in ``directory`` (no prefixes, no paths)."""
-    if not session_id or Path(session_id).name != session_id or session_id.startswith("."):
-        raise JournalError(f"{session_id!r} is not a session id")
-    return Path(directory) / f"{session_id}{SUFFIX}"
-
-
-def fork_session(directory: Path, session_id: str, *, new_id: str | None = None) -> str:
-    """Copy a saved session into a new journal that goes on as a session of its own.
-
-    The copy keeps every record (so the conversation, tool calls, plan and jobs come
-    back on resume) under a fresh id; its ``meta`` names the session it came from in
-    ``forked_from``. The file appears whole or not at all. Returns the new id.
-    """
-    directory = Path(directory)
-    source = find_session(directory, session_id)
-    records, _skipped, _torn = _scan(source)
-    meta = next((r for r in records if r.get("kind") == "meta"), {"kind": "meta"})
-    old_id = str(meta.get("session_id") or source.stem)
-    new_id = new_id or new_session_id()
-    target = _own_path(directory, new_id)
-    head = {**meta, "kind": "meta", "session_id": new_id, "created": time.time()}
-    head["forked_from"] = old_id
-    lines = [json.dumps(head, ensure_ascii=False, separators=(",", ":"), default=str)]
-    for record in records:
-        if record.get("kind") == "meta":
-            continue
-        event = record.get("event")
-        if record.get("kind") == "event" and isinstance(event, dict):
-            record = {**record, "event": {**event, "session_id": new_id}}
-        lines.append(json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str))
-    partial = directory / f".{new_id}{SUFFIX}.part"
-    try:
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.link(partial, target)  # fails rather than replace an existing journal
-    except FileExistsError as exc:
-        raise JournalError(f"a journal for session {new_id} already exists: {target}") from exc
-    except OSError as exc:
-        raise JournalError(f"cannot write the forked session {target}: {exc.strerror}") from exc
-    finally:
-        with contextlib.suppress(OSError):
-            partial.unlink()
-    return new_id
-
-
-def delete_session(directory: Path, session_id: str) -> Path:
-    """Remove the journal of exactly ``session_id`` and its files; returns the journal path."""
-    path = _own_path(directory, session_id)
-    try:
-        path.unlink()
-    except FileNotFoundError as exc:
-        raise JournalError(f"no session {session_id!r} in {directory}") from exc
-    except OSError as exc:
-        raise JournalError(f"cannot delete {path}: {exc.strerror}") from exc
-    remove_files(path)
-    return path

@@ -42,6 +42,7 @@ _values: dict[str, str] = {}
 _clean: dict[int, str] = {}
 """id → string already found clean (the string is kept so its id cannot be reused)."""
 _listeners: list[Callable[[], None]] = []
+_refreshers: dict[str, Callable[[], None]] = {}
 
 
 def _marker(name: str) -> str:
@@ -94,14 +95,31 @@ def register(value: str | None, name: str = "secret") -> bool:
     return True
 
 
+def add_refresher(name: str, refresher: Callable[[], None]) -> None:
+    """Run ``refresher`` on every ``refresh``: it registers secrets that appeared since
+    (a token saved by ``hf auth login`` during the session). One per ``name``."""
+    _refreshers[name] = refresher
+
+
+def refresh() -> None:
+    """Let every refresher register what is new; called before a tool's output is
+    scrubbed. A refresher that fails is skipped (the next call tries again)."""
+    for refresher in list(_refreshers.values()):
+        try:
+            refresher()
+        except Exception:  # a broken token file must not break a turn
+            continue
+
+
 def clear() -> None:
-    """Forget every registered value (tests)."""
+    """Forget every registered value and refresher (tests)."""
     global _needles, _finder
     with _lock:
         _needles = []
         _finder = None
         _values.clear()
         _clean.clear()
+        _refreshers.clear()
     for listener in list(_listeners):
         listener()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +19,17 @@ from ml_intern_tui import __version__
 from ml_intern_tui.core import known_secrets
 from ml_intern_tui.core.approval import ApprovalPolicy
 from ml_intern_tui.core.bus import EventBus
-from ml_intern_tui.core.calibration import TokenCalibration
-from ml_intern_tui.core.context import ContextManager, rebuild
+from ml_intern_tui.core.context import ContextManager
 from ml_intern_tui.core.cost import SpendTracker
-from ml_intern_tui.core.journal import missing_system_slot, new_session_id
-from ml_intern_tui.core.overflow import learn_window, learned_notes
+from ml_intern_tui.core.journal import new_session_id
+from ml_intern_tui.core.overflow import learn_window
 from ml_intern_tui.core.protocol import (
     Approval,
     Compact,
     ContextUsage,
     Error,
     EventBase,
+    History,
     Interrupt,
     Interrupted,
     JobCancel,
@@ -39,7 +40,6 @@ from ml_intern_tui.core.protocol import (
     New,
     Notice,
     Permissions,
-    PlanItem,
     PlanUpdated,
     Ready,
     RemovePermission,
@@ -49,12 +49,12 @@ from ml_intern_tui.core.protocol import (
     SetModel,
     Shutdown,
     ShutdownEvent,
-    Spend,
     TurnStarted,
     Undo,
     Undone,
     UserInput,
 )
+from ml_intern_tui.core.resume import build_history, last_usage, restore_session
 from ml_intern_tui.core.session import Backend, LoopSettings, Session
 from ml_intern_tui.core.tool import ToolRouter
 from ml_intern_tui.core.turn import TurnRunner
@@ -91,7 +91,7 @@ class AgentLoop:
         self.turn_task: asyncio.Task[None] | None = None
         self.stopped = asyncio.Event()
         self._lookups: set[asyncio.Task[None]] = set()
-        """Background questions to model servers (their context window)."""
+        """Background work of the session (window lookups, counting a resumed history)."""
         self._price_noticed: set[tuple[str, str, float]] = set()
         self._side_tasks: set[asyncio.Task[None]] = set()
 
@@ -240,7 +240,10 @@ class AgentLoop:
 
     def _look_up_window(self, *, model: str) -> None:
         """Ask the model's server for its context window, in the background (once per server)."""
-        task = asyncio.get_running_loop().create_task(self._apply_listed_window(model))
+        self._background(self._apply_listed_window(model))
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._lookups.add(task)
         task.add_done_callback(self._lookups.discard)
 
@@ -259,22 +262,41 @@ class AgentLoop:
     def _cap(self) -> int | None:
         return self.settings.context_limit
 
-    def _publish_ready(self, *, resumed: bool) -> None:
+    def _publish_ready(self, *, resumed: bool, history: History | None = None) -> None:
         s = self._require()
-        used, limit, threshold = s.context.usage()
         self._publish(
             Ready(
                 model=s.model,
                 mode=self.policy.mode,
                 tools=self.router.names(),
                 cwd=str(self.cwd),
-                context_limit=limit,
+                context_limit=s.context.limit,
                 resumed=resumed,
                 messages=len(s.context.messages) - 1,
             )
         )
+        if history is not None:  # with ``ready``: nothing live of the session comes first
+            self._publish(history)
+            return  # its usage and spend follow once its history is counted (``_resume``)
+        self._publish_state()
+
+    def _publish_state(self, *, shown: int | None = None) -> None:
+        """Context usage and spend. ``shown``: the usage a resumed session last showed, as
+        it stands until its history is counted (long: off the loop, then published)."""
+        s = self._require()
+        if shown is None:
+            used, limit, threshold = s.context.usage()
+        else:
+            used, limit, threshold = shown, s.context.limit, s.context.threshold
+            self._background(self._publish_counted(s))
         self._publish(ContextUsage(used=used, limit=limit, threshold=threshold))
         self._publish(s.spend.event(self.policy.budget_usd))
+
+    async def _publish_counted(self, s: Session) -> None:
+        await s.context.count_in_thread()
+        if self.session is s:
+            used, limit, threshold = s.context.usage()
+            self._publish(ContextUsage(used=used, limit=limit, threshold=threshold))
 
     def _price_notice(self) -> None:
         """With a budget set, say at once when the model's calls cannot be priced."""
@@ -326,8 +348,11 @@ class AgentLoop:
             s.journal.close()
 
     async def _resume(self, key: str) -> bool:
-        try:
-            stored = self.backend.load_session(key)
+        try:  # a long journal takes a moment to read: the screen keeps drawing meanwhile
+            stored = await asyncio.to_thread(self.backend.load_session, key)
+            history = await build_history(
+                stored.events, chat_blocks=self.settings.chat_blocks, jobs=self.services.get("jobs")
+            )
         except Exception as exc:
             self._publish(Error(kind="resume", message=str(exc), recoverable=True))
             if self.session is None:
@@ -340,33 +365,19 @@ class AgentLoop:
             model = self.settings.model
         await self.backend.prepare(model)
         session = self._build_session(stored.session_id, model)
-        records = stored.records
-        if missing_system_slot(records):  # an older journal: its undo lengths count one
-            records = [{"kind": "message", "message": {"role": "system", "content": ""}}, *records]
-        messages = rebuild(records)
-        stored_system = None
-        if messages and messages[0].get("role") == "system":
-            stored_system = messages[0].get("content")
-            messages = messages[1:]
-        session.context.restore(messages)
-        window, points = learned_notes(records, model)
-        if window:  # a window the server stated earlier in this session
-            cap = self._cap()
-            session.context.limit = min(window, cap) if cap else window
-            session.windows[model] = session.context.limit
-        session.context.calibration = TokenCalibration(tuple(p) for p in points if len(p) == 2)
-        session.state.plan = restore_plan(stored.events)
-        spends = [e for e in stored.events if isinstance(e, Spend)]
-        if spends:
-            self.spend.restore(spends[-1])
-        session.journal = self.backend.reopen_journal(stored.path)
+        messages, stored_system = restore_session(session, stored, cap=self._cap())
+        session.journal = await asyncio.to_thread(self.backend.reopen_journal, stored.path)
         self.settings.model = model
         self._attach(session)
         system = session.context.messages[0].get("content")
         if session.journal is not None and system != stored_system:
             # The session goes on under today's prompt; ``rebuild`` swaps it in (no copy).
             session.journal.append({"kind": "system", "content": system})
-        self._publish_ready(resumed=True)
+        self._publish_ready(resumed=True, history=history)
+        shown = last_usage(stored.events)
+        if shown is None:  # none recorded: counted now, off the loop
+            await session.context.count_in_thread()
+        self._publish_state(shown=shown)
         if session.state.plan:
             self._publish(PlanUpdated(items=session.state.plan))
         self._publish(
@@ -586,12 +597,3 @@ class AgentLoop:
             return
         ok = await jobs.cancel(job_id)
         self._publish(Notice(text=f"Cancelled {job_id}." if ok else f"{job_id} was not running."))
-
-
-def restore_plan(events: list[EventBase]) -> list[PlanItem]:
-    """The plan as the last ``plan_updated`` event left it."""
-    plan: list[PlanItem] = []
-    for event in events:
-        if isinstance(event, PlanUpdated):
-            plan = list(event.items)
-    return plan

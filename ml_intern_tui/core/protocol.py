@@ -229,6 +229,9 @@ class ApprovalItem(_Model):
     """Human-readable scope a "remember" answer would store, e.g. ``bash: python train.py*``."""
     blocked_reason: str | None = None
     """Why the current mode could not approve it by itself (budget, always-manual...)."""
+    kind: str | None = None
+    """The consent it needs (``local``, ``unsandboxed``, ``irreversible``, ``spend``,
+    ``protected``, ``manual``): what would let it run differs."""
 
 
 class ApprovalRequired(EventBase):
@@ -287,6 +290,25 @@ class LoopWarning(EventBase):
     type: Literal["loop_warning"] = "loop_warning"
     kind: str
     detail: str
+
+
+JOB_FINISHED_STATUSES = frozenset(
+    {
+        "completed",
+        "succeeded",
+        "success",
+        "done",
+        "failed",
+        "error",
+        "cancelled",
+        "canceled",
+        "timeout",
+        "stopped",
+        "exited",
+        "deleted",
+    }
+)
+"""Job statuses (local or HF, lower-cased) that mean the job will not change any more."""
 
 
 class JobUpdated(EventBase):
@@ -496,6 +518,27 @@ class ShutdownEvent(EventBase):
     type: Literal["shutdown"] = "shutdown"
 
 
+class History(EventBase):
+    """A resumed session's recorded past, published once, right after its ``ready``.
+
+    An envelope, not a flag on each event: what does not know it ignores it (the journal
+    does not record it again, notifications and trace uploads do not take it for news,
+    ``--json`` prints it only with ``--json-history``). ``core/resume.py`` says what it
+    holds and how it is bounded.
+    """
+
+    type: Literal["history"] = "history"
+    events: list[Event]
+    """The recorded events the front ends show, oldest first."""
+    chat_from: int = 0
+    """Index of the first event the chat needs: from there on, its last blocks
+    (``ui.max_chat_blocks``) come out as from all of them."""
+    tree_from: int = 0
+    """Index of the first event of the turns the tool tree shows (a turn boundary)."""
+    turns_before: int = 0
+    """User turns that began before ``tree_from`` (the tree numbers its turns after them)."""
+
+
 Event = Annotated[
     Ready
     | TurnStarted
@@ -525,9 +568,11 @@ Event = Annotated[
     | SandboxStatus
     | ModelCatalog
     | EffortStatus
-    | ShutdownEvent,
+    | ShutdownEvent
+    | History,
     Field(discriminator="type"),
 ]
+History.model_rebuild()
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 AnyEvent = EventBase

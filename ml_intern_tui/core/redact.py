@@ -97,6 +97,10 @@ _PATTERNS: list[tuple[re.Pattern[str], _Replacement]] = [
     (re.compile(r"(?<![A-Za-z0-9_])npm_[A-Za-z0-9]{36}"), "[REDACTED_NPM_TOKEN]"),
     (re.compile(r"(?<![A-Za-z0-9_-])pypi-AgE[A-Za-z0-9_-]{40,}"), "[REDACTED_PYPI_TOKEN]"),
     (re.compile(r"(?<![A-Za-z0-9_])[sr]k_(?:live|test)_[A-Za-z0-9]{20,}"), "[REDACTED_STRIPE_KEY]"),
+    # Inference providers the README lists, by their key prefixes (Groq, Replicate, xAI).
+    (re.compile(r"(?<![A-Za-z0-9_])gsk_[A-Za-z0-9]{40,}"), "[REDACTED_GROQ_KEY]"),
+    (re.compile(r"(?<![A-Za-z0-9_])r8_[A-Za-z0-9]{30,}"), "[REDACTED_REPLICATE_TOKEN]"),
+    (re.compile(r"(?<![A-Za-z0-9_-])xai-[A-Za-z0-9]{60,}"), "[REDACTED_XAI_KEY]"),
     # curl -u user:password (only for curl: "-u 1000:1000" is a uid:gid elsewhere).
     (
         re.compile(
@@ -264,6 +268,9 @@ _NEEDLES: list[tuple[tuple[str, ...], bool]] = [
     (("npm_",), False),
     (("pypi-",), False),
     (("k_live_", "k_test_"), False),
+    (("gsk_",), False),
+    (("r8_",), False),
+    (("xai-",), False),
     (("curl",), False),
     (("machine",), False),
 ]

@@ -40,6 +40,8 @@ class LoopSettings:
     output_budget: int = 30_000
     context_limit: int | None = None
     """The user's ``[context] limit``: a window learned from a server never exceeds it."""
+    chat_blocks: int = 200
+    """Blocks the chat keeps (``ui.max_chat_blocks``): what a resumed chat's history marks."""
 
 
 @dataclass

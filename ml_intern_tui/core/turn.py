@@ -432,6 +432,7 @@ class TurnRunner:
     def add_tool_message(self, call_id: str, content: str) -> None:
         """Put a tool's output into the conversation, known secret values scrubbed first:
         what a command printed of the environment never reaches a request body."""
+        known_secrets.refresh()  # a token saved since the last call (``hf auth login``)
         content = known_secrets.scrub(content)
         self.s.context.add({"role": "tool", "tool_call_id": call_id, "content": content})
 

@@ -48,9 +48,13 @@ def hourly_prices(hardware: list[Any]) -> dict[str, float]:
             continue
         if isinstance(cost, bool) or not isinstance(cost, int | float):
             continue
-        if math.isfinite(cost) and cost >= 0:
+        if math.isfinite(cost) and cost > 0:  # $0 is not a price: the static one stays
             prices[name.strip().lower()] = round(float(cost) / hours, 6)
     return prices
+
+
+FUTURE_SLACK_S = 300.0
+"""A cache timestamp this far ahead of the clock is a clock skew; further, a forgery."""
 
 
 class JobPriceLoader:
@@ -114,7 +118,8 @@ class JobPriceLoader:
             {str(k): v for k, v in prices.items() if isinstance(v, int | float)},
             source="Hub hardware listing (cached)",
         )
-        return float(fetched_at)
+        # A copy "fetched" in the future would never be refreshed: it is stale.
+        return float(fetched_at) if fetched_at <= self.clock() + FUTURE_SLACK_S else 0.0
 
     def _write_disk(self, prices: dict[str, float]) -> None:
         with contextlib.suppress(OSError):

@@ -170,9 +170,7 @@ class Connection:
         from ml_intern_tui.safety.environment import inherited_environment
 
         entry, cfg = self.entry, self.entry.cfg
-        cwd = Path(cfg.cwd).expanduser() if cfg.cwd else entry.manager.cwd
-        if not cwd.is_absolute():
-            cwd = entry.manager.cwd / cwd
+        cwd = entry.cwd
         if not cwd.is_dir():
             raise PermanentError(f"cwd {cwd} is not a directory")
         env = {**inherited_environment(DEFAULT_INHERITED_ENV_VARS), **QUIET_CHILD_ENV, **cfg.env}
@@ -298,6 +296,12 @@ class ServerEntry:
     @property
     def log_path(self) -> Path:
         return self.manager.log_dir / f"{self.name}.log"
+
+    @property
+    def cwd(self) -> Path:
+        """The directory a local server runs in (its relative paths count from there)."""
+        cwd = Path(self.cfg.cwd).expanduser() if self.cfg.cwd else self.manager.cwd
+        return cwd if cwd.is_absolute() else self.manager.cwd / cwd
 
     def warn_once(self, text: str) -> None:
         if text not in self.warned:

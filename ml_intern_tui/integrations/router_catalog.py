@@ -35,6 +35,8 @@ TTL_S = 24 * 3600.0
 FAILURE_TTL_S = 60.0
 TIMEOUT_S = 5.0
 MAX_BYTES = 16 * 1024 * 1024
+FUTURE_SLACK_S = 300.0
+"""A cache timestamp this far ahead of the clock is a clock skew; further, a forgery."""
 """A catalog bigger than this is not a catalog (the real one is a few hundred kB)."""
 
 
@@ -220,7 +222,10 @@ class RouterCatalogClient:
             self.catalog = RouterCatalog.parse(record.get("payload"))
         except ValueError:
             return
-        self.fetched_at = float(fetched_at)
+        # A copy "fetched" in the future would be fresh forever, its prices never
+        # checked again: it is used as a stale copy (refreshed now, kept offline).
+        future = fetched_at > self.clock() + FUTURE_SLACK_S
+        self.fetched_at = 0.0 if future else float(fetched_at)
 
     def _write_disk(self, payload: dict[str, Any] | None) -> None:
         """Save a fresh payload, or (``None``) note a failure next to the kept copy."""

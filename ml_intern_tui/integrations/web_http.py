@@ -28,6 +28,11 @@ Resolver = Callable[[str, int], Awaitable[list[str]]]
 """``(host, port) -> addresses`` (a test resolver plays a rebinding DNS server)."""
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+"""RFC 8215 local-use NAT64: on a network that runs one, it reaches IPv4 (the metadata
+service at 169.254.169.254 too) with the address in the last 32 bits."""
+_EMBEDDING_96 = (ipaddress.ip_network("::/96"), ipaddress.ip_network("::ffff:0:0:0/96"))
+"""IPv4-compatible (deprecated) and IPv4-translated (SIIT) addresses."""
 SNIFF_BYTES = 4096
 """Bytes read before deciding what an unlabelled body is."""
 
@@ -49,7 +54,13 @@ def _embedded_ipv4(ip: IPAddress) -> IPAddress:
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return ip.ipv4_mapped
-        if ip in _NAT64:
+        if (
+            ip in _NAT64
+            or ip in _LOCAL_NAT64
+            or (
+                any(ip in net for net in _EMBEDDING_96) and int(ip) > 1  # not :: or ::1
+            )
+        ):
             return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
         if ip.sixtofour is not None:
             return ip.sixtofour
@@ -75,6 +86,8 @@ def address_problem(address: str, allowed: Sequence[IPNetwork] = ()) -> str | No
             return "a link-local address (where cloud metadata services live)"
         if candidate.is_unspecified:
             return "an unspecified address"
+        if isinstance(candidate, ipaddress.IPv6Address) and candidate.is_site_local:
+            return "a site-local address (a private network)"
         if candidate.is_multicast:
             return "a multicast address"
         if candidate.is_private or not candidate.is_global:

@@ -28,6 +28,8 @@ from typing import IO
 
 from ml_intern_tui.core.redact_stream import StreamRedactor
 from ml_intern_tui.safety.environment import tool_environment
+from ml_intern_tui.safety.program_path import command_shell
+from ml_intern_tui.safety.sandbox_kernel import seccomp_fd
 
 ANSI_RE = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves
@@ -124,14 +126,25 @@ class LineSplitter:
         return lines
 
 
-SHELL = "/bin/sh"
+SHELL = command_shell()
+"""bash (the grammar the analysis parses), inside the sandbox or not."""
+SHELL_VARIABLES: frozenset[str] = frozenset(
+    {"BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "BASH_XTRACEFD", "GLOBIGNORE", "CDPATH"}
+)
+"""Variables that make a non-interactive bash run a file first, change how it expands
+globs and ``cd`` targets, or trace: the command must mean what the analysis read."""
 
 
 def merged_env(
     extra: Mapping[str, str] | None = None, *, pass_env: tuple[str, ...] = ()
 ) -> dict[str, str]:
-    """This process's environment minus secrets, plus ``extra``, Python output unbuffered."""
-    env = tool_environment(pass_env=pass_env)
+    """This process's environment minus secrets and the shell's start-up variables (and
+    exported functions), plus ``extra``, Python output unbuffered."""
+    env = {
+        name: value
+        for name, value in tool_environment(pass_env=pass_env).items()
+        if name not in SHELL_VARIABLES and not name.startswith("BASH_FUNC_")
+    }
     env.setdefault("PYTHONUNBUFFERED", "1")
     if extra:
         env.update(extra)
@@ -147,7 +160,12 @@ class Launch:
     pass_env: tuple[str, ...] = ()
     """Variables (names or globs) kept although they look secret (``[tools.bash] pass_env``)."""
     wrapper: tuple[str, ...] = ()
-    """The sandbox's argv (``bwrap … --``); the shell and the command follow it."""
+    """The sandbox's argv (``bwrap … --`` and maybe a helper); the shell and the command
+    follow it."""
+    seccomp: bytes = b""
+    """A seccomp BPF program bubblewrap loads for the command (``--seccomp FD``)."""
+    preexec: Callable[[], None] | None = None
+    """Run in the forked child before bubblewrap starts (the Landlock scope)."""
 
     @property
     def sandboxed(self) -> bool:
@@ -171,7 +189,9 @@ async def spawn_shell(
     launch = launch or Launch()
     environment = merged_env({**(env or {}), **launch.env}, pass_env=launch.pass_env)
     if not launch.sandboxed:
-        return await asyncio.create_subprocess_shell(
+        return await asyncio.create_subprocess_exec(
+            SHELL,
+            "-c",
             command,
             cwd=str(cwd),
             env=environment,
@@ -180,18 +200,29 @@ async def spawn_shell(
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
         )
-    proc = await asyncio.create_subprocess_exec(
-        *launch.wrapper,
-        SHELL,
-        "-c",
-        command,
-        cwd=str(cwd),
-        env=environment,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        start_new_session=True,
-    )
+    wrapper = list(launch.wrapper)
+    fds: tuple[int, ...] = ()
+    if launch.seccomp:
+        fds = (seccomp_fd(launch.seccomp),)
+        wrapper[1:1] = ["--seccomp", str(fds[0])]  # bubblewrap reads it up to EOF
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *wrapper,
+            SHELL,
+            "-c",
+            command,
+            cwd=str(cwd),
+            env=environment,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=fds,
+            preexec_fn=launch.preexec,
+        )
+    finally:
+        for fd in fds:
+            os.close(fd)
     _sandboxed.add(proc)
     return proc
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
+import stat
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
@@ -41,9 +43,14 @@ from ml_intern_tui.jobs.metrics import MetricsTracker
 from ml_intern_tui.jobs.trackio_follow import TRACKIO_POLL_S, TrackioFollower, store_directory
 
 JobKind = Literal["local", "hf"]
+OnExit = Callable[["JobRecord", int], Awaitable[list[str]]]
+"""Called with a local job and its exit code when its process has ended."""
 JobStatus = Literal["running", "completed", "failed", "cancelled"]
 FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 
+SAVED_TAIL_BYTES = 512 * 1024
+SAVED_TAIL_LINES = 2_000
+"""What comes back of a resumed session's job log: its end, as the jobs pane shows it."""
 PROGRESS_SNAPSHOT_S = 2.0
 """How often a carriage-return progress bar is written to the log while it changes."""
 METRICS_INTERVAL_S = 0.25
@@ -159,6 +166,34 @@ class JobRegistry:
                 return [line.rstrip("\n") for line in deque(fh, maxlen=n)]
         return list(record.tail)[-n:]  # pragma: no cover - log file removed under us
 
+    def saved_log_tail(self, job_id: str, lines: int = SAVED_TAIL_LINES) -> list[str]:
+        """The end of a job's log file, for a job of a resumed session (blocking I/O).
+
+        At most ``lines`` lines from the file's last ``SAVED_TAIL_BYTES``; empty when
+        there is no such file. The id comes from a journal, so only a plain file name in
+        the log directory is read (never a path somewhere else, never a link).
+        """
+        if not job_id or Path(job_id).name != job_id or job_id.startswith("."):
+            return []
+        path = self.log_dir / f"{job_id}.log"
+        # No link followed, and no wait on a FIFO: a regular file or nothing.
+        flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(path, flags)
+        except (OSError, ValueError):  # missing, a link, or a name with a NUL in it
+            return []
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            return []
+        with os.fdopen(fd, "rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - SAVED_TAIL_BYTES))
+            data = handle.read(SAVED_TAIL_BYTES)
+        text = data.decode("utf-8", errors="replace")
+        if size > SAVED_TAIL_BYTES:
+            text = text.partition("\n")[2]  # the first line read is most likely cut
+        return text.splitlines()[-lines:] if lines > 0 else []
+
     async def wait(self, job_id: str, timeout_s: float) -> JobRecord:
         """The job once it finishes, or as it stands after ``timeout_s`` (cancellable)."""
         record = self.require(job_id)
@@ -194,12 +229,15 @@ class JobRegistry:
         env: dict[str, str] | None = None,
         *,
         launch: Launch | None = None,
+        on_exit: OnExit | None = None,
     ) -> JobRecord:
         """Start ``command`` as a background job and return at once.
 
         ``env`` adds to (overrides) this process's environment minus its secrets;
-        ``launch`` may run it in the sandbox. Raises ``OSError`` when the process cannot
-        be started (missing ``cwd``).
+        ``launch`` may run it in the sandbox. ``on_exit`` runs when the process has ended,
+        before the job is marked finished; the lines it returns end the job's log (why
+        the sandbox may have made it fail, git traps it left). Raises ``OSError`` when
+        the process cannot be started (missing ``cwd``).
         """
         job_id = self.new_id()
         spawning = asyncio.ensure_future(spawn_shell(command, cwd, env, launch=launch))
@@ -209,9 +247,9 @@ class JobRegistry:
             # The job may already run while asyncio wires its pipes: register it anyway
             # so it is followed, listed and reported as still running.
             with contextlib.suppress(OSError):
-                self._register_local(job_id, await spawning, command, title, cwd)
+                self._register_local(job_id, await spawning, command, title, cwd, on_exit)
             raise
-        return self._register_local(job_id, proc, command, title, cwd)
+        return self._register_local(job_id, proc, command, title, cwd, on_exit)
 
     def _register_local(
         self,
@@ -220,6 +258,7 @@ class JobRegistry:
         command: str,
         title: str,
         cwd: Path | None = None,
+        on_exit: OnExit | None = None,
     ) -> JobRecord:
         record = JobRecord(
             id=job_id,
@@ -234,7 +273,7 @@ class JobRegistry:
         self._track(record)
         self._procs[job_id] = proc
         self._followers[job_id] = asyncio.create_task(
-            self._follow_local(record, proc), name=f"follow-{job_id}"
+            self._follow_local(record, proc, on_exit), name=f"follow-{job_id}"
         )
         return record
 
@@ -415,7 +454,9 @@ class JobRegistry:
         self._last_polls.add(last)  # rows written just before the end
         last.add_done_callback(self._last_polls.discard)
 
-    async def _follow_local(self, record: JobRecord, proc: asyncio.subprocess.Process) -> None:
+    async def _follow_local(
+        self, record: JobRecord, proc: asyncio.subprocess.Process, on_exit: OnExit | None
+    ) -> None:
         stream = self._streams[record.id]
         splitter = LineSplitter(
             progress_interval_s=PROGRESS_SNAPSHOT_S, redraws=self.extract_metrics
@@ -429,6 +470,11 @@ class JobRegistry:
             code = await proc.wait()
         finally:
             self._procs.pop(record.id, None)
+        if on_exit is not None:
+            try:
+                stream.add(await on_exit(record, code))
+            except Exception as exc:  # a check after the job must not lose its end
+                stream.add([f"[the check after the job failed: {exc}]"])
         if record.id in self._cancelling:
             status = "cancelled"
         else:

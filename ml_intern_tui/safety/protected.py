@@ -3,8 +3,9 @@
 They are the places where one quiet write turns into code execution or a loosened
 safety setting later: git's hooks and config (run by ``git status``/``git log``), the
 project's own ``.ml-intern/`` config, shell start-up files, SSH keys, credential files,
-and this app's user config and data (where trust decisions and remembered approvals
-live). The bash sandbox keeps the in-project ones read-only (``sandbox_readonly``).
+what runs code later outside any sandbox (Python's user site, ``~/.local/bin`` on PATH,
+pip's index, editor configs, ``/etc/profile.d``, cron), and this app's user config and
+data (where trust decisions and remembered approvals live). The bash sandbox keeps the in-project ones read-only (``sandbox_readonly``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ HOME_PROTECTED: tuple[str, ...] = (
     ".bash_profile",
     ".bash_login",
     ".bash_logout",
+    ".bash_aliases",  # sourced by the default .bashrc of Debian and Ubuntu
     ".profile",
     ".zshrc",
     ".zshenv",
@@ -47,6 +49,71 @@ HOME_PROTECTED: tuple[str, ...] = (
 )
 """Start-up files and credential stores under the home directory."""
 
+HOME_RUNS_LATER: tuple[str, ...] = (
+    ".zlogout",
+    ".kshrc",
+    ".cshrc",
+    ".tcshrc",
+    ".xonshrc",
+    ".xprofile",
+    ".xsessionrc",
+    ".pam_environment",
+    ".config/environment.d",
+    ".config/autostart",
+    ".config/systemd",
+    ".local/bin",  # on PATH: a planted ``git`` or ``python`` runs instead of the real one
+    ".local/lib",  # the user site: ``usercustomize.py`` and ``.pth`` files run in every Python
+    ".local/share/jupyter",
+    ".ipython",
+    ".jupyter",
+    ".config/pip",
+    ".pip",
+    ".pydistutils.cfg",
+    ".condarc",
+    ".config/uv",
+    ".npmrc",
+    ".curlrc",
+    ".wgetrc",
+    ".hgrc",
+    ".tmux.conf",
+    ".config/tmux",
+    ".vimrc",
+    ".vim",
+    ".config/nvim",
+    ".emacs",
+    ".emacs.d",
+    ".Rprofile",
+    ".config/direnv",
+)
+"""Files under the home directory that run code later, outside any sandbox: what a shell,
+the desktop or a tool runs at start (Python's user site, programs on PATH, pip's and
+uv's package index, editor and multiplexer configs)."""
+
+SYSTEM_RUNS_LATER: tuple[str, ...] = (
+    "/etc/profile",
+    "/etc/profile.d",
+    "/etc/bash.bashrc",
+    "/etc/bashrc",
+    "/etc/zsh",
+    "/etc/environment",
+    "/etc/ld.so.preload",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/crontab",
+    "/etc/cron.d",
+    "/etc/cron.hourly",
+    "/etc/cron.daily",
+    "/etc/systemd",
+    "/etc/sudoers",
+    "/etc/sudoers.d",
+    "/etc/ssh",
+    "/etc/pip.conf",
+    "/etc/apt/sources.list",
+    "/etc/apt/sources.list.d",
+    "/var/spool/cron",
+)
+"""Machine-wide files that run code for every user later (ML boxes often run as root)."""
+
 
 def protected_roots(env: Mapping[str, str] | None = None, home: Path | None = None) -> list[Path]:
     """Absolute protected files and directories outside any project.
@@ -57,8 +124,10 @@ def protected_roots(env: Mapping[str, str] | None = None, home: Path | None = No
     approvals, themes, journals).
     """
     base = home if home is not None else Path.home()
-    roots = [base / rel for rel in HOME_PROTECTED]
+    roots = [base / rel for rel in (*HOME_PROTECTED, *HOME_RUNS_LATER)]
     roots += [paths.config_dir(env), paths.data_dir(env), paths.user_config_path(env)]
+    roots.append(paths.cache_dir(env))  # the price lists a budget relies on
+    roots += [Path(p) for p in SYSTEM_RUNS_LATER]
     return [_resolved(p) for p in roots]
 
 

@@ -19,6 +19,7 @@ import asyncio
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ml_intern_tui.core.protocol import EventBase, Notice, SandboxStatus
 from ml_intern_tui.core.tool import ApprovalKind
+from ml_intern_tui.safety.program_path import command_shell, trusted_which
+from ml_intern_tui.safety.sandbox_kernel import (
+    SCOPED_ABI,
+    keyring_filter,
+    landlock_abi,
+    landlock_helper,
+    scope_preexec,
+    seccomp_fd,
+)
 from ml_intern_tui.safety.sandbox_mounts import (
     DEFAULT_DOWNLOAD_CACHES,
     CacheName,
@@ -44,8 +54,8 @@ if TYPE_CHECKING:
 SandboxMode = Literal["auto", "off"]
 NetworkPolicy = Literal["ask", "allow", "deny"]
 
-SHELL = "/bin/sh"
-"""The shell commands run under, inside the sandbox or not (as ``create_subprocess_shell``)."""
+SHELL = command_shell()
+"""The shell commands run under, inside the sandbox or not: bash (see ``command_shell``)."""
 INSTALL_HINT = "bubblewrap is not installed: `sudo apt-get install bubblewrap`"
 PROBE_TIMEOUT_S = 10.0
 ISOLATION: tuple[str, ...] = (
@@ -67,34 +77,44 @@ class Detection:
 
     bwrap: str | None
     problem: str | None
+    seccomp: bool = False
+    """bubblewrap loads our seccomp filter here (the keyring calls are refused)."""
 
 
 _probe_lock = threading.Lock()
-_probes: dict[str, str | None] = {}
+_probes: dict[str, tuple[str | None, bool]] = {}
 
 
 def detect(path: str | None = None) -> Detection:
     """Find ``bwrap`` on ``path`` (default ``$PATH``) and check a sandbox really starts.
 
     The probe runs once per bubblewrap binary per process: user namespaces may be
-    disabled (containers, hardened kernels) even where the program is installed.
+    disabled (containers, hardened kernels) even where the program is installed. Entries
+    of ``path`` inside the working directory (the project) or relative are skipped: a
+    ``bwrap`` planted there would be the sandbox itself.
     """
     if not sys.platform.startswith("linux"):
         return Detection(None, f"the OS sandbox needs Linux (bubblewrap); this is {sys.platform}")
-    found = shutil.which("bwrap", path=os.environ.get("PATH") if path is None else path)
+    search = os.environ.get("PATH") if path is None else path
+    found = trusted_which("bwrap", search, untrusted=(Path.cwd(),))
     if found is None:
         return Detection(None, INSTALL_HINT)
     bwrap = os.path.realpath(found)
     with _probe_lock:
         if bwrap not in _probes:
-            _probes[bwrap] = _probe(bwrap)
-        return Detection(bwrap, _probes[bwrap])
+            # With the seccomp filter first; a kernel without seccomp filters still gets
+            # the sandbox, only the keyring stays reachable (summary() says so).
+            problem = _probe(bwrap, keyring_filter())
+            _probes[bwrap] = (None, True) if problem is None else (_probe(bwrap, b""), False)
+        problem, seccomp = _probes[bwrap]
+        return Detection(bwrap, problem, seccomp=seccomp)
 
 
-def _probe(bwrap: str) -> str | None:
+def _probe(bwrap: str, seccomp: bytes) -> str | None:
     argv = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     argv += ["--tmpfs", "/tmp", "--tmpfs", "/run", "--unshare-net", *ISOLATION]
-    argv += ["--", SHELL, "-c", ":"]
+    fds: tuple[int, ...] = (seccomp_fd(seccomp),) if seccomp else ()
+    argv += [*(["--seccomp", str(fds[0])] if fds else []), "--", SHELL, "-c", ":"]
     try:
         done = subprocess.run(
             argv,
@@ -102,16 +122,27 @@ def _probe(bwrap: str) -> str | None:
             capture_output=True,
             timeout=PROBE_TIMEOUT_S,
             check=False,
+            pass_fds=fds,
         )
     except subprocess.TimeoutExpired:
         return f"bubblewrap cannot start here: no answer within {PROBE_TIMEOUT_S:g}s"
     except OSError as exc:
         return f"bubblewrap cannot start here: {exc.strerror or exc}"
+    finally:
+        for fd in fds:
+            os.close(fd)
     if done.returncode == 0:
         return None
     lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
     why = _printable(lines[0] if lines else f"exit status {done.returncode}")
     return f"bubblewrap cannot start here: {why}"
+
+
+def _setuid(program: str) -> bool:
+    try:
+        return bool(os.stat(program).st_mode & stat.S_ISUID)
+    except OSError:
+        return False
 
 
 def _printable(text: str, limit: int = 200) -> str:
@@ -163,6 +194,8 @@ class Sandbox:
         self._path = path
         self._env = env
         self._detection = detection
+        self._probed = False
+        """The detection came from a real probe here (not given by an embedder)."""
         self._lock = threading.Lock()
         self._tmp_parent = tmp_root
         self._tmp_root: Path | None = None
@@ -186,6 +219,7 @@ class Sandbox:
                 self._detection = (
                     Detection(None, None) if self.mode == "off" else detect(self._path)
                 )
+                self._probed = self.mode != "off"
             return self._detection
 
     @property
@@ -213,7 +247,15 @@ class Sandbox:
             "allow": "network allowed",
             "deny": "no network",
         }[self.network]
-        return f"bubblewrap: writes to {writes}; {network}"
+        gaps = []
+        if self._probed and not self.detect().seccomp:  # (a given detection says nothing)
+            gaps.append("the kernel keyring stays reachable (bubblewrap could not load seccomp)")
+        if self.network != "deny" and landlock_abi() < SCOPED_ABI:
+            gaps.append(
+                "with the network, the host's abstract sockets stay reachable "
+                "(this kernel has no Landlock scoping, Linux 6.12+)"
+            )
+        return f"bubblewrap: writes to {writes}; {network}" + "".join(f"; {g}" for g in gaps)
 
     def notice(self) -> str | None:
         """The warning said once at start when auto mode has no sandbox, else ``None``."""
@@ -289,11 +331,27 @@ class Sandbox:
             env=self._environ(),
         )
         isolation = list(ISOLATION) + ([] if network else ["--unshare-net"])
-        return [bwrap, *isolation, *bwrap_args(plan), "--"]
+        # Sharing the host's network namespace shares its abstract Unix sockets too:
+        # scoped by Landlock, from inside when bubblewrap is set-uid (see preexec).
+        helper = landlock_helper() if network and _setuid(bwrap) else []
+        return [bwrap, *isolation, *bwrap_args(plan), "--", *helper]
+
+    def preexec(self, *, network: bool) -> Callable[[], None] | None:
+        """What the forked child does before bubblewrap starts: the Landlock scope on
+        abstract sockets, for a command that shares the host's network namespace."""
+        bwrap = self.detect().bwrap
+        if not network or bwrap is None or _setuid(bwrap):
+            return None
+        return scope_preexec()
+
+    def seccomp_program(self) -> bytes:
+        """The seccomp filter sandboxed commands get (empty where bubblewrap cannot
+        load one)."""
+        return keyring_filter() if self.detect().seccomp else b""
 
     def environment(self) -> dict[str, str]:
         """Variables a sandboxed command gets changed (``TMPDIR`` is its private ``/tmp``)."""
-        return sandbox_env(self._environ())
+        return sandbox_env(self._environ(), self.download_caches)
 
     def tmp_dir(self, session_id: str) -> Path:
         """The session's private tmp on the host (``/tmp`` inside), created on first use."""

@@ -6,65 +6,58 @@ The root file system is bound read-only; on top of it, later mounts win:
    PID namespace, a private ``/tmp`` per session, and an empty ``/run`` (the daemon
    sockets there -- Docker, systemd, D-Bus, databases -- would let a command act outside
    the sandbox; only the DNS resolver's directory is shown again);
-2. the writable areas: the project, the configured ``writable_paths`` and, for commands
-   granted the network, the download caches (models, datasets, wheels);
+2. the writable areas: the project, the configured ``writable_paths``, the sandbox's own
+   caches (``private_cache_root``: pip, uv, torch and Hugging Face modules -- code that
+   would run later outside the sandbox if a command could plant it in the user's own
+   caches) and, for commands granted the network, the shared download caches the user
+   listed (by default the Hugging Face hub and datasets: data, not code);
 3. read-only again inside those areas: protected paths (``.git/hooks``, ``.git/config``,
-   ``.ml-intern/``, shell start-up files when the project is the home directory);
+   ``.ml-intern/``, shell start-up files when the project is the home directory), and in
+   every git directory found in the project or a writable path (nested repositories,
+   submodules, worktrees: ``git_dirs``) the files that decide what git runs --
+   ``config``, ``config.worktree``, ``commondir``, ``hooks/``, a ``.git`` pointer file --
+   with the git directory itself bound onto itself first, so that it cannot be renamed
+   away and replaced by one with a hostile config;
 4. hidden: credential stores (``~/.ssh``, ``~/.aws``, ``~/.netrc``, HF token files, this
    app's config with its Slack tokens, agent sockets), an empty directory or ``/dev/null``
-   in their place.
+   in their place, and every Unix socket the host has bound outside ``/run`` and ``/tmp``
+   (``/proc/net/unix`` lists them): a socket on a read-only mount still connects, to a
+   daemon that acts outside the sandbox.
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from ml_intern_tui import paths
+from ml_intern_tui.safety.credentials import SECRET_IN_HOME
+from ml_intern_tui.safety.git_dirs import control_paths, guarded_git_dirs
 from ml_intern_tui.safety.protected import protected_roots, sandbox_readonly
 
 CacheName = Literal["huggingface", "pip", "uv", "torch"]
-DEFAULT_DOWNLOAD_CACHES: tuple[CacheName, ...] = ("huggingface", "pip", "uv", "torch")
+DEFAULT_DOWNLOAD_CACHES: tuple[CacheName, ...] = ("huggingface",)
+"""Host caches a command granted the network shares with the user: the Hugging Face hub
+and datasets (model weights, data). pip, uv and torch caches hold code (wheels, torch hub
+repositories) that later runs outside the sandbox: sandboxed commands get their own."""
+CACHE_VARIABLES: dict[CacheName, tuple[str, ...]] = {
+    "huggingface": ("HF_HUB_CACHE", "HF_DATASETS_CACHE", "HF_XET_CACHE", "HF_ASSETS_CACHE"),
+    "pip": ("PIP_CACHE_DIR",),
+    "uv": ("UV_CACHE_DIR",),
+    "torch": ("TORCH_HOME",),
+}
+"""The variables that move each cache (set inside the sandbox to its own copy when the
+cache is not shared)."""
+MAX_MASKED_SOCKETS = 512
 
-HIDDEN_IN_HOME: tuple[str, ...] = (
-    ".ssh",
-    ".netrc",
-    ".aws",
-    ".azure",
-    ".config/gcloud",
-    ".git-credentials",
-    ".config/gh",
-    ".config/hub",
-    ".docker/config.json",
-    ".kube",
-    ".pypirc",
-    ".npmrc",
-    ".gnupg",
-    ".password-store",
-    ".local/share/keyrings",
-    ".kaggle",
-    ".huggingface",
-    ".cache/huggingface/token",
-    ".cache/huggingface/stored_tokens",
-    ".vault-token",
-    ".terraform.d/credentials.tfrc.json",
-    ".config/rclone",
-    ".s3cfg",
-    ".boto",
-    ".databrickscfg",
-    ".pgpass",
-    ".my.cnf",
-    ".codex/auth.json",
-    ".claude/.credentials.json",
-    ".mozilla",
-    ".config/google-chrome",
-    ".config/chromium",
-)
-"""Credential stores under the home directory (browser profiles hold session cookies)."""
+HIDDEN_IN_HOME: tuple[str, ...] = SECRET_IN_HOME
+"""Credential stores and shell histories under the home directory (``credentials``)."""
 
 CREDENTIAL_FILE_VARS: tuple[str, ...] = (
     "GOOGLE_APPLICATION_CREDENTIALS",
@@ -120,12 +113,13 @@ def download_cache_dirs(names: Iterable[CacheName], env: Mapping[str, str]) -> l
     dirs: list[Path] = []
     for name in names:
         if name == "huggingface":
+            # Not "modules": transformers puts it on sys.path and imports remote code
+            # from it; the sandbox has its own (see ``sandbox_env``).
             dirs += [
                 _env_path(env, ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"), home / "hub"),
                 _env_path(env, ("HF_DATASETS_CACHE",), home / "datasets"),
                 _env_path(env, ("HF_XET_CACHE",), home / "xet"),
                 _env_path(env, ("HF_ASSETS_CACHE",), home / "assets"),
-                _env_path(env, ("HF_MODULES_CACHE",), home / "modules"),
             ]
         elif name == "pip":
             dirs.append(_env_path(env, ("PIP_CACHE_DIR",), cache / "pip"))
@@ -162,6 +156,9 @@ def bwrap_args(plan: MountPlan) -> list[str]:
 
     writable = [_real(plan.project)]
     writable += [_real(p) for p in plan.writable_paths if p.exists()]
+    private = _private_cache(plan.env)
+    if private is not None:
+        writable.append(private)
     if plan.network:
         writable += [_real(p) for p in _existing_caches(plan.download_caches, plan.env)]
     # "/" as the project (the app started there) would bind the host's /proc and /dev
@@ -171,6 +168,11 @@ def bwrap_args(plan: MountPlan) -> list[str]:
         args += ["--bind", str(path), str(path)]
 
     readonly: list[Path] = []
+    for area in [_real(plan.project), *(_real(p) for p in plan.writable_paths if p.exists())]:
+        pins, guarded = git_guard(area)
+        for pin in pins:
+            args += ["--bind", str(pin), str(pin)]
+        readonly += guarded
     for area in writable:
         readonly += [_real(p) for p in sandbox_readonly(area)]
     roots = protected_roots(plan.env, plan.home)
@@ -189,10 +191,63 @@ def bwrap_args(plan: MountPlan) -> list[str]:
         else:
             args += ["--ro-bind", "/dev/null", str(path)]
 
+    hidden_dirs = [path for path in hidden if path.is_dir()]
+    for socket_path in host_sockets():
+        if not _visible(socket_path, writable) or any(_under(socket_path, d) for d in hidden_dirs):
+            continue  # not visible inside, or under a directory hidden already
+        args += ["--ro-bind", "/dev/null", str(socket_path)]
+
     for device in _devices():
         args += ["--dev-bind", device, device]
     args += ["--chdir", str(plan.cwd)]
     return args
+
+
+def host_sockets(table: Path = Path("/proc/net/unix")) -> list[Path]:
+    """Unix sockets bound by the host's processes (its network namespace) at a path,
+    that exist as sockets here (at most ``MAX_MASKED_SOCKETS``)."""
+    try:
+        lines = table.read_text(errors="surrogateescape").splitlines()[1:]
+    except OSError:
+        return []
+    found: list[Path] = []
+    for line in lines:
+        fields = line.split(None, 7)
+        if len(fields) < 8 or not fields[7].startswith("/"):
+            continue  # unbound, or abstract ("@name": the network namespace hides those)
+        path = Path(fields[7])
+        try:
+            if not stat.S_ISSOCK(path.lstat().st_mode):
+                continue
+        except OSError:
+            continue
+        found.append(path)
+        if len(found) >= MAX_MASKED_SOCKETS:
+            break
+    return _dedupe(found)
+
+
+def git_guard(area: Path) -> tuple[list[Path], list[Path]]:
+    """For the git directories in ``area``: those to pin (bind onto themselves) and the
+    control files to keep read-only. A missing ``hooks`` directory is created (empty, as
+    ``git init`` makes it) so that no hook can be added to it either."""
+    if area == Path("/"):
+        return [], []
+    pins: list[Path] = []
+    readonly: list[Path] = []
+    for git_dir in guarded_git_dirs(area):
+        if git_dir.pointer is not None:
+            readonly.append(git_dir.pointer)
+        if not git_dir.path.is_dir():
+            continue
+        pins.append(git_dir.path)
+        hooks = git_dir.path / "hooks"
+        if not os.path.lexists(hooks):
+            with contextlib.suppress(OSError):
+                hooks.mkdir()
+        # (Only inside the area: an include of a host /tmp file must not be shown inside.)
+        readonly += [p for p in control_paths(git_dir.path) if p.exists() and _under(p, area)]
+    return pins, readonly
 
 
 def hidden_paths(env: Mapping[str, str], home: Path) -> list[Path]:
@@ -206,13 +261,31 @@ def hidden_paths(env: Mapping[str, str], home: Path) -> list[Path]:
     return _dedupe([_real(p) for p in candidates if p.exists()])
 
 
-def sandbox_env(env: Mapping[str, str]) -> dict[str, str]:
-    """Variables a sandboxed command needs changed: temp files and caches in its ``/tmp``."""
+def private_cache_root(env: Mapping[str, str]) -> Path:
+    """The sandbox's own caches (``~/.cache/ml-intern-tui/sandbox``): only sandboxed
+    commands read them, so whatever one plants there never runs outside."""
+    return paths.cache_dir(env) / "sandbox"
+
+
+def sandbox_env(
+    env: Mapping[str, str], shared: Iterable[CacheName] = DEFAULT_DOWNLOAD_CACHES
+) -> dict[str, str]:
+    """Variables a sandboxed command needs changed: temp files in its ``/tmp``, and the
+    caches it does not share with the user (``shared``) in ``private_cache_root``."""
     extra = {"TMPDIR": "/tmp"}
     if not env.get("TRITON_CACHE_DIR"):
         # torch.compile's Triton kernels: ~/.triton is read-only inside (and compiled
         # launchers planted there would run outside the sandbox later).
         extra["TRITON_CACHE_DIR"] = "/tmp/.triton"
+    root = private_cache_root(env)
+    # transformers imports trust_remote_code modules from here (and puts it on sys.path).
+    extra["HF_MODULES_CACHE"] = str(root / "huggingface" / "modules")
+    sharing = set(shared)
+    for name, variables in CACHE_VARIABLES.items():
+        if name in sharing:
+            continue
+        for variable in variables:
+            extra[variable] = str(root / name / variable.lower())
     return extra
 
 
@@ -225,6 +298,15 @@ def _dns_args() -> list[str]:
     if _under(target, Path("/run")) and target.parent.is_dir():
         return ["--ro-bind", str(target.parent), str(target.parent)]
     return []
+
+
+def _private_cache(env: Mapping[str, str]) -> Path | None:
+    root = private_cache_root(env)
+    try:
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        return None
+    return _real(root)
 
 
 def _existing_caches(names: Iterable[CacheName], env: Mapping[str, str]) -> list[Path]:

@@ -136,10 +136,49 @@ def stored_hf_tokens(environ: Mapping[str, str] | None = None) -> list[str]:
 
 
 def register_process_secrets(environ: Mapping[str, str] | None = None) -> int:
-    """Register the environment's secrets and the stored HF tokens; returns how many."""
+    """Register the environment's secrets and the stored HF tokens; returns how many.
+
+    The token files are watched from then on (``known_secrets.refresh``): a token saved
+    later in the session (``hf auth login`` in another terminal, or run by the agent)
+    is registered before the next tool output is scrubbed.
+    """
     added = 0
     for name, value in environment_secrets(environ).items():
         added += known_secrets.register(value, name)
     for token in stored_hf_tokens(environ):
         added += known_secrets.register(token, "HF_TOKEN")
+    known_secrets.add_refresher("stored-hf-tokens", _StoredTokens(environ))
     return added
+
+
+class _StoredTokens:
+    """Registers the stored HF tokens again whenever a token file changed."""
+
+    def __init__(self, environ: Mapping[str, str] | None) -> None:
+        self.environ = dict(os.environ if environ is None else environ)
+        self.seen = self._stamp()
+
+    def _files(self) -> list[Path]:
+        home = _hf_home(self.environ)
+        named = self.environ.get("HF_TOKEN_PATH")
+        found = [home / "token", home / "stored_tokens"]
+        return [Path(named).expanduser(), *found] if named else found
+
+    def _stamp(self) -> tuple[tuple[int, int] | None, ...]:
+        stamps: list[tuple[int, int] | None] = []
+        for path in self._files():
+            try:
+                info = path.stat()
+            except OSError:
+                stamps.append(None)
+                continue
+            stamps.append((info.st_mtime_ns, info.st_size))
+        return tuple(stamps)
+
+    def __call__(self) -> None:
+        stamp = self._stamp()
+        if stamp == self.seen:
+            return
+        self.seen = stamp
+        for token in stored_hf_tokens(self.environ):
+            known_secrets.register(token, "HF_TOKEN")

@@ -29,10 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ml_intern_tui.core.protocol import Risk
+from ml_intern_tui.safety.git_probe import GitProbe
+from ml_intern_tui.safety.program_path import command_shell
 from ml_intern_tui.safety.shell_effects import after_cd, script_effects
-from ml_intern_tui.safety.shell_files import option_like_glob
+from ml_intern_tui.safety.shell_files import ProtectedWrite, option_like_glob
 from ml_intern_tui.safety.shell_parse import ParsedScript, Redirect, SimpleCommand, parse_script
-from ml_intern_tui.safety.shell_paths import Where, inside, real
+from ml_intern_tui.safety.shell_paths import Where, inside, real, secret_roots, word_paths
 from ml_intern_tui.safety.shell_readonly import (
     Finding,
     judge_command,
@@ -62,7 +64,8 @@ secrets into the model's context."""
 
 _NULL_TARGETS = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr"})
 _SHELL_BUILTINS = frozenset({"cd", "echo", "printf", "pwd", "true", "false"})
-_EVERY_COMMAND_VARS = ("LD_PRELOAD", "LD_AUDIT", "BASH_ENV", "ENV")
+_EVERY_COMMAND_VARS = ("LD_PRELOAD", "LD_AUDIT")
+"""(``BASH_ENV`` and ``ENV`` never reach the shell: ``jobs.local`` drops them.)"""
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,13 @@ class CommandAnalysis:
     network_reason: str | None = None
     destructive: str | None = None
     """Deletes or overwrites something (inside the project too)."""
+    protected: str | None = None
+    """Writes a protected path (``.git/config``, ``~/.bashrc``, ``git config …``): outside
+    the sandbox that asks in every mode."""
+    credential_read: str | None = None
+    """Names a credential store or a shell history as something to read: outside the
+    sandbox (which hides them) that asks in every mode, so that yolo cannot hand the
+    model a secret the app does not know to scrub."""
 
     @property
     def read_only(self) -> bool:
@@ -99,12 +109,15 @@ def analyse_command(
 ) -> CommandAnalysis:
     """Analyse ``command`` run by the shell in ``cwd`` (``project`` defaults to ``cwd``)."""
     environ = dict(os.environ if env is None else env)
-    where = Where(cwds=(Path(os.path.abspath(cwd)),), project=project or cwd, env=environ)
+    root = project or cwd
+    probe = GitProbe(environ, untrusted=(Path(os.path.abspath(root)), Path(os.path.abspath(cwd))))
+    where = Where(cwds=(Path(os.path.abspath(cwd)),), project=root, env=environ, git=probe)
     entries = _entries(tuple(DEFAULT_READONLY_ALLOWLIST if allowlist is None else allowlist))
     script = parse_script(command)
     reason = read_only_reason(script, where, entries)
     effects = script_effects(script, where)
     irreversible = effects.irreversible[0] if effects.irreversible else None
+    protected = next((r for r in effects.irreversible if isinstance(r, ProtectedWrite)), None)
     destructive = effects.destructive[0] if effects.destructive else None
     return CommandAnalysis(
         command=command,
@@ -115,6 +128,8 @@ def analyse_command(
         network=bool(effects.network),
         network_reason=effects.network[0] if effects.network else None,
         destructive=destructive,
+        protected=protected,
+        credential_read=credential_read(script, where),
     )
 
 
@@ -123,6 +138,8 @@ def command_parts(command: str) -> list[str]:
     runs: substitutions, subshells, functions, here-documents, parse errors)."""
     script = parse_script(command)
     if not command.strip() or not script.understood:
+        return []
+    if not _shell_is_bash() and "$'" in command:
         return []
     return [c.text for c in script.commands]
 
@@ -133,6 +150,68 @@ def command_risk(command: str, *, cwd: Path, env: Mapping[str, str] | None = Non
     where = Where(cwds=(Path(os.path.abspath(cwd)),), project=cwd, env=environ)
     effects = script_effects(parse_script(command), where)
     return "high" if effects.irreversible or effects.destructive else "medium"
+
+
+_RECURSIVE_READERS = frozenset({"rg", "ag", "tar", "zip", "rsync", "scp", "7z", "ack"})
+_RECURSIVE_WITH_FLAG = frozenset({"grep", "egrep", "fgrep", "cp", "zgrep", "diff"})
+
+
+def _unknown_secret_roots(where: Where) -> list[Path]:
+    """Credential roots whose contents the app does not scrub by value: not the Hugging
+    Face token files (``secret_values`` registers their tokens at start)."""
+    home = where.home
+    known: set[Path] = set()
+    if where.env.get("HF_HOME"):
+        hf = Path(where.env["HF_HOME"])
+        known |= {real(hf / "token"), real(hf / "stored_tokens")}
+    if home is not None:
+        known |= {real(home / ".cache/huggingface" / name) for name in ("token", "stored_tokens")}
+    if where.env.get("HF_TOKEN_PATH"):
+        known.add(real(Path(where.env["HF_TOKEN_PATH"])))
+    return [root for root in secret_roots(where) if root not in known]
+
+
+def credential_read(script: ParsedScript, where: Where) -> str | None:
+    """Why a command of ``script`` would read a credential (one line), or ``None``.
+
+    Every argument and input of every command is looked at, whatever the program: a
+    path (or the value of ``--opt=path``) inside a credential store or a history file
+    -- or a directory holding one, for programs that read directories whole (``grep
+    -r``, ``rg``, ``tar``, ``cp -r``…). (Environments, ``/proc/*/environ``, are covered
+    by the scrub of the app's known secret values, which holds in every mode.)
+    """
+    for command in script.commands:
+        words = list(command.words)
+        name = (words[0].value or "").rsplit("/", 1)[-1] if words else ""
+        flags = "".join(w.value or "" for w in words[1:] if (w.value or "").startswith("-"))
+        recursive = name in _RECURSIVE_READERS or (
+            name in _RECURSIVE_WITH_FLAG and any(c in flags for c in "rRa")
+        )
+        targets = words[1:] + [r.target for r in command.redirects if r.op == "<" and r.target]
+        for word in targets:
+            value = word.value
+            if value is None:
+                continue
+            if value.startswith("-"):
+                if "=" not in value:
+                    continue
+                option_value = value.split("=", 1)[1]
+                # Some programs expand a '~' there themselves: assume they do.
+                tilde = option_value.startswith("~/") or option_value == "~"
+                word = Word(value=option_value, raw=word.raw, glob=word.glob, tilde=tilde)
+            for path in word_paths(word, where) or []:
+                target = real(path)
+                deep = recursive and path.is_dir()
+                for root in _unknown_secret_roots(where):
+                    if inside(target, root) or (deep and inside(root, target)):
+                        return f"reads {path}, which holds credentials"
+        where = after_cd(command, where)
+    return None
+
+
+def _shell_is_bash() -> bool:
+    """Commands run under bash (the grammar parsed here); ``/bin/sh`` only without it."""
+    return command_shell().rsplit("/", 1)[-1] == "bash"
 
 
 # ------------------------------------------------------------------ read-only
@@ -168,6 +247,8 @@ def read_only_reason(script: ParsedScript, where: Where, entries: tuple[_Entry, 
         return f"cannot be analysed: it {script.error}"
     if script.problems:
         return script.problems[0]
+    if not _shell_is_bash() and "$'" in script.source:
+        return f"uses $'…' quoting, which {command_shell()} (no bash here) reads otherwise"
     problem = _environment_reason(where)
     if problem is not None:
         return problem

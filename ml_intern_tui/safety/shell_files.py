@@ -42,6 +42,14 @@ SYSTEM_CHANGERS = frozenset(
 _SAFE_DEVICES = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/zero"})
 
 
+class ProtectedWrite(str):
+    """A reason that is about writing a protected path (``.git/config``, ``~/.bashrc``,
+    the app's own settings): such a command asks in every mode when it runs outside
+    the sandbox, whose mounts keep those paths read-only."""
+
+    __slots__ = ()
+
+
 @dataclass
 class Effects:
     """What a command may do beyond its own working files."""
@@ -77,7 +85,7 @@ def write_reason(
             return f"{verb} the device {target}"
         protected = protected_reason(target, project=where.project, env=where.env, home=where.home)
         if protected is not None:
-            return f"{verb} a protected path: {protected}"
+            return ProtectedWrite(f"{verb} a protected path: {protected}")
         project = Path(os.path.realpath(where.project))
         if inside(target, project) and (target != project or allow_project):
             continue
@@ -220,10 +228,12 @@ def _rm(name: str, args: list[Word], where: Where, tail_unknown: bool) -> Effect
     if tail_unknown:
         out.irreversible.append(f"{name} deletes files named only at run time")
     for word in operands:
+        reason = write_reason(word, where, verb="deletes", follow=False)
         if recursive:
             out.irreversible.append(f"rm -r deletes the directory tree {word.raw}")
+            if isinstance(reason, ProtectedWrite):
+                out.irreversible.append(reason)
             continue
-        reason = write_reason(word, where, verb="deletes", follow=False)
         if reason is not None:
             out.irreversible.append(reason)
     return out

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from ml_intern_tui.safety.git_probe import GitProbe, read_regular
 from ml_intern_tui.safety.shell_files import option_words
 from ml_intern_tui.safety.shell_options import parse_options, table
 from ml_intern_tui.safety.shell_parse import parse_script
@@ -26,9 +26,13 @@ from ml_intern_tui.safety.shell_paths import Where, word_paths
 from ml_intern_tui.safety.shell_readonly import Finding, secret_reads
 from ml_intern_tui.safety.shell_words import Word, names
 
-GIT_TIMEOUT_S = 3.0
-"""Longest wait for ``git config --list`` (an include of a FIFO must not hang approval)."""
 MAX_SUBMODULES = 200
+MAX_CONFIG_BYTES = 1 << 20
+"""Configuration (all files, includes) checked at most: real ones are a few kB; a planted
+include of a huge file must not cost seconds of parsing at every approval."""
+MAX_MODULE_ENTRIES = 5000
+"""Entries of ``.git/modules`` looked at before giving up (a million planted directories
+must not slow every approval)."""
 
 _GLOBAL_FLAGS = frozenset(
     names(
@@ -167,16 +171,6 @@ _SUBMODULE_RISK = re.compile(
     re.I,
 )
 _GITLINK_MODE = b"\x00\x00\xe0\x00"
-_QUIET_GIT = {
-    "GIT_OPTIONAL_LOCKS": "0",
-    "GIT_TRACE": "0",
-    "GIT_TRACE2": "0",
-    "GIT_TRACE2_EVENT": "0",
-    "GIT_TRACE2_PERF": "0",
-    "GIT_TERMINAL_PROMPT": "0",
-}
-"""The analysis's own git calls write no trace files (``trace2.*`` in a config) and
-take no locks."""
 
 
 def judge_git(args: list[Word], where: Where) -> Finding | None:
@@ -315,30 +309,31 @@ def _environment_and_config(
                 return Finding("the environment sets $GIT_PAGER to a program git may run")
             continue
         return Finding(f"the environment sets ${key}, which can make git run or write something")
+    probe = where.git or GitProbe(where.env, untrusted=(where.project, *where.cwds))
     for cwd in dict.fromkeys(cwds):
-        problem = inspect_repository(cwd, where.env, alias=alias)
+        problem = inspect_repository(cwd, probe, alias=alias)
         if problem is not None:
             return Finding(problem)
     return None
 
 
-def inspect_repository(
-    cwd: Path, env: Mapping[str, str], *, alias: str | None = None
-) -> str | None:
+def inspect_repository(cwd: Path, probe: GitProbe, *, alias: str | None = None) -> str | None:
     """Why git commands in ``cwd`` could run a program, or ``None`` (``alias``: a
     subcommand that must not be defined as an alias)."""
-    output = _git(["config", "--list", "--show-origin", "-z"], cwd, env)
+    output = probe.run(["config", "--list", "--show-origin", "-z"], cwd)
     if isinstance(output, str):
         return output
     if output is None:
         return None
+    if len(output) > MAX_CONFIG_BYTES:
+        return "git's configuration is too large to check"
     for origin, key, value in _config_entries(output):
         if alias is not None and key.lower() == f"alias.{alias.lower()}":
             return f"git {alias} is an alias (from {origin}), which may run any command"
         reason = config_key_risk(key, value)
         if reason is not None:
             return f"git config {key} (from {origin}) {reason}"
-    layout = _git(["rev-parse", "--absolute-git-dir", "--git-common-dir"], cwd, env)
+    layout = probe.run(["rev-parse", "--absolute-git-dir", "--git-common-dir"], cwd)
     if not isinstance(layout, bytes):
         return None  # not a repository: nothing below applies
     lines = layout.decode("utf-8", "surrogateescape").splitlines()
@@ -346,36 +341,7 @@ def inspect_repository(
         return None
     git_dir = Path(lines[0])
     common = Path(os.path.normpath(cwd / lines[1]))
-    return _hook_problem(common / "hooks") or _submodule_problem(git_dir, common, cwd, env)
-
-
-def _git(args: list[str], cwd: Path, env: Mapping[str, str]) -> bytes | str | None:
-    """git's stdout; a reason string when git could not answer; None when git is absent
-    (or the directory does not exist: the command then runs elsewhere, checked too)."""
-    if not cwd.is_dir():
-        return None
-    try:
-        done = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            env={**env, **_QUIET_GIT},
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=GIT_TIMEOUT_S,
-            check=False,
-        )
-    except FileNotFoundError:
-        return None
-    except subprocess.TimeoutExpired:
-        return "git's configuration could not be read in time"
-    except OSError as exc:
-        return f"git's configuration could not be read ({exc.strerror})"
-    if done.returncode != 0:
-        if args[0] == "rev-parse":
-            return b""
-        first = done.stderr.decode("utf-8", "replace").strip().splitlines()[:1]
-        return "git's configuration could not be read" + (f" ({first[0]})" if first else "")
-    return done.stdout
+    return _hook_problem(common / "hooks") or _submodule_problem(git_dir, common, cwd, probe)
 
 
 def _config_entries(output: bytes) -> list[tuple[str, str, str]]:
@@ -453,24 +419,24 @@ def _hook_problem(hooks: Path) -> str | None:
     return None
 
 
-def _submodule_problem(
-    git_dir: Path, common: Path, cwd: Path, env: Mapping[str, str]
-) -> str | None:
+def _submodule_problem(git_dir: Path, common: Path, cwd: Path, probe: GitProbe) -> str | None:
     """``git status`` and ``git diff`` run git in every submodule, with its own config."""
     configs: list[Path] = []
     modules = common / "modules"
     if modules.is_dir():
-        for path in modules.rglob("config"):
-            configs.append(path)
-            if len(configs) > MAX_SUBMODULES:
-                return "the repository has too many submodules to check"
-    for gitdir in _gitlink_dirs(git_dir, cwd, env):
+        found = module_configs(modules)
+        if found is None:
+            return "the repository has too many submodules to check"
+        configs += found
+    for gitdir in _gitlink_dirs(git_dir, cwd, probe):
         configs.append(gitdir / "config")
     for config in configs:
-        try:
-            text = config.read_text(errors="replace")[:200_000]
-        except OSError:
+        data = read_regular(config, 200_000)
+        if data is None:
+            if config.exists() and not config.is_file():
+                return f"submodule config {config} is not a regular file"
             continue
+        text = data.decode("utf-8", "replace")
         match = _SUBMODULE_RISK.search(text)
         if match:
             return f"submodule config {config} sets {match.group(0)}, which may run a program"
@@ -480,15 +446,36 @@ def _submodule_problem(
     return None
 
 
-def _gitlink_dirs(git_dir: Path, cwd: Path, env: Mapping[str, str]) -> list[Path]:
-    try:
-        with open(git_dir / "index", "rb") as handle:
-            if _GITLINK_MODE not in handle.read(64 << 20):
-                return []
-    except OSError:
+def module_configs(modules: Path) -> list[Path] | None:
+    """The ``config`` files of the submodule git directories under ``modules`` (nested
+    ones too), or ``None`` when there are too many entries to look at. Symbolic links
+    to directories are not followed."""
+    found: list[Path] = []
+    stack = [modules]
+    seen = 0
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            seen += 1
+            if seen > MAX_MODULE_ENTRIES or len(found) > MAX_SUBMODULES:
+                return None
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name not in ("objects", "refs", "logs"):
+                    stack.append(Path(entry.path))
+            elif entry.name == "config":
+                found.append(Path(entry.path))
+    return found
+
+
+def _gitlink_dirs(git_dir: Path, cwd: Path, probe: GitProbe) -> list[Path]:
+    index = read_regular(git_dir / "index", 64 << 20)
+    if index is None or _GITLINK_MODE not in index:
         return []
-    listing = _git(["ls-files", "--stage", "-z", "--full-name"], cwd, env)
-    top = _git(["rev-parse", "--show-toplevel"], cwd, env)
+    listing = probe.run(["ls-files", "--stage", "-z", "--full-name"], cwd)
+    top = probe.run(["rev-parse", "--show-toplevel"], cwd)
     if not isinstance(listing, bytes) or not isinstance(top, bytes) or not top.strip():
         return []
     root = Path(top.decode("utf-8", "surrogateescape").strip())
@@ -501,7 +488,7 @@ def _gitlink_dirs(git_dir: Path, cwd: Path, env: Mapping[str, str]) -> list[Path
         if dot_git.is_dir():
             found.append(dot_git)
         elif dot_git.is_file():
-            pointer = dot_git.read_text(errors="replace").strip()
+            pointer = (read_regular(dot_git, 4096) or b"").decode("utf-8", "replace").strip()
             if pointer.startswith("gitdir:"):
                 found.append(Path(os.path.normpath(dot_git.parent / pointer[7:].strip())))
         if len(found) >= MAX_SUBMODULES:

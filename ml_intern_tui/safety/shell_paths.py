@@ -15,11 +15,16 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ml_intern_tui.safety.credentials import SECRET_IN_HOME
 from ml_intern_tui.safety.protected import HOME_PROTECTED
 from ml_intern_tui.safety.shell_words import Word
+
+if TYPE_CHECKING:
+    from ml_intern_tui.safety.git_probe import GitProbe
 
 MAX_GLOB_MATCHES = 2000
 """A glob matching more names than this is "unknown" (listing it would be slow)."""
@@ -33,14 +38,17 @@ PROC_READABLE: frozenset[str] = frozenset(
 )  # fmt: skip
 """Entries of ``/proc`` that describe the machine, not another process."""
 
-SECRET_HOME_PATHS: tuple[str, ...] = (
-    *(p for p in HOME_PROTECTED if not p.startswith((".bash", ".profile", ".z", ".inputrc"))),
-    ".git-credentials",
-    ".gnupg",
-    ".config/gh",
-    ".config/gcloud",
-    ".azure",
-    ".huggingface",
+SECRET_HOME_PATHS: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        [
+            *(
+                p
+                for p in HOME_PROTECTED
+                if not p.startswith((".bash", ".profile", ".z", ".inputrc"))
+            ),
+            *SECRET_IN_HOME,  # what the sandbox hides: credential stores, shell histories
+        ]
+    )
 )
 """Credential stores under the home directory whose contents must not reach a model."""
 
@@ -65,6 +73,8 @@ class Where:
     env: Mapping[str, str]
     unknown_cwd: bool = False
     """A ``cd`` to a place only known at run time came first: relative paths are unknown."""
+    git: GitProbe | None = field(default=None, compare=False, repr=False)
+    """The analysis's git calls (memoised, time-boxed); ``None``: make one when needed."""
 
     @property
     def home(self) -> Path | None:
@@ -73,7 +83,7 @@ class Where:
 
     def with_cwds(self, cwds: tuple[Path, ...], *, unknown: bool | None = None) -> Where:
         lost = self.unknown_cwd if unknown is None else unknown
-        return Where(cwds=cwds, project=self.project, env=self.env, unknown_cwd=lost)
+        return Where(cwds=cwds, project=self.project, env=self.env, unknown_cwd=lost, git=self.git)
 
 
 def expand_glob(word: Word, cwd: Path, home: Path | None) -> list[str] | None:

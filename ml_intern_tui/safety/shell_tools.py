@@ -5,6 +5,7 @@ from __future__ import annotations
 from ml_intern_tui.safety.shell_effects import argv_effects, script_effects
 from ml_intern_tui.safety.shell_files import (
     Effects,
+    ProtectedWrite,
     has_long,
     option_words,
     short_letters,
@@ -98,7 +99,40 @@ def git_effects(args: list[Word], where: Where, depth: int) -> Effects:
     reason = _git_irreversible(sub, options, letters, operands, where)
     if reason is not None:
         out.irreversible.append(reason)
+    if sub == "config" and _git_config_writes(options, [w.value or "" for w in operands]):
+        out.irreversible.append(
+            ProtectedWrite(
+                "git config changes git's settings (.git/config or ~/.gitconfig), which can "
+                "make later git commands run programs"
+            )
+        )
     return out
+
+
+_GIT_CONFIG_READS = frozenset(
+    {
+        "--get", "--get-all", "--get-regexp", "--get-urlmatch", "--get-color",
+        "--get-colorbool", "--list", "-l", "--show-origin", "--show-scope", "--null", "-z",
+        "--name-only", "--includes", "--no-includes", "--type", "--bool", "--int",
+        "--bool-or-int", "--path", "--expiry-date", "--default", "--local", "--global",
+        "--system", "--worktree", "--file", "-f", "--blob",
+    }
+)  # fmt: skip
+"""Options that only choose what ``git config`` reads (or from where)."""
+
+
+def _git_config_writes(options: list[str], operands: list[str]) -> bool:
+    """Whether ``git config OPTIONS OPERANDS`` may change a config file."""
+    if operands[:1] in (["get"], ["list"]):
+        return False
+    names = {option.split("=", 1)[0] for option in options}
+    if not names <= _GIT_CONFIG_READS:
+        return True  # --add, --unset, --edit, --replace-all, --rename-section, …
+    if names & {"--get", "--get-all", "--get-regexp", "--get-urlmatch", "--list", "-l"}:
+        return False
+    if names & {"--get-color", "--get-colorbool"}:
+        return False
+    return len(operands) != 1  # 'git config key' reads; 'git config key value' sets
 
 
 def _git_inline_config(word: Word, where: Where, depth: int) -> Effects:

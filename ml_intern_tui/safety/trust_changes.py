@@ -34,13 +34,23 @@ class GatedSetting:
         return f"{text} (overridden by {self.overridden})" if self.overridden else text
 
 
+SHOWN_LIMIT = 2000
+"""Characters of one value the trust question shows. Cut at 120, a long innocent
+prefix hid what came after it: ``sh -c 'echo <100 chars>; curl … | sh'`` or a
+``readonly_allowlist`` whose last entry is ``rm``. Longer values are still cut (a
+megabyte would bury the question), and the cut says how much is left out."""
+
+
 def printable(text: str, limit: int = 120) -> str:
     """``text`` with every non-printable character escaped, cut to ``limit``."""
     out = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
-    return out if len(out) <= limit else out[: limit - 1] + "…"
+    if len(out) <= limit:
+        return out
+    cut = out[: limit - 1]
+    return f"{cut}… ({len(out) - len(cut):,} more characters)" if limit >= 200 else cut + "…"
 
 
-def shown(value: Any, limit: int = 120) -> str:
+def shown(value: Any, limit: int = SHOWN_LIMIT) -> str:
     """A TOML value as written, briefly and safe to print."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -69,7 +79,7 @@ def key_text(path: tuple[Any, ...]) -> str:
 def _word(value: Any) -> str:
     """A value in ``before → after``: plain words bare (``ask → yolo``), others as written."""
     if isinstance(value, str) and _BARE.match(value):
-        return value
+        return printable(value, SHOWN_LIMIT)
     return shown(value)
 
 
@@ -143,7 +153,7 @@ def _rules(path: KeyPath, value: Any) -> list[GatedSetting]:
                 op = rule.get("operation", "*")
                 what = f"{rule.get('tool', '?')}{'' if op == '*' else f' {op}'}: "
                 what += str(rule.get("pattern", "*"))
-                change = printable(what)
+                change = printable(what, SHOWN_LIMIT)
             else:
                 change = shown(rule)
             lines.append(GatedSetting(key_text(path), change, "runs matching calls without asking"))
@@ -164,8 +174,14 @@ def _mcp(path: KeyPath, value: Any, baseline: Mapping[str, Any]) -> list[GatedSe
     if server.get("command"):
         line = shlex.join(str(p) for p in [server["command"], *(server.get("args") or [])])
         change = f"runs {shown(line)} at start"
+        # Where and with what environment: NODE_OPTIONS, LD_PRELOAD or PYTHONPATH run
+        # code of their own, and a ``cwd`` decides what ``python -m server`` imports.
+        if server.get("cwd"):
+            change += f" in {shown(server['cwd'])}"
+        change += _table_text("with environment", server.get("env"))
     elif server.get("url"):
         change = f"connects to {shown(server['url'])} at start"
+        change += _table_text("sending headers", server.get("headers"))
     else:
         change = shown(value)
     extras = [
@@ -180,6 +196,15 @@ def _mcp(path: KeyPath, value: Any, baseline: Mapping[str, Any]) -> list[GatedSe
         change = change.replace(" at start", " when enabled") + " (disabled)"
     change = "; ".join([change, *extras])
     return [GatedSetting(key_text(path), change, effect_of(path))]
+
+
+def _table_text(what: str, table: Any) -> str:
+    """`` with environment A="1", B="${X}"`` (as written: a ``${VAR}`` shows which
+    secret would be passed), or ``""`` for an empty table."""
+    if not isinstance(table, dict) or not table:
+        return ""
+    pairs = ", ".join(f"{printable(str(k), 200)}={shown(v)}" for k, v in table.items())
+    return f" {what} {printable(pairs, SHOWN_LIMIT)}"
 
 
 def _notifications(path: KeyPath, value: Any) -> list[GatedSetting]:

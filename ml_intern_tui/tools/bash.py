@@ -27,7 +27,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ml_intern_tui.core.protocol import Risk
-from ml_intern_tui.core.tool import ApprovalRequest, Tool, ToolContext, ToolError, ToolResult
+from ml_intern_tui.core.tool import (
+    ApprovalKind,
+    ApprovalRequest,
+    Tool,
+    ToolContext,
+    ToolError,
+    ToolResult,
+)
 from ml_intern_tui.jobs.local import (
     DEFAULT_KILL_GRACE_S,
     Launch,
@@ -39,12 +46,15 @@ from ml_intern_tui.jobs.local import (
     wait_exit,
 )
 from ml_intern_tui.safety import shell_analysis
+from ml_intern_tui.safety.git_arming import Snapshot
 from ml_intern_tui.safety.sandbox import Placement
 from ml_intern_tui.safety.shell_analysis import (
     DEFAULT_READONLY_ALLOWLIST as DEFAULT_READONLY_ALLOWLIST,
 )
 from ml_intern_tui.safety.shell_analysis import CommandAnalysis, analyse_command
 from ml_intern_tui.tools.bash_sandbox import (
+    disarm_git_traps,
+    git_snapshot,
     how_it_ran,
     launch_for,
     placement_for,
@@ -183,6 +193,7 @@ class BashTool(Tool):
         self.kill_grace_s = kill_grace_s
         self.progress_interval_s = progress_interval_s
         self.pass_env = tuple(pass_env or ())
+        self._decided: dict[str, tuple[str, Path, Placement]] = {}
 
     def spec(self) -> dict[str, Any]:
         spec = super().spec()
@@ -199,29 +210,35 @@ class BashTool(Tool):
         work_dir = self._work_dir(args, ctx, check=False)
         analysis = self._analyse(args, ctx, work_dir)
         place = self._placement(args, ctx, analysis)
+        self._remember_placement(ctx.call_id, args, work_dir, place)
         if place.refused:
             return None  # run() refuses it without running anything
         reason = analysis.read_only_reason
         if reason is None and not place.asks:
             return None
         # What cannot be undone asks in auto whatever the sandbox could contain; leaving
-        # the sandbox asks too (both run in yolo).
-        kind = "irreversible" if analysis.irreversible else place.kind
-        needs = "; ".join(
-            part
-            for part in (
-                f"cannot be undone: {analysis.irreversible}" if analysis.irreversible else "",
-                place.reason,
-            )
-            if part
+        # the sandbox asks too (both run in yolo). A protected path written, or a
+        # credential read, outside the sandbox (whose mounts keep the first read-only
+        # and hide the second) asks in every mode, yolo included.
+        protected = None if place.sandboxed else (analysis.protected or analysis.credential_read)
+        kind: ApprovalKind = (
+            "protected" if protected else "irreversible" if analysis.irreversible else place.kind
         )
+        # A rule remembered for contained work never approves what cannot be undone:
+        # 'rm build/tmp.txt*' must not cover 'rm build/tmp.txt -rf ~'.
+        operation = f"{place.operation}_irreversible" if analysis.irreversible else place.operation
+        irreversible = analysis.irreversible if analysis.irreversible and not protected else ""
+        # The policy words the kind ("this call cannot be undone (…)"); the details say it.
+        needs = "; ".join(part for part in (protected or "", irreversible, place.reason) if part)
+        said = f"cannot be undone: {irreversible}" if irreversible else ""
+        explained = "; ".join(part for part in (protected or "", said, place.reason) if part)
         how = (
             "background job (no timeout; follow it with the jobs tool)"
             if args.background
             else f"timeout {args.timeout or self.timeout_s}s"
         )
         where = f"\nruns {place.label}" if place.label else ""
-        why = "; ".join(part for part in (reason, needs) if part)
+        why = "; ".join(part for part in (reason, explained) if part)
         details = f"$ {args.command}\n\nin {work_dir}\n{how}{where}\nneeds approval: {why}"
         if args.description:
             details = f"{args.description}\n\n{details}"
@@ -231,7 +248,7 @@ class BashTool(Tool):
             details=details,
             risk=analysis.risk,
             reason=needs,
-            operation=place.operation,
+            operation=operation,
             scope_value=args.command,
             scope_pattern=scope_pattern(args.command),
             scope_parts=analysis.parts,
@@ -241,25 +258,44 @@ class BashTool(Tool):
 
     async def run(self, args: BashArgs, ctx: ToolContext) -> ToolResult:
         work_dir = self._work_dir(args, ctx, check=True)
-        place = self._placement(args, ctx, self._analyse(args, ctx, work_dir))
+        place = self._decided_placement(ctx.call_id, args, work_dir)
+        if place is None:
+            place = self._placement(args, ctx, self._analyse(args, ctx, work_dir))
         if place.refused:
             raise ToolError(place.refused)
         launch = launch_for(ctx, place, cwd=work_dir, pass_env=self.pass_env)
-        if args.background:
-            return await self._start_background(args, ctx, work_dir, launch, place)
         timeout = args.timeout or self.timeout_s
-        if timeout > self.max_timeout_s:
+        if not args.background and timeout > self.max_timeout_s:
             raise ToolError(
                 f"timeout {timeout}s is above the limit of {self.max_timeout_s}s; "
                 "run long work with background=true"
             )
+        before = await git_snapshot(ctx, place)
+        if args.background:
+            return await self._start_background(args, ctx, work_dir, launch, place, before)
         result = await self._run_foreground(args.command, work_dir, timeout, ctx, launch)
         hint = sandbox_hint(result.output, place, ctx) if not result.ok else ""
+        disarmed = await disarm_git_traps(ctx, before)
         ran = how_it_ran(place)
-        result.output += "".join(f"\n\n{line}" for line in (hint, ran) if line)
+        result.output += "".join(f"\n\n{line}" for line in (hint, disarmed, ran) if line)
         if not place.sandboxed and place.label:
             result.summary += " · OUTSIDE the sandbox"
         return result
+
+    def _remember_placement(
+        self, call_id: str, args: BashArgs, work_dir: Path, place: Placement
+    ) -> None:
+        """Keep what approval decided, so the run uses that and nothing a concurrent job
+        changed in between (and the analysis, with its git calls, runs once)."""
+        self._decided[call_id] = (args.command, work_dir, place)
+        while len(self._decided) > 256:
+            self._decided.pop(next(iter(self._decided)))
+
+    def _decided_placement(self, call_id: str, args: BashArgs, work_dir: Path) -> Placement | None:
+        decided = self._decided.pop(call_id, None)
+        if decided is None or decided[:2] != (args.command, work_dir):
+            return None
+        return decided[2]
 
     def _analyse(self, args: BashArgs, ctx: ToolContext, work_dir: Path) -> CommandAnalysis:
         return analyse_command(
@@ -282,12 +318,28 @@ class BashTool(Tool):
         return path
 
     async def _start_background(
-        self, args: BashArgs, ctx: ToolContext, work_dir: Path, launch: Launch, place: Placement
+        self,
+        args: BashArgs,
+        ctx: ToolContext,
+        work_dir: Path,
+        launch: Launch,
+        place: Placement,
+        before: Snapshot | None,
     ) -> ToolResult:
         jobs = ctx.service("jobs")
         title = args.description or one_line(args.command, 60)
+
+        async def after_job(record: Any, code: int) -> list[str]:
+            # What the foreground path adds to a result, at the end of the job's log.
+            tail = "\n".join(getattr(record, "tail", ()))
+            hint = sandbox_hint(tail, place, ctx) if code != 0 else ""
+            disarmed = await disarm_git_traps(ctx, before)
+            return [line for text in (hint, disarmed) if text for line in text.splitlines()]
+
         try:
-            record = await jobs.start_local(args.command, work_dir, title, launch=launch)
+            record = await jobs.start_local(
+                args.command, work_dir, title, launch=launch, on_exit=after_job
+            )
         except OSError as exc:
             raise ToolError(f"could not start the job: {exc}") from exc
         where = f", {place.label}" if place.label else ""

@@ -3,16 +3,21 @@
 The ``sandbox`` service (``safety.sandbox.Sandbox``) decides the placement from the
 call's ``network`` / ``outside_sandbox`` requests and the ``[sandbox]`` settings; this
 module turns it into a ``Launch`` for ``jobs.local`` and into the lines the model reads
-afterwards: how the command ran, and why it likely failed when the sandbox blocked it.
+afterwards: how the command ran, why it likely failed when the sandbox blocked it, and
+the git traps it left that were disarmed (``safety.git_arming``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
+from ml_intern_tui.core.protocol import Notice
 from ml_intern_tui.core.tool import ToolContext
 from ml_intern_tui.jobs.local import Launch
+from ml_intern_tui.safety import git_arming
+from ml_intern_tui.safety.git_arming import Snapshot
 from ml_intern_tui.safety.sandbox import Placement, Sandbox
 
 UNSANDBOXED = Placement(sandboxed=False, network=True)
@@ -54,7 +59,13 @@ def launch_for(
     wrapper = sandbox.wrapper(
         project=ctx.cwd, cwd=cwd, session_id=ctx.session_id, network=placement.network
     )
-    return Launch(env=sandbox.environment(), pass_env=pass_env, wrapper=tuple(wrapper))
+    return Launch(
+        env=sandbox.environment(),
+        pass_env=pass_env,
+        wrapper=tuple(wrapper),
+        seccomp=sandbox.seccomp_program(),
+        preexec=sandbox.preexec(network=placement.network),
+    )
 
 
 def how_it_ran(placement: Placement) -> str:
@@ -87,3 +98,32 @@ def sandbox_hint(output: str, placement: Placement, ctx: ToolContext) -> str:
         "blocked; set network=true (downloads, pip install, git clone) or "
         "outside_sandbox=true (writes elsewhere) to ask the user]"
     )
+
+
+async def git_snapshot(ctx: ToolContext, placement: Placement) -> Snapshot | None:
+    """Before a sandboxed command: the git control files it could arm (see
+    ``safety.git_arming``); ``None`` outside the sandbox (a person approved that)."""
+    sandbox = sandbox_of(ctx)
+    if sandbox is None or not placement.sandboxed:
+        return None
+    roots = [ctx.cwd, *(p for p in sandbox.writable_paths if p.exists())]
+    return await asyncio.to_thread(Snapshot.take, roots)
+
+
+async def disarm_git_traps(ctx: ToolContext, before: Snapshot | None) -> str:
+    """After a sandboxed command: disarm the git traps it left, tell the user (a warning
+    notice) and return the lines for the model (empty when there were none)."""
+    if before is None:
+        return ""
+    traps = await asyncio.to_thread(git_arming.disarm, before)
+    if not traps:
+        return ""
+    names = ", ".join(str(trap.path) for trap in traps)
+    ctx.publish(
+        Notice(
+            level="warning",
+            text=f"A sandboxed command left git settings that would run a program when you "
+            f"use git here; disarmed: {names}",
+        )
+    )
+    return git_arming.report(traps)

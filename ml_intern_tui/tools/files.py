@@ -10,8 +10,11 @@ from __future__ import annotations
 import ast
 import asyncio
 import difflib
+import io
+import os
 import re
 from pathlib import Path
+from typing import BinaryIO
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -84,6 +87,28 @@ def unified_diff(before: str, after: str, label: str) -> str:
     )
 
 
+PREVIEW_HEAD_LINES = 1500
+PREVIEW_TAIL_LINES = 100
+
+
+def approval_preview(content: str) -> str:
+    """What a person approving a write sees of the content: all of it up to
+    ``PREVIEW_HEAD_LINES + PREVIEW_TAIL_LINES`` lines (the drawer scrolls), else the
+    head and the tail with the cut said in between. Forty lines once hid a 41st
+    (``fsmonitor = …`` in a ``.git/config``)."""
+    lines = content.splitlines()
+    if len(lines) <= PREVIEW_HEAD_LINES + PREVIEW_TAIL_LINES:
+        return content
+    left_out = len(lines) - PREVIEW_HEAD_LINES - PREVIEW_TAIL_LINES
+    return "\n".join(
+        [
+            *lines[:PREVIEW_HEAD_LINES],
+            f"[… {plural(left_out, 'line')} not shown here …]",
+            *lines[-PREVIEW_TAIL_LINES:],
+        ]
+    )
+
+
 def count_lines(text: str) -> int:
     return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
 
@@ -137,6 +162,12 @@ class ReadArgs(BaseModel):
     )
 
 
+def _credential_reason(path: Path, ctx: ToolContext) -> str | None:
+    from ml_intern_tui.safety.credentials import credential_reason
+
+    return credential_reason(path)
+
+
 class ReadTool(Tool):
     """Show a text file with line numbers."""
 
@@ -148,11 +179,36 @@ class ReadTool(Tool):
     Args = ReadArgs
     read_only = True
 
+    def __init__(self) -> None:
+        self.protected = ProtectedTargets(_credential_reason, "nothing was read")
+
+    def approval(self, args: ReadArgs, ctx: ToolContext) -> ApprovalRequest | None:
+        """Credential stores (``~/.ssh``, ``~/.aws``, token files…) ask, in every mode:
+        what the model reads goes to its provider."""
+        path = resolve_path(args.path, ctx)
+        reason = _credential_reason(path, ctx)
+        if reason is None:
+            return None
+        request = ApprovalRequest(
+            kind="protected",
+            title=f"Read a credential file: {path}",
+            details=f"read {path}\n\nIts content would be sent to the model's provider.",
+            risk="high",
+            operation="read",
+            scope_value=str(path),
+            reason=reason,
+        )
+        self.protected.note(ctx.call_id, request, path)
+        return request
+
     async def run(self, args: ReadArgs, ctx: ToolContext) -> ToolResult:
         path = resolve_path(args.path, ctx)
         return await asyncio.to_thread(self._read, path, args, ctx)
 
     def _read(self, path: Path, args: ReadArgs, ctx: ToolContext) -> ToolResult:
+        from ml_intern_tui.safety.local_files import NotReadable, open_regular
+
+        self.protected.check(ctx.call_id, path, ctx)
         if not path.exists():
             raise ToolError(f"{path} does not exist{_similar_names(path)}")
         if path.is_dir():
@@ -162,20 +218,32 @@ class ReadTool(Tool):
                 f"{path} is a directory ({len(entries)} entries: {shown or 'empty'}); "
                 "read a file inside it, or list it with bash ls"
             )
-        stat = path.stat()  # before reading: a change while we read must look stale
+        try:
+            # Only a regular file: a FIFO would block forever, /dev/zero never ends and
+            # /dev/tty would take the keys the user types.
+            fd = open_regular(path)
+        except NotReadable as exc:
+            raise ToolError(f"{exc}; read only files") from None
+        except OSError as exc:
+            raise ToolError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        with open(fd, "rb") as raw:
+            return self._read_open(raw, path, args, ctx)
+
+    def _read_open(self, raw: BinaryIO, path: Path, args: ReadArgs, ctx: ToolContext) -> ToolResult:
+        stat = os.fstat(raw.fileno())  # before reading: a change while we read must look stale
         size = stat.st_size
-        with path.open("rb") as fh:
-            if _looks_binary(fh.read(_SNIFF_BYTES)):
-                raise ToolError(
-                    f"{path} is a binary file ({size:,} bytes) and cannot be shown as text; "
-                    "inspect it with a Python snippet via bash"
-                )
+        if _looks_binary(raw.read(_SNIFF_BYTES)):
+            raise ToolError(
+                f"{path} is a binary file ({size:,} bytes) and cannot be shown as text; "
+                "inspect it with a Python snippet via bash"
+            )
+        raw.seek(0)
         offset = args.offset or 1
         limit = args.limit or DEFAULT_READ_LIMIT
         shown_lines: list[str] = []
         total = 0
         counted_all = True
-        with path.open(encoding="utf-8", errors="replace", newline="") as fh:
+        with io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="") as fh:
             for total, line in enumerate(fh, start=1):
                 if total >= offset + limit:
                     if size > _COUNT_ALL_BYTES:
@@ -189,6 +257,7 @@ class ReadTool(Tool):
                         text = f"{text[:MAX_LINE_CHARS]}… [{extra:,} more characters]"
                     shown_lines.append(f"{total:>6}\t{text}")
         ctx.state.files_read[str(path)] = stat.st_mtime
+        _hide_settings_secrets(path, shown_lines, ctx)
         label = display_path(path, ctx)
         if total == 0:
             return ToolResult(summary=f"{label}: empty", output=f"{path} is empty (0 lines).")
@@ -204,6 +273,16 @@ class ReadTool(Tool):
             )
         summary = f"{label}: lines {offset}-{last} of {of_total}"
         return ToolResult(summary=summary, output=output, data={"path": str(path)})
+
+
+def _hide_settings_secrets(path: Path, lines: list[str], ctx: ToolContext) -> None:
+    """Register the secret values of a ``.env`` (or an approved credential file) the
+    model reads: they become ``[REDACTED_NAME]`` in this output (the conversation
+    scrubs known values), in anything a later command prints, and everywhere written."""
+    from ml_intern_tui.safety.credentials import is_env_file, register_text_secrets
+
+    if is_env_file(path) or _credential_reason(path, ctx) is not None:
+        register_text_secrets("\n".join(line.split("\t", 1)[-1] for line in lines))
 
 
 def _similar_names(path: Path) -> str:
@@ -243,11 +322,10 @@ class WriteTool(Tool):
     def approval(self, args: WriteArgs, ctx: ToolContext) -> ApprovalRequest | None:
         path = resolve_path(args.path, ctx)
         size = len(args.content.encode("utf-8"))
-        preview = "\n".join(args.content.splitlines()[:40])
         details = (
             f"write {path} ({plural(size, 'byte')}, {plural(count_lines(args.content), 'line')})"
         )
-        details += f"\n\n{preview}"
+        details += f"\n\n{approval_preview(args.content)}"
         request = write_approval(path, ctx, "write", details)
         self.protected.note(ctx.call_id, request, path)
         return request

@@ -231,12 +231,23 @@ def _mb(size: int) -> str:
 # ------------------------------------------------------------------ local files
 
 
+def _refuse_credentials(path: Path) -> None:
+    """A credential store is no dataset (``~/.kaggle/kaggle.json``, gcloud's JSON keys):
+    its rows would go to the model's provider."""
+    from ml_intern_tui.safety.credentials import credential_reason
+
+    reason = credential_reason(path)
+    if reason is not None:
+        raise ToolError(f"{reason}; it is not a dataset, so it is not inspected")
+
+
 def _local_path(raw: str, ctx: ToolContext) -> Path | None:
     """The local file ``raw`` names, None for a Hub id; errors for a missing or bad path."""
     path = Path(raw).expanduser()
     path = (path if path.is_absolute() else ctx.cwd / path).resolve()
     looks_local = raw.startswith(("/", ".", "~")) or Path(raw).suffix.lower() in LOCAL_SUFFIXES
     if path.is_file():
+        _refuse_credentials(path)
         if path.suffix.lower() not in LOCAL_SUFFIXES:
             raise ToolError(f"{path} is not a CSV, TSV, JSONL, JSON or Parquet file")
         return path

@@ -80,6 +80,22 @@ class ScriptSource:
     path: Path | None = None
 
 
+def _refuse_credentials(path: Path, cwd: Path) -> None:
+    """A credential store or a protected file (``~/.bashrc`` with its exported keys,
+    ``.git/config`` with a token in a remote URL) is never a job's script: its text
+    would be uploaded with the job's command, where the job, its logs and the Hub keep
+    it -- in yolo without anyone asked."""
+    from ml_intern_tui.safety.credentials import credential_reason
+    from ml_intern_tui.safety.protected import protected_reason
+
+    reason = credential_reason(path) or protected_reason(path, project=cwd)
+    if reason is not None:
+        raise ToolError(
+            f"{reason}; it is not sent to a job as a script (put the job's code in a "
+            "project file, or pass it inline)"
+        )
+
+
 def resolve_script(script: str, cwd: Path) -> ScriptSource:
     """Inline code, an http(s) URL, or a file in the working directory (read here)."""
     text = script.strip()
@@ -88,6 +104,7 @@ def resolve_script(script: str, cwd: Path) -> ScriptSource:
     if "\n" not in text and len(text) < 1024:
         candidate = (cwd / text).expanduser()
         if candidate.is_file():
+            _refuse_credentials(candidate, cwd)
             try:
                 return ScriptSource(code=candidate.read_text(encoding="utf-8"), path=candidate)
             except (OSError, UnicodeDecodeError) as exc:

@@ -327,15 +327,16 @@ def _folder_size(folder: Path, patterns: list[str] | None, limit: int = 10_000) 
 
 def _protected_upload(args: RepoFilesArgs, ctx: ToolContext) -> str | None:
     """Why uploading ``local_path`` sends a protected file (or a folder holding one) away."""
+    from ml_intern_tui.safety.credentials import credential_below, credential_reason
     from ml_intern_tui.safety.protected import protected_below, protected_reason
 
     if args.local_path is None:
         return None
     local = resolve_path(args.local_path, ctx)
-    reason = protected_reason(local, project=ctx.cwd)
+    reason = protected_reason(local, project=ctx.cwd) or credential_reason(local)
     if reason is not None:
         return f"uploads {reason}"
-    inside = protected_below(local) if local.is_dir() else None
+    inside = (protected_below(local) or credential_below(local)) if local.is_dir() else None
     if inside is not None:
         return f"{local} holds {inside}, a protected credential, start-up or app-settings path"
     return None

@@ -1,7 +1,10 @@
 """How the file tools change local files safely: who must approve, and a write that stays put.
 
-Three rules, for ``write`` and ``edit`` alike:
+Four rules, for ``write`` and ``edit`` alike:
 
+- Inside the project nothing is asked. Outside it, scratch space and the sandbox's
+  configured writable paths are ``local`` (auto mode approves them, as it approves a
+  sandboxed command writing there); anywhere else is ``unsandboxed``: auto asks.
 - A protected target (``.git/``, ``.ml-intern/``, shell start-up files, ``~/.ssh``, this
   app's config and data; see ``safety.protected``) asks a person in every mode, inside
   the project or not, and is never remembered.
@@ -22,6 +25,7 @@ import secrets
 import stat
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 from ml_intern_tui.core.tool import ApprovalRequest, ToolContext, ToolError
@@ -38,7 +42,8 @@ _NO_FOLLOW = {os.open, os.mkdir, os.stat, os.rename, os.unlink} <= os.supports_d
 def write_approval(
     path: Path, ctx: ToolContext, operation: str, details: str
 ) -> ApprovalRequest | None:
-    """What writing ``path`` needs: ``protected`` always asks; outside the project ``local``."""
+    """What writing ``path`` needs: nothing inside the project, ``protected`` always asks,
+    elsewhere ``local`` (scratch space) or ``unsandboxed``."""
     reason = protected_reason(path, project=ctx.cwd)
     if reason is not None:
         return ApprovalRequest(
@@ -52,23 +57,53 @@ def write_approval(
         )
     if path.is_relative_to(ctx.cwd.resolve()):
         return None
+    contained = _sandbox_writable(path, ctx)
     return ApprovalRequest(
-        kind="local",
+        # Where a sandboxed command may write too (scratch space, the configured
+        # writable paths) auto mode approves; anywhere else is what the sandbox keeps
+        # commands from, so auto asks: a file in ~/.local/bin, the user site or a
+        # config dir runs later, outside any sandbox.
+        kind="local" if contained else "unsandboxed",
         title=f"Write outside the project: {path}",
         details=details,
         risk="medium",
         operation=operation,
         scope_value=str(path),
         scope_pattern=f"{path.parent}/*",
+        reason=""
+        if contained
+        else "it writes outside the project, where sandboxed commands cannot",
+    )
+
+
+def _sandbox_writable(path: Path, ctx: ToolContext) -> bool:
+    """``path`` is in scratch space or a configured ``[sandbox] writable_paths`` entry."""
+    from ml_intern_tui.safety.shell_paths import inside, real, temp_roots
+
+    sandbox = ctx.services.get("sandbox")
+    extra = [Path(p) for p in getattr(sandbox, "writable_paths", None) or ()]
+    target = real(path)
+    return any(
+        inside(target, real(root)) and target != real(root) for root in [*temp_roots(), *extra]
     )
 
 
 class ProtectedTargets:
-    """The protected paths a person was asked about, by call id, until the call runs."""
+    """The protected paths a person was asked about, by call id, until the call runs.
 
-    def __init__(self) -> None:
+    ``judge`` says why a path is protected (writes: ``protected_reason``; reads of
+    credential files pass their own); ``outcome`` ends the refusal message.
+    """
+
+    def __init__(
+        self,
+        judge: Callable[[Path, ToolContext], str | None] | None = None,
+        outcome: str = "nothing was written",
+    ) -> None:
         self._asked: OrderedDict[str, Path] = OrderedDict()
         self._lock = threading.Lock()
+        self._judge = judge or (lambda path, ctx: protected_reason(path, project=ctx.cwd))
+        self._outcome = outcome
 
     def note(self, call_id: str, request: ApprovalRequest | None, path: Path) -> None:
         """Remember ``path`` when ``request`` asks about it as protected."""
@@ -83,11 +118,11 @@ class ProtectedTargets:
         """Refuse a protected ``path`` this call was not approved for (``ToolError``)."""
         with self._lock:
             asked = self._asked.pop(call_id, None)
-        reason = protected_reason(path, project=ctx.cwd)
+        reason = self._judge(path, ctx)
         if reason is not None and asked != path:
             raise ToolError(
                 f"{reason}; this call was not approved for that path (it resolved elsewhere "
-                "when it was checked); nothing was written"
+                f"when it was checked); {self._outcome}"
             )
 
 

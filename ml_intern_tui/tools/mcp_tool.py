@@ -117,17 +117,18 @@ class McpTool(Tool):
         local = server.transport == "stdio"
         # A local server can write wherever its arguments point: a protected path there
         # asks in every mode, even for a trusted server (a remote one acts elsewhere).
-        protected = protected_argument(arguments, ctx.cwd) if local else None
+        server_cwd = getattr(server, "cwd", None)
+        protected = protected_argument(arguments, ctx.cwd, server_cwd) if local else None
         if server.trusted and protected is None:
             return None
         shown = json.dumps(arguments, indent=2, ensure_ascii=False)
         if len(shown) > 4_000:
             shown = shown[:4_000] + "\n…"
         return ApprovalRequest(
-            # A local server acts on this machine; a remote one acts elsewhere, so auto
-            # mode (local work only) still asks for it.
-            kind="protected" if protected else "local" if local else "irreversible",
-            reason=protected or "",
+            # A local server acts on this machine outside the OS sandbox, a remote one
+            # elsewhere: auto mode (contained local work only) asks for either.
+            kind="protected" if protected else "unsandboxed" if local else "irreversible",
+            reason=protected or ("a local server's tools run outside the sandbox" if local else ""),
             title=f"MCP {server.name}: {self.remote_name}",
             details=(
                 f"Server: {server.name} ({server.transport} {server.target})\n"
@@ -152,26 +153,35 @@ class McpTool(Tool):
 # --------------------------------------------------------------------------- paths
 
 _MAX_STRINGS = 500
-_PROTECTED_NAMES = (".git", ".ml-intern")
+_MAX_DEPTH = 64
 
 
-def _strings(value: Any, budget: list[int]) -> Iterator[str]:
-    """The string leaves of a JSON value (at most ``_MAX_STRINGS`` of them)."""
-    if budget[0] <= 0:
-        return
+class _TooMany(Exception):
+    """The arguments hold more strings (or deeper nesting) than are checked."""
+
+
+def _strings(value: Any, budget: list[int], depth: int = 0) -> Iterator[str]:
+    """The strings of a JSON value, object keys included (a ``{"path": content}`` map
+    names its files by key). Raises ``_TooMany`` past the budget: what is not looked
+    at cannot be let through."""
+    if depth > _MAX_DEPTH:
+        raise _TooMany
     if isinstance(value, str):
         budget[0] -= 1
+        if budget[0] < 0:
+            raise _TooMany
         yield value
     elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item, budget)
+        for key, item in value.items():
+            yield from _strings(str(key), budget, depth + 1)
+            yield from _strings(item, budget, depth + 1)
     elif isinstance(value, list):
         for item in value:
-            yield from _strings(item, budget)
+            yield from _strings(item, budget, depth + 1)
 
 
 def _as_path(text: str) -> str | None:
-    """``text`` when it reads as a local path (``file://`` removed), else ``None``."""
+    """``text`` as a local path (``file://`` removed), or ``None`` for a URL or prose."""
     text = text.strip()
     if text.startswith("file://"):
         text = text.removeprefix("file://")
@@ -179,23 +189,34 @@ def _as_path(text: str) -> str | None:
         return None  # a URL names another machine
     if not text or len(text) > 4096 or "\n" in text or "\0" in text:
         return None
-    if "/" in text or text.startswith("~") or text.casefold() in _PROTECTED_NAMES:
-        return text
-    return None
+    return text
 
 
-def protected_argument(arguments: dict[str, Any], cwd: Path) -> str | None:
-    """Why a local server's call touches a protected path, judging by its arguments."""
+def protected_argument(
+    arguments: dict[str, Any], cwd: Path, server_cwd: Path | None = None
+) -> str | None:
+    """Why a local server's call touches a protected path or a credential, judging by
+    its arguments (a relative path counts from the project and the server's directory)."""
+    from ml_intern_tui.safety.credentials import credential_reason
     from ml_intern_tui.safety.protected import protected_reason
 
-    for text in _strings(arguments, [_MAX_STRINGS]):
-        candidate = _as_path(text)
-        if candidate is None:
-            continue
-        path = Path(candidate).expanduser()
-        reason = protected_reason(path if path.is_absolute() else cwd / path, project=cwd)
-        if reason is not None:
-            return f"an argument names {candidate!r}: {reason}"
+    bases = list(dict.fromkeys(b for b in (cwd, server_cwd) if b is not None))
+    try:
+        for text in _strings(arguments, [_MAX_STRINGS]):
+            candidate = _as_path(text)
+            if candidate is None:
+                continue
+            named = Path(candidate).expanduser()
+            for path in [named] if named.is_absolute() else [base / named for base in bases]:
+                # A write there arms something; a read there hands a credential over.
+                reason = protected_reason(path, project=cwd) or credential_reason(path)
+                if reason is not None:
+                    return f"an argument names {candidate!r}: {reason}"
+    except _TooMany:
+        return (
+            f"its arguments hold more than {_MAX_STRINGS} strings (or nest deeper than "
+            f"{_MAX_DEPTH}), too many to check for protected paths"
+        )
     return None
 
 

@@ -31,9 +31,8 @@ from ml_intern_tui.tui.bridge import EventBridge
 from ml_intern_tui.tui.commands import parse
 from ml_intern_tui.tui.gc_governor import FREEZE_EVERY_S, GcGovernor
 from ml_intern_tui.tui.help_text import help_markdown
-from ml_intern_tui.tui.messages import AgentEvent
+from ml_intern_tui.tui.messages import AgentEvent, AgentHistory
 from ml_intern_tui.tui.palette import AgentCommands
-from ml_intern_tui.tui.replay import SessionReplay
 from ml_intern_tui.tui.runtime import Runtime, UIPrefs
 from ml_intern_tui.tui.screens.mcp import McpBoard
 from ml_intern_tui.tui.screens.permissions import PermissionsScreen
@@ -114,7 +113,6 @@ class MLInternApp(App[int]):
         self.transcript = Transcript()
         self.gc_governor = GcGovernor()
         self.slash = SlashRunner(self)
-        self.replay = SessionReplay(self)
         self.queue: list[str] = []
         self.permissions_requested = False
         self.model_picker: PickerScreen | None = None
@@ -124,7 +122,10 @@ class MLInternApp(App[int]):
         """How shell commands run (from the ``sandbox_status`` event; ``/status`` shows it)."""
         self.bridge: EventBridge | None = None
         self._routes: dict[str, list[Widget]] = {}
+        self._history_panes: list[Widget] = []
         self._session_id: str | None = None
+        self._history_for: str | None = None
+        """The session whose ``history`` the panes wait for (it was just resumed)."""
         self._switch_interval = sys.getswitchinterval()
         self._last_ctrl_c = -10.0
         self._quitting = False
@@ -174,6 +175,8 @@ class MLInternApp(App[int]):
         for widget in self.query("*"):
             for kind in getattr(widget, "EVENT_TYPES", ()):
                 self._routes.setdefault(kind, []).append(widget)
+            if getattr(widget, "HISTORY_TYPES", None):
+                self._history_panes.append(widget)
         subscription = self.runtime.bus.subscribe(maxsize=100_000)
         self.bridge = EventBridge(subscription, self.deliver)
         self.run_worker(self.bridge.run(), name="bridge", group="bridge", exit_on_error=False)
@@ -270,31 +273,32 @@ class MLInternApp(App[int]):
     def deliver(self, event: p.EventBase) -> None:
         """Route one event (called by the bridge, on the UI loop, in bus order).
 
-        Every event is made terminal-safe here, before any widget, the transcript or a
-        replay sees it: escape sequences in a model's answer, a tool's output or a
-        server's reply are shown, never obeyed (``safety/terminal.py``).
+        Every event is made terminal-safe here, before any widget or the transcript sees
+        it: escape sequences in a model's answer, a tool's output or a server's reply
+        (or a journal's, in a resumed session's history) are shown, never obeyed
+        (``safety/terminal.py``).
         """
         event = safe_event(event)
-        if self.replay.hold(event):  # a resumed session's history goes on screen first
+        if isinstance(event, p.History):
+            self._show_history(event)
             return
-        self.transcript.record(event)
         new_session = False
-        resumed: p.Ready | None = None
         if isinstance(event, p.Ready):
             if not self.gc_governor.settled:
                 self.call_after_refresh(self.gc_governor.settle)
             new_session = self._session_id is not None and event.session_id != self._session_id
-            if event.resumed and event.session_id != self._session_id:
-                resumed = event
+            resumed = event.resumed and event.session_id != self._session_id
+            self._history_for = event.session_id if resumed else None
+            if resumed:  # its transcript is its history, then what comes
+                self.transcript = Transcript()
             self._session_id = event.session_id
             if new_session:
                 self.queue.clear()
                 self._show_queue()
+        self.transcript.record(event)
         self._track_turn(event)
         for widget in self._routes.get(str(getattr(event, "type", "")), ()):
             widget.post_message(AgentEvent(event, new_session=new_session))
-        if resumed is not None:
-            self.replay.start(resumed)
         if isinstance(event, p.Permissions):
             self._show_permissions(event)
         elif isinstance(event, p.ModelCatalog):
@@ -305,6 +309,21 @@ class MLInternApp(App[int]):
             self.sandbox_summary = event.summary
         elif isinstance(event, p.Undone) and event.text and not self.prompt.text.strip():
             self.prompt.set_text(event.text)
+
+    def _show_history(self, history: p.History) -> None:
+        """Put a resumed session's past on the panes: each folds it with its live handlers.
+
+        It comes right after the ``ready`` that announced the session (the core publishes
+        them together), so the panes have started over and no live event is ahead of it.
+        A session that was already on screen (resumed again) keeps what it shows.
+        """
+        if history.session_id != self._history_for:
+            return
+        self._history_for = None
+        for event in history.events:
+            self.transcript.record(event)
+        for pane in self._history_panes:
+            pane.post_message(AgentHistory(history))
 
     def _track_turn(self, event: p.EventBase) -> None:
         if isinstance(event, ACTIVITY):

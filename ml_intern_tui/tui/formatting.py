@@ -6,6 +6,8 @@ import json
 import re
 from typing import Any
 
+from ml_intern_tui.core.protocol import JOB_FINISHED_STATUSES
+
 _ANSI = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
     r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC
@@ -97,22 +99,7 @@ def looks_like_diff(text: str) -> bool:
     )
 
 
-JOB_TERMINAL_STATUSES = frozenset(
-    {
-        "completed",
-        "succeeded",
-        "success",
-        "done",
-        "failed",
-        "error",
-        "cancelled",
-        "canceled",
-        "timeout",
-        "stopped",
-        "exited",
-        "deleted",
-    }
-)
+JOB_TERMINAL_STATUSES = JOB_FINISHED_STATUSES
 
 
 def job_is_running(status: str) -> bool:

@@ -281,7 +281,8 @@ class SlashRunner:
 
     async def _export_trace(self, arg: str) -> None:
         """Write this session's trace (Claude Code JSONL) from its journal."""
-        from ml_intern_tui.core.journal import JournalError, find_session
+        from ml_intern_tui.core.journal import JournalError
+        from ml_intern_tui.core.saved_sessions import find_session
         from ml_intern_tui.traces.export import write_trace
 
         app = self.app

@@ -91,3 +91,23 @@ class Transcript:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         return path
+
+
+def export_saved(journal: Path, target: Path) -> Path:
+    """Write a saved session's transcript as Markdown (the sessions browser's ``e``).
+
+    Secrets are scrubbed (as ``export`` does) and the journal's text is made terminal-safe.
+    This reads a journal from the UI: it is an export the user asked for, not the screen
+    rebuilding itself (a resumed session arrives as a ``history`` event).
+    """
+    from ml_intern_tui.core.journal import load
+    from ml_intern_tui.safety.terminal import safe_event, terminal_safe
+
+    loaded = load(journal)
+    transcript = Transcript(
+        session_id=terminal_safe(str(loaded.meta.get("session_id") or journal.stem)),
+        model=terminal_safe(str(loaded.meta.get("model") or "")),
+    )
+    for event in loaded.events:
+        transcript.record(safe_event(event))
+    return transcript.export(target)

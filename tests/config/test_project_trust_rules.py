@@ -94,6 +94,9 @@ def test_safe_keys_exist_and_nothing_is_both_safe_and_gated() -> None:
         ("router", "anything"),  # a table added later
         ("keymap", "approval.approve"),  # the keys that answer a question
         ("keymap", "confirm.yes"),
+        ("keymap", "app.interrupt"),  # the key that stops the agent
+        ("context", "limit"),  # a paid compaction every turn, or oversized calls
+        ("context", "keep_recent"),
     ],
 )
 def test_keys_that_loosen_spend_send_or_run_need_trust(key: tuple[str, ...]) -> None:
@@ -102,7 +105,7 @@ def test_keys_that_loosen_spend_send_or_run_need_trust(key: tuple[str, ...]) -> 
 
 @pytest.mark.parametrize(
     "key",
-    [("ui", "theme"), ("stream",), ("context", "keep_recent"), ("keymap", "app.undo")],
+    [("ui", "theme"), ("stream",), ("keymap", "app.undo")],
 )
 def test_look_and_conversation_keys_are_safe(key: tuple[str, ...]) -> None:
     assert is_safe(key)
@@ -194,10 +197,10 @@ def test_a_key_the_command_line_overrides_says_so(project: Path) -> None:
 
 
 def test_only_safe_keys_means_nothing_to_ask(project: Path) -> None:
-    project_file(project, '[ui]\ntheme = "textual-light"\n[context]\nkeep_recent = 9\n')
+    project_file(project, '[ui]\ntheme = "textual-light"\nshow_reasoning = false\n')
     loaded = load_config(cwd=project)
     assert loaded.trust is not None and loaded.trust.state == "none" and not loaded.trust.asks
-    assert loaded.settings.ui.theme == "textual-light" and loaded.settings.context.keep_recent == 9
+    assert loaded.settings.ui.theme == "textual-light" and not loaded.settings.ui.show_reasoning
     assert "safe settings only" in loaded.trust.status()
 
 

@@ -10,14 +10,7 @@ from typing import Any
 
 import pytest
 
-from ml_intern_tui.core.journal import (
-    Journal,
-    JournalError,
-    find_session,
-    list_sessions,
-    load,
-    new_session_id,
-)
+from ml_intern_tui.core.journal import Journal, JournalError, load, new_session_id
 from ml_intern_tui.core.protocol import (
     AssistantDelta,
     AssistantMessage,
@@ -30,6 +23,7 @@ from ml_intern_tui.core.protocol import (
     ToolResultEvent,
     TurnStarted,
 )
+from ml_intern_tui.core.saved_sessions import find_session, list_sessions
 
 HF = "hf_" + "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3f"
 

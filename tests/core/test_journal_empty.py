@@ -7,14 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ml_intern_tui.core.journal import (
-    Journal,
-    JournalError,
-    find_session,
-    list_sessions,
-    missing_system_slot,
-)
+from ml_intern_tui.core.journal import Journal, JournalError, missing_system_slot
 from ml_intern_tui.core.protocol import Notice, Ready, TurnStarted
+from ml_intern_tui.core.saved_sessions import find_session, list_sessions
 
 
 def system(text: str = "You are ml-intern.") -> dict[str, object]:

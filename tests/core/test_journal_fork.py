@@ -9,16 +9,7 @@ from typing import Any
 import pytest
 
 from ml_intern_tui.core.context import rebuild
-from ml_intern_tui.core.journal import (
-    MAX_REASONING_CHARS,
-    Journal,
-    JournalError,
-    delete_session,
-    fork_session,
-    list_sessions,
-    load,
-    session_info,
-)
+from ml_intern_tui.core.journal import MAX_REASONING_CHARS, Journal, JournalError, load
 from ml_intern_tui.core.protocol import (
     AssistantDelta,
     AssistantMessage,
@@ -27,6 +18,12 @@ from ml_intern_tui.core.protocol import (
     ReasoningDelta,
     ToolCall,
     TurnStarted,
+)
+from ml_intern_tui.core.saved_sessions import (
+    delete_session,
+    fork_session,
+    list_sessions,
+    session_info,
 )
 
 

@@ -64,7 +64,8 @@ def test_only_yolo_with_a_budget_stops_for_unpriced_models() -> None:
 
 
 def test_a_saved_session_with_unpriced_calls_never_lists_as_free(tmp_path: Path) -> None:
-    from ml_intern_tui.core.journal import Journal, session_info
+    from ml_intern_tui.core.journal import Journal
+    from ml_intern_tui.core.saved_sessions import session_info
 
     journal = Journal.create(tmp_path, "s1", {"model": "a/b"})
     journal.append({"kind": "message", "message": {"role": "user", "content": "hi"}})

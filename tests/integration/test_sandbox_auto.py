@@ -34,8 +34,11 @@ def bwrap() -> None:
 
 @pytest.fixture
 def broken_bwrap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A ``bwrap`` first on PATH that cannot start a sandbox (as in a locked-down container)."""
-    bin_dir = tmp_path / "bin"
+    """A ``bwrap`` first on PATH that cannot start a sandbox (as in a locked-down container).
+
+    Outside the directory the app runs in: a ``bwrap`` found inside the project is never
+    used (it would be the sandbox itself)."""
+    bin_dir = tmp_path.parent / f"{tmp_path.name}-system-bin"
     bin_dir.mkdir()
     script = bin_dir / "bwrap"
     script.write_text("#!/bin/sh\necho 'bwrap: Creating new namespace failed: nope' >&2\nexit 1\n")

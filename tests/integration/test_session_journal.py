@@ -13,8 +13,9 @@ from typing import Any
 from fakes.openai_server import FakeOpenAI, Reply
 
 from ml_intern_tui.core.context import rebuild
-from ml_intern_tui.core.journal import Journal, list_sessions, load
+from ml_intern_tui.core.journal import Journal, load
 from ml_intern_tui.core.protocol import New, Resume, Undo, UserInput
+from ml_intern_tui.core.saved_sessions import list_sessions
 from ml_intern_tui.paths import sessions_dir
 from ml_intern_tui.traces.export import trace_records
 

@@ -247,7 +247,7 @@ async def test_stdio_server_connects_lists_calls_and_converts(
     assert not invalid.ok and "validation error" in invalid.output.lower(), invalid.output
 
     request = bad.approval(parse_arguments(bad, {"a": 2, "b": 3}), ctx(tmp_path))
-    assert request is not None and request.kind == "local"
+    assert request is not None and request.kind == "unsandboxed"  # auto asks too
     assert request.title == "MCP fake: add"
     assert "Server: fake (stdio" in request.details and '"a": 2' in request.details
 

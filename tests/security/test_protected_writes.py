@@ -253,7 +253,7 @@ def test_mcp_tools_without_protected_paths_keep_their_old_approval(ctx: ToolCont
     plain = McpArgs(path="src/model.py", url="https://example.com/x/.git/config")
     assert mcp_tool(trusted=True).approval(plain, ctx) is None
     untrusted = mcp_tool(trusted=False).approval(plain, ctx)
-    assert untrusted is not None and untrusted.kind == "local"
+    assert untrusted is not None and untrusted.kind == "unsandboxed"  # outside the sandbox
     remote = mcp_tool("http", trusted=True).approval(McpArgs(path=".git/config"), ctx)
     assert remote is None  # a remote server's paths are on its own machine
 

@@ -31,7 +31,7 @@ from ml_intern_tui.safety.secret_values import (
     stored_hf_tokens,
 )
 from ml_intern_tui.traces.export import write_trace
-from ml_intern_tui.tui.replay import export_journal
+from ml_intern_tui.tui.transcript import export_saved as export_journal
 
 HF_ENV = "hf_" + "Qw8eRt5yUi3oPa1sDf7gHj9kLz2xCv4bNm"
 HF_FILE = "hf_" + "Zx1cVb2nMq3wEr4tYu5iOp6aSd7fGh8jKl"

@@ -167,7 +167,9 @@ def test_rules_match_the_canonical_command(tmp_path: Path) -> None:
     assert _decide(policy, "python train.py --epochs 3", tmp_path) == "run"
     assert _decide(policy, 'python "train.py" | tee log.txt', tmp_path) == "run"
     assert _decide(policy, "python train.py | tee log.txt; touch x", tmp_path) == "ask"
-    assert _decide(_policy("rm*"), "$'\\x72m' -rf build", tmp_path) == "run"
+    assert _decide(_policy("rm*"), "$'\\x72m' build.log", tmp_path) == "run"
+    # A rule remembered for contained work does not cover what cannot be undone.
+    assert _decide(_policy("rm*"), "$'\\x72m' -rf build", tmp_path) == "ask"
 
 
 def test_parts_and_scope_pattern_agree(tmp_path: Path) -> None:

@@ -90,7 +90,7 @@ IRREVERSIBLE = [
     ("chmod -R 777 /", "outside the project"),
     ("chmod -R 777 ~", "outside the project"),
     ("chown -R me /etc", "outside the project"),
-    ("curl -o ~/.local/bin/tool https://x", "outside the project"),
+    ("curl -o ~/.local/bin/tool https://x", "protected path"),  # on PATH: runs later
     ("wget -O /usr/bin/x https://x", "outside the project"),
     ("rsync -a --delete src/ backup/", "rsync --delete"),
     # scripts piped into a shell or interpreter

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from ml_intern_tui.core import known_secrets
-from ml_intern_tui.core.journal import Journal, delete_session, files_dir
+from ml_intern_tui.core.journal import Journal, files_dir
+from ml_intern_tui.core.saved_sessions import delete_session
 from ml_intern_tui.core.tool import SessionState, ToolContext
 from ml_intern_tui.jobs.local import OutputCollector
 from ml_intern_tui.jobs.registry import JobRegistry

@@ -32,9 +32,9 @@ from ml_intern_tui.safety.terminal import (
     terminal_safe_value,
 )
 from ml_intern_tui.tui.app import MLInternApp
-from ml_intern_tui.tui.replay import export_journal, read_session
 from ml_intern_tui.tui.screens.sessions import listing
 from ml_intern_tui.tui.screens.tool_detail import ToolDetailScreen
+from ml_intern_tui.tui.transcript import export_saved
 
 ESC = "\x1b"
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -250,18 +250,28 @@ def write_journal(directory: Path, jobs: Path) -> Path:
     return journal.path
 
 
-def test_a_resumed_session_and_its_export_are_terminal_safe(tmp_path: Path) -> None:
-    path = write_journal(tmp_path / "sessions", tmp_path / "jobs")
-    restored = read_session(path, ready=None, max_blocks=50, jobs_dir=tmp_path / "jobs")
-    shown = json.dumps(
-        [[i.kind, i.text, i.tools] for i in restored.chat]
-        + [e.model_dump(mode="json") for e in restored.events]
-        + [restored.job_logs],
-        ensure_ascii=False,
-    )
-    assert ESC not in shown and "\\u001b" not in shown
-    assert "hi ␛]0;pwned␇" in shown and "log line ␛[?1049l" in shown
-    exported = export_journal(path, tmp_path / "out.md").read_text()
+async def test_a_resumed_session_and_its_export_are_terminal_safe(
+    app: MLInternApp, runtime: FakeRuntime, tmp_path: Path
+) -> None:
+    """A hostile journal and job log, read by the core into a ``history`` event: every
+    pane shows their escapes visibly (the chat, the tree, the jobs and the transcript)."""
+    from ml_intern_tui.paths import data_dir, sessions_dir
+
+    write_journal(sessions_dir(), data_dir() / "jobs")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_for(pilot, lambda: app.header.session_id)
+        runtime.publish(*runtime.resumed("20260101-000000-abcdef"))
+        await wait_for(pilot, lambda: "job-9" in app.jobs.jobs and "c1" in app.tools.records)
+        await wait_for(pilot, lambda: len(app.chat.blocks) >= 4)
+        await pilot.pause(0.2)
+        text = "\n".join(screen_rows(app))
+        assert not UNSAFE.search(text), [r for r in screen_rows(app) if UNSAFE.search(r)]
+        assert "hi ␛]0;pwned␇" in text and "answer ␛]52;c;cHduZWQ=␇" in text
+        assert list(app.jobs.jobs["job-9"].lines) == ["log line ␛[?1049l"]
+        assert app.tools.records["c1"].args == {"command": "x ␛[2J"}
+        assert not UNSAFE.search(app.transcript.to_markdown())
+    path = sessions_dir() / "20260101-000000-abcdef.jsonl"
+    exported = export_saved(path, tmp_path / "out.md").read_text()
     assert not UNSAFE.search(exported) and "answer ␛]52;c;cHduZWQ=␇" in exported
 
 

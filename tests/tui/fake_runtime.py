@@ -43,6 +43,8 @@ class FakeRuntime:
         self.warmed = False
         self._stop = asyncio.Event()
         self.running = False
+        self.at_start: list[p.EventBase] = []
+        """What ``run`` publishes first instead of a fresh ``ready`` (``--resume``)."""
 
     def submit(self, op: BaseModel) -> None:
         self.ops.append(op)
@@ -70,7 +72,7 @@ class FakeRuntime:
 
     async def run(self) -> None:
         self.running = True
-        self.publish(self.ready())
+        self.publish(*(self.at_start or [self.ready()]))
         await self._stop.wait()
         self.publish(p.ShutdownEvent())
         self.bus.close()
@@ -78,6 +80,45 @@ class FakeRuntime:
 
     async def warm_up(self) -> None:
         self.warmed = True
+
+    def resumed(
+        self,
+        session_id: str,
+        *,
+        ts: float = T0,
+        context: tuple[int, int, int] = (500, 1_000, 900),
+        chat_blocks: int | None = None,
+    ) -> list[p.EventBase]:
+        """What the core publishes when it resumes ``session_id``, made by the core's code.
+
+        The journal and the jobs' log files are read here, as the core reads them (the
+        UI must not: it only gets these events). Publish them with ``publish``.
+        """
+        from ml_intern_tui.core.cost import SpendTracker
+        from ml_intern_tui.core.journal import load
+        from ml_intern_tui.core.resume import restore_spend, session_history
+        from ml_intern_tui.core.saved_sessions import find_session
+        from ml_intern_tui.jobs.registry import JobRegistry
+        from ml_intern_tui.paths import data_dir, sessions_dir
+
+        loaded = load(find_session(sessions_dir(), session_id))
+        jobs = JobRegistry(lambda _event: None, log_dir=data_dir() / "jobs")
+        blocks = chat_blocks if chat_blocks is not None else self.settings.ui.max_chat_blocks
+        history = session_history(loaded.events, chat_blocks=blocks, log_tail=jobs.saved_log_tail)
+        history.session_id = session_id
+        spend = SpendTracker()
+        restore_spend(spend, loaded.events)
+        messages = sum(1 for r in loaded.records if r.get("kind") == "message")
+        used, limit, threshold = context
+        return [
+            self.ready(resumed=True, messages=messages, session_id=session_id, ts=ts),
+            history,
+            p.ContextUsage(used=used, limit=limit, threshold=threshold, ts=ts),
+            spend.event(None).model_copy(update={"ts": ts}),
+            p.Notice(
+                text=f"Resumed session {session_id} ({messages} messages, openai/gpt-4o).", ts=ts
+            ),
+        ]
 
     def ops_of(self, kind: type[BaseModel]) -> list[Any]:
         return [op for op in self.ops if isinstance(op, kind)]

@@ -12,6 +12,7 @@ from textual.pilot import Pilot
 
 from ml_intern_tui.core import protocol as p
 from ml_intern_tui.core.journal import Journal
+from ml_intern_tui.core.resume import TREE_NODES
 from ml_intern_tui.paths import data_dir, sessions_dir
 from ml_intern_tui.tui.app import MLInternApp
 from ml_intern_tui.tui.screens.confirm import ConfirmScreen
@@ -99,16 +100,18 @@ def rich_session(session_id: str = "20231114-100000-dddddd") -> Path:
 async def resume_into(
     app: MLInternApp, runtime: FakeRuntime, pilot: Pilot[Any], session_id: str
 ) -> None:
-    """What the core does on ``resume``: announce the session, then its state."""
+    """What the core does on ``resume``: announce the session, its history, then its state."""
     await wait_for(pilot, lambda: runtime.ops_of(p.Resume))
     assert runtime.ops_of(p.Resume)[-1].session_id == session_id
+    events = runtime.resumed(session_id, ts=NOW)
     runtime.session_id = session_id
-    runtime.publish(
-        runtime.ready(resumed=True, messages=1, session_id=session_id, ts=NOW),
-        p.ContextUsage(used=500, limit=1000, threshold=900, ts=NOW),
-        p.Spend(llm_usd=0.25, jobs_usd=0.0, ts=NOW),
-        p.Notice(text=f"Resumed session {session_id} (1 messages, openai/gpt-4o).", ts=NOW),
-    )
+    runtime.publish(*events)
+
+
+def resumed_chat(app: MLInternApp) -> bool:
+    """The history is on screen and the live notice after it too."""
+    blocks = app.chat.blocks
+    return bool(blocks) and "Resumed session" in str(getattr(blocks[-1], "text", ""))
 
 
 async def test_resume_restores_chat_tools_plan_jobs_and_status(
@@ -119,15 +122,7 @@ async def test_resume_restores_chat_tools_plan_jobs_and_status(
         await open_browser(app, pilot, 1)
         await pilot.press("enter")
         await resume_into(app, runtime, pilot, "20231114-100000-dddddd")
-        await wait_for(pilot, lambda: app.replay.completed == 1)
-        await wait_for(
-            pilot,
-            lambda: (
-                app.chat.blocks
-                and isinstance(app.chat.blocks[-1], NoticeBlock)
-                and "Resumed session" in app.chat.blocks[-1].text
-            ),
-        )
+        await wait_for(pilot, lambda: resumed_chat(app) and len(app.jobs.jobs) == 2)
         blocks = app.chat.blocks
         kinds = [type(b).__name__ for b in blocks]
         assert kinds == [
@@ -175,12 +170,15 @@ async def test_resume_restores_chat_tools_plan_jobs_and_status(
 
         assert app.status.model == "test/model" and app.status.used == 500
         assert app.status.llm_usd == 0.25
+        assert app.status.jobs_usd == 1.5  # the session's jobs cost, restored with it
+        assert app.status.running_jobs == 0  # nothing of the history runs now
+        assert not app.busy and not app.drawer.is_open  # its approval died with it
         assert app.header.session_id == "20231114-100000-dddddd"
         markdown = app.transcript.to_markdown()
         assert "Train a sentiment baseline" in markdown and "Now push it" in markdown
 
 
-async def test_live_events_wait_for_the_replay_and_a_new_session_starts_clean(
+async def test_live_events_come_after_the_history_and_a_new_session_starts_clean(
     app: MLInternApp, runtime: FakeRuntime
 ) -> None:
     rich_session()
@@ -193,16 +191,40 @@ async def test_live_events_wait_for_the_replay_and_a_new_session_starts_clean(
         texts = [b.text for b in app.chat.query(UserBlock)]
         assert texts[-1] == "continue please"  # after the history, never above it
         assert len(app.tools.root.children) == 3
+        assert app.busy  # the live turn; the history's turns never made it busy
         # /new: the next ready is not a resume, the panes start over.
         runtime.session_id = "s-new"
         runtime.publish(runtime.ready(session_id="s-new"))
         await wait_for(pilot, lambda: not app.chat.query(UserBlock))
-        assert app.replay.completed == 1 and not app.tools.records
+        assert not app.tools.records
 
 
-async def test_a_missing_journal_leaves_a_notice_and_does_not_hold_events(
+async def test_a_session_resumed_again_keeps_its_screen(
     app: MLInternApp, runtime: FakeRuntime
 ) -> None:
+    """``/resume`` of the open session: the core sends its history again, the panes keep
+    what they show (nothing twice); a history nobody resumed is ignored too."""
+    rich_session()
+    async with app.run_test(size=(140, 45)) as pilot:
+        await wait_for(pilot, lambda: app.header.session_id == "s-test")
+        app.run_slash("resume", "20231114-100000-dddddd")
+        await resume_into(app, runtime, pilot, "20231114-100000-dddddd")
+        await wait_for(pilot, lambda: resumed_chat(app) and len(app.jobs.jobs) == 2)
+        before = [type(b).__name__ for b in app.chat.blocks]
+        runtime.publish(*runtime.resumed("20231114-100000-dddddd", ts=NOW))
+        stray = runtime.resumed("20231114-100000-dddddd", ts=NOW)[1]
+        runtime.publish(stray, p.Notice(text="after all that", ts=NOW))
+        await wait_for(pilot, lambda: "after all that" in str(app.chat.blocks[-1].text))
+        after = [type(b).__name__ for b in app.chat.blocks]
+        assert after == [*before, "NoticeBlock", "NoticeBlock"]  # two live notices, no history
+        assert len(app.tools.root.children) == 2
+
+
+async def test_a_resume_without_history_shows_live_events(
+    app: MLInternApp, runtime: FakeRuntime
+) -> None:
+    """A resumed ``ready`` with no history after it (a core without a journal): the panes
+    start empty and live events flow; nothing waits for a history."""
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, lambda: app.header.session_id == "s-test")
         runtime.publish(runtime.ready(resumed=True, session_id="nowhere"))
@@ -210,11 +232,10 @@ async def test_a_missing_journal_leaves_a_notice_and_does_not_hold_events(
         await wait_for(
             pilot, lambda: any("after the resume" in b.text for b in app.chat.query(NoticeBlock))
         )
-        texts = [b.text for b in app.chat.query(NoticeBlock)]
-        assert any("could not be shown again" in t for t in texts)
+        assert app.header.session_id == "nowhere"
 
 
-async def test_long_sessions_replay_quickly_within_the_block_limit(
+async def test_long_sessions_resume_quickly_within_the_block_limit(
     app: MLInternApp, runtime: FakeRuntime
 ) -> None:
     save("20231114-100000-eeeeee", "a long one", turns=1500, updated=NOW - 60)
@@ -223,14 +244,22 @@ async def test_long_sessions_replay_quickly_within_the_block_limit(
         started = time.monotonic()
         app.run_slash("resume", "20231114-100000-eeeeee")
         await resume_into(app, runtime, pilot, "20231114-100000-eeeeee")
-        await wait_for(pilot, lambda: app.replay.completed == 1)
+        await wait_for(pilot, lambda: resumed_chat(app))
+        # The newest blocks come first, the older ones a frame later, above them.
         await wait_for(pilot, lambda: len(app.chat.blocks) == app.prefs.max_chat_blocks)
         elapsed = time.monotonic() - started
-        await wait_for(pilot, lambda: "Resumed" in str(getattr(app.chat.blocks[-1], "text", "")))
-        assert elapsed < 8, f"replay of 1500 turns took {elapsed:.1f}s"
+        assert elapsed < 8, f"resuming 1500 turns took {elapsed:.1f}s"
+        assert resumed_chat(app)  # the live notice stays last
+        first_user = app.chat.blocks[1]  # 2 blocks a turn: 199 of the history, the notice
+        assert isinstance(first_user, UserBlock) and first_user.text == "a long one (again 1401)"
         last_user = [b for b in app.chat.blocks if isinstance(b, UserBlock)][-1]
         assert last_user.text == "a long one (again 1499)"
-        assert len(app.tools.root.children) == 1500
+        # The tree: the newest turns, numbered as they were, under a line for the rest.
+        turns = app.tools.root.children
+        assert len(turns) == 1 + TREE_NODES
+        assert str(turns[0].label) == f"{1500 - TREE_NODES} earlier turns not shown"
+        assert str(turns[-1].label).startswith("Turn 1500")
+        assert app.transcript.to_markdown().count("**You**") == 1500  # /export has it all
 
 
 # ------------------------------------------------------- with the real agent
@@ -280,9 +309,10 @@ async def test_a_real_session_comes_back_after_a_restart(tmp_path: Path) -> None
         await wait_for(pilot, lambda: screen.table.row_count == 2)
         assert screen.highlighted == fresh  # the new, empty session is the newest
         await pilot.press("down", "enter")
-        await wait_for(pilot, lambda: app.replay.completed == 1, tries=3000)
         await wait_for(
-            pilot, lambda: "hello" in "".join(a.text for a in app.chat.query(AssistantBlock))
+            pilot,
+            lambda: "hello" in "".join(a.text for a in app.chat.query(AssistantBlock)),
+            tries=3000,
         )
         assert [b.text for b in app.chat.query(UserBlock)] == ["What do my notes say?"]
         assert app.chat.query(ReasoningBlock).first()._fragments == ["Plan, then read."]
@@ -295,3 +325,42 @@ async def test_a_real_session_comes_back_after_a_restart(tmp_path: Path) -> None
         assert app.header.session_id != fresh
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: not app.is_running, tries=1000)
+
+
+# ------------------------------------------------------------------ snapshot
+
+
+def test_resumed_session_snapshot(snap_compare: Any) -> None:
+    """A resumed session on screen: chat, nested tool tree, plan, jobs with their log tail."""
+    rich_session()
+    runtime = FakeRuntime()
+    app = MLInternApp(runtime, clock=fixed_clock)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app.prompt.cursor_blink = False
+        await wait_for(pilot, lambda: app.header.session_id == "s-test")
+        app.run_slash("resume", "20231114-100000-dddddd")
+        await resume_into(app, runtime, pilot, "20231114-100000-dddddd")
+        await wait_for(pilot, lambda: "c4" in app.tools.nodes and len(app.jobs.jobs) == 2)
+        await wait_for(pilot, lambda: resumed_chat(app))
+        await wait_for(pilot, lambda: app.jobs.log_view.line_count == 4)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(140, 45), run_before=run_before)
+
+
+async def test_resume_at_start_shows_the_history(runtime: FakeRuntime) -> None:
+    """``--resume``: the first ``ready`` of the app is the resumed one."""
+    rich_session()
+    runtime.session_id = "20231114-100000-dddddd"
+    runtime.at_start = runtime.resumed("20231114-100000-dddddd", ts=NOW)
+    app = MLInternApp(runtime, clock=fixed_clock)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await wait_for(pilot, lambda: resumed_chat(app) and len(app.jobs.jobs) == 2)
+        assert [type(b).__name__ for b in app.chat.blocks][:3] == [
+            "UserBlock",
+            "ReasoningBlock",
+            "AssistantBlock",
+        ]
+        assert not app.chat.query(".welcome")
+        assert len(app.tools.root.children) == 2

@@ -144,7 +144,7 @@ async def test_mode_picker_can_be_cancelled(app: MLInternApp, runtime: FakeRunti
 async def test_resume_picker_lists_saved_sessions(
     app: MLInternApp, runtime: FakeRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ml_intern_tui.core import journal
+    from ml_intern_tui.core import saved_sessions as journal
 
     info = journal.SessionInfo(
         session_id="20260101-abc",

@@ -37,8 +37,7 @@ def test_demo_session_as_a_user(tmux: Tmux) -> None:
     tmux.wait_text("session ", timeout=30)  # the core is ready
 
     tmux.keys("Train a baseline on the reviews", "Enter")
-    screen = tmux.wait_text("Approval needed", timeout=60)
-    assert "python3 train.py" in screen and "y approve" in screen
+    tmux.wait_all("Approval needed", "python3 train.py", "y approve", timeout=60)
 
     tmux.keys("y")  # one key answers the approval
     screen = tmux.wait_for(lambda s: "epoch 12/12" in s, "the job log tail", timeout=90)

@@ -51,15 +51,13 @@ def test_gpu_job_from_approval_to_live_logs_and_dataset_table(
     app.wait_text("session ", timeout=30)
     app.keys("fine-tune on org/chat", "Enter")
 
-    screen = app.wait_text("Approval needed", timeout=60)
-    assert "a10g-small" in screen and "worst-case cost: $1.00" in screen
+    app.wait_all("Approval needed", "a10g-small", "worst-case cost: $1.00", timeout=60)
     app.keys("y")
 
     app.wait_for(lambda s: "Jobs · 1 running" in s, "the HF job in the jobs pane", timeout=30)
     job = store.last()
     store.log(job.id, "step 1 loss 1.20", "step 2 loss 0.80")
-    screen = app.wait_text("step 2 loss 0.80", timeout=30)
-    assert "step 1 loss 1.20" in screen
+    screen = app.wait_all("step 1 loss 1.20", "step 2 loss 0.80", timeout=30)
     assert "Training finished" not in screen  # the agent is still at work, waiting on the job
 
     app.keys("C-n")
@@ -67,8 +65,7 @@ def test_gpu_job_from_approval_to_live_logs_and_dataset_table(
     for _ in range(3):
         app.keys("Down")
     app.keys("Enter")
-    screen = app.wait_text("Sample rows", timeout=15)
-    assert "org/chat" in screen and "Question 0" in screen
+    app.wait_all("Sample rows", "org/chat", "Question 0", timeout=15)
     app.keys("Escape")
 
     store.complete(job.id, running_secs=600)

@@ -49,6 +49,12 @@ class Tmux:
     def wait_text(self, text: str, timeout: float = 30) -> str:
         return self.wait_for(lambda s: text in s, repr(text), timeout)
 
+    def wait_all(self, *texts: str, timeout: float = 30) -> str:
+        """Every one of TEXTS on one screen: a title can paint a frame before its body."""
+        return self.wait_for(
+            lambda s: all(t in s for t in texts), " and ".join(map(repr, texts)), timeout
+        )
+
 
 @contextmanager
 def tmux_app(cwd: Path, args: list[str], extra_env: dict[str, str] | None = None) -> Iterator[Tmux]:

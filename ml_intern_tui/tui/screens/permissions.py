@@ -94,6 +94,8 @@ class PermissionsScreen(ModalScreen[None]):
         if not rule:
             return
         if rule in self.fixed:
-            self.notify(f"{rule} stays: {self.fixed[rule]}.", severity="warning", timeout=6)
+            self.notify(  # a rule's pattern is a model's command: literal, never markup
+                f"{rule} stays: {self.fixed[rule]}.", severity="warning", timeout=6, markup=False
+            )
             return
         self.app.post_message(self.Remove(rule))

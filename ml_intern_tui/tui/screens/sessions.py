@@ -29,7 +29,9 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from ml_intern_tui.core import journal as journal_store
-from ml_intern_tui.core.journal import JournalError, SessionInfo
+from ml_intern_tui.core import saved_sessions
+from ml_intern_tui.core.journal import JournalError
+from ml_intern_tui.core.saved_sessions import SessionInfo
 from ml_intern_tui.safety.terminal import terminal_safe
 from ml_intern_tui.tui.formatting import format_usd, one_line
 
@@ -305,11 +307,13 @@ class SessionsScreen(ModalScreen[str | None]):
     @work(group="sessions-action", exit_on_error=False)
     async def _fork(self, session_id: str) -> None:
         try:
-            new_id = await asyncio.to_thread(journal_store.fork_session, self.directory, session_id)
+            new_id = await asyncio.to_thread(
+                saved_sessions.fork_session, self.directory, session_id
+            )
         except JournalError as exc:
             self._say(f"Could not fork: {exc}", "error")
             return
-        self.notify(f"Forked {session_id} as {new_id}; resuming the copy.", timeout=6)
+        self.notify(f"Forked {session_id} as {new_id}; resuming the copy.", timeout=6, markup=False)
         self.dismiss(new_id)
 
     def action_delete(self) -> None:
@@ -335,7 +339,7 @@ class SessionsScreen(ModalScreen[str | None]):
     @work(group="sessions-action", exit_on_error=False)
     async def _delete(self, session_id: str) -> None:
         try:
-            await asyncio.to_thread(journal_store.delete_session, self.directory, session_id)
+            await asyncio.to_thread(saved_sessions.delete_session, self.directory, session_id)
         except JournalError as exc:
             self._say(f"Could not delete: {exc}", "error")
             return
@@ -367,12 +371,12 @@ def listing(directory: Path, current: str) -> list[SessionInfo]:
     Their texts (titles, previews, model, directory) come from journals on disk and are
     made terminal-safe here, once, for every cell and preview drawn from them.
     """
-    sessions = journal_store.list_sessions(directory)
+    sessions = saved_sessions.list_sessions(directory)
     if current and Path(current).name == current:
         own = Path(directory) / f"{current}{journal_store.SUFFIX}"
         if own.is_file() and all(info.session_id != current for info in sessions):
             try:
-                sessions.append(journal_store.session_info(own))
+                sessions.append(saved_sessions.session_info(own))
             except JournalError:
                 pass
             sessions.sort(key=lambda i: (i.updated, i.session_id), reverse=True)
@@ -393,8 +397,8 @@ def _terminal_safe_info(info: SessionInfo) -> SessionInfo:
 
 def export_session(info: SessionInfo, places: list[str]) -> Path:
     """Write a session's Markdown transcript into the first directory that takes it."""
-    from ml_intern_tui.tui.replay import export_journal
     from ml_intern_tui.tui.slash import export_path
+    from ml_intern_tui.tui.transcript import export_saved
 
     problem = "none of its directories exists"
     for place in dict.fromkeys(d for d in places if d):
@@ -402,7 +406,7 @@ def export_session(info: SessionInfo, places: list[str]) -> Path:
             continue
         target = export_path("", place, info.session_id)
         try:
-            return export_journal(info.path, target)
+            return export_saved(info.path, target)
         except OSError as exc:
             problem = f"{target}: {exc.strerror}"
     raise OSError(problem)

@@ -1,4 +1,9 @@
-"""The chat pane: the conversation as the core reports it, streamed and bounded."""
+"""The chat pane: the conversation as the core reports it, streamed and bounded.
+
+A resumed session's past arrives as one ``history`` event: its events go through the
+same handlers as live ones, but the blocks they make are kept aside (``_folding``) and
+mounted once it is read, only the last ``max_blocks`` of them, the newest first.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from textual.widgets import Static
 from ml_intern_tui.core import protocol as p
 from ml_intern_tui.tui.formatting import format_tokens
 from ml_intern_tui.tui.hints import error_hint
-from ml_intern_tui.tui.messages import AgentEvent
+from ml_intern_tui.tui.messages import AgentEvent, AgentHistory, history_failed
 from ml_intern_tui.tui.widgets.blocks.notice import Level, NoticeBlock
 from ml_intern_tui.tui.widgets.blocks.tools import ToolMention
 from ml_intern_tui.tui.widgets.blocks.user import UserBlock
@@ -26,6 +31,8 @@ if TYPE_CHECKING:
     from ml_intern_tui.tui.widgets.blocks.reasoning import ReasoningBlock
 
 WELCOME = "Ask the agent for something.  / lists commands · F1 help · Ctrl+P palette"
+FIRST_MOUNT = 40
+"""Blocks of a resumed chat mounted at once (more than a screen shows): the rest follow."""
 
 
 class NewOutputHint(Static):
@@ -75,6 +82,10 @@ class ChatView(Vertical):
     }
     """
 
+    HISTORY_TYPES = EVENT_TYPES - {"ready", "assistant_delta"}
+    """What the chat takes from a resumed session's history (from its ``chat_from``): the
+    finished forms, never a stream (a history keeps each answer whole)."""
+
     class JumpToBottom(Message):
         """The user asked to see the newest output."""
 
@@ -95,6 +106,10 @@ class ChatView(Vertical):
         self._last_assistant: AssistantBlock | None = None
         self._reasoning: ReasoningBlock | None = None
         self._tools: ToolMention | None = None
+        self._folding: list[Widget] | None = None
+        """Blocks made from a resumed session's history, mounted together once it is read."""
+        self._folded_reasoning: list[str] | None = None
+        """The reasoning stretch being read from a history (made a block once it ends)."""
 
     def compose(self) -> ComposeResult:
         with ChatScroll(id="chat-log"):
@@ -131,6 +146,9 @@ class ChatView(Vertical):
     # ------------------------------------------------------------------ mounting
 
     async def _mount(self, block: Widget) -> None:
+        if self._folding is not None:
+            self._folding.append(block)
+            return
         for welcome in self.scroller.query(".welcome"):
             await welcome.remove()
         await self.scroller.mount(block)
@@ -149,7 +167,7 @@ class ChatView(Vertical):
             await self.scroller.remove_children(doomed)
 
     async def _note_output(self) -> None:
-        if self.scroller.away:
+        if self.scroller.away and self._folding is None:
             self.add_class("-new-output")
 
     async def add_notice(self, text: str, level: Level = "info", *, hint: str = "") -> None:
@@ -164,6 +182,11 @@ class ChatView(Vertical):
         self._tools = None
 
     async def _end_reasoning(self) -> None:
+        if self._folded_reasoning is not None:
+            text, self._folded_reasoning = "".join(self._folded_reasoning), None
+            from ml_intern_tui.tui.widgets.blocks.reasoning import ReasoningBlock
+
+            await self._mount(ReasoningBlock(collapsed=True, text=text))
         if self._reasoning is not None:
             block, self._reasoning = self._reasoning, None
             await block.finish()
@@ -197,6 +220,12 @@ class ChatView(Vertical):
 
     async def _on_reasoning_delta(self, event: p.ReasoningDelta) -> None:
         if event.parent_id is not None:
+            return
+        if self._folding is not None:  # from a history: one finished block, collapsed
+            if self._folded_reasoning is None:
+                await self._end_blocks()
+                self._folded_reasoning = []
+            self._folded_reasoning.append(event.text)
             return
         if self._reasoning is None:
             if self._assistant is not None:
@@ -290,11 +319,13 @@ class ChatView(Vertical):
     async def _on_undone(self, event: p.Undone) -> None:
         if event.what == "turn":
             await self._end_blocks()
-            blocks = self.blocks
+            blocks = self.blocks if self._folding is None else self._folding
             last_user = max(
                 (i for i, b in enumerate(blocks) if isinstance(b, UserBlock)), default=None
             )
-            if last_user is not None:
+            if last_user is not None and self._folding is not None:
+                del self._folding[last_user:]
+            elif last_user is not None:
                 await self.scroller.remove_children(blocks[last_user:])
             await self.add_notice("Undid the last turn.", "success")
         elif event.what == "compaction":
@@ -304,12 +335,38 @@ class ChatView(Vertical):
 
     # ------------------------------------------------------------------ resume
 
-    async def restore(self, blocks: list[Widget]) -> None:
-        """Show a resumed session's history at once: one mount, pruned, at the bottom."""
-        await self._end_blocks()
+    async def on_agent_history(self, message: AgentHistory) -> None:
+        """Show a resumed session's chat: its last blocks, made by the live handlers."""
+        history = message.history
+        self._folding = []
+        try:
+            for event in message.events(self.HISTORY_TYPES, start=history.chat_from):
+                await getattr(self, f"_on_{getattr(event, 'type', '')}")(event)
+            await self._end_blocks()
+            blocks = self._folding[-self.max_blocks :]
+        except Exception as exc:  # a damaged history must not take the app down
+            history_failed(self, exc)
+            return
+        finally:
+            self._folding = self._folded_reasoning = None
         for welcome in self.scroller.query(".welcome"):
             await welcome.remove()
-        if blocks:
-            await self.scroller.mount_all(blocks[-self.max_blocks :])
+        from ml_intern_tui.tui.widgets.blocks.assistant import AssistantBlock
+
+        answers = [b for b in blocks if isinstance(b, AssistantBlock)]
+        if answers:
+            self._last_assistant = answers[-1]
+        # The newest blocks first, at the bottom where the view is; the older ones a frame
+        # later, above them (mounting a block costs; the first frame need not wait for all).
+        recent, older = blocks[-FIRST_MOUNT:], blocks[:-FIRST_MOUNT]
+        if recent:
+            await self.scroller.mount_all(recent)
         await self._prune()
         self.jump_to_bottom()
+        if older:
+            self.call_after_refresh(self._mount_older, older, recent[0])
+
+    async def _mount_older(self, older: list[Widget], first: Widget) -> None:
+        if first.parent is self.scroller:  # else the chat started over meanwhile
+            await self.scroller.mount_all(older, before=first)
+            await self._prune()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from textual import on
@@ -24,7 +24,7 @@ from ml_intern_tui.tui.formatting import (
     one_line,
     strip_ansi,
 )
-from ml_intern_tui.tui.messages import AgentEvent
+from ml_intern_tui.tui.messages import AgentEvent, AgentHistory, history_failed
 
 LOG_LINES = 5_000
 """Lines kept per job on screen; the full log is on disk (the core keeps it)."""
@@ -64,6 +64,8 @@ class JobsPanel(Vertical):
     """A list of jobs (status, elapsed, cost) above a ``Log`` of the selected job."""
 
     EVENT_TYPES = frozenset({"job_updated", "job_log", "ready"})
+    HISTORY_TYPES = frozenset({"job_updated", "job_log"})
+    """A resumed session's jobs: each one's last state and the end of its log."""
 
     BINDINGS = [
         Binding("x", "cancel_job", "Cancel job", id="jobs.cancel"),
@@ -160,11 +162,13 @@ class JobsPanel(Vertical):
         elif isinstance(event, p.JobLog):
             self._on_job_log(event)
 
-    def _on_job_updated(self, event: p.JobUpdated) -> None:
+    def _on_job_updated(self, event: p.JobUpdated, *, followed: bool = True) -> None:
         job = self.jobs.get(event.job_id)
         options = self.job_list
         if job is None:
-            job = JobView(job_id=event.job_id, kind=event.kind, status=event.status)
+            job = JobView(
+                job_id=event.job_id, kind=event.kind, status=event.status, followed=followed
+            )
             self.jobs[event.job_id] = job
             if len(self.jobs) == 1:
                 options.clear_options()
@@ -195,29 +199,22 @@ class JobsPanel(Vertical):
         if event.job_id == self.selected:
             self.log_view.write_lines(lines)
 
-    def restore(self, updates: Iterable[p.JobUpdated], logs: Mapping[str, list[str]]) -> None:
-        """Show a resumed session's jobs as its journal last saw them.
+    def on_agent_history(self, message: AgentHistory) -> None:
+        """Show a resumed session's jobs as it last saw them; nothing follows them now.
 
-        Jobs this process still follows are left alone (their live state is newer). A
-        job that was running when the session ended is shown with status ``unknown``:
-        nothing follows it now (an HF job may still be running on the Hub).
+        Jobs already on the panel are this process's own (followed live, newer): the
+        history does not touch them. The core marks a job the session left running
+        ``unknown`` (an HF job may still run on the Hub) and says so in its log.
         """
-        for event in updates:
-            if event.job_id in self.jobs:
-                continue
-            lost = job_is_running(event.status)
-            if lost:
-                event = event.model_copy(update={"status": "unknown"})
-            self._on_job_updated(event)
-            job = self.jobs[event.job_id]
-            lines = list(logs.get(event.job_id, ()))
-            if lost:
-                job.followed = False
-                job.ended_at = job.ended_at or event.ts
-                lines.append("[the session ended while this job ran; it is not followed now]")
-                self.job_list.replace_option_prompt(job.job_id, self._prompt(job))
-            if lines:
-                self._on_job_log(p.JobLog(job_id=event.job_id, lines=lines))
+        known = set(self.jobs)
+        try:
+            for event in message.events(self.HISTORY_TYPES):
+                if isinstance(event, p.JobUpdated) and event.job_id not in known:
+                    self._on_job_updated(event, followed=False)
+                elif isinstance(event, p.JobLog) and event.job_id not in known:
+                    self._on_job_log(event)
+        except Exception as exc:  # a damaged history must not take the app down
+            history_failed(self, exc)
         self._refresh_title()
 
     # --------------------------------------------------------------- selection

@@ -6,7 +6,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from ml_intern_tui.core import protocol as p
-from ml_intern_tui.tui.messages import AgentEvent
+from ml_intern_tui.tui.messages import AgentEvent, AgentHistory
 
 _MARK: dict[str, tuple[str, str, str]] = {
     "completed": ("✓", "$success", "$text-muted strike"),
@@ -19,6 +19,7 @@ class PlanPanel(Static):
     """Re-renders its few lines on every ``plan_updated``; items are short."""
 
     EVENT_TYPES = frozenset({"plan_updated", "ready"})
+    HISTORY_TYPES = frozenset({"plan_updated"})
 
     DEFAULT_CSS = """
     PlanPanel {
@@ -46,6 +47,12 @@ class PlanPanel(Static):
             self.set_items(event.items)
         elif message.new_session and self.items:
             self.set_items([])
+
+    def on_agent_history(self, message: AgentHistory) -> None:
+        """A resumed session's plan, as its last update left it."""
+        for event in message.events(self.HISTORY_TYPES):
+            if isinstance(event, p.PlanUpdated):
+                self.set_items(event.items)
 
     def set_items(self, items: list[p.PlanItem]) -> None:
         self.items = list(items)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +15,7 @@ from textual.widgets.tree import TreeNode
 
 from ml_intern_tui.core import protocol as p
 from ml_intern_tui.tui.formatting import format_duration, one_line, short_args
-from ml_intern_tui.tui.messages import AgentEvent
+from ml_intern_tui.tui.messages import AgentEvent, AgentHistory, history_failed
 
 GLYPHS: dict[str, tuple[str, str]] = {
     "running": ("●", "$warning"),
@@ -93,6 +93,9 @@ class ToolTree(Tree[NodeData]):
             "undone",
         }
     )
+
+    HISTORY_TYPES = EVENT_TYPES - {"ready"}
+    """What the tree takes from a resumed session's history (its turns from ``tree_from``)."""
 
     DEFAULT_CSS = """
     ToolTree {
@@ -288,32 +291,26 @@ class ToolTree(Tree[NodeData]):
 
     # ------------------------------------------------------------------ resume
 
-    def restore(self, events: Iterable[p.EventBase], *, ended: float) -> None:
-        """Rebuild the tree from a saved session's events in one pass, without scrolling.
+    def on_agent_history(self, message: AgentHistory) -> None:
+        """Grow the tree of a resumed session with the live handlers, without scrolling.
 
-        Calls that were still running when the session ended are marked cancelled and
-        calls still waiting for an approval abandoned: neither can finish any more.
+        The core gives every call the session left unfinished its end (cancelled, or
+        abandoned when it waited for an approval), so nothing here stays running.
         """
+        history = message.history
+        if history.turns_before:
+            earlier = history.turns_before
+            noun = "turn" if earlier == 1 else "turns"
+            self.root.add_leaf(self._text((f"{earlier} earlier {noun} not shown", "dim")))
+            self._turns = earlier
         self._restoring = True
         try:
-            for event in events:
-                kind = str(getattr(event, "type", ""))
-                handler = getattr(self, f"_on_{kind}", None)
-                if handler is not None and kind in self.EVENT_TYPES:
-                    handler(event)
+            for event in message.events(self.HISTORY_TYPES, start=history.tree_from):
+                getattr(self, f"_on_{getattr(event, 'type', '')}")(event)
+        except Exception as exc:  # a damaged history must not take the app down
+            history_failed(self, exc)
         finally:
             self._restoring = False
-        for record in self.records.values():
-            if record.status in ACTIVE:
-                waiting = record.status == "waiting"
-                record.status = "abandoned" if waiting else "cancelled"
-                record.summary = record.summary or (
-                    "not run: the session ended before it was approved"
-                    if waiting
-                    else "did not finish: the session ended while it ran"
-                )
-                record.ended = max(ended, record.started)
-                self._relabel(record)
         last = next(reversed(self.nodes.values()), None)
         if last is not None:
             self.call_after_refresh(self.scroll_to_node, last, animate=False)

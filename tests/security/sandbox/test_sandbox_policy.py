@@ -60,7 +60,8 @@ def test_a_bwrap_that_cannot_start_is_reported_with_its_first_line(tmp_path: Pat
 
 def test_a_working_bwrap_is_active(tmp_path: Path) -> None:
     path = fake_bwrap(tmp_path / "ok", "", code=0)
-    assert detect(str(path)) == Detection(os.path.realpath(path / "bwrap"), None)
+    found = detect(str(path))
+    assert (found.bwrap, found.problem) == (os.path.realpath(path / "bwrap"), None)
     assert Sandbox(path=str(path)).active
     assert not Sandbox(mode="off", path=str(path)).active  # off: the user's choice
 
@@ -75,9 +76,12 @@ def test_read_only_commands_need_nothing_unless_they_ask_to_leave(tmp_path: Path
     net = request(active, tmp_path, "git status", network=True)
     assert net is not None and (net.kind, net.operation) == ("unsandboxed", "run_network")
     assert net.reason == "needs the network"
-    out = request(active, tmp_path, "cat ~/.ssh/id_rsa", outside_sandbox=True)
+    out = request(active, tmp_path, "cat README.md", outside_sandbox=True)
     assert out is not None and (out.kind, out.operation) == ("unsandboxed", "run_unsandboxed")
     assert "runs OUTSIDE the sandbox" in out.details
+    # A credential read outside the sandbox (which hides it) always asks.
+    secret = request(active, tmp_path, "cat ~/.ssh/id_rsa", outside_sandbox=True)
+    assert secret is not None and secret.kind == "protected"
 
 
 def test_contained_commands_are_local_and_say_where_they_run(tmp_path: Path) -> None:

@@ -89,8 +89,10 @@ async def test_background_jobs_run_in_the_sandbox_and_cancel_kills_them(
     assert "in the sandbox · no network" in result.output
     assert result.data is not None
     job_id = result.data["job_id"]
-    await wait_until(lambda: bool(pids_with(a)), what="the job's sleep")
-    assert not target.exists() and (ctx.cwd / "in-project.txt").exists()
+    # The shell's own command line holds the sleep's number before it ran the touches.
+    in_project = ctx.cwd / "in-project.txt"
+    await wait_until(lambda: bool(pids_with(a)) and in_project.exists(), what="the job's sleep")
+    assert not target.exists()
     assert await jobs.cancel(job_id)
     record = jobs.require(job_id)
     assert record.status == "cancelled"

@@ -13,7 +13,7 @@ that the blank line Rich puts before a list or quote that opens the text is left
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rich.segment import Segment
 
@@ -129,7 +129,7 @@ def _markdown(text: str, code_theme: str) -> Markdown:
 
     markdown = Markdown.__new__(Markdown)
     markdown.markup = text
-    markdown.parsed = _rich_parser().parse(text)
+    markdown.parsed = _web_links_only(_rich_parser().parse(text))
     markdown.code_theme = code_theme
     markdown.justify = None
     markdown.style = "none"
@@ -137,6 +137,24 @@ def _markdown(text: str, code_theme: str) -> Markdown:
     markdown.inline_code_lexer = None
     markdown.inline_code_theme = code_theme
     return markdown
+
+
+LINK_SCHEMES = ("http://", "https://", "mailto:")
+"""Links the model may plant in its answer as terminal hyperlinks. A ``file:``, ``ssh:``
+or an application's own scheme (``vscode://…``) opens something on the user's machine
+at a click; such a link is drawn as its text only."""
+
+
+def _web_links_only(tokens: list[Any]) -> list[Any]:
+    """``tokens`` with every link that is not a web link unlinked (its text stays)."""
+    for token in tokens:
+        if token.type == "link_open":
+            href = str(token.attrs.get("href", "")).strip().lower()
+            if not href.startswith(LINK_SCHEMES):
+                token.attrs["href"] = ""
+        if token.children:
+            _web_links_only(token.children)
+    return tokens
 
 
 Drawings = dict[tuple[object, ...], list[Segment]]
