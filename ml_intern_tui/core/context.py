@@ -157,6 +157,7 @@ class ContextManager:
         """Each counted message's share of a request, by ``id`` (the message is kept with
         it, so an id cannot be reused while its entry lives)."""
         self._empty: int | None = None
+        self._counting = asyncio.Lock()
         """The counter's figure for a request without messages."""
         self._tokens: int | None = None
         self._version = 0
@@ -230,15 +231,18 @@ class ContextManager:
 
         The total is kept only if nothing changed meanwhile (then ``tokens()`` counts).
         """
-        if self._tokens is not None:
-            return
-        version = self._version
-        messages = list(self._messages)
-        new = [m for m in messages if not self._has_share(m)]
-        if sum(_size(m) for m in new) > INLINE_COUNT_CHARS:
-            await asyncio.to_thread(self._count, new)
-        if version == self._version:
-            self._tokens = self._count(messages)
+        # One count at a time: a second caller (the turn starting while a resumed history
+        # is counted in the background) waits for the first, then finds it all counted.
+        async with self._counting:
+            if self._tokens is not None:
+                return
+            version = self._version
+            messages = list(self._messages)
+            new = [m for m in messages if not self._has_share(m)]
+            if sum(_size(m) for m in new) > INLINE_COUNT_CHARS:
+                await asyncio.to_thread(self._count, new)
+            if version == self._version:
+                self._tokens = self._count(messages)
 
     def usage(self) -> tuple[int, int, int]:
         """(used, limit, threshold) for the ``context_usage`` event."""

@@ -234,6 +234,7 @@ class TurnRunner:
                 return
             # A compaction that cannot get under the threshold does not stop the call: the
             # window we know may be stale (a server restarted with more), the server judges.
+            await self.s.context.count_in_thread()  # a resumed history: off the loop
             if self.s.context.needs_compaction() and not await self.compact(report=False):
                 self.s.publish(
                     Notice(level="warning", text=f"Compaction: {self.compaction_problem}")
