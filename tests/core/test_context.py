@@ -194,6 +194,34 @@ async def test_a_big_new_message_is_counted_off_the_event_loop() -> None:
     assert len(threads) == 1  # the share was kept: not counted again
 
 
+async def test_a_resumed_history_is_counted_once_off_the_loop_when_two_ask() -> None:
+    """The background count after a resume and the first turn's count overlap: the
+    history is counted once, in a worker thread, and the turn finds the total."""
+    import asyncio
+    import threading
+    import time
+
+    loop_thread = threading.current_thread().name
+    counted: list[str] = []
+
+    def counter(messages: list[Message]) -> int:
+        if messages:
+            counted.append(threading.current_thread().name)
+            time.sleep(0.0005)  # a real tokenizer takes a while: the two asks overlap
+        return count(messages)
+
+    cm = ContextManager("SYS", limit=10**9, counter=counter)
+    history: list[Message] = [{"role": "user", "content": "go"}]
+    for n in range(300):
+        history.append({"role": "assistant", "content": f"step {n} " + "z" * 200})
+    cm.restore(history)
+    await asyncio.gather(cm.count_in_thread(), cm.count_in_thread())
+    assert cm.needs_compaction() is False
+    assert len(counted) == 1 + len(history)  # every message once (the system prompt too)
+    assert loop_thread not in counted
+    assert cm.tokens() == count(cm.messages)
+
+
 def test_usage_threshold_and_needs_compaction() -> None:
     cm, _ = make(limit=100, threshold_ratio=0.5)
     assert cm.usage() == (3, 100, 50)
