@@ -3,6 +3,7 @@
 Run from the repository root::
 
     .venv/bin/python bench/tui.py stream   # 20,000 tokens from the fake OpenAI server
+    .venv/bin/python bench/tui.py first    # a fresh app's first call: first token, 2,000 words
     .venv/bin/python bench/tui.py joblog   # 200,000 log lines through the jobs pane
     .venv/bin/python bench/tui.py all      # both, as a table against the targets (make bench)
 
@@ -188,6 +189,100 @@ async def bench_stream(tokens: int) -> dict[str, float]:
     }
 
 
+FIRST_SERVER_SCRIPT = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from fakes.openai_server import FakeOpenAI, Reply, _Handler
+words = int(sys.argv[2])
+text = " ".join(f"word{i % 97}" + ("\\n\\n" if i % 80 == 79 else "") for i in range(words))
+sent = []
+
+class Timed(FakeOpenAI):
+    def _handler_class(self):
+        class Handler(_Handler):
+            server_fake = self
+            def do_POST(self):
+                super().do_POST()
+                sent.append(time.monotonic())
+        return Handler
+
+with Timed() as fake:
+    fake.enqueue(Reply(text=text, chunks=round(words * 1.3), finish_reason="stop"))
+    print(fake.base_url, flush=True)
+    sys.stdin.read()
+print(json.dumps(sent), flush=True)
+"""
+
+
+def _first_hook() -> None:
+    """Called when the first token is on screen (profilers hook it)."""
+
+
+TYPING_S = 3.0
+"""How long the user types the first prompt after the app is ready."""
+
+
+async def bench_first(words: int) -> dict[str, float]:
+    """The first model call of a fresh app, as a user makes it: the app starts, the user
+    types while it warms up, presses Enter. Time to the first token on screen, and from
+    the server's last byte of a ``words``-word answer to all of it on screen."""
+    import subprocess
+
+    from ml_intern_tui.agent import build_runtime
+    from ml_intern_tui.config.schema import AppConfig
+
+    proc = subprocess.Popen(  # noqa: ASYNC220 - before the app starts
+        [sys.executable, "-c", FIRST_SERVER_SCRIPT, str(TESTS), str(words)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    base_url = proc.stdout.readline().strip()
+    try:
+        os.environ["VLLM_BASE_URL"] = base_url
+        os.environ["VLLM_API_KEY"] = "sk-fake"
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = AppConfig.model_validate({"model": "vllm/fake", "llm": {"max_retries": 0}})
+            runtime = build_runtime(settings, cwd=Path(tmp))
+            app = MLInternApp(runtime)
+            async with app.run_test(size=(120, 40)) as pilot:
+                await wait_until(lambda: app.header.session_id)
+                # The user types for a few seconds while the app warms up in the
+                # background (started after its first frame), then presses Enter.
+                await asyncio.sleep(TYPING_S)
+                monitor = StallMonitor()
+                monitor.start()
+                start = time.perf_counter()
+                app.submit(p.UserInput(text="go"))
+
+                def first_token() -> bool:
+                    block = app.chat.latest_assistant()
+                    return block is not None and bool(block.source.strip())
+
+                # The text is in the widget: the next frame (within ~16 ms) paints it.
+                await wait_until(first_token, poll=0.001)
+                first = time.perf_counter() - start
+                _first_hook()
+                block = app.chat.latest_assistant()
+                assert block is not None
+                await wait_until(lambda: block.finished, poll=0.005)
+                await pilot.pause()
+                shown_at = time.monotonic()
+                monitor.stop()
+                assert len(block.source.split()) >= words - 1, "answer not all shown"
+    finally:
+        proc.stdin.close()
+        sent = json.loads(proc.stdout.readline() or "[]")
+        proc.wait(timeout=10)
+    return {
+        "words": words,
+        "first_token_s": round(first, 3),
+        "after_last_byte_s": round(shown_at - sent[-1], 3) if sent else -1.0,
+        "worst_stall_ms": round(monitor.worst * 1000, 1),
+    }
+
+
 async def bench_stream_ui(tokens: int, seconds: float) -> dict[str, float]:
     """The UI alone: ``tokens`` deltas published over ``seconds`` by a fake runtime.
 
@@ -281,12 +376,13 @@ async def bench_joblog(lines: int, batch: int, metrics: bool = True) -> dict[str
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("which", choices=["stream", "stream-ui", "joblog", "all"])
+    parser.add_argument("which", choices=["stream", "stream-ui", "first", "joblog", "all"])
     parser.add_argument("--json", action="store_true", help="print the raw result as JSON")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--tokens", type=int, default=20_000)
     parser.add_argument("--lines", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--words", type=int, default=2000, help="first: the answer's length")
     parser.add_argument(
         "--no-metrics", action="store_true", help="joblog: do not read metrics from the lines"
     )
@@ -294,6 +390,8 @@ def main() -> int:
     results: list[tuple[str, dict[str, Any]]] = []
     if args.which in ("stream", "all"):
         results.append(("stream", asyncio.run(bench_stream(args.tokens))))
+    if args.which in ("first", "all"):
+        results.append(("first", asyncio.run(bench_first(args.words))))
     if args.which == "stream-ui":
         results.append(("stream-ui", asyncio.run(bench_stream_ui(args.tokens, args.seconds))))
     if args.which in ("joblog", "all"):
@@ -313,6 +411,10 @@ TARGETS = {
         ("worst_stall_ms", "worst loop stall ms", 50.0, True),
     ],
     "stream-ui": [("worst_stall_ms", "worst loop stall ms", 50.0, True)],
+    "first": [
+        ("first_token_s", "first token after Enter s", 0.15, True),
+        ("after_last_byte_s", "shown after last byte s", 0.5, True),
+    ],
     "joblog": [
         ("lines_per_s", "lines per second", 100_000.0, False),
         ("rss_growth_mb", "memory growth MB", 50.0, True),

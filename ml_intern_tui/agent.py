@@ -174,10 +174,16 @@ class AgentRuntime:
                     await service.aclose()
 
     async def warm_up(self) -> None:
-        """Import the heavy libraries in a thread (call after the first frame)."""
-        from ml_intern_tui.core.llm import ensure_litellm
+        """Import the heavy libraries and walk the model's call path once, in a thread
+        (the app calls it after the first frame, headless mode at its start)."""
+        from ml_intern_tui.core.models import resolve_model
+        from ml_intern_tui.core.warmup import warm_provider
 
-        await ensure_litellm()
+        try:
+            route = resolve_model(self.settings.model, router_base=self.settings.llm.hf_router_base)
+        except ValueError:  # the loop reports a bad model id; warm litellm all the same
+            route = None
+        await asyncio.to_thread(warm_provider, route)
 
     @property
     def stopped(self) -> asyncio.Event:

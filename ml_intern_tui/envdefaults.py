@@ -12,6 +12,10 @@ OFFLINE_SAFE_ENV = {
     # litellm: no cost-map fetch at import, no .env loading into our process.
     "LITELLM_LOCAL_MODEL_COST_MAP": "True",
     "LITELLM_MODE": "PRODUCTION",
+    # litellm: no scan of every request's messages for base64 to shorten in its logging
+    # payload (we give it no logger): on a 150k-token history, a pass over ~600 kB after
+    # every call, partly in a thread that holds the GIL.
+    "MAX_BASE64_LENGTH_FOR_LOGGING": "0",
     # huggingface_hub: no agent-harness lookup, no experimental warnings on stderr.
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "HF_HUB_DISABLE_EXPERIMENTAL_WARNING": "1",

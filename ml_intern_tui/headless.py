@@ -425,6 +425,13 @@ class McpWait:
             )
 
 
+async def _warm_up(runtime: Any) -> None:
+    warm_up = getattr(runtime, "warm_up", None)
+    if warm_up is not None:
+        with contextlib.suppress(Exception):  # only a warm-up
+            await warm_up()
+
+
 def run_headless(
     runtime: Any, prompt: str, *, json_mode: bool = False, history: bool = False
 ) -> int:
@@ -490,6 +497,9 @@ async def _run(
     except (NotImplementedError, RuntimeError):  # pragma: no cover - non-main thread
         pass
 
+    # The model's call path warms up while the session starts (the first call then
+    # costs what later ones do).
+    warm = asyncio.create_task(_warm_up(runtime))
     task = asyncio.create_task(runtime.run())
     ready = asyncio.create_task(outcome.ready.wait())
     done = asyncio.create_task(outcome.done.wait())
@@ -500,7 +510,7 @@ async def _run(
         submitted = True
         runtime.submit(UserInput(text=prompt))
         await asyncio.wait({task, done}, return_when=asyncio.FIRST_COMPLETED)
-    for waiter in (ready, done):
+    for waiter in (ready, done, warm):
         waiter.cancel()
     runtime.submit(Shutdown())
     try:

@@ -5,6 +5,12 @@ says where a message came from) and never reach the model (``for_llm`` strips th
 Every change is reported to ``on_change`` as a journal record, and ``rebuild`` replays
 those records, so a session can be resumed exactly as it was. Token counts are ours
 (plus the tool schemas, ``overhead``) mapped onto the server's scale by ``calibration``.
+
+Counting is per message: a request's count is the count of an empty request plus each
+message's own share (litellm's counter adds up that way), and a message's share is
+counted once and kept while it is in the history (messages are never changed in place).
+After a model call only the new messages are counted, so the cost does not grow with
+the session; a big new message is counted in a worker thread (``count_in_thread``).
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ DROPPED_NOTICE = (
     "[{count} earlier messages were removed to fit the model's context window (no summary "
     "could be written: {why}); the full text is in the session journal]"
 )
+INLINE_COUNT_CHARS = 32_000
+"""New text up to this size is counted on the event loop (a thread hop costs more)."""
 FIT_PASSES = 3
 """Rounds of cutting before compaction gives up (each recounts what the cuts left)."""
 NOTE_KINDS = frozenset({"window", "token_calibration"})
@@ -73,6 +81,15 @@ def is_real_user(message: Message) -> bool:
         message.get("_origin"),
         message.get("_replaced_origin"),
     )
+
+
+def _size(message: Message) -> int:
+    """About how much text a message holds (to choose where to count it)."""
+    size = len(str(message.get("content") or ""))
+    for call in message.get("tool_calls") or ():
+        function = call.get("function") if isinstance(call, dict) else None
+        size += len(str(function.get("arguments") or "")) if isinstance(function, dict) else 0
+    return size
 
 
 def _dropped(count: int, why: BaseException) -> Message:
@@ -136,6 +153,12 @@ class ContextManager:
         self.base_limit = limit
         """The window before any server said otherwise (config, litellm's model map)."""
         self._checkpoints: list[_Checkpoint] = []
+        self._shares: dict[int, tuple[Message, int]] = {}
+        """Each counted message's share of a request, by ``id`` (the message is kept with
+        it, so an id cannot be reused while its entry lives)."""
+        self._empty: int | None = None
+        self._counting = asyncio.Lock()
+        """The counter's figure for a request without messages."""
         self._tokens: int | None = None
         self._version = 0
         """Bumped on every change, so a count made in a thread knows if it is still true."""
@@ -203,16 +226,23 @@ class ContextManager:
             self.on_change({**record, "model": self.model} if self.model else record)
 
     async def count_in_thread(self) -> None:
-        """Count the history in a worker thread, so a long one does not hold the loop.
+        """Count the messages not counted yet; in a worker thread when they are big
+        (a long tool output, a resumed history), so the event loop stays free.
 
-        The count is kept only if nothing changed meanwhile (then ``tokens()`` counts).
+        The total is kept only if nothing changed meanwhile (then ``tokens()`` counts).
         """
-        if self._tokens is not None:
-            return
-        version = self._version
-        counted = await asyncio.to_thread(self._count, list(self._messages))
-        if version == self._version:
-            self._tokens = counted
+        # One count at a time: a second caller (the turn starting while a resumed history
+        # is counted in the background) waits for the first, then finds it all counted.
+        async with self._counting:
+            if self._tokens is not None:
+                return
+            version = self._version
+            messages = list(self._messages)
+            new = [m for m in messages if not self._has_share(m)]
+            if sum(_size(m) for m in new) > INLINE_COUNT_CHARS:
+                await asyncio.to_thread(self._count, new)
+            if version == self._version:
+                self._tokens = self._count(messages)
 
     def usage(self) -> tuple[int, int, int]:
         """(used, limit, threshold) for the ``context_usage`` event."""
@@ -265,6 +295,7 @@ class ContextManager:
         self._append({"role": "user", "content": text, "_origin": origin})
 
     def replace_system_prompt(self, text: str) -> None:
+        self._shares.pop(id(self._messages[0]), None)
         self._messages[0] = {"role": "system", "content": text}
         self._changed({"kind": "system", "content": text})
 
@@ -307,6 +338,7 @@ class ContextManager:
             return "compaction", ""
         length = max(1, min(checkpoint.index, len(self._messages)))
         del self._messages[length:]
+        self._forget_shares()
         self._rewrites += 1
         self._changed({"kind": "truncate", "length": length})
         return "turn", checkpoint.text
@@ -512,7 +544,32 @@ class ContextManager:
     # ------------------------------------------------------------ internals
 
     def _count(self, messages: Sequence[Message]) -> int:
-        return int(self._counter(strip_private(messages)))
+        """Our count of a request with ``messages`` (each message counted once, ever)."""
+        return self._empty_count() + sum(self._share(m) for m in messages)
+
+    def _empty_count(self) -> int:
+        if self._empty is None:
+            self._empty = int(self._counter([]))
+        return self._empty
+
+    def _has_share(self, message: Message) -> bool:
+        entry = self._shares.get(id(message))
+        return entry is not None and entry[0] is message
+
+    def _share(self, message: Message) -> int:
+        """What ``message`` adds to a request's count (cached while it is kept)."""
+        entry = self._shares.get(id(message))
+        if entry is not None and entry[0] is message:
+            return entry[1]
+        share = int(self._counter(strip_private([message]))) - self._empty_count()
+        self._shares[id(message)] = (message, share)
+        return share
+
+    def _forget_shares(self) -> None:
+        """Drop the shares of messages no longer in the history (after a rewrite)."""
+        kept = {id(m) for m in self._messages}
+        for key in [k for k in self._shares if k not in kept]:
+            del self._shares[key]
 
     def _total(self, messages: Sequence[Message]) -> int:
         """A request with these messages, on the server's scale when known."""
@@ -524,6 +581,7 @@ class ContextManager:
 
     def _replace(self, messages: list[Message]) -> None:
         self._messages = list(messages)
+        self._forget_shares()
         self._rewrites += 1
         self._changed({"kind": "replace", "messages": [dict(m) for m in messages]})
 

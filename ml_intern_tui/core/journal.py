@@ -9,8 +9,9 @@ never got a user message is ``unused``: the loop discards it, and lists leave su
 sessions out. The model's reasoning is kept as one ``reasoning_delta`` event per stretch
 of reasoning, so a resumed chat can show it again; the other streaming events are left
 out (their final forms are kept). Records are scrubbed with ``redact`` before they reach
-the disk and flushed at once; conversation records are also fsync'ed, so a killed
-process loses nothing it had finished. Reading back is forgiving: a torn last line is
+the disk and flushed at once, so a killed process loses nothing it had finished;
+conversation records are also fsync'ed, in a thread of their own (``disk_sync``) so the
+event loop never waits on the disk (closing waits for it). Reading back is forgiving: a torn last line is
 ignored and unreadable lines are counted, never fatal.
 """
 
@@ -30,6 +31,7 @@ from typing import IO, Any
 from pydantic import ValidationError
 
 from ml_intern_tui import __version__
+from ml_intern_tui.core.disk_sync import DiskSync
 from ml_intern_tui.core.protocol import EVENT_ADAPTER, EventBase, ReasoningDelta
 from ml_intern_tui.core.redact import redact
 
@@ -82,6 +84,7 @@ class Journal:
         self.has_user_message = False
         """A user message (or a turn) was recorded through this handle."""
         self._handle: IO[str] | None = handle
+        self._disk = DiskSync(handle.fileno)
         self._lock = threading.Lock()
         self._reasoning: list[str] = []
         self._reasoning_event: ReasoningDelta | None = None
@@ -144,7 +147,7 @@ class Journal:
         """Write one record as one scrubbed JSON line and flush it.
 
         ``durable`` forces (or skips) an fsync; by default conversation records are
-        fsync'ed and the others only flushed.
+        fsync'ed (in the background: ``sync`` waits for it) and the others only flushed.
         """
         kind = record.get("kind")
         if not isinstance(kind, str) or not kind:
@@ -162,8 +165,12 @@ class Journal:
                 raise JournalError(f"the session journal {self.path} is closed")
             handle.write(line + "\n")
             handle.flush()
-            if sync:
-                os.fsync(handle.fileno())
+        if sync:
+            self._disk.request()
+
+    def sync(self, timeout: float | None = None) -> bool:
+        """Wait until every conversation record written so far is fsync'ed."""
+        return self._disk.wait(timeout)
 
     def record_event(self, event: EventBase) -> None:
         """Append a protocol event; streamed reasoning is gathered into one event."""
@@ -201,6 +208,7 @@ class Journal:
 
     def discard(self) -> None:
         """Close and delete the file (for an ``unused`` journal: it would only clutter lists)."""
+        self._disk.stop()
         with self._lock:
             handle, self._handle = self._handle, None
         if handle is not None:
@@ -212,6 +220,7 @@ class Journal:
     def close(self) -> None:
         if self._handle is not None:
             self._flush_reasoning()
+        self._disk.stop()
         with self._lock:
             handle, self._handle = self._handle, None
         if handle is not None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ml_intern_tui import envdefaults
-from ml_intern_tui.core import known_secrets, thinking
+from ml_intern_tui.core import known_secrets, openai_body, thinking
 from ml_intern_tui.core.llm_errors import (
     ContextOverflowError,
     LLMError,
@@ -30,6 +30,7 @@ from ml_intern_tui.core.llm_errors import (
 from ml_intern_tui.core.models import ModelRoute
 from ml_intern_tui.core.pricing import CallCost, CallUsage, Pricer
 from ml_intern_tui.core.prompt_cache import cache_kwargs
+from ml_intern_tui.core.sdk_stream import estimated_usage, sdk_stream, served_model
 
 __all__ = [
     "ContextOverflowError",
@@ -72,6 +73,8 @@ def load_litellm() -> Any:
             module.drop_params = True
             for name in _LITELLM_LOGGERS:
                 logging.getLogger(name).setLevel(logging.ERROR)
+            # The SDK's per-request walk over the whole history is skipped for plain JSON.
+            openai_body.install()
             _litellm = module
     return _litellm
 
@@ -178,9 +181,11 @@ class _Answer:
         self.thinking = thinking.ThinkingCollector()
 
     def note_response(self, response: Any) -> None:
-        """Read who served the call from litellm's copy of the response headers."""
+        """Read who served the call from litellm's copy of the response headers (or,
+        on a chunk read from the SDK, from the model it names)."""
         if self.served_by is None:
-            self.served_by = _served_by(getattr(response, "_hidden_params", None))
+            hidden = getattr(response, "_hidden_params", None)
+            self.served_by = _served_by(hidden if hidden is not None else served_model(response))
 
     def add_chunk(self, chunk: Any) -> None:
         self.note_response(chunk)
@@ -457,10 +462,13 @@ class LLMClient:
 
     async def _stream_into(self, answer: _Answer, litellm: Any, kwargs: dict[str, Any]) -> None:
         stream = await litellm.acompletion(**kwargs)
+        # OpenAI-compatible answers are read from the SDK's own stream (sdk_stream.py).
+        raw = sdk_stream(stream)
+        answer.note_response(stream)
         loop = asyncio.get_running_loop()
         yielded_at = loop.time()
         try:
-            iterator = stream.__aiter__()
+            iterator = (raw if raw is not None else stream).__aiter__()
             while True:
                 try:
                     chunk = await iterator.__anext__()
@@ -470,10 +478,7 @@ class LLMClient:
                     raise stream_error(exc, self.route) from exc
                 answer.add_chunk(chunk)
                 if answer.finish_reason is not None and getattr(chunk, "usage", None):
-                    # The usage chunk is the last thing the provider sends. litellm then
-                    # assembles the whole response again for its own logging (a second
-                    # pass over every chunk: over a second for a 20,000-token answer).
-                    break
+                    break  # the usage chunk is the last thing the provider sends
                 # A fast stream whose chunks are already buffered never suspends: give the
                 # event loop (the UI) a turn every few milliseconds.
                 if loop.time() - yielded_at > YIELD_EVERY_S:
@@ -483,10 +488,18 @@ class LLMClient:
             with contextlib.suppress(Exception):  # also on cancel: free the HTTP stream now
                 await stream.aclose()
             _release_chunks(stream)
-        if not _provider_finished(stream, answer):
+        finished = answer.finish_reason is not None if raw else _provider_finished(stream, answer)
+        if not finished:
             empty = not (answer.text or answer.reasoning or answer.calls)
             what = "sent nothing" if empty else "ended before it finished"
             raise StreamEndedError(f"the model's answer stream {what}", empty=empty)
+        if raw is not None and answer.usage is None:
+            # A server that reports no usage: estimated, as litellm's own pass did.
+            arguments = ["".join(call.arguments) for call in answer.calls.values()]
+            answer.usage = await asyncio.to_thread(
+                estimated_usage, count_tokens, self.route.litellm_model, kwargs,
+                "".join(answer.text), arguments,
+            )
 
 
 def _release_chunks(stream: Any) -> None:

@@ -8,6 +8,7 @@ whole sessions on disk (fork into a new id with its files, delete with its files
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -20,12 +21,12 @@ from ml_intern_tui.core.journal import (
     FILES_SUFFIX,
     SUFFIX,
     JournalError,
-    _is_system,
     _scan,
     files_dir,
     new_session_id,
     remove_files,
 )
+from ml_intern_tui.core.journal_lines import JournalLine, lines
 from ml_intern_tui.core.session_files import copy_session_files, path_renames
 
 TITLE_CHARS = 80
@@ -79,27 +80,26 @@ def _one_line(text: str, limit: int = TITLE_CHARS) -> str:
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
-def _first_user_text(records: list[dict[str, Any]]) -> str:
-    for record in records:
-        if record.get("kind") != "message":
+def _first_user_text(lines: list[JournalLine]) -> str:
+    for line in lines:
+        if line.kind != "message" or line.role != "user":
             continue
-        message = record.get("message", record)
-        if isinstance(message, dict) and message.get("role") == "user":
+        message = line.message()
+        if message is not None and message.get("role") == "user":
             text = _text_of(message.get("content"))
             if text.strip():
                 return text
-    for record in records:  # no message records: fall back to the first turn's input
-        event = record.get("event") if record.get("kind") == "event" else None
+    for line in lines:  # no message records: fall back to the first turn's input
+        event = line.event() if line.may_be_event("turn_started") else None
         if isinstance(event, dict) and event.get("type") == "turn_started" and event.get("text"):
             return str(event["text"])
     return ""
 
 
-def _last_answer(records: list[dict[str, Any]]) -> str:
-    for record in reversed(records):
-        kind = record.get("kind")
-        if kind == "event":
-            event = record.get("event")
+def _last_answer(lines: list[JournalLine]) -> str:
+    for line in reversed(lines):
+        if line.may_be_event("assistant_message"):
+            event = line.event()
             if (
                 isinstance(event, dict)
                 and event.get("type") == "assistant_message"
@@ -107,9 +107,9 @@ def _last_answer(records: list[dict[str, Any]]) -> str:
                 and str(event.get("text") or "").strip()
             ):
                 return str(event["text"])
-        elif kind == "message":
-            message = record.get("message")
-            if isinstance(message, dict) and message.get("role") == "assistant":
+        elif line.kind == "message" and line.role == "assistant":
+            message = line.message()
+            if message is not None and message.get("role") == "assistant":
                 text = _text_of(message.get("content"))
                 if text.strip():
                     return text
@@ -123,39 +123,69 @@ def _clip(text: str, limit: int = PREVIEW_CHARS, *, tail: bool = False) -> str:
     return "…" + text[-(limit - 1) :].lstrip() if tail else text[: limit - 1].rstrip() + "…"
 
 
-def _last_unpriced(records: list[dict[str, Any]]) -> int:
-    for record in reversed(records):
-        event = record.get("event") if record.get("kind") == "event" else None
+def _last_spend(lines: list[JournalLine]) -> dict[str, Any] | None:
+    for line in reversed(lines):
+        event = line.event() if line.may_be_event("spend") else None
         if isinstance(event, dict) and event.get("type") == "spend":
-            count = event.get("unpriced_calls")
-            return count if isinstance(count, int) and count > 0 else 0
-    return 0
-
-
-def _last_cost(records: list[dict[str, Any]]) -> float | None:
-    for record in reversed(records):
-        event = record.get("event") if record.get("kind") == "event" else None
-        if isinstance(event, dict) and event.get("type") == "spend":
-            try:
-                return float(event.get("llm_usd") or 0.0) + float(event.get("jobs_usd") or 0.0)
-            except (TypeError, ValueError):
-                return None
+            return event
     return None
+
+
+def _unpriced(spend: dict[str, Any] | None) -> int:
+    count = spend.get("unpriced_calls") if spend is not None else None
+    return count if isinstance(count, int) and count > 0 else 0
+
+
+def _cost(spend: dict[str, Any] | None) -> float | None:
+    if spend is None:
+        return None
+    try:
+        return float(spend.get("llm_usd") or 0.0) + float(spend.get("jobs_usd") or 0.0)
+    except (TypeError, ValueError):
+        return None
+
+
+_INFO_CACHE: dict[Path, tuple[tuple[int, int, int], SessionInfo]] = {}
+"""Summaries by journal path with the file's (inode, size, mtime) when they were made:
+a journal only grows, so an unchanged one is not read again (the browser reopens fast)."""
+_INFO_CACHE_MAX = 4096
 
 
 def session_info(path: Path) -> SessionInfo:
     """Summarise one journal file (raises ``JournalError`` when it cannot be read)."""
     path = Path(path)
-    records, _skipped, _torn = _scan(path)
-    if not any(r.get("kind") in ("meta", "message") for r in records):
-        raise JournalError(f"{path} is not a session journal")
     try:
-        updated = path.stat().st_mtime
+        stat = path.stat()
+    except FileNotFoundError as exc:
+        raise JournalError(f"no session journal at {path}") from exc
     except OSError as exc:
         raise JournalError(f"cannot read the session journal {path}: {exc.strerror}") from exc
-    meta = next((r for r in records if r.get("kind") == "meta"), {})
+    stamp = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    cached = _INFO_CACHE.get(path)
+    if cached is not None and cached[0] == stamp:
+        return dataclasses.replace(cached[1])
+    info = _summarise(path, stat.st_mtime)
+    if len(_INFO_CACHE) >= _INFO_CACHE_MAX:
+        _INFO_CACHE.clear()
+    _INFO_CACHE[path] = (stamp, info)
+    return dataclasses.replace(info)
+
+
+def _summarise(path: Path, updated: float) -> SessionInfo:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise JournalError(f"no session journal at {path}") from exc
+    except OSError as exc:
+        raise JournalError(f"cannot read the session journal {path}: {exc.strerror}") from exc
+    records = list(lines(data))
+    if not any(line.kind in ("meta", "message") for line in records):
+        raise JournalError(f"{path} is not a session journal")
+    meta_line = next((line for line in records if line.kind == "meta"), None)
+    meta = (meta_line.record() if meta_line is not None else None) or {}
     created = meta.get("created")
     prompt = _first_user_text(records)
+    spend = _last_spend(records)
     return SessionInfo(
         session_id=str(meta.get("session_id") or path.stem),
         path=path,
@@ -163,13 +193,13 @@ def session_info(path: Path) -> SessionInfo:
         model=str(meta.get("model") or ""),
         created=float(created) if isinstance(created, int | float) else updated,
         updated=updated,
-        messages=sum(1 for r in records if r.get("kind") == "message" and not _is_system(r)),
-        cost_usd=_last_cost(records),
+        messages=sum(1 for line in records if line.kind == "message" and line.role != "system"),
+        cost_usd=_cost(spend),
         prompt=_clip(prompt),
         last_answer=_clip(_last_answer(records), tail=True),
         cwd=str(meta.get("cwd") or ""),
         forked_from=str(meta.get("forked_from") or ""),
-        unpriced_calls=_last_unpriced(records),
+        unpriced_calls=_unpriced(spend),
         demo=is_demo_meta(meta),
     )
 

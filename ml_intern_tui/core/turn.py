@@ -234,6 +234,7 @@ class TurnRunner:
                 return
             # A compaction that cannot get under the threshold does not stop the call: the
             # window we know may be stale (a server restarted with more), the server judges.
+            await self.s.context.count_in_thread()  # a resumed history: off the loop
             if self.s.context.needs_compaction() and not await self.compact(report=False):
                 self.s.publish(
                     Notice(level="warning", text=f"Compaction: {self.compaction_problem}")
@@ -426,6 +427,7 @@ class TurnRunner:
                 content, event = results[call.id]
                 self.add_tool_message(call.id, content)
                 self.s.publish(event)
+        await self.s.context.count_in_thread()  # a long output is counted off the loop
         self.publish_usage()
 
     def add_tool_message(self, call_id: str, content: str) -> None:
@@ -525,6 +527,7 @@ class TurnRunner:
             content, event = results[call.call_id]
             self.add_tool_message(call.call_id, content)
             self.s.publish(event)
+        await self.s.context.count_in_thread()
         self.publish_usage()
 
     def abandon_pending(self, reason: str, status: str = "abandoned") -> None:

@@ -37,10 +37,12 @@ async def _fetch(api_base: str, api_key: str | None, timeout_s: float) -> dict[s
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     url = api_base.rstrip("/") + "/models"
     try:
-        async with (
-            httpx.AsyncClient(timeout=timeout_s, follow_redirects=False) as client,
-            client.stream("GET", url, headers=headers) as response,
-        ):
+        # Made in a thread: the first client of a process imports httpx's transport and
+        # builds an SSL context (~0.3 s), right when the user's first call is due.
+        client = await asyncio.to_thread(
+            httpx.AsyncClient, timeout=timeout_s, follow_redirects=False
+        )
+        async with client, client.stream("GET", url, headers=headers) as response:
             if response.status_code != 200:
                 return None
             data = bytearray()

@@ -13,6 +13,7 @@ from ml_intern_tui.core.context import (
     ContextManager,
     is_real_user,
     rebuild,
+    strip_private,
 )
 from ml_intern_tui.core.guards import NOT_COMPLETED_TAG
 
@@ -104,11 +105,121 @@ def test_token_count_is_cached_and_counter_sees_no_private_keys() -> None:
     cm.tokens()
     cm.tokens()
     cm.usage()
-    assert len(seen) == 1
-    assert all(not k.startswith("_") for m in seen[0] for k in m)
+    # An empty request once, then each message once, alone.
+    assert seen == [
+        [],
+        [{"role": "system", "content": "SYS"}],
+        [{"role": "user", "content": "hello"}],
+    ]
+    assert all(not k.startswith("_") for m in seen for message in m for k in message)
     cm.inject("guard text")
     assert cm.tokens() == len("SYS") + len("hello") + len("guard text")
-    assert len(seen) == 2
+    assert seen[3:] == [[{"role": "user", "content": "guard text"}]]
+
+
+def test_counting_after_each_call_costs_the_new_messages_only() -> None:
+    """A long session: every message is counted once however many calls are made."""
+    counted: list[int] = []
+
+    def counter(messages: list[Message]) -> int:
+        counted.append(len(messages))
+        return count(messages)
+
+    cm = ContextManager("SYS", limit=10**9, counter=counter)
+    cm.start_turn("go")
+    for n in range(200):
+        step(cm, f"c{n}", f"output {n}")
+        cm.tokens()
+    assert len(counted) == 1 + 2 + 400  # empty request, system, user, 200 calls + results
+    assert max(counted) == 1
+    assert cm.tokens() == count(cm.messages)
+
+
+def test_incremental_count_equals_litellms_whole_count() -> None:
+    """litellm's counter adds up per message: the cached shares give its exact figure."""
+    import json
+
+    from ml_intern_tui.core.llm import count_tokens
+
+    def litellm_count(messages: list[Message]) -> int:
+        return count_tokens("openai/fake", messages)
+
+    cm = ContextManager("You are careful.", limit=10**6, counter=litellm_count)
+    cm.start_turn("Read the data, then train.")
+    for n in range(5):
+        arguments = json.dumps({"path": f"data_{n}.csv", "limit": n})
+        call = {
+            "id": f"c{n}",
+            "type": "function",
+            "function": {"name": "read", "arguments": arguments},
+        }
+        cm.add({"role": "assistant", "content": None, "tool_calls": [call]})
+        cm.add({"role": "tool", "tool_call_id": f"c{n}", "content": "col,label\n" * (n + 3)})
+    cm.add({"role": "assistant", "content": "Done: **0.91** accuracy. ✓"})
+    assert cm.raw_tokens() == litellm_count(strip_private(cm.messages))
+
+
+def test_shares_of_messages_taken_back_are_forgotten() -> None:
+    cm, _ = make()
+    cm.start_turn("one")
+    step(cm, "c1", "a" * 50)
+    first = cm.tokens()
+    cm.start_turn("two")
+    step(cm, "c2", "b" * 70)
+    assert cm.tokens() > first + len("two") + 70
+    cm.undo()
+    assert cm.tokens() == first
+    assert len(cm._shares) == len(cm.messages)
+
+
+async def test_a_big_new_message_is_counted_off_the_event_loop() -> None:
+    import threading
+
+    threads: list[str] = []
+
+    def counter(messages: list[Message]) -> int:
+        if messages:
+            threads.append(threading.current_thread().name)
+        return count(messages)
+
+    cm = ContextManager("SYS", limit=10**9, counter=counter)
+    cm.start_turn("small")
+    await cm.count_in_thread()
+    assert set(threads) == {threading.current_thread().name}  # small: counted inline
+    threads.clear()
+    cm.add({"role": "tool", "tool_call_id": "x", "content": "y" * 100_000})
+    await cm.count_in_thread()
+    assert len(threads) == 1 and threads[0] != threading.current_thread().name
+    assert cm.tokens() == len("SYS") + len("small") + 100_000
+    assert len(threads) == 1  # the share was kept: not counted again
+
+
+async def test_a_resumed_history_is_counted_once_off_the_loop_when_two_ask() -> None:
+    """The background count after a resume and the first turn's count overlap: the
+    history is counted once, in a worker thread, and the turn finds the total."""
+    import asyncio
+    import threading
+    import time
+
+    loop_thread = threading.current_thread().name
+    counted: list[str] = []
+
+    def counter(messages: list[Message]) -> int:
+        if messages:
+            counted.append(threading.current_thread().name)
+            time.sleep(0.0005)  # a real tokenizer takes a while: the two asks overlap
+        return count(messages)
+
+    cm = ContextManager("SYS", limit=10**9, counter=counter)
+    history: list[Message] = [{"role": "user", "content": "go"}]
+    for n in range(300):
+        history.append({"role": "assistant", "content": f"step {n} " + "z" * 200})
+    cm.restore(history)
+    await asyncio.gather(cm.count_in_thread(), cm.count_in_thread())
+    assert cm.needs_compaction() is False
+    assert len(counted) == 1 + len(history)  # every message once (the system prompt too)
+    assert loop_thread not in counted
+    assert cm.tokens() == count(cm.messages)
 
 
 def test_usage_threshold_and_needs_compaction() -> None:

@@ -181,6 +181,7 @@ def test_fsync_only_for_conversation_records(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     j = Journal.create(tmp_path, "s8", {})
+    assert j.sync(timeout=10)  # the meta record's own fsync
     synced: list[int] = []
     real_fsync = os.fsync
 
@@ -190,14 +191,45 @@ def test_fsync_only_for_conversation_records(
 
     monkeypatch.setattr(os, "fsync", counting_fsync)
     j.record_event(Notice(text="hello"))
+    assert j.sync(timeout=10)
     assert synced == []
-    j.append(user("hi"))
-    j.append({"kind": "truncate", "keep": 0})
-    j.append({"kind": "replace", "messages": []})
+    for record in (user("hi"), {"kind": "truncate", "keep": 0}, {"kind": "replace"}):
+        j.append(record)
+        assert j.sync(timeout=10)  # each conversation record is fsync'ed
     assert len(synced) == 3
     # flushed at once: another reader sees every record before close
     assert len(load(j.path).records) == 5
     j.close()
+
+
+def test_fsync_happens_off_the_writers_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow disk never holds the writer (the event loop): appends return at once."""
+    import threading
+
+    j = Journal.create(tmp_path, "s9", {})
+    assert j.sync(timeout=10)
+    release = threading.Event()
+    threads: list[str] = []
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        threads.append(threading.current_thread().name)
+        release.wait(10)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+    for n in range(20):
+        j.append(user(f"message {n}"))  # would take 20 x 10 s if the writer waited
+    assert not j.sync(timeout=0.01)
+    assert len(load(j.path).records) == 21  # written and flushed already
+    release.set()
+    assert j.sync(timeout=10)
+    assert threading.current_thread().name not in threads
+    assert len(threads) < 20  # fsyncs that piled up while the disk was slow are merged
+    j.close()
+    assert threads[-1] == threading.current_thread().name  # close syncs for the last time
 
 
 def test_new_session_id_sorts_by_time() -> None:

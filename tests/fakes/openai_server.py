@@ -193,6 +193,8 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    raw: bytes = b""
+    """The body exactly as it came (tests compare the bytes a client sends)."""
 
 
 def _split(text: str, parts: int) -> list[str]:
@@ -353,7 +355,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(404, {"error": {"message": f"no route {self.path}"}})
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
-        request = RecordedRequest("POST", self.path, headers, body)
+        request = RecordedRequest("POST", self.path, headers, body, raw)
         reply = self.server_fake.prepare(self.server_fake._record(request), request)
         try:
             if reply.delay_s and not self._wait(reply.delay_s):

@@ -58,3 +58,20 @@ def test_settings_reach_the_bash_tool() -> None:
     assert bash.allowlist == ("ls",)
     description = bash.spec()["function"]["parameters"]["properties"]["timeout"]["description"]
     assert "default 30, max 600" in description
+
+
+def test_a_spec_is_a_copy_the_caller_may_change() -> None:
+    """Specs are copied for every model call (a provider adapter may mark or change
+    them): a change to one never reaches the next."""
+    tool = next(t for t in builtin_tools() if t.name == "plan")
+    first = tool.spec()
+    params = first["function"]["parameters"]
+    params["properties"].clear()
+    params["required"].append("changed")
+    first["function"]["parameters"]["cache_control"] = {"type": "ephemeral"}
+    again = tool.spec()["function"]["parameters"]
+    assert again["properties"] and "changed" not in again["required"]
+    assert "cache_control" not in again
+    items = again["properties"]["todos"]
+    assert items == tool.spec()["function"]["parameters"]["properties"]["todos"]
+    assert items is not tool.spec()["function"]["parameters"]["properties"]["todos"]
