@@ -46,6 +46,17 @@ class Timing:
     meter_s: float = 10.0
     delete_backoff_s: float = 1.0
 
+    @classmethod
+    def every(cls, poll_s: float) -> Timing:
+        """The checks of ``[sandbox.space] poll_s``: the Hub and the meter every
+        ``poll_s``, the health check a little sooner, the delete retries at most 1 s apart."""
+        return cls(
+            runtime_poll_s=poll_s,
+            health_poll_s=min(3.0, poll_s),
+            meter_s=min(10.0, 2 * poll_s),
+            delete_backoff_s=min(1.0, poll_s),
+        )
+
 
 @dataclass
 class SpaceSandbox:
