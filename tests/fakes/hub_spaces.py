@@ -105,6 +105,16 @@ class FakeSpaces:
             time.sleep(0.02)
         raise AssertionError("no Space was created")
 
+    def add(self, repo_id: str, *, age_hours: float = 0.0, stage: str = "RUNNING") -> FakeSpace:
+        """A Space that is already there (a sandbox left behind, or any other Space)."""
+        from datetime import timedelta
+
+        space = FakeSpace(repo_id, "t4-small", {}, None, True, stage=stage)
+        space.created_at = datetime.now(UTC) - timedelta(hours=age_hours)
+        with self.lock:
+            self.spaces[repo_id] = space
+        return space
+
     def close(self) -> None:
         self.released.set()
         for space in self.spaces.values():
