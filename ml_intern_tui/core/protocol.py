@@ -118,6 +118,18 @@ class McpReconnect(_Model):
     server: str
 
 
+class SpaceSandboxStatus(_Model):
+    """Ask how the remote sandbox Space is doing (``/sandbox``; answered by a ``notice``)."""
+
+    type: Literal["space_sandbox_status"] = "space_sandbox_status"
+
+
+class SpaceSandboxStop(_Model):
+    """Delete the remote sandbox's Space now (``/sandbox stop``; answered by a ``notice``)."""
+
+    type: Literal["space_sandbox_stop"] = "space_sandbox_stop"
+
+
 class Shutdown(_Model):
     type: Literal["shutdown"] = "shutdown"
 
@@ -139,6 +151,8 @@ Op = Annotated[
     | RemovePermission
     | ListModels
     | McpReconnect
+    | SpaceSandboxStatus
+    | SpaceSandboxStop
     | Shutdown,
     Field(discriminator="type"),
 ]

@@ -41,6 +41,9 @@ COMMANDS: tuple[SlashCommand, ...] = (
         "sessions", "/sessions [search]", "Browse saved sessions: resume, fork, delete, export"
     ),
     SlashCommand("jobs", "/jobs", "Show and focus the jobs pane"),
+    SlashCommand(
+        "sandbox", "/sandbox [stop]", "The remote sandbox: hardware, stage, cost; stop deletes it"
+    ),
     SlashCommand("permissions", "/permissions", "List and remove remembered approvals"),
     SlashCommand("mcp", "/mcp", "MCP servers: state, tools, last error; r reconnects"),
     SlashCommand("theme", "/theme [name]", "Switch theme and save the choice", "themes"),

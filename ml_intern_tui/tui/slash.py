@@ -209,6 +209,11 @@ class SlashRunner:
         self.app.show_side(True)
         self.app.jobs.job_list.focus()
 
+    async def cmd_sandbox(self, arg: str) -> None:
+        from ml_intern_tui.tui.sandbox_command import run_sandbox_command
+
+        run_sandbox_command(arg, self._submit, self.app.local_notice)
+
     async def cmd_permissions(self, arg: str) -> None:
         self.app.permissions_requested = True
         self._submit(p.ListPermissions())
