@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_serializer
 
+from ml_intern_tui.core.space_ops import SpaceSandboxStatus, SpaceSandboxStop
+
 ApprovalMode = Literal["ask", "auto", "yolo"]
 Risk = Literal["low", "medium", "high"]
 
@@ -116,18 +118,6 @@ class McpReconnect(_Model):
 
     type: Literal["mcp_reconnect"] = "mcp_reconnect"
     server: str
-
-
-class SpaceSandboxStatus(_Model):
-    """Ask how the remote sandbox Space is doing (``/sandbox``; answered by a ``notice``)."""
-
-    type: Literal["space_sandbox_status"] = "space_sandbox_status"
-
-
-class SpaceSandboxStop(_Model):
-    """Delete the remote sandbox's Space now (``/sandbox stop``; answered by a ``notice``)."""
-
-    type: Literal["space_sandbox_stop"] = "space_sandbox_stop"
 
 
 class Shutdown(_Model):
