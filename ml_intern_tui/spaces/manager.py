@@ -385,7 +385,7 @@ class SandboxManager:
 
     def handle_op(self, op: Any) -> bool:
         """Take ``space_sandbox_status`` and ``space_sandbox_stop`` (``/sandbox``); False for others."""
-        from ml_intern_tui.core.protocol import SpaceSandboxStatus, SpaceSandboxStop
+        from ml_intern_tui.core.space_ops import SpaceSandboxStatus, SpaceSandboxStop
 
         if isinstance(op, SpaceSandboxStatus):
             box = self.active

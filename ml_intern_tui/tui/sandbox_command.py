@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ml_intern_tui.core import protocol as p
+from ml_intern_tui.core.space_ops import SpaceSandboxStatus, SpaceSandboxStop
 
 USAGE = "/sandbox shows the sandbox; /sandbox stop deletes its Space"
 
@@ -21,8 +21,8 @@ def run_sandbox_command(
     """Submit the op ``/sandbox ARG`` asks for, or say (one line) how it is used."""
     word = arg.strip().lower()
     if word in ("", "status"):
-        submit(p.SpaceSandboxStatus())
+        submit(SpaceSandboxStatus())
     elif word in ("stop", "delete"):
-        submit(p.SpaceSandboxStop())
+        submit(SpaceSandboxStop())
     else:
         notice(f"Unknown /sandbox argument {arg.strip()!r}.", "error", hint=USAGE)

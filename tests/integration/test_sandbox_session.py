@@ -13,12 +13,8 @@ from fakes.http_server import FakeHTTPServer
 from fakes.hub_spaces import FAST, FakeSpaces, install_spaces
 from fakes.sandbox_scenario import SCENARIO
 
-from ml_intern_tui.core.protocol import (
-    Approval,
-    ApprovalDecision,
-    SpaceSandboxStatus,
-    UserInput,
-)
+from ml_intern_tui.core.protocol import Approval, ApprovalDecision, UserInput
+from ml_intern_tui.core.space_ops import SpaceSandboxStatus
 from ml_intern_tui.demo.scripted import register_scenario
 
 

@@ -9,7 +9,7 @@ import pytest
 from fakes.http_server import FakeHTTPServer
 from spaces.space_rig import make_rig
 
-from ml_intern_tui.core import protocol as p
+from ml_intern_tui.core.space_ops import SpaceSandboxStatus, SpaceSandboxStop
 from ml_intern_tui.tui.app import MLInternApp
 from ml_intern_tui.tui.widgets.blocks.notice import NoticeBlock
 from tui.conftest import wait_for
@@ -45,18 +45,18 @@ async def test_sandbox_status_and_stop_from_the_prompt(
     manager.publish = lambda event: (rig.events.append(event), runtime.publish(event))
     async with app.run_test() as pilot:
         app.run_slash("sandbox")
-        await _answer(pilot, app, runtime, manager, p.SpaceSandboxStatus)
+        await _answer(pilot, app, runtime, manager, SpaceSandboxStatus)
         await wait_for(pilot, lambda: "No sandbox in this session" in chat_text(app))
 
         box = await manager.create("t4-small")
         await manager.client(wait_s=30)
         app.run_slash("sandbox", "status")
-        await _answer(pilot, app, runtime, manager, p.SpaceSandboxStatus)
+        await _answer(pilot, app, runtime, manager, SpaceSandboxStatus)
         await wait_for(pilot, lambda: "lifetime left" in chat_text(app))
         assert "t4-small" in chat_text(app) and "$0.40/h" in chat_text(app)
 
         app.run_slash("sandbox", "stop")
-        await _answer(pilot, app, runtime, manager, p.SpaceSandboxStop)
+        await _answer(pilot, app, runtime, manager, SpaceSandboxStop)
         await wait_for(
             pilot, lambda: f"Deleted the Space {box.repo_id}" in chat_text(app), tries=3000
         )
@@ -64,4 +64,4 @@ async def test_sandbox_status_and_stop_from_the_prompt(
 
         app.run_slash("sandbox", "now please")
         await wait_for(pilot, lambda: "Unknown /sandbox argument" in chat_text(app))
-        assert not runtime.ops_of(p.SpaceSandboxStop) and not runtime.ops_of(p.SpaceSandboxStatus)
+        assert not runtime.ops_of(SpaceSandboxStop) and not runtime.ops_of(SpaceSandboxStatus)
