@@ -160,7 +160,7 @@ def _positive_int(text: str) -> int:
     return value
 
 
-SUBCOMMANDS = ("export",)
+SUBCOMMANDS = ("export", "sandboxes")
 """First words that name a subcommand, not a prompt (``-p export`` is still a prompt)."""
 
 
@@ -176,6 +176,13 @@ def main(argv: list[str] | None = None) -> int:
 
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return EXIT_OK
+    if argv and argv[0] == "sandboxes":
+        from ml_intern_tui.sandboxes_cli import sandboxes_main
+
+        try:
+            return sandboxes_main(argv[1:])
+        except KeyboardInterrupt:
+            return EXIT_INTERRUPTED
     args = build_parser().parse_args(argv)
     try:
         return _run(args)

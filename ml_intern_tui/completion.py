@@ -16,7 +16,10 @@ from typing import Literal
 
 SHELLS = ("bash", "zsh", "fish")
 PROG = "ml-intern-tui"
-SUBCOMMANDS = {"export": "write a saved session as Markdown or a trace"}
+SUBCOMMANDS = {
+    "export": "write a saved session as Markdown or a trace",
+    "sandboxes": "list or delete sandbox Spaces left on the Hub",
+}
 
 Kind = Literal["flag", "text", "choice", "dir", "file", "session"]
 

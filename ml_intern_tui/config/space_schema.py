@@ -49,5 +49,9 @@ class SpaceSandboxConfig(BaseModel):
     sees it)."""
     create_timeout_s: Annotated[int, Field(ge=30)] = 900
     """How long a build may take before the sandbox is given up (and deleted)."""
+    poll_s: Annotated[float, Field(ge=0.05, le=60)] = 5.0
+    """Seconds between checks of the Hub and the sandbox while it is created, and between
+    cost updates while it runs (lower answers sooner but calls the Hub more often; at
+    least 0.05)."""
     at_start: bool = False
     """Create the sandbox when the app starts (``--sandbox``), before the agent asks."""

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ml_intern_tui.core.space_ops import SpaceSandboxStatus, SpaceSandboxStop
+
 ApprovalMode = Literal["ask", "auto", "yolo"]
 
 
@@ -155,6 +157,8 @@ Op = Annotated[
     | McpReconnect
     | ShareTraces
     | ExportTrace
+    | SpaceSandboxStatus
+    | SpaceSandboxStop
     | Shutdown,
     Field(discriminator="type"),
 ]

@@ -130,13 +130,14 @@ class SpaceHub:
         if template:
             await self._call(
                 f"could not duplicate {template}",
-                api.duplicate_space,
+                api.duplicate_repo,
                 template,
-                repo_id,
+                repo_type="space",
+                to_id=repo_id,
                 private=True,
-                hardware=hardware,
-                sleep_time=sleep,
-                secrets=secret_list,
+                space_hardware=hardware,
+                space_sleep_time=sleep,
+                space_secrets=secret_list,
             )
         else:
             await self._call(

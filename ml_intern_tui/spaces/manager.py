@@ -46,6 +46,17 @@ class Timing:
     meter_s: float = 10.0
     delete_backoff_s: float = 1.0
 
+    @classmethod
+    def every(cls, poll_s: float) -> Timing:
+        """The checks of ``[sandbox.space] poll_s``: the Hub and the meter every
+        ``poll_s``, the health check a little sooner, the delete retries at most 1 s apart."""
+        return cls(
+            runtime_poll_s=poll_s,
+            health_poll_s=min(3.0, poll_s),
+            meter_s=min(10.0, 2 * poll_s),
+            delete_backoff_s=min(1.0, poll_s),
+        )
+
 
 @dataclass
 class SpaceSandbox:
@@ -59,6 +70,8 @@ class SpaceSandbox:
     status: Status = "creating"
     error: str = ""
     url: str = ""
+    stage: str = ""
+    """The Space's last runtime stage on the Hub (``BUILDING``, ``RUNNING``...)."""
     client: SandboxClient | None = None
     started: float = field(default_factory=time.monotonic)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
@@ -77,6 +90,23 @@ class SpaceSandbox:
         line = f"{name} · {self.hardware} · {price} · {self.status}"
         if self.status == "running":
             line += f" · {usd(self.cost())} so far"
+        return line + (f" · {self.error}" if self.error else "")
+
+    def status_line(self) -> str:
+        """``/sandbox``: hardware, stage, $/h, cost so far and lifetime left, one line."""
+        price = "price unknown" if self.hourly_usd is None else f"{usd(self.hourly_usd)}/h"
+        stage = f" (Hub stage {self.stage})" if self.stage else ""
+        parts = [
+            self.repo_id or "(name not yet chosen)",
+            self.hardware,
+            f"{self.status}{stage}",
+            price,
+            f"{usd(self.cost())} so far",
+        ]
+        if self.status in ("creating", "running"):
+            left = max(self.lifetime_s - (time.monotonic() - self.started), 0.0)
+            parts.append(f"{left / 60:.0f} min of its lifetime left")
+        line = " · ".join(parts)
         return line + (f" · {self.error}" if self.error else "")
 
 
@@ -112,6 +142,7 @@ class SandboxManager:
         """Hardware to create a sandbox on when the app starts (``--sandbox``)."""
         self.read_paths: set[str] = set()
         """Sandbox files the agent has read (a write or edit of an existing one needs it)."""
+        self._op_tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------ queries
 
@@ -252,7 +283,7 @@ class SandboxManager:
         while True:
             stage, hardware, message = await self.space_hub.runtime(box.repo_id)
             if stage != seen:
-                seen = stage
+                seen = box.stage = stage
                 self._lines(box, f"[stage {stage}{' on ' + hardware if hardware else ''}]")
             if stage in FAILED_STAGES:
                 why = f": {message}" if message else ""
@@ -349,6 +380,34 @@ class SandboxManager:
     def _lines(self, box: SpaceSandbox, *lines: str) -> None:
         with contextlib.suppress(Exception):  # a finished job takes no more lines
             self.jobs.add_lines(box.job_id, list(lines))
+
+    # ------------------------------------------------------------ ops
+
+    def handle_op(self, op: Any) -> bool:
+        """Take ``space_sandbox_status`` and ``space_sandbox_stop`` (``/sandbox``); False for others."""
+        from ml_intern_tui.core.space_ops import SpaceSandboxStatus, SpaceSandboxStop
+
+        if isinstance(op, SpaceSandboxStatus):
+            box = self.active
+            if box is None:
+                text = "No sandbox in this session (the agent creates one with sandbox_create)."
+                self.publish(Notice(text=text))
+            else:
+                self.publish(Notice(text=f"Sandbox: {box.status_line()}"))
+            return True
+        if isinstance(op, SpaceSandboxStop):
+            task = asyncio.create_task(self._stop_asked(), name="sandbox-stop")
+            self._op_tasks.add(task)
+            task.add_done_callback(self._op_tasks.discard)
+            return True
+        return False
+
+    async def _stop_asked(self) -> None:
+        box = self.active
+        if box is None or box.status in ("failed", "stopped"):
+            self.publish(Notice(text="No sandbox is active."))
+            return
+        await self.stop()  # its notice says what happened
 
     # ------------------------------------------------------- background service
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from ml_intern_tui.core.protocol import EventBase
 from ml_intern_tui.spaces.hub_spaces import SpaceHub
-from ml_intern_tui.spaces.manager import SandboxManager
+from ml_intern_tui.spaces.manager import SandboxManager, Timing
 
 SERVICE = "space_sandbox"
 
@@ -22,10 +22,16 @@ def sandbox_manager(
     budget_usd: Callable[[], float | None],
 ) -> SandboxManager:
     """The session's sandbox manager (nothing touches the Hub until a sandbox is asked for)."""
-    manager = SandboxManager(
-        SpaceHub(hub), jobs, settings.sandbox.space, publish, spend=spend, budget_usd=budget_usd
-    )
     space = settings.sandbox.space
+    manager = SandboxManager(
+        SpaceHub(hub),
+        jobs,
+        space,
+        publish,
+        spend=spend,
+        budget_usd=budget_usd,
+        timing=Timing.every(space.poll_s),
+    )
     manager.autostart = space.hardware if space.at_start else None
     return manager
 

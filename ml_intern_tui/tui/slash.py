@@ -238,6 +238,13 @@ async def cmd_mcp(app: MLInternApp, arg: str) -> None:
         await app.push_screen(McpScreen(app.mcp_board, reconnect))
 
 
+@command("sandbox", "/sandbox [stop]", "The remote sandbox: hardware, stage, cost; stop deletes it")
+async def cmd_sandbox(app: MLInternApp, arg: str) -> None:
+    from ml_intern_tui.tui.sandbox_command import run_sandbox_command
+
+    run_sandbox_command(arg, app.submit, app.local_notice)
+
+
 @command("theme", "/theme [name]", "Switch theme and save the choice", choices="themes")
 async def cmd_theme(app: MLInternApp, arg: str) -> None:
     names = sorted(app.available_themes)

@@ -63,6 +63,7 @@ class FakeSpace:
     process: subprocess.Popen[bytes] | None = None
     host: str = ""
     root: Path | None = None
+    duplicated_from: str | None = None
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -104,6 +105,16 @@ class FakeSpaces:
                     return self.last()
             time.sleep(0.02)
         raise AssertionError("no Space was created")
+
+    def add(self, repo_id: str, *, age_hours: float = 0.0, stage: str = "RUNNING") -> FakeSpace:
+        """A Space that is already there (a sandbox left behind, or any other Space)."""
+        from datetime import timedelta
+
+        space = FakeSpace(repo_id, "t4-small", {}, None, True, stage=stage)
+        space.created_at = datetime.now(UTC) - timedelta(hours=age_hours)
+        with self.lock:
+            self.spaces[repo_id] = space
+        return space
 
     def close(self) -> None:
         self.released.set()
@@ -187,6 +198,33 @@ class FakeSpaces:
                     body.get("visibility") == "private",
                 )
         return answer
+
+    def duplicate(self, req: FakeRequest) -> FakeResponse:
+        """``POST /api/spaces/{from}/duplicate``: a copy of a Space's files, as a new one."""
+        if req.headers.get("authorization") != f"Bearer {self.repos.token}":
+            return FakeResponse.error(401, "Invalid credentials in Authorization header")
+        source = self.repos.repos.get(("space", req.group("repo")))
+        if source is None or source.private:
+            return FakeResponse.error(404, "Repository not found")
+        body = req.json()
+        repo_id = str(body["repository"])
+        if ("space", repo_id) in self.repos.repos:
+            return FakeResponse.error(409, "You already created this space repo")
+        private = body.get("visibility") == "private"
+        copy = self.repos.add_repo(repo_id, "space", private=private, sdk=source.sdk)
+        copy.branches["main"] = dict(source.branches["main"])
+        secrets = {item["key"]: item["value"] for item in body.get("secrets") or []}
+        with self.lock:
+            space = FakeSpace(
+                repo_id,
+                body.get("hardware") or "cpu-basic",
+                secrets,
+                body.get("sleepTimeSeconds"),
+                private,
+                duplicated_from=source.repo_id,
+            )
+            self.spaces[repo_id] = space
+        return FakeResponse.json({"url": f"{self.server.base_url}/spaces/{repo_id}"})
 
     def _space(self, req: FakeRequest) -> FakeSpace | None:
         if req.headers.get("authorization") != f"Bearer {self.repos.token}":
@@ -285,6 +323,7 @@ def install_spaces(server: FakeHTTPServer, *, whoami: bool = True, **options: An
 
     routes = [
         ("POST", r"/api/repos/create", lambda r: spaces_holder[0].create(r)),
+        ("POST", rf"/api/spaces/{REPO}/duplicate", lambda r: spaces_holder[0].duplicate(r)),
         ("DELETE", r"/api/repos/delete", lambda r: spaces_holder[0].delete(r)),
         ("GET", rf"/api/spaces/{REPO}/runtime", lambda r: spaces_holder[0].runtime(r)),
         ("GET", rf"/api/spaces/{REPO}/logs/build", lambda r: spaces_holder[0].build_log(r)),

@@ -14,6 +14,7 @@ from fakes.hub_spaces import FAST, FakeSpaces, install_spaces
 from fakes.sandbox_scenario import SCENARIO
 
 from ml_intern_tui.core.protocol import Approval, ApprovalDecision, UserInput
+from ml_intern_tui.core.space_ops import SpaceSandboxStatus
 from ml_intern_tui.demo.scripted import register_scenario
 
 
@@ -66,6 +67,11 @@ async def test_gpu_sandbox_session_end_to_end(hub, harness_factory) -> None:
     # The API token never reached the model.
     token = space.secrets["SANDBOX_API_TOKEN"]
     assert all(token not in str(m) for m in h.messages)
+    # /sandbox: the op reaches the manager through the app, a notice answers.
+    h.submit(SpaceSandboxStatus())
+    status = await h.wait_for("notice", lambda e: e.text.startswith("Sandbox: "), timeout=20)
+    assert space.repo_id in status.text and "$0.40/h" in status.text
+    assert "lifetime left" in status.text
     # Quitting deletes the Space.
     repo_id = space.repo_id
     await h.close()

@@ -209,6 +209,7 @@ class JobsPanel(Vertical):
     def _on_job_updated(self, event: p.JobUpdated, *, followed: bool = True) -> None:
         job = self.jobs.get(event.job_id)
         options = self.job_list
+        started = job is None or not job.running
         if job is None:
             job = JobView(
                 job_id=event.job_id, kind=event.kind, status=event.status, followed=followed
@@ -230,7 +231,14 @@ class JobsPanel(Vertical):
             job.ended_at = event.ts
         options.replace_option_prompt(job.job_id, self._prompt(job))
         self._refresh_title()
-        if self.selected is None or (not self._user_selected and job.running):
+        # A running job takes the log view when it starts running, or when the one shown
+        # has ended; not on every update (a sandbox's cost meter would steal it back).
+        shown = self.jobs.get(self.selected or "")
+        if self.selected is None or (
+            not self._user_selected
+            and job.running
+            and (started or shown is None or not shown.running)
+        ):
             self.select(job.job_id, by_user=False)
 
     def _on_job_log(self, event: p.JobLog) -> None:
