@@ -9,7 +9,7 @@ lines with loss and learning rate, an eval line every ten steps, a tqdm bar redr
 
 from __future__ import annotations
 
-from ml_intern_tui.demo.scripted import Scenario, Step
+from ml_intern_tui.demo.steps import Scenario, Step
 
 STEPS = 60
 

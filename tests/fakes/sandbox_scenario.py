@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ml_intern_tui.demo.scripted import Scenario, Step, find_in_history
+from ml_intern_tui.demo.steps import Scenario, Step, find_in_history
 
 TRAIN = "import time\nfor step in (1, 2):\n    print(f'step {step} loss {1.0 / step:.2f}', flush=True)\n"
 
