@@ -471,6 +471,10 @@ class MLInternApp(App[int]):
             self.drawer.focus()
 
     def action_clear_or_quit(self) -> None:
+        from ml_intern_tui.tui.copying import copy_selection
+
+        if copy_selection(self):  # Ctrl+C copies a selection; else clears, then quits
+            return
         now = time.monotonic()
         if now - self._last_ctrl_c < QUIT_WINDOW_S:
             self.action_quit_app()

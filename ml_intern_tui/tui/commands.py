@@ -56,6 +56,7 @@ COMMANDS: tuple[SlashCommand, ...] = (
         "/share-traces [public|private]",
         "Upload this session's trace now, or set your traces dataset's visibility",
     ),
+    SlashCommand("copy", "/copy [code [N]|all]", "Copy the last answer, a code block, or all"),
     SlashCommand("quit", "/quit", "Quit (the session is saved)"),
 )
 BY_NAME = {command.name: command for command in COMMANDS}

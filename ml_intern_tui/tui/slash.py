@@ -253,6 +253,11 @@ class SlashRunner:
             lines.append(trust.status())
         app.local_notice("\n".join(lines))
 
+    async def cmd_copy(self, arg: str) -> None:
+        from ml_intern_tui.tui.copying import run_copy
+
+        await run_copy(self.app, arg)
+
     async def cmd_cost(self, arg: str) -> None:
         self.app.local_notice(cost_report(self.app.status.spend))
 

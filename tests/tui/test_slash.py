@@ -30,7 +30,7 @@ def test_parse_and_complete() -> None:
     assert parse("/compact keep the eval numbers") == ("compact", "keep the eval numbers")
     assert parse("hello /model") is None
     assert parse("//not a command") is None
-    assert [c.text for c in complete("/co", lambda _: [])] == ["/compact", "/cost"]
+    assert [c.text for c in complete("/co", lambda _: [])] == ["/compact", "/cost", "/copy"]
     modes = complete("/mode y", lambda kind: ["ask", "auto", "yolo"] if kind == "modes" else [])
     assert [c.text for c in modes] == ["/mode yolo"]
     assert {c.name for c in COMMANDS} >= {
