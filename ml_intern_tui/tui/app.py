@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -31,6 +32,7 @@ from ml_intern_tui.tui.bridge import EventBridge
 from ml_intern_tui.tui.commands import parse
 from ml_intern_tui.tui.gc_governor import FREEZE_EVERY_S, GcGovernor
 from ml_intern_tui.tui.help_text import help_markdown
+from ml_intern_tui.tui.keys import normalized, teach_parser
 from ml_intern_tui.tui.messages import AgentEvent, AgentHistory
 from ml_intern_tui.tui.palette import AgentCommands
 from ml_intern_tui.tui.runtime import Runtime, UIPrefs
@@ -136,6 +138,7 @@ class MLInternApp(App[int]):
         """Quit cleanly on SIGHUP/SIGTERM (the real app; tests run inside pytest's loop)."""
         self.theme_errors: list[str] = []
         self._register_themes()
+        teach_parser()  # Alt+Enter (ESC CR) is a key of its own, not Enter
 
     # ------------------------------------------------------------------ setup
 
@@ -234,6 +237,11 @@ class MLInternApp(App[int]):
 
     def on_key(self) -> None:
         self.gc_governor.activity()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            event = normalized(event)  # modifyOtherKeys Shift/Alt+Enter → our key names
+        await super().on_event(event)
 
     def _after_first_frame(self) -> None:
         # Markdown (for answers and help) loads off the UI thread once the frame is up.
