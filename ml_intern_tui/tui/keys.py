@@ -6,7 +6,8 @@ Textual 8.2 reads three forms of "Enter with a modifier" as something else:
   the escape delay, then reports a plain ``enter`` (the Alt is dropped for keys whose
   name is longer than one letter), so Alt+Enter sent the message instead of adding a
   line. We teach the parser the two-byte sequence as ``alt+enter``; it is then
-  recognised at once, without the escape delay.
+  recognised at once, without the escape delay. (As in every terminal program, Esc and
+  Enter arriving together — within the escape delay — read as Alt+Enter.)
 - xterm's modifyOtherKeys form (what tmux sends with ``extended-keys``):
   ``CSI 27;2;13~`` is reported as ``shift+\\r`` and ``CSI 27;3;13~`` as ``\\r``.
   :func:`normalized` maps those names to ``shift+enter`` and ``alt+enter``.

@@ -8,7 +8,7 @@ from textual.widgets import OptionList, TextArea
 
 IDLE_PLACEHOLDER = "Ask the agent…  Enter sends · Ctrl+J new line · / commands"
 BUSY_PLACEHOLDER = "Working… type ahead: Enter queues your message · Esc interrupts"
-HISTORY_LIMIT = 200
+HISTORY_LIMIT = 1_000
 
 
 class PromptInput(TextArea):
@@ -25,6 +25,7 @@ class PromptInput(TextArea):
             key_display="^J",
         ),
         Binding("tab", "complete", "Complete", show=False, id="prompt.complete"),
+        Binding("ctrl+r", "search_history", "History", show=False, id="prompt.history_search"),
         Binding("up", "move(-1)", show=False),
         Binding("down", "move(1)", show=False),
         Binding("escape", "close_popup", show=False),
@@ -125,6 +126,20 @@ class PromptInput(TextArea):
             self._history_index = max(0, index)
             self.load_text(self.sent_history[self._history_index])
         self.move_cursor(self.document.end)
+
+    def action_search_history(self) -> None:
+        """Ctrl+R: search the sent prompts; the chosen one replaces the prompt's text."""
+        from ml_intern_tui.tui.screens.history_search import HistorySearch
+
+        query = self.text if "\n" not in self.text else ""
+
+        def chosen(text: str | None) -> None:
+            if text is not None:
+                self._history_index = None
+                self.set_text(text)
+            self.focus()
+
+        self.app.push_screen(HistorySearch(list(self.sent_history), query), chosen)
 
     def set_text(self, text: str) -> None:
         """Replace the content and put the cursor at the end."""
