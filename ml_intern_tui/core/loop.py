@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ml_intern_tui import __version__
-from ml_intern_tui.core import known_secrets
+from ml_intern_tui.core import known_secrets, user_shell
 from ml_intern_tui.core.approval import ApprovalPolicy
 from ml_intern_tui.core.bus import EventBus
 from ml_intern_tui.core.context import ContextManager
@@ -53,6 +53,7 @@ from ml_intern_tui.core.protocol import (
     Undo,
     Undone,
     UserInput,
+    UserShell,
 )
 from ml_intern_tui.core.resume import build_history, last_usage, restore_session
 from ml_intern_tui.core.session import Backend, LoopSettings, Session
@@ -392,8 +393,6 @@ class AgentLoop:
             raise RuntimeError("no session")
         return self.session
 
-    # -------------------------------------------------------------------- ops
-
     async def _handle(self, op: Any) -> None:
         s = self._require()
         if isinstance(op, UserInput):
@@ -402,7 +401,7 @@ class AgentLoop:
             await self._approval(op)
         elif isinstance(op, Interrupt):
             await self._interrupt()
-        elif isinstance(op, Compact | Undo | New | Resume) and self.busy:
+        elif isinstance(op, Compact | Undo | New | Resume | UserShell) and self.busy:
             self._publish(
                 Notice(
                     level="warning",
@@ -414,6 +413,8 @@ class AgentLoop:
             await self.runner.compact(focus=op.focus, force=True)
         elif isinstance(op, Undo):
             self._undo()
+        elif isinstance(op, UserShell) and self.runner is not None:  # Esc stops it too
+            self._start_turn(user_shell.run_user_shell(s, self.runner, op.command))
         elif isinstance(op, New):
             if s.pending and self.runner is not None:
                 self.runner.abandon_pending("Not run: the user started a new session.")

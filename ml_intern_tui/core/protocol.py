@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_serializer
 
+from ml_intern_tui.core.shell_op import UserShell as UserShell
+
 ApprovalMode = Literal["ask", "auto", "yolo"]
 Risk = Literal["low", "medium", "high"]
 
@@ -139,7 +141,8 @@ Op = Annotated[
     | RemovePermission
     | ListModels
     | McpReconnect
-    | Shutdown,
+    | Shutdown
+    | UserShell,
     Field(discriminator="type"),
 ]
 OP_ADAPTER: TypeAdapter[Op] = TypeAdapter(Op)

@@ -13,11 +13,9 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
-from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -33,10 +31,9 @@ from ml_intern_tui.tui.bridge import EventBridge
 from ml_intern_tui.tui.commands import parse
 from ml_intern_tui.tui.gc_governor import FREEZE_EVERY_S, GcGovernor
 from ml_intern_tui.tui.help_text import help_markdown
-from ml_intern_tui.tui.keys import normalized, teach_parser
 from ml_intern_tui.tui.messages import AgentEvent, AgentHistory
 from ml_intern_tui.tui.palette import AgentCommands
-from ml_intern_tui.tui.prompt_history import PromptHistory, history_path
+from ml_intern_tui.tui.prompt_history import HistoryKeeper
 from ml_intern_tui.tui.runtime import Runtime, UIPrefs
 from ml_intern_tui.tui.screens.mcp import McpBoard
 from ml_intern_tui.tui.screens.permissions import PermissionsScreen
@@ -140,9 +137,7 @@ class MLInternApp(App[int]):
         """Quit cleanly on SIGHUP/SIGTERM (the real app; tests run inside pytest's loop)."""
         self.theme_errors: list[str] = []
         self._register_themes()
-        teach_parser()  # Alt+Enter (ESC CR) is a key of its own, not Enter
-        self.prompt_history = PromptHistory(history_path(Path.cwd()))
-        self._history_write_failed = False
+        self.prompt_history = HistoryKeeper(self)
 
     # ------------------------------------------------------------------ setup
 
@@ -188,7 +183,7 @@ class MLInternApp(App[int]):
         self.bridge = EventBridge(subscription, self.deliver)
         self.run_worker(self.bridge.run(), name="bridge", group="bridge", exit_on_error=False)
         self.prompt.focus()
-        self.run_worker(self._load_prompt_history(), name="prompt-history", exit_on_error=False)
+        self.run_worker(self.prompt_history.load(), name="prompt-history", exit_on_error=False)
         for warning in getattr(self.runtime, "warnings", ()):
             self.local_notice(warning, "warning")
         trust = getattr(self.runtime, "project_trust", None)
@@ -242,11 +237,6 @@ class MLInternApp(App[int]):
 
     def on_key(self) -> None:
         self.gc_governor.activity()
-
-    async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key) and not event.is_forwarded:
-            event = normalized(event)  # modifyOtherKeys Shift/Alt+Enter → our key names
-        await super().on_event(event)
 
     def _after_first_frame(self) -> None:
         # Markdown (for answers and help) loads off the UI thread once the frame is up.
@@ -368,29 +358,13 @@ class MLInternApp(App[int]):
         """Hand one op to the core."""
         self.runtime.submit(op)
 
-    async def _load_prompt_history(self) -> None:
-        loaded = await asyncio.to_thread(self.prompt_history.load)
-        # Prompts sent before the file was read stay the newest.
-        self.prompt.sent_history[:0] = loaded
-
-    def _keep_prompt(self, text: str) -> None:
-        try:
-            self.prompt_history.append(text)
-        except OSError as exc:
-            if not self._history_write_failed:  # say it once, keep working
-                self._history_write_failed = True
-                where = self.prompt_history.path.parent
-                self.local_notice(
-                    f"Prompt history is not saved: {where}: {exc.strerror or exc}.",
-                    "warning",
-                    hint="Make the data directory writable (or set XDG_DATA_HOME).",
-                )
-
     def on_prompt_bar_sent(self, message: PromptBar.Sent) -> None:
-        self._keep_prompt(message.text)
+        self.prompt_history.keep(message.text)
         parsed = parse(message.text)
         if parsed is not None:
             self.run_slash(*parsed)
+        elif message.text.startswith("!"):  # !cmd: the user runs a command (the core runs it)
+            self.submit(p.UserShell(command=message.text[1:]))
         elif self.busy or self.interrupting:
             self.queue.append(message.text)
             self._show_queue()

@@ -9,13 +9,18 @@ rewritten to its last ``LIMIT`` entries once it holds twice as many.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ml_intern_tui.paths import data_dir
+
+if TYPE_CHECKING:
+    from ml_intern_tui.tui.app import MLInternApp
 
 LIMIT = 1_000
 """Prompts kept per project."""
@@ -114,3 +119,30 @@ def matches(entries: list[str], query: str, limit: int = 50) -> list[str]:
             if len(found) >= limit:
                 break
     return found
+
+
+class HistoryKeeper:
+    """The app's side: load into the prompt's recall list, keep each sent prompt."""
+
+    def __init__(self, app: MLInternApp, project: Path | None = None) -> None:
+        self.app = app
+        self.store = PromptHistory(history_path(project or Path.cwd()))
+        self._write_failed = False
+
+    async def load(self) -> None:
+        loaded = await asyncio.to_thread(self.store.load)
+        # Prompts sent before the file was read stay the newest.
+        self.app.prompt.sent_history[:0] = loaded
+
+    def keep(self, text: str) -> None:
+        try:
+            self.store.append(text)
+        except OSError as exc:
+            if not self._write_failed:  # say it once, keep working
+                self._write_failed = True
+                self.app.local_notice(
+                    f"Prompt history is not saved: {self.store.path.parent}: "
+                    f"{exc.strerror or exc}.",
+                    "warning",
+                    hint="Make the data directory writable (or set XDG_DATA_HOME).",
+                )

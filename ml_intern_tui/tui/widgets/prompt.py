@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import OptionList, TextArea
+
+from ml_intern_tui.tui.keys import normalized, teach_parser
 
 IDLE_PLACEHOLDER = "Ask the agent…  Enter sends · Ctrl+J new line · / commands"
 BUSY_PLACEHOLDER = "Working… type ahead: Enter queues your message · Esc interrupts"
@@ -58,6 +61,7 @@ class PromptInput(TextArea):
             placeholder=IDLE_PLACEHOLDER,
             highlight_cursor_line=False,
         )
+        teach_parser()  # Alt+Enter (ESC CR) is a key of its own, not Enter
         self.popup = popup
         self.sent_history: list[str] = []
         self._history_index: int | None = None
@@ -71,6 +75,14 @@ class PromptInput(TextArea):
         if action in {"complete", "close_popup"}:
             return self.popup_open
         return True
+
+    async def _on_key(self, event: events.Key) -> None:
+        if normalized(event).key in {"shift+enter", "alt+enter"}:  # modifyOtherKeys forms
+            event.prevent_default()
+            event.stop()
+            self.action_newline()
+            return
+        await super()._on_key(event)
 
     def action_submit(self) -> None:
         self.post_message(self.Submit())
