@@ -80,7 +80,7 @@ class PromptInput(TextArea):
         if normalized(event).key in {"shift+enter", "alt+enter"}:  # modifyOtherKeys forms
             event.prevent_default()
             event.stop()
-            self.action_newline()
+            self.insert("\n")  # in order already: this is the widget's own key queue
             return
         await super()._on_key(event)
 
@@ -88,7 +88,10 @@ class PromptInput(TextArea):
         self.post_message(self.Submit())
 
     def action_newline(self) -> None:
-        self.insert("\n")
+        # A priority binding runs when the app sees the key, before this widget has
+        # inserted the characters typed just before it (still in its queue): insert from
+        # the queue too, so a fast "text, Shift+Enter, text" keeps its order.
+        self.call_later(self.insert, "\n")
 
     def action_complete(self) -> None:
         self.post_message(self.Complete())
