@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ml_intern_tui import __version__
-from ml_intern_tui.core import known_secrets, user_shell
+from ml_intern_tui.core import known_secrets, mentions, user_shell
 from ml_intern_tui.core.approval import ApprovalPolicy
 from ml_intern_tui.core.bus import EventBus
 from ml_intern_tui.core.context import ContextManager
@@ -396,7 +396,7 @@ class AgentLoop:
     async def _handle(self, op: Any) -> None:
         s = self._require()
         if isinstance(op, UserInput):
-            await self._user_input(op.text)
+            await self._user_input(op.text, op.mentions)
         elif isinstance(op, Approval):
             await self._approval(op)
         elif isinstance(op, Interrupt):
@@ -465,7 +465,7 @@ class AgentLoop:
             fixed={r: self.policy.fixed[r] for r in rules if r in self.policy.fixed},
         )
 
-    async def _user_input(self, text: str) -> None:
+    async def _user_input(self, text: str, mentioned: list[str] | None = None) -> None:
         s = self._require()
         if not text.strip():
             return
@@ -478,8 +478,7 @@ class AgentLoop:
                 "Not run: the user sent a new message instead of answering the approval."
             )
         s.iterations = 0
-        s.context.start_turn(text)
-        self._publish(TurnStarted(text=text))
+        await mentions.start_turn(s, text, mentioned or [])
         self._start_turn(self.runner.run())
 
     async def _approval(self, op: Approval) -> None:

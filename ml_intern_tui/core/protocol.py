@@ -29,6 +29,7 @@ class _Model(BaseModel):
 class UserInput(_Model):
     type: Literal["user_input"] = "user_input"
     text: str
+    mentions: list[str] = Field(default_factory=list)  # @paths: attached by core/mentions
 
 
 class ApprovalDecision(_Model):

@@ -31,6 +31,7 @@ from ml_intern_tui.tui.bridge import EventBridge
 from ml_intern_tui.tui.commands import parse
 from ml_intern_tui.tui.gc_governor import FREEZE_EVERY_S, GcGovernor
 from ml_intern_tui.tui.help_text import help_markdown
+from ml_intern_tui.tui.mention_files import mentions_in
 from ml_intern_tui.tui.messages import AgentEvent, AgentHistory
 from ml_intern_tui.tui.palette import AgentCommands
 from ml_intern_tui.tui.prompt_history import HistoryKeeper
@@ -370,7 +371,7 @@ class MLInternApp(App[int]):
             self._show_queue()
         else:
             self.busy = True
-            self.submit(p.UserInput(text=message.text))
+            self.submit(p.UserInput(text=message.text, mentions=mentions_in(message.text)))
 
     def _flush_queue(self) -> None:
         if not self.queue:
@@ -379,7 +380,7 @@ class MLInternApp(App[int]):
         self.queue.clear()
         self._show_queue()
         self.busy = True
-        self.submit(p.UserInput(text=text))
+        self.submit(p.UserInput(text=text, mentions=mentions_in(text)))
 
     def _show_queue(self) -> None:
         self.prompt_bar.queued.show(self.queue, interrupting=self.interrupting)
