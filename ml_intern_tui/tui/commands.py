@@ -57,6 +57,8 @@ COMMANDS: tuple[SlashCommand, ...] = (
         "Upload this session's trace now, or set your traces dataset's visibility",
     ),
     SlashCommand("copy", "/copy [code [N]|all]", "Copy the last answer, a code block, or all"),
+    SlashCommand("init", "/init [focus]", "Ask the agent to draft the project's AGENTS.md"),
+    SlashCommand("memory", "/memory", "Edit the project memory (AGENTS.md) in $EDITOR"),
     SlashCommand("quit", "/quit", "Quit (the session is saved)"),
 )
 BY_NAME = {command.name: command for command in COMMANDS}

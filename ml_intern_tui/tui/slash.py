@@ -251,12 +251,26 @@ class SlashRunner:
         trust = getattr(app.runtime, "project_trust", None)
         if trust is not None:
             lines.append(trust.status())
+        from ml_intern_tui.project_memory import memory_status
+        from ml_intern_tui.tui.memory_commands import project_dir
+
+        lines.append(await asyncio.to_thread(memory_status, project_dir(app)))
         app.local_notice("\n".join(lines))
 
     async def cmd_copy(self, arg: str) -> None:
         from ml_intern_tui.tui.copying import run_copy
 
         await run_copy(self.app, arg)
+
+    async def cmd_init(self, arg: str) -> None:
+        from ml_intern_tui.tui.memory_commands import run_init
+
+        await run_init(self.app, arg)
+
+    async def cmd_memory(self, arg: str) -> None:
+        from ml_intern_tui.tui.memory_commands import run_memory
+
+        await run_memory(self.app, arg)
 
     async def cmd_cost(self, arg: str) -> None:
         self.app.local_notice(cost_report(self.app.status.spend))
