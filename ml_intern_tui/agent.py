@@ -234,6 +234,7 @@ def assemble(
     from ml_intern_tui.paths import cache_dir
     from ml_intern_tui.safety.sandbox import Sandbox
     from ml_intern_tui.safety.secret_values import register_process_secrets
+    from ml_intern_tui.spaces.wiring import sandbox_manager, space_sandbox_tools
     from ml_intern_tui.tools import ToolSettings, builtin_tools, ecosystem_tools, notify_tools
 
     # Before any tool can run: the values of the environment's secrets and the stored HF
@@ -279,6 +280,7 @@ def assemble(
         )
         + ecosystem_tools()
         + notify_tools(notifier.agent_destinations())
+        + space_sandbox_tools()
     )
     # Job events go through the loop so they carry the session id; the closures below
     # bind ``loop`` late, once it exists.
@@ -304,6 +306,15 @@ def assemble(
         "notifier": notifier,
         "llm_factory": lambda: _session_llm(backend, loop),
         "sandbox": Sandbox.from_config(settings.sandbox),  # probed by its announcer
+        # The remote sandbox Space (sandbox_create, target="sandbox"), deleted at exit.
+        "space_sandbox": sandbox_manager(
+            settings,
+            jobs=jobs,
+            hub=hub,
+            publish=lambda event: loop.publish(event),
+            spend=spend,
+            budget_usd=lambda: policy.budget_usd,
+        ),
         # Which reasoning effort each model takes: probed, cached a week, healed.
         "effort": EffortControl(
             settings.reasoning_effort, store=EffortStore(cache_dir() / "effort.json")
@@ -373,6 +384,7 @@ def background_services(
     services.extend(_sandbox_services(loop))  # probes bubblewrap, says once if it is missing
     services.extend(_job_price_services(loop))  # live HF Jobs hardware prices
     services.extend(_effort_services(loop, bus))  # /effort, and a check of each model
+    services.extend(n for n in [loop.services.get("space_sandbox")] if n)  # deleted at exit
     return services
 
 

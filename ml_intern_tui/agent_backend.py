@@ -219,6 +219,8 @@ class AppBackend:
     def open_journal(self, session_id: str, meta: dict[str, Any]) -> Journal | None:
         if not self.settings.sessions.journal:
             return None
+        if meta.get("model") == "scripted/demo":
+            meta = {**meta, "demo": True}  # the demo's sessions stay out of the lists
         return Journal.create(self.sessions_dir(), session_id, meta)
 
     def reopen_journal(self, path: Path) -> Journal | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from ml_intern_tui import __version__
 
@@ -35,6 +36,8 @@ examples:
   ml-intern-tui -p "fine-tune a small model on imdb" --mode auto
   ml-intern-tui --model vllm/qwen3 "hello" --json
   ml-intern-tui --resume last "continue"
+  git diff | ml-intern-tui -p "review this diff"      piped text is appended to the prompt
+  ml-intern-tui export last --format trace -o run.jsonl   a saved session, outside the app
 """
 
 
@@ -52,9 +55,18 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("prompt", nargs="?", help="run headless with this prompt")
     parser.add_argument(
-        "-p", "--prompt", dest="prompt_opt", metavar="TEXT", help="same as the positional prompt"
+        "prompt",
+        nargs="?",
+        help="run headless with this prompt ('-' reads it from stdin; text piped next to a "
+        "prompt is appended to it)",
+    )
+    parser.add_argument(
+        "-p",
+        "--prompt",
+        dest="prompt_opt",
+        metavar="TEXT",
+        help="same as the positional prompt ('-p -' reads it from stdin)",
     )
     parser.add_argument(
         "-m", "--model", help="model id (org/name via the HF router, vllm/NAME, ollama/NAME, …)"
@@ -95,6 +107,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="use the offline scripted demo model in a temporary workspace",
     )
     parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="with --demo: keep the demo's temporary workspace at exit (it is removed otherwise)",
+    )
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="with --list-sessions: also list the demo's sessions (hidden otherwise)",
+    )
+    parser.add_argument(
         "--cwd", type=Path, metavar="DIR", help="working directory for the agent (default: here)"
     )
     parser.add_argument(
@@ -102,6 +124,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="apply, for this run, the settings of .ml-intern/config.toml that need your trust "
         "(mode, rules, MCP servers, …); without it they ask in the app and are ignored headless",
+    )
+    parser.add_argument(
+        "--completion",
+        choices=["bash", "zsh", "fish"],
+        help="print a shell completion script (bash: source <(ml-intern-tui --completion bash))",
+    )
+    parser.add_argument(
+        "--sandbox",
+        nargs="?",
+        const="",
+        metavar="HARDWARE",
+        help="create a remote sandbox on a private HF Space at start (t4-small, a10g-large, "
+        "…; default: [sandbox.space] hardware); deleted at exit",
     )
     parser.add_argument("--debug", action="store_true", help="log to stderr and show tracebacks")
     parser.add_argument("--version", action="version", version=f"ml-intern-tui {__version__}")
@@ -130,7 +165,22 @@ def _positive_int(text: str) -> int:
     return value
 
 
+SUBCOMMANDS = ("export",)
+"""First words that name a subcommand, not a prompt (``-p export`` is still a prompt)."""
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "export":
+        from ml_intern_tui.export_cli import export_main
+
+        try:
+            return export_main(argv[1:])
+        except BrokenPipeError:
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_OK
     args = build_parser().parse_args(argv)
     try:
         return _run(args)
@@ -144,6 +194,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.completion:
+        from ml_intern_tui.completion import script_for
+
+        sys.stdout.write(script_for(args.completion))
+        return EXIT_OK
     from ml_intern_tui import envdefaults
 
     envdefaults.apply()
@@ -165,6 +220,10 @@ def _run(args: argparse.Namespace) -> int:
             overrides[key] = value
     if args.no_stream:
         overrides["stream"] = False
+    if args.sandbox is not None:  # the remote sandbox Space, made at start
+        overrides["sandbox.space.at_start"] = True
+        if args.sandbox:
+            overrides["sandbox.space.hardware"] = args.sandbox
     try:
         loaded = load_config(
             cwd=cwd, cli_overrides=overrides, trust="trust" if args.trust_project else "stored"
@@ -176,7 +235,7 @@ def _run(args: argparse.Namespace) -> int:
     settings = loaded.settings
 
     if args.list_sessions:
-        return _list_sessions(settings)
+        return _list_sessions(settings, include_demo=args.all)
     if args.resume:
         from ml_intern_tui.core.journal import JournalError
         from ml_intern_tui.core.saved_sessions import find_session
@@ -193,19 +252,47 @@ def _run(args: argparse.Namespace) -> int:
         if problem:
             return _fail(problem, EXIT_USAGE)
 
-    prompt: str | None = args.prompt_opt or args.prompt
-    if prompt is None and not sys.stdin.isatty() and not args.demo:
-        prompt = sys.stdin.read().strip() or None
-        if prompt is None:
-            return _fail("no prompt: pass one as an argument or with -p", EXIT_USAGE)
+    try:
+        prompt = _read_prompt(args)
+    except ValueError as exc:
+        return _fail(str(exc), EXIT_USAGE)
     if prompt is not None and not args.demo:
         problem = _router_model_problem(settings)
         if problem:
             return _fail(f"--model: {problem}", EXIT_USAGE)
 
+    if prompt is None:
+        problem = _terminal_problem()
+        if problem:
+            return _fail(problem, EXIT_USAGE)
+    elif not args.demo:
+        from ml_intern_tui.core.first_run import headless_credential_lines
+
+        for line in headless_credential_lines(settings.model, settings):
+            sys.stderr.write(_safe(line) + "\n")
+
     from ml_intern_tui.agent import build_runtime
 
     runtime = build_runtime(settings, cwd=cwd, demo=args.demo, resume=args.resume, loaded=loaded)
+    try:
+        return _serve(args, runtime, prompt, loaded)
+    finally:
+        if args.demo:
+            _end_demo(runtime.cwd, keep=args.keep)
+
+
+def _end_demo(workspace: Path, *, keep: bool) -> None:
+    """Remove the demo's temporary workspace, or say where it was kept."""
+    from ml_intern_tui.demo.workspace import remove_demo_workspace
+
+    if keep:
+        sys.stderr.write(f"ml-intern-tui: the demo's workspace is kept in {workspace}\n")
+    elif not remove_demo_workspace(workspace):
+        sys.stderr.write(f"ml-intern-tui: could not remove the demo's workspace {workspace}\n")
+
+
+def _serve(args: argparse.Namespace, runtime: Any, prompt: str | None, loaded: Any) -> int:
+    """Run the headless prompt or the app on ``runtime``."""
     if prompt is not None:
         from ml_intern_tui.headless import run_headless
 
@@ -217,11 +304,68 @@ def _run(args: argparse.Namespace) -> int:
         return run_headless(
             runtime, prompt, json_mode=args.json or args.json_history, history=args.json_history
         )
-    if not sys.stdout.isatty():
-        return _fail("the app needs a terminal; pass a prompt to run headless", EXIT_USAGE)
     from ml_intern_tui.tui.app import run_app
 
     return int(run_app(runtime))
+
+
+def _read_prompt(args: argparse.Namespace) -> str | None:
+    """The headless prompt: the argument, ``-`` for stdin, and piped input appended.
+
+    Raises ``ValueError`` with the one line to print (binary input, nothing to read).
+    """
+    from ml_intern_tui.stdin_prompt import (
+        StdinError,
+        read_stdin,
+        stdin_is_piped,
+        truncation_notice,
+        with_piped_input,
+    )
+
+    prompt: str | None = args.prompt_opt if args.prompt_opt is not None else args.prompt
+    piped = stdin_is_piped()
+    if prompt is None and (args.demo or sys.stdin.isatty()):
+        return None  # the app
+    if (prompt == "-" or prompt is None) and not piped:
+        if prompt == "-":
+            raise ValueError(
+                "-p - reads the prompt from stdin, but nothing is piped in: "
+                "echo 'your prompt' | ml-intern-tui -p -"
+            )
+        raise ValueError("no prompt: pass one as an argument or with -p")
+    try:
+        read = read_stdin() if piped else None
+    except StdinError as exc:
+        raise ValueError(str(exc)) from None
+    if read is not None and read.truncated:
+        sys.stderr.write(f"ml-intern-tui: {truncation_notice()}\n")
+    if prompt == "-" or prompt is None:
+        text = read.text.strip() if read is not None else ""
+        if not text:
+            raise ValueError("no prompt: stdin was empty; pass one as an argument or with -p")
+        return text
+    if not prompt.strip():
+        raise ValueError("the prompt is empty; pass some text with -p")
+    return with_piped_input(prompt, read.text) if read is not None else prompt
+
+
+def _terminal_problem() -> str | None:
+    """Why the full-screen app cannot draw here (no terminal, or a dumb one), with the fix."""
+    import os
+
+    headless = "run headless instead: ml-intern-tui -p 'your prompt' (see --help)"
+    if not sys.stdout.isatty() or not sys.stdin.isatty():
+        return f"the app needs a terminal (stdin and stdout are not one); {headless}"
+    term = os.environ.get("TERM", "")
+    if term in ("dumb", "unknown"):  # Emacs shells, some CI consoles: no cursor movement
+        return f"this terminal cannot show the full-screen app (TERM={term}); {headless}"
+    return None
+
+
+def _safe(text: str) -> str:
+    from ml_intern_tui.safety.terminal import terminal_safe
+
+    return terminal_safe(text)
 
 
 def _router_model_problem(settings: object) -> str | None:
@@ -250,11 +394,11 @@ def _sessions_dir() -> Path:
     return sessions_dir()
 
 
-def _list_sessions(settings: object) -> int:
+def _list_sessions(settings: object, *, include_demo: bool = False) -> int:
     from ml_intern_tui.core.saved_sessions import list_sessions
 
     directory = getattr(getattr(settings, "sessions", None), "dir", None) or _sessions_dir()
-    sessions = list_sessions(directory)
+    sessions = list_sessions(directory, include_demo=include_demo)
     if not sessions:
         print(f"No sessions in {directory}.")
         return EXIT_OK

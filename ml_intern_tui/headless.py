@@ -1,6 +1,8 @@
 """Headless mode: run one prompt to the end and print it, as text or JSON lines.
 
-Text output is the assistant's Markdown as plain text with each tool call as one line.
+Text output is the assistant's Markdown as plain text on stdout, and only that (so
+``ml-intern-tui -p … > answer.md`` keeps just the answer); each tool call, its result and
+plan/job progress are one line each on stderr.
 ``--json`` prints every event, one per line, exactly as the journal keeps them. A resumed
 session's past (its ``history`` event, ``core/resume.py``) is not output: text mode
 prints only the "Resumed session … (N messages, model)" notice, on stderr when it is a
@@ -34,6 +36,7 @@ from typing import Any, TextIO, cast
 from ml_intern_tui.cli import EXIT_AGENT_ERROR, EXIT_INTERRUPTED, EXIT_NEEDS_HUMAN, EXIT_OK
 from ml_intern_tui.core.effort import NOTICE_PREFIXES
 from ml_intern_tui.core.protocol import (
+    JOB_FINISHED_STATUSES,
     ApprovalItem,
     ApprovalRequired,
     AssistantDelta,
@@ -44,6 +47,7 @@ from ml_intern_tui.core.protocol import (
     History,
     Interrupt,
     Interrupted,
+    JobMetrics,
     JobUpdated,
     LoopWarning,
     McpStatus,
@@ -61,11 +65,13 @@ from ml_intern_tui.core.protocol import (
 )
 from ml_intern_tui.core.redact import redact_text
 from ml_intern_tui.core.redact_events import EventRedactor
+from ml_intern_tui.job_lines import LatestMetrics
 from ml_intern_tui.safety.terminal import TerminalSafeWriter, json_terminal_safe
 
 
 class TextPrinter:
-    """Renders events as readable text: answer on stdout, status on stderr."""
+    """Renders events as readable text: the answer on stdout; tool, plan and job lines
+    on stderr (always), status and notices on stderr when it is a terminal."""
 
     def __init__(
         self,
@@ -86,6 +92,8 @@ class TextPrinter:
         self.at_line_start = True
         self.streamed = False
         self.spend: Spend | None = None
+        self.job_metrics = LatestMetrics()
+        """Each job's last values: the line printed when it ends shows them."""
 
     def _write(self, text: str) -> None:
         if text:
@@ -98,6 +106,13 @@ class TextPrinter:
             self._write("\n")
         self._write(text + "\n")
 
+    def _progress(self, text: str) -> None:
+        """A tool or plan line: on stderr, always (stdout holds only the answer)."""
+        if not self.at_line_start:  # the two may share a terminal: never mid-answer
+            self._write("\n")
+        self.err.write(text + "\n")
+        self.err.flush()
+
     def __call__(self, event: EventBase) -> None:
         if isinstance(event, AssistantDelta):
             self.streamed = True
@@ -109,15 +124,19 @@ class TextPrinter:
                 self._write("\n")
             self.streamed = False
         elif isinstance(event, ToolCall):
-            self._line(f"▸ {event.tool}  {_short_args(event.args)}")
+            self._progress(f"▸ {event.tool}  {_short_args(event.args)}")
         elif isinstance(event, ToolResultEvent):
             mark = "✓" if event.ok else "✗"
-            self._line(f"  {mark} {event.summary}")
+            self._progress(f"  {mark} {event.summary}")
         elif isinstance(event, PlanUpdated):
             done = sum(1 for i in event.items if i.status == "completed")
-            self._line(f"  plan: {done}/{len(event.items)} done")
+            self._progress(f"  plan: {done}/{len(event.items)} done")
         elif isinstance(event, JobUpdated):
-            self._line(f"  job {event.job_id}: {event.status}")
+            done = event.status.lower() in JOB_FINISHED_STATUSES
+            metrics = self.job_metrics.line(event.job_id) if done else ""
+            self._progress(f"  job {event.job_id}: {event.status}{metrics}")
+        elif isinstance(event, JobMetrics):
+            self.job_metrics.add(event)
         elif isinstance(event, Spend):
             self.spend = event
         elif not self.show_status or self.hide(event):

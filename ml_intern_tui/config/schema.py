@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from ml_intern_tui.config.space_schema import SpaceSandboxConfig
 from ml_intern_tui.core.tool import RememberRule
 
 ApprovalMode = Literal["ask", "auto", "yolo"]
@@ -176,6 +177,8 @@ class SandboxConfig(Section):
     stay read-only). Caches not listed are replaced, inside the sandbox, by its own copy
     (``~/.cache/ml-intern-tui/sandbox``): pip, uv and torch caches hold code that would
     run later outside the sandbox."""
+    space: SpaceSandboxConfig = SpaceSandboxConfig()
+    """The remote sandbox on a Hugging Face Space (a different thing: a machine you rent)."""
 
     @field_validator("writable_paths", mode="before")
     @classmethod
@@ -262,6 +265,10 @@ class UiConfig(Section):
     """Show the model's reasoning stream (dimmed) above its answer."""
     max_chat_blocks: Annotated[int, Field(ge=10)] = 200
     """Chat blocks kept on screen; older ones are dropped from view (not from history)."""
+    notify: Literal["auto", "bell", "osc9", "off"] = "auto"
+    """How a job alert reaches you when the terminal is not focused: the bell, an OSC 9
+    desktop notification, ``auto`` (OSC 9 where the terminal shows it, else the bell), or
+    ``off``."""
 
 
 class HubConfig(Section):

@@ -30,7 +30,8 @@ What it holds:
   compactions, interruptions, turn ends and undos;
 - the last ``plan_updated``;
 - each job's last ``job_updated``, then a ``job_log`` with the tail of its log file (read
-  by the jobs layer). A job the session left unfinished and this process does not follow
+  by the jobs layer), then one ``job_metrics`` with its curves (its recorded deltas
+  merged and capped, ``core/resume_metrics.py``). A job the session left unfinished and this process does not follow
   has status ``unknown`` and a last line saying so; jobs this process still follows are
   left out (their live events are newer);
 - a ``tool_result`` for every call the session left without one, at the time of the
@@ -87,6 +88,7 @@ from ml_intern_tui.core.protocol import (
     TurnStarted,
     Undone,
 )
+from ml_intern_tui.core.resume_metrics import merged_metrics
 from ml_intern_tui.core.session import Session, StoredSession
 
 CONVERSATION = (
@@ -257,6 +259,7 @@ def _jobs(
     for event in events:
         if isinstance(event, JobUpdated):
             latest[event.job_id] = event
+    curves = merged_metrics(events)
     out: list[EventBase] = []
     for job in latest.values():
         if job.job_id in followed:
@@ -268,6 +271,8 @@ def _jobs(
         out.append(job)
         if lines:
             out.append(JobLog(session_id=job.session_id, job_id=job.job_id, lines=lines))
+        if job.job_id in curves:
+            out.append(curves[job.job_id])
     return out
 
 

@@ -56,6 +56,8 @@ class SessionInfo:
     """The id of the session this one was forked from, if it was."""
     unpriced_calls: int = 0
     """Model calls with no known price (``cost_usd`` leaves them out)."""
+    demo: bool = False
+    """A session of the offline demo (lists leave these out unless asked)."""
 
     @property
     def empty(self) -> bool:
@@ -168,15 +170,27 @@ def session_info(path: Path) -> SessionInfo:
         cwd=str(meta.get("cwd") or ""),
         forked_from=str(meta.get("forked_from") or ""),
         unpriced_calls=_last_unpriced(records),
+        demo=is_demo_meta(meta),
     )
 
 
-def list_sessions(directory: Path, *, include_empty: bool = False) -> list[SessionInfo]:
+DEMO_MODEL = "scripted/demo"
+
+
+def is_demo_meta(meta: dict[str, Any]) -> bool:
+    """A journal header of a demo session: marked ``demo`` (or, for journals written before
+    the mark, started on the demo's scripted model)."""
+    return meta.get("demo") is True or meta.get("model") == DEMO_MODEL
+
+
+def list_sessions(
+    directory: Path, *, include_empty: bool = False, include_demo: bool = False
+) -> list[SessionInfo]:
     """Saved sessions in ``directory``, most recently written first.
 
     Bad files are left out, and so are ``empty`` sessions unless ``include_empty``:
     every app start makes a journal, and one nobody typed into is not worth listing
-    (nor resuming as ``last``).
+    (nor resuming as ``last``). Demo sessions are left out unless ``include_demo``.
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -187,7 +201,7 @@ def list_sessions(directory: Path, *, include_empty: bool = False) -> list[Sessi
             info = session_info(path)
         except JournalError:
             continue
-        if include_empty or not info.empty:
+        if (include_empty or not info.empty) and (include_demo or not info.demo):
             infos.append(info)
     infos.sort(key=lambda i: (i.updated, i.session_id), reverse=True)
     return infos
@@ -206,8 +220,8 @@ def find_session(directory: Path, key: str) -> Path:
         raise JournalError("no session id given; use an id, a unique prefix of one, or 'last'")
     if key.endswith(SUFFIX) and Path(key).expanduser().is_file():
         return Path(key).expanduser()
-    if key.lower() in ("last", "latest"):
-        sessions = list_sessions(directory)
+    if key.lower() in ("last", "latest"):  # what you last did, the demo included
+        sessions = list_sessions(directory, include_demo=True)
         if not sessions:
             raise JournalError(f"there are no saved sessions in {directory}")
         return sessions[0].path

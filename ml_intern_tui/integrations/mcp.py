@@ -438,8 +438,8 @@ class McpManager:
         attempt = 0
         while True:
             attempt += 1
-            if attempt > 1 or entry.state != "connecting":  # _start announced the first
-                entry.attempt = attempt
+            if entry.state != "connecting":  # a lost connection; _start or a retry announced
+                entry.attempt = attempt  # the others: one mcp_status per attempt
                 self._status(entry, "connecting")
             conn = entry.conn = Connection(entry)
             try:
@@ -452,6 +452,7 @@ class McpManager:
                 if is_permanent(exc) or attempt > len(self.backoff):
                     self._fail(entry)
                     return
+                entry.attempt = attempt + 1  # the next attempt, with the last one's error
                 self._status(entry, "connecting")
                 await asyncio.sleep(self.backoff[attempt - 1])
                 continue

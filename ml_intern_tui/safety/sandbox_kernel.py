@@ -134,7 +134,10 @@ def landlock_helper() -> list[str]:
     the kernel cannot scope (Landlock ABI < 6)."""
     if landlock_abi() < SCOPED_ABI:
         return []
-    return [sys.executable, "-I", "-S", "-c", LANDLOCK_HELPER]
+    # The interpreter itself, not the virtualenv's link to it: a virtualenv under /tmp or
+    # /run is hidden inside the sandbox (both are replaced there); the helper needs only
+    # the standard library, which lives beside the real interpreter.
+    return [os.path.realpath(sys.executable), "-I", "-S", "-c", LANDLOCK_HELPER]
 
 
 _PR_SET_NO_NEW_PRIVS = 38

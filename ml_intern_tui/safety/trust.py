@@ -29,6 +29,7 @@ SAFE_KEYS: frozenset[KeyPath] = frozenset(
         ("ui", "theme"),
         ("ui", "show_reasoning"),
         ("ui", "max_chat_blocks"),
+        ("ui", "notify"),  # a bell or a one-line terminal-safe notification, or none
         ("keymap",),  # only entries that ``keymap_entry_safe`` accepts
     }
 )
@@ -73,7 +74,8 @@ GATED: dict[KeyPath, str] = {
     ("github",): "where your GitHub token is sent",
     ("mcp",): "programs started and servers contacted at launch",
     ("notifications",): "where session content is sent",
-    ("sandbox",): "the OS sandbox around shell commands",
+    ("sandbox",): "the OS sandbox around shell commands, and remote sandbox Spaces you pay "
+    "for (hardware, lifetime, whether they get your HF token)",
     ("router",): "where model calls are routed, and what they cost",
     ("web",): "where your searches go, and which private networks web_fetch may reach",
     ("keymap",): "the keys that answer questions, stop the agent or quit, or that you "

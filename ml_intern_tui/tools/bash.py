@@ -22,7 +22,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -157,6 +157,11 @@ class BashArgs(BaseModel):
             "then needs the user's approval."
         ),
     )
+    target: Literal["local", "sandbox"] = Field(
+        "local",
+        description='"sandbox": in the remote sandbox Space made by sandbox_create '
+        "(paths relative to /app there); default: this machine.",
+    )
 
 
 class BashTool(Tool):
@@ -207,6 +212,10 @@ class BashTool(Tool):
     # ------------------------------------------------------------ approval
 
     def approval(self, args: BashArgs, ctx: ToolContext) -> ApprovalRequest | None:
+        if args.target == "sandbox":
+            from ml_intern_tui.spaces import remote
+
+            return remote.bash_approval(args, ctx, self.allowlist)
         work_dir = self._work_dir(args, ctx, check=False)
         analysis = self._analyse(args, ctx, work_dir)
         place = self._placement(args, ctx, analysis)
@@ -257,6 +266,10 @@ class BashTool(Tool):
     # ----------------------------------------------------------------- run
 
     async def run(self, args: BashArgs, ctx: ToolContext) -> ToolResult:
+        if args.target == "sandbox":
+            from ml_intern_tui.spaces import remote
+
+            return await remote.bash(args, ctx, self.timeout_s, self.max_timeout_s)
         work_dir = self._work_dir(args, ctx, check=True)
         place = self._decided_placement(ctx.call_id, args, work_dir)
         if place is None:

@@ -11,6 +11,7 @@ import asyncio
 import difflib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -119,6 +120,11 @@ class EditArgs(BaseModel):
     replace_all: bool = Field(
         False, description="Replace every occurrence instead of requiring a unique match."
     )
+    target: Literal["local", "sandbox"] = Field(
+        "local",
+        description='"sandbox": in the remote sandbox Space made by sandbox_create '
+        "(paths relative to /app there); default: this machine.",
+    )
 
 
 class EditTool(Tool):
@@ -135,6 +141,10 @@ class EditTool(Tool):
         self.protected = ProtectedTargets()
 
     def approval(self, args: EditArgs, ctx: ToolContext) -> ApprovalRequest | None:
+        if args.target == "sandbox":
+            from ml_intern_tui.spaces import remote
+
+            return remote.write_approval(args, ctx, "Edit")
         path = resolve_path(args.path, ctx)
         details = f"edit {path}\n\n--- replace:\n{args.old_str}\n--- with:\n{args.new_str}"
         request = write_approval(path, ctx, "edit", details)
@@ -142,6 +152,10 @@ class EditTool(Tool):
         return request
 
     async def run(self, args: EditArgs, ctx: ToolContext) -> ToolResult:
+        if args.target == "sandbox":
+            from ml_intern_tui.spaces import remote
+
+            return await remote.edit(args, ctx)
         path = resolve_path(args.path, ctx)
         return await asyncio.to_thread(self._edit, path, args, ctx)
 

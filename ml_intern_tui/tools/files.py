@@ -14,7 +14,7 @@ import io
 import os
 import re
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -160,6 +160,11 @@ class ReadArgs(BaseModel):
     limit: int | None = Field(
         None, ge=1, description=f"How many lines to show (default {DEFAULT_READ_LIMIT})."
     )
+    target: Literal["local", "sandbox"] = Field(
+        "local",
+        description='"sandbox": in the remote sandbox Space made by sandbox_create '
+        "(paths relative to /app there); default: this machine.",
+    )
 
 
 def _credential_reason(path: Path, ctx: ToolContext) -> str | None:
@@ -185,6 +190,8 @@ class ReadTool(Tool):
     def approval(self, args: ReadArgs, ctx: ToolContext) -> ApprovalRequest | None:
         """Credential stores (``~/.ssh``, ``~/.aws``, token files…) ask, in every mode:
         what the model reads goes to its provider."""
+        if args.target == "sandbox":
+            return None  # the sandbox holds no credential of this machine
         path = resolve_path(args.path, ctx)
         reason = _credential_reason(path, ctx)
         if reason is None:
@@ -202,6 +209,10 @@ class ReadTool(Tool):
         return request
 
     async def run(self, args: ReadArgs, ctx: ToolContext) -> ToolResult:
+        if args.target == "sandbox":
+            from ml_intern_tui.spaces import remote
+
+            return await remote.read(args, ctx)
         path = resolve_path(args.path, ctx)
         return await asyncio.to_thread(self._read, path, args, ctx)
 
@@ -304,6 +315,11 @@ class WriteArgs(BaseModel):
         min_length=1, description="File to write, absolute or relative to the project."
     )
     content: str = Field(description="The complete new content of the file.")
+    target: Literal["local", "sandbox"] = Field(
+        "local",
+        description='"sandbox": in the remote sandbox Space made by sandbox_create '
+        "(paths relative to /app there); default: this machine.",
+    )
 
 
 class WriteTool(Tool):
@@ -320,6 +336,10 @@ class WriteTool(Tool):
         self.protected = ProtectedTargets()
 
     def approval(self, args: WriteArgs, ctx: ToolContext) -> ApprovalRequest | None:
+        if args.target == "sandbox":
+            from ml_intern_tui.spaces import remote
+
+            return remote.write_approval(args, ctx, "Write")
         path = resolve_path(args.path, ctx)
         size = len(args.content.encode("utf-8"))
         details = (
@@ -331,6 +351,10 @@ class WriteTool(Tool):
         return request
 
     async def run(self, args: WriteArgs, ctx: ToolContext) -> ToolResult:
+        if args.target == "sandbox":
+            from ml_intern_tui.spaces import remote
+
+            return await remote.write(args, ctx)
         path = resolve_path(args.path, ctx)
         return await asyncio.to_thread(self._write, path, args.content, ctx)
 

@@ -26,15 +26,14 @@ from textual.widgets import Footer
 
 from ml_intern_tui.core import protocol as p
 from ml_intern_tui.safety.terminal import safe_event, terminal_safe
-from ml_intern_tui.tui import layout
+from ml_intern_tui.tui import copying, layout
+from ml_intern_tui.tui.attention import Attention
 from ml_intern_tui.tui.bridge import EventBridge
 from ml_intern_tui.tui.commands import parse
 from ml_intern_tui.tui.gc_governor import FREEZE_EVERY_S, GcGovernor
 from ml_intern_tui.tui.help_text import help_markdown
-from ml_intern_tui.tui.mention_files import mentions_in
 from ml_intern_tui.tui.messages import AgentEvent, AgentHistory
 from ml_intern_tui.tui.palette import AgentCommands
-from ml_intern_tui.tui.prompt_history import HistoryKeeper
 from ml_intern_tui.tui.runtime import Runtime, UIPrefs
 from ml_intern_tui.tui.screens.mcp import McpBoard
 from ml_intern_tui.tui.screens.permissions import PermissionsScreen
@@ -138,7 +137,10 @@ class MLInternApp(App[int]):
         """Quit cleanly on SIGHUP/SIGTERM (the real app; tests run inside pytest's loop)."""
         self.theme_errors: list[str] = []
         self._register_themes()
-        self.prompt_history = HistoryKeeper(self)
+        self.attention = Attention(
+            self.prefs.notify, write=self._write_terminal, focused=lambda: self.app_focus
+        )
+        """The bell / OSC 9 notifier (``tui/attention.py``): job alerts, turn ends."""
 
     # ------------------------------------------------------------------ setup
 
@@ -184,7 +186,7 @@ class MLInternApp(App[int]):
         self.bridge = EventBridge(subscription, self.deliver)
         self.run_worker(self.bridge.run(), name="bridge", group="bridge", exit_on_error=False)
         self.prompt.focus()
-        self.run_worker(self.prompt_history.load(), name="prompt-history", exit_on_error=False)
+        self.watch(self, "app_focus", self.attention.focus_changed, init=False)
         for warning in getattr(self.runtime, "warnings", ()):
             self.local_notice(warning, "warning")
         trust = getattr(self.runtime, "project_trust", None)
@@ -224,12 +226,18 @@ class MLInternApp(App[int]):
             level, text = await self.runtime.answer_trust(answer)  # type: ignore[attr-defined]
         finally:
             self.prefs = UIPrefs.from_settings(self.runtime.settings)
+            self.attention.mode = self.prefs.notify
             self._apply_keymap()
             self._start_serving()
         self.header.model, self.header.mode = self.prefs.model, self.prefs.mode
         self.status.model, self.status.mode = self.prefs.model, self.prefs.mode
         self.status.budget_usd = self.prefs.budget_usd
         self.local_notice(text, level)
+
+    def _write_terminal(self, text: str) -> None:
+        """Raw output to the terminal (a bell, an OSC), as Textual's own ``bell`` writes it."""
+        if not self.is_headless and self._driver is not None:
+            self._driver.write(text)
 
     def on_unmount(self) -> None:
         # Hand everything back to the collector: whoever runs next (a test) starts clean.
@@ -311,6 +319,8 @@ class MLInternApp(App[int]):
             self.mcp_board.update(event)
         elif isinstance(event, p.SandboxStatus):
             self.sandbox_summary = event.summary
+        elif isinstance(event, p.Notice) and event.alert is not None:
+            self.attention.request(event.text, urgent=True)
         elif isinstance(event, p.Undone) and event.text and not self.prompt.text.strip():
             self.prompt.set_text(event.text)
 
@@ -360,7 +370,6 @@ class MLInternApp(App[int]):
         self.runtime.submit(op)
 
     def on_prompt_bar_sent(self, message: PromptBar.Sent) -> None:
-        self.prompt_history.keep(message.text)
         parsed = parse(message.text)
         if parsed is not None:
             self.run_slash(*parsed)
@@ -371,7 +380,7 @@ class MLInternApp(App[int]):
             self._show_queue()
         else:
             self.busy = True
-            self.submit(p.UserInput(text=message.text, mentions=mentions_in(message.text)))
+            self.submit(self.prompt_bar.user_input(message.text))
 
     def _flush_queue(self) -> None:
         if not self.queue:
@@ -380,7 +389,7 @@ class MLInternApp(App[int]):
         self.queue.clear()
         self._show_queue()
         self.busy = True
-        self.submit(p.UserInput(text=text, mentions=mentions_in(text)))
+        self.submit(self.prompt_bar.user_input(text))
 
     def _show_queue(self) -> None:
         self.prompt_bar.queued.show(self.queue, interrupting=self.interrupting)
@@ -478,9 +487,7 @@ class MLInternApp(App[int]):
             self.drawer.focus()
 
     def action_clear_or_quit(self) -> None:
-        from ml_intern_tui.tui.copying import copy_selection
-
-        if copy_selection(self):  # Ctrl+C copies a selection; else clears, then quits
+        if copying.copy_selection(self):  # Ctrl+C copies a selection; else clears, then quits
             return
         now = time.monotonic()
         if now - self._last_ctrl_c < QUIT_WINDOW_S:

@@ -7,6 +7,9 @@ import re
 from typing import Any
 
 from ml_intern_tui.core.protocol import JOB_FINISHED_STATUSES
+from ml_intern_tui.core.text_format import format_tokens, format_usd, one_line, short_args
+
+__all__ = ["format_tokens", "format_usd", "one_line", "short_args"]
 
 _ANSI = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
@@ -39,46 +42,6 @@ def format_duration(seconds: float) -> str:
         return f"{minutes}m{secs:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m"
-
-
-def format_usd(amount: float) -> str:
-    """Dollars with cents, or more precision for sub-cent amounts."""
-    if 0 < amount < 0.01:
-        return f"${amount:.4f}"
-    return f"${amount:,.2f}"
-
-
-def format_tokens(count: int) -> str:
-    """``812``, ``12.3k``, ``1.2M``."""
-    if count < 1000:
-        return str(count)
-    if count < 1_000_000:
-        return f"{count / 1000:.1f}k".replace(".0k", "k")
-    return f"{count / 1_000_000:.1f}M"
-
-
-def one_line(text: str, width: int = 60) -> str:
-    """First non-empty line of ``text``, cut to ``width`` with an ellipsis."""
-    for line in text.splitlines():
-        line = line.strip()
-        if line:
-            return line if len(line) <= width else line[: width - 1] + "…"
-    return ""
-
-
-_ARG_KEYS = ("command", "path", "query", "repo_id", "repo", "job_id", "url", "operation")
-
-
-def short_args(args: dict[str, Any], width: int = 40) -> str:
-    """The most telling argument of a tool call, on one line."""
-    for key in _ARG_KEYS:
-        value = args.get(key)
-        if isinstance(value, str) and value.strip():
-            return one_line(value, width)
-    for value in args.values():
-        if isinstance(value, str) and value.strip():
-            return one_line(value, width)
-    return ""
 
 
 def pretty_args(args: dict[str, Any]) -> str:

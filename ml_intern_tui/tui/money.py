@@ -8,19 +8,10 @@ line's figure, ``/cost``'s report and ``/model``'s rows.
 from __future__ import annotations
 
 from ml_intern_tui.core import protocol as p
+from ml_intern_tui.core.text_format import spend_figure
 from ml_intern_tui.tui.formatting import format_tokens, format_usd
 
-
-def spend_figure(spend: p.Spend | None) -> str:
-    """The spend in one short figure: ``$0.42``, ``~$0.42`` (estimated), ``unpriced``,
-    ``$0.42+unpriced`` (some calls have no price)."""
-    if spend is None:
-        return format_usd(0.0)
-    total = spend.llm_usd + spend.jobs_usd
-    if spend.unpriced_calls:
-        return "unpriced" if total <= 0 else f"{format_usd(total)}+unpriced"
-    figure = format_usd(total)
-    return f"~{figure}" if spend.estimated_calls else figure
+__all__ = ["spend_figure"]
 
 
 def _calls(count: int) -> str:

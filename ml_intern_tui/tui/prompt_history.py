@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from ml_intern_tui.paths import data_dir
 
 if TYPE_CHECKING:
-    from ml_intern_tui.tui.app import MLInternApp
+    from ml_intern_tui.tui.widgets.prompt import PromptInput
 
 LIMIT = 1_000
 """Prompts kept per project."""
@@ -122,17 +122,17 @@ def matches(entries: list[str], query: str, limit: int = 50) -> list[str]:
 
 
 class HistoryKeeper:
-    """The app's side: load into the prompt's recall list, keep each sent prompt."""
+    """The prompt's side: load into its recall list, keep each sent prompt."""
 
-    def __init__(self, app: MLInternApp, project: Path | None = None) -> None:
-        self.app = app
+    def __init__(self, prompt: PromptInput, project: Path | None = None) -> None:
+        self.prompt = prompt
         self.store = PromptHistory(history_path(project or Path.cwd()))
         self._write_failed = False
 
     async def load(self) -> None:
         loaded = await asyncio.to_thread(self.store.load)
         # Prompts sent before the file was read stay the newest.
-        self.app.prompt.sent_history[:0] = loaded
+        self.prompt.sent_history[:0] = loaded
 
     def keep(self, text: str) -> None:
         try:
@@ -140,7 +140,10 @@ class HistoryKeeper:
         except OSError as exc:
             if not self._write_failed:  # say it once, keep working
                 self._write_failed = True
-                self.app.local_notice(
+                notice = getattr(self.prompt.app, "local_notice", None)
+                if notice is None:
+                    return
+                notice(
                     f"Prompt history is not saved: {self.store.path.parent}: "
                     f"{exc.strerror or exc}.",
                     "warning",

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from ml_intern_tui.core.bus import EventBus
 from ml_intern_tui.safety.terminal import terminal_safe
+from ml_intern_tui.tui.attention import NOTIFY_MODES, NotifyMode
 
 
 class Runtime(Protocol):
@@ -47,6 +48,7 @@ class UIPrefs:
     theme: str = "ml-intern-dark"
     show_reasoning: bool = True
     max_chat_blocks: int = DEFAULT_MAX_CHAT_BLOCKS
+    notify: NotifyMode = "auto"
     keymap: dict[str, str] = field(default_factory=dict)
     suggested_models: list[str] = field(default_factory=list)
 
@@ -65,8 +67,17 @@ class UIPrefs:
             theme=str(getattr(ui, "theme", None) or cls.theme),
             show_reasoning=bool(getattr(ui, "show_reasoning", True)),
             max_chat_blocks=max(10, int(max_blocks)),
+            notify=_notify_mode(getattr(ui, "notify", None)),
             keymap={str(k): str(v) for k, v in dict(keymap).items() if v},
             suggested_models=[
                 terminal_safe(str(m)) for m in (getattr(settings, "suggested_models", None) or [])
             ],
         )
+
+
+def _notify_mode(value: Any) -> NotifyMode:
+    """``[ui] notify`` as one of its modes (the schema checked it; a fake may not have)."""
+    for mode in NOTIFY_MODES:
+        if value == mode:
+            return mode
+    return "auto"

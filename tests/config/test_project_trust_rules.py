@@ -290,3 +290,15 @@ def test_nested_or_empty_gated_tables_are_still_listed(project: Path) -> None:
     trust = load_config(cwd=project).trust
     assert trust is not None and trust.asks
     assert [s.line() for s in trust.settings] == ["mcp: {}", "approvals: {remembered = []}"]
+
+
+def test_a_project_may_set_how_alerts_ring_without_trust(project: Path) -> None:
+    """``[ui] notify`` is harmless: a bell or a one-line terminal-safe notification."""
+    project_file(project, '[ui]\nnotify = "off"\n')
+    loaded = load_config(cwd=project)
+    assert loaded.trust is not None and not loaded.trust.asks
+    assert loaded.settings.ui.notify == "off"
+    project_file(project, '[ui]\nnotify = "shell"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(cwd=project)
+    assert "notify" in str(caught.value)

@@ -180,6 +180,6 @@ def test_resume_of_an_unknown_session_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_list_sessions_shows_a_finished_demo_run(tmp_path: Path) -> None:
     assert cli(["--demo", "-p", "go", "--mode", "auto"], cwd=tmp_path, timeout=90).returncode == 0
-    listing = cli(["--list-sessions"], cwd=tmp_path)
+    listing = cli(["--list-sessions", "--all"], cwd=tmp_path)  # demo sessions: only with --all
     assert listing.returncode == 0
     assert "scripted/demo" in listing.stdout and " go" in listing.stdout

@@ -144,7 +144,7 @@ async def test_on_a_terminal_one_status_line_then_one_warning_per_failed_server(
     code = await _run(build_runtime(settings, cwd=workspace), "what is 20+22?", False, out, err)
     assert code == 0, err.getvalue()
     assert "calc__add" in tool_names(fake_openai, 0)
-    assert "✓ 42" in out.getvalue() and "It is 42." in out.getvalue()
+    assert "✓ 42" in err.getvalue() and out.getvalue() == "It is 42.\n"
     lines = err.getvalue().splitlines()
     waiting = [line for line in lines if line.startswith("· waiting for MCP servers")]
     assert len(waiting) == 1 and waiting[0].endswith("(up to 60s)")

@@ -308,7 +308,12 @@ async def test_dead_servers_fail_in_the_background(make: Make) -> None:
     gone = await rec.state("gone", "failed", timeout=10)
     assert "connect" in gone.error.lower()
     attempts = [s.attempt for s in rec.statuses("gone") if s.state == "connecting"]
-    assert max(attempts) == 3  # 1 + len(backoff)
+    assert attempts == [1, 2, 3]  # 1 + len(backoff), one mcp_status per attempt
+    assert [bool(s.error) for s in rec.statuses("gone") if s.state == "connecting"] == [
+        False,
+        True,
+        True,
+    ]  # a retry says why
     assert rec.last("off").state == "disabled"  # type: ignore[union-attr]
     assert router.names() == []
     notices = rec.notices()

@@ -333,7 +333,7 @@ def test_headless_text_output_holds_no_escape(tmp_path: Path) -> None:
     assert_no_control_bytes(proc.stdout)
     assert_no_control_bytes(proc.stderr)
     out = proc.stdout.decode()
-    assert "▸ read  notes␛[2J.txt" in out  # the tool-call line shows the argument's escape
+    assert "▸ read  notes␛[2J.txt" in proc.stderr.decode()  # the tool line shows the escape
     assert "Done ␛]0;pwned␇ ␛]52;c;cHduZWQ=␇" in out and "\\u202eevil␍over" in out
 
 

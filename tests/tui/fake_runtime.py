@@ -20,6 +20,7 @@ class FakeUI:
     theme: str = "ml-intern-dark"
     show_reasoning: bool = True
     max_chat_blocks: int = 200
+    notify: str = "auto"
 
 
 @dataclass

@@ -6,6 +6,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -17,6 +18,9 @@ from textual.widgets import Log, OptionList
 from textual.widgets.option_list import Option
 
 from ml_intern_tui.core import protocol as p
+
+if TYPE_CHECKING:
+    from ml_intern_tui.tui.screens.job_plot import JobPlotScreen
 from ml_intern_tui.tui.formatting import (
     format_duration,
     format_usd,
@@ -24,7 +28,9 @@ from ml_intern_tui.tui.formatting import (
     one_line,
     strip_ansi,
 )
+from ml_intern_tui.tui.job_curves import JobCurves
 from ml_intern_tui.tui.messages import AgentEvent, AgentHistory, history_failed
+from ml_intern_tui.tui.widgets.job_metrics import JobMetricsView
 
 LOG_LINES = 5_000
 """Lines kept per job on screen; the full log is on disk (the core keeps it)."""
@@ -36,6 +42,26 @@ _STATUS_STYLE = {
     "failed": "$error",
     "error": "$error",
 }
+
+
+class TailLog(Log):
+    """A ``Log`` that keeps following its tail when it is made shorter.
+
+    Textual's ``Log`` follows new lines only while it is scrolled to its end; when the
+    pane above it grows (the sparklines appear, a job's line wraps) the log gets shorter,
+    its end moves down and it would stop following for good. It remembers whether the
+    user left it at the end, and goes back there on a resize.
+    """
+
+    following = True
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self.following = new_value >= self.max_scroll_y
+
+    def on_resize(self) -> None:
+        if self.following:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
 
 @dataclass
@@ -54,6 +80,8 @@ class JobView:
     lines: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_LINES))
     followed: bool = True
     """False for a job of a resumed session that nothing follows any more."""
+    curves: JobCurves = field(default_factory=JobCurves)
+    """Its metrics, folded from ``job_metrics`` (the sparklines and the plot view)."""
 
     @property
     def running(self) -> bool:
@@ -63,13 +91,17 @@ class JobView:
 class JobsPanel(Vertical):
     """A list of jobs (status, elapsed, cost) above a ``Log`` of the selected job."""
 
-    EVENT_TYPES = frozenset({"job_updated", "job_log", "ready"})
-    HISTORY_TYPES = frozenset({"job_updated", "job_log"})
-    """A resumed session's jobs: each one's last state and the end of its log."""
+    EVENT_TYPES = frozenset({"job_updated", "job_log", "job_metrics", "ready"})
+    HISTORY_TYPES = frozenset({"job_updated", "job_log", "job_metrics"})
+    """A resumed session's jobs: each one's last state, curves and the end of its log."""
+
+    COMPACT_BELOW = 12
+    """Pane height under which only one sparkline is drawn (80x24 and the like)."""
 
     BINDINGS = [
         Binding("x", "cancel_job", "Cancel job", id="jobs.cancel"),
         Binding("end", "follow", "Follow log", id="jobs.follow", show=False),
+        Binding("p", "plots", "Plots", id="jobs.plots"),
     ]
 
     DEFAULT_CSS = """
@@ -95,10 +127,13 @@ class JobsPanel(Vertical):
         self.jobs: dict[str, JobView] = {}
         self.selected: str | None = None
         self._user_selected = False
+        self.detail: JobPlotScreen | None = None
+        """The open plot view (it is told when its job's curves or log grow)."""
 
     def compose(self) -> ComposeResult:
         yield OptionList(Option("No jobs yet.", id="__none__", disabled=True), id="job-list")
-        yield Log(max_lines=LOG_LINES, id="job-log", auto_scroll=True)
+        yield JobMetricsView(id="job-metrics")
+        yield TailLog(max_lines=LOG_LINES, id="job-log", auto_scroll=True)
 
     def on_mount(self) -> None:
         self.border_title = "Jobs"
@@ -111,6 +146,10 @@ class JobsPanel(Vertical):
     @property
     def log_view(self) -> Log:
         return self.query_one("#job-log", Log)
+
+    @property
+    def metrics_view(self) -> JobMetricsView:
+        return self.query_one("#job-metrics", JobMetricsView)
 
     @property
     def running_count(self) -> int:
@@ -142,6 +181,9 @@ class JobsPanel(Vertical):
             parts += [" ", (format_usd(job.cost_usd), "$text-muted")]
         if job.flavor:
             parts += [" ", (job.flavor, "$text-muted")]
+        progress = job.curves.progress
+        if progress is not None and progress.fraction is not None:
+            parts += [" ", (f"{progress.fraction:.0%}", "$text-muted")]
         return Content.assemble(*parts)
 
     def _refresh_title(self) -> None:
@@ -161,6 +203,8 @@ class JobsPanel(Vertical):
             self._on_job_updated(event)
         elif isinstance(event, p.JobLog):
             self._on_job_log(event)
+        elif isinstance(event, p.JobMetrics):
+            self._on_job_metrics(event)
 
     def _on_job_updated(self, event: p.JobUpdated, *, followed: bool = True) -> None:
         job = self.jobs.get(event.job_id)
@@ -198,6 +242,20 @@ class JobsPanel(Vertical):
         job.lines.extend(lines)
         if event.job_id == self.selected:
             self.log_view.write_lines(lines)
+        if self.detail is not None and self.detail.job is job:
+            self.detail.job_changed(logged=lines)
+
+    def _on_job_metrics(self, event: p.JobMetrics) -> None:
+        job = self.jobs.get(event.job_id)
+        if job is None:
+            return
+        job.curves.apply(event)
+        if event.progress is not None:
+            self.job_list.replace_option_prompt(job.job_id, self._prompt(job))
+        if event.job_id == self.selected:
+            self._show_curves(job)
+        if self.detail is not None and self.detail.job is job:
+            self.detail.job_changed()
 
     def on_agent_history(self, message: AgentHistory) -> None:
         """Show a resumed session's jobs as it last saw them; nothing follows them now.
@@ -213,6 +271,8 @@ class JobsPanel(Vertical):
                     self._on_job_updated(event, followed=False)
                 elif isinstance(event, p.JobLog) and event.job_id not in known:
                     self._on_job_log(event)
+                elif isinstance(event, p.JobMetrics) and event.job_id not in known:
+                    self._on_job_metrics(event)
         except Exception as exc:  # a damaged history must not take the app down
             history_failed(self, exc)
         self._refresh_title()
@@ -229,6 +289,7 @@ class JobsPanel(Vertical):
             log = self.log_view
             log.clear()
             log.write_lines(list(job.lines), scroll_end=True)
+            self._show_curves(job)
         options = self.job_list
         index = options.get_option_index(job_id)
         if options.highlighted != index:
@@ -241,6 +302,35 @@ class JobsPanel(Vertical):
         job_id = event.option.id
         if job_id and job_id in self.jobs and job_id != self.selected:
             self.select(job_id, by_user=True)
+        if isinstance(event, OptionList.OptionSelected) and job_id in self.jobs:
+            self.action_plots()  # Enter on a job opens its plots
+
+    def _show_curves(self, job: JobView | None) -> None:
+        """Draw ``job``'s progress and sparklines (none when it has no metrics)."""
+        self.metrics_view.show(job.curves if job else None)
+
+    def on_resize(self) -> None:
+        compact = self.size.height < self.COMPACT_BELOW
+        view = self.metrics_view
+        if compact != view.compact:
+            view.compact = compact
+            self._show_curves(self.jobs.get(self.selected or ""))
+
+    def action_plots(self) -> None:
+        """Open the selected job's plot view (every metric against step, and its log)."""
+        job = self.jobs.get(self.selected or "")
+        if job is None:
+            self.notify("No job selected.", severity="warning")
+            return
+        from ml_intern_tui.tui.screens.job_plot import JobPlotScreen
+
+        screen = JobPlotScreen(job)
+        self.detail = screen
+        self.app.push_screen(screen, lambda _result: self._detail_closed(screen))
+
+    def _detail_closed(self, screen: JobPlotScreen) -> None:
+        if self.detail is screen:
+            self.detail = None
 
     def action_follow(self) -> None:
         self.log_view.scroll_end(animate=False)

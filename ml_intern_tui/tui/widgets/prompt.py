@@ -117,8 +117,16 @@ class PromptInput(TextArea):
         else:
             self.action_cursor_down()
 
+    def on_mount(self) -> None:
+        from ml_intern_tui.tui.prompt_history import HistoryKeeper
+
+        self.keeper = HistoryKeeper(self)
+        self.run_worker(self.keeper.load(), name="prompt-history", exit_on_error=False)
+
     def remember(self, text: str) -> None:
-        """Add a sent message to the recall history."""
+        """Add a sent message to the recall history (and the project's history file)."""
+        if getattr(self, "keeper", None) is not None:
+            self.keeper.keep(text)
         if text and (not self.sent_history or self.sent_history[-1] != text):
             self.sent_history.append(text)
             del self.sent_history[:-HISTORY_LIMIT]

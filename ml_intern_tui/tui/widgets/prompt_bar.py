@@ -12,8 +12,9 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import TextArea
 
+from ml_intern_tui.core import protocol as p
 from ml_intern_tui.tui.commands import BY_NAME, complete
-from ml_intern_tui.tui.mention_files import complete_mention, list_project_files
+from ml_intern_tui.tui.mention_files import complete_mention, list_project_files, mentions_in
 from ml_intern_tui.tui.widgets.prompt import PromptInput
 from ml_intern_tui.tui.widgets.queued import QueuedMessages
 from ml_intern_tui.tui.widgets.slash_popup import SlashPopup
@@ -32,6 +33,11 @@ class PromptBar(Vertical):
     DEFAULT_CSS = """
     PromptBar { height: auto; }
     """
+
+    @staticmethod
+    def user_input(text: str) -> p.UserInput:
+        """The op for a message: its text and its ``@`` mentions (the core attaches them)."""
+        return p.UserInput(text=text, mentions=mentions_in(text))
 
     class Sent(Message):
         """The user pressed Enter on some text (a message or a slash command)."""

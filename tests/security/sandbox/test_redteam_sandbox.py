@@ -29,6 +29,7 @@ import shlex
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -381,6 +382,37 @@ def abstract_listener() -> Iterator[tuple[str, list[bytes]]]:
     yield name, received
     server.close()
     thread.join(6)
+
+
+def _virtualenv_python(where: Path) -> Path:
+    """A virtualenv's ``python``: a link to the real interpreter, under WHERE."""
+    link = where / "venv" / "bin" / "python"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(Path(sys.executable).resolve())
+    return link
+
+
+async def test_the_scoping_helper_runs_from_a_virtualenv_under_tmp(
+    ctx: ToolContext,
+    abstract_listener: tuple[str, list[bytes]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """/tmp is replaced inside the sandbox: a virtualenv there (a fresh clone in /tmp, CI
+    scratch space) must not stop the helper from starting (it used to fail with execvp)."""
+    import ml_intern_tui.safety.sandbox as sandbox_module
+
+    monkeypatch.setattr(sys, "executable", str(_virtualenv_python(tmp_path)))
+    monkeypatch.setattr(sandbox_module, "_setuid", lambda _program: True)
+    name, received = abstract_listener
+    connect = (
+        'python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); '
+        f"s.connect(chr(0)+sys.argv[1]); print('CONNECTED')\" {name}"
+    )
+    result = await bash(ctx, command=connect, network=True)
+    assert "execvp" not in result.output
+    assert "CONNECTED" not in result.output and "Operation not permitted" in result.output
+    assert received == []
 
 
 @pytest.mark.parametrize("setuid_bwrap", [False, True], ids=["scoped-before-bwrap", "helper"])

@@ -1,0 +1,1 @@
+"""Remote sandboxes on Hugging Face Spaces: creation, the API client, remote tools, cost."""
