@@ -15,7 +15,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from ml_intern_tui.core import known_secrets
-from ml_intern_tui.core.protocol import Notice, ToolCall, ToolResultEvent
+from ml_intern_tui.core.protocol import Notice, ToolCall, ToolResultEvent, TurnComplete
 from ml_intern_tui.core.tool import BadArguments, parse_arguments
 
 if TYPE_CHECKING:
@@ -71,3 +71,5 @@ async def run_user_shell(session: Session, runner: TurnRunner, command: str) -> 
     session.publish(event)
     known_secrets.refresh()
     session.context.inject(known_secrets.scrub(for_context(command, event)), origin="user_shell")
+    # Idle again: the front ends leave their "working" state (no model call was made).
+    session.publish(TurnComplete(final_text="", iterations=0))

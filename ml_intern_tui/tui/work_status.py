@@ -46,7 +46,10 @@ class WorkStatus:
             self.started, self.chars = None, 0
             self.tools.clear()
             if done:
-                attention("The agent finished its turn.", False)
+                shell = isinstance(event, p.TurnComplete) and event.iterations == 0
+                attention(
+                    "Your command finished." if shell else "The agent finished its turn.", False
+                )
 
     def parts(self, now: float, detail: int) -> list[str]:
         """``12s``, ``~1.2k tok``, ``bash`` — fewer as ``detail`` drops (0: elapsed only)."""

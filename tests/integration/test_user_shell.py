@@ -29,9 +29,12 @@ async def test_user_command_runs_without_asking_and_reaches_the_model(
     assert not h.of("approval_required")
     assert not h.of("turn_started")  # the model was not called
     assert fake_openai.requests_count == 0
+    idle = await h.wait_for("turn_complete")  # the front ends leave "working"
+    assert idle.iterations == 0 and idle.final_text == ""
 
+    mark = h.mark()
     h.submit(UserInput(text="what did I make?"))
-    await h.wait_for("turn_complete")
+    await h.wait_for("turn_complete", after=mark)
     sent = fake_openai.requests[0].body["messages"]
     ran = [m["content"] for m in sent if m["role"] == "user" and "$ echo hello" in m["content"]]
     assert len(ran) == 1 and "I ran this shell command myself" in ran[0]

@@ -29,3 +29,4 @@ def test_bang_ls_shows_the_listing(tmux: Tmux) -> None:
     tmux.keys("Enter")
     screen = tmux.wait_all("$ ls data", "reviews.csv", "exit 0", timeout=60)
     assert "Approval needed" not in screen  # the user typed it: nothing to approve
+    tmux.wait_for(lambda s: "working" not in s, "the app idle again after the command")

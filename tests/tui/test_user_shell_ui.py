@@ -34,6 +34,9 @@ async def test_bang_sends_user_shell_and_the_output_shows(
         assert lines[0].startswith("… 61 earlier lines") and len(lines) == MAX_LINES + 1
         assert "file99.txt" in block.output and "\x1b" not in block.output
         assert "file0.txt" not in block.output
+        assert app.busy  # running: the prompt queues, Esc stops it
+        runtime.publish(p.TurnComplete(final_text="", iterations=0))
+        await wait_for(pilot, lambda: not app.busy)
 
 
 async def test_agent_tool_calls_do_not_make_shell_blocks(
