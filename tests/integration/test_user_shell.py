@@ -73,3 +73,8 @@ async def test_empty_command_and_busy_loop_say_so(fake_openai: FakeOpenAI, harne
     await h.wait_for("interrupted")
     stopped = await h.wait_for("tool_result")
     assert stopped.status in {"cancelled", "failed"}
+    # The next command runs (the loop is free again; the stopped one is cleaned up).
+    mark = h.mark()
+    h.submit(UserShell(command="echo after"))
+    after = await h.wait_for("tool_result", after=mark)
+    assert after.ok and "after" in after.output
