@@ -200,10 +200,15 @@ class AppBackend:
         return pick_listed_window(answer, route.litellm_model.removeprefix("openai/"))
 
     def system_prompt(self, model: str, tool_names: list[str]) -> str:
+        from ml_intern_tui.core.project_memory import load_memory, render_memory
         from ml_intern_tui.prompts import render_system_prompt
 
         return render_system_prompt(
-            tools=tool_names, cwd=self.cwd, model=model, user=self.hf_user or None
+            tools=tool_names,
+            cwd=self.cwd,
+            model=model,
+            user=self.hf_user or None,
+            memory=render_memory(load_memory(self.cwd)),  # AGENTS.md: text, never config
         )
 
     # --- journal ----------------------------------------------------------

@@ -53,6 +53,7 @@ def render_system_prompt(
     user: str | None = None,
     model: str | None = None,
     now: _dt.datetime | None = None,
+    memory: str = "",
 ) -> str:
     """The full system prompt with the session facts appended."""
     moment = (now or _dt.datetime.now().astimezone()).strftime("%Y-%m-%d %H:%M %Z")
@@ -66,4 +67,5 @@ def render_system_prompt(
     ]
     if model:
         facts.append(f"Model: {model}")
-    return SYSTEM_PROMPT + "\nSession\n" + "\n".join(f"- {fact}" for fact in facts) + "\n"
+    session = "\nSession\n" + "\n".join(f"- {fact}" for fact in facts) + "\n"
+    return SYSTEM_PROMPT + session + memory

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ml_intern_tui import __version__
-from ml_intern_tui.core import known_secrets
+from ml_intern_tui.core import known_secrets, mentions, user_shell
 from ml_intern_tui.core.approval import ApprovalPolicy
 from ml_intern_tui.core.bus import EventBus
 from ml_intern_tui.core.context import ContextManager
@@ -53,6 +53,7 @@ from ml_intern_tui.core.protocol import (
     Undo,
     Undone,
     UserInput,
+    UserShell,
 )
 from ml_intern_tui.core.resume import build_history, last_usage, restore_session
 from ml_intern_tui.core.session import Backend, LoopSettings, Session
@@ -392,17 +393,15 @@ class AgentLoop:
             raise RuntimeError("no session")
         return self.session
 
-    # -------------------------------------------------------------------- ops
-
     async def _handle(self, op: Any) -> None:
         s = self._require()
         if isinstance(op, UserInput):
-            await self._user_input(op.text)
+            await self._user_input(op.text, op.mentions)
         elif isinstance(op, Approval):
             await self._approval(op)
         elif isinstance(op, Interrupt):
             await self._interrupt()
-        elif isinstance(op, Compact | Undo | New | Resume) and self.busy:
+        elif isinstance(op, Compact | Undo | New | Resume | UserShell) and self.busy:
             self._publish(
                 Notice(
                     level="warning",
@@ -414,6 +413,8 @@ class AgentLoop:
             await self.runner.compact(focus=op.focus, force=True)
         elif isinstance(op, Undo):
             self._undo()
+        elif isinstance(op, UserShell) and self.runner is not None:  # Esc stops it too
+            self._start_turn(user_shell.run_user_shell(s, self.runner, op.command))
         elif isinstance(op, New):
             if s.pending and self.runner is not None:
                 self.runner.abandon_pending("Not run: the user started a new session.")
@@ -464,7 +465,7 @@ class AgentLoop:
             fixed={r: self.policy.fixed[r] for r in rules if r in self.policy.fixed},
         )
 
-    async def _user_input(self, text: str) -> None:
+    async def _user_input(self, text: str, mentioned: list[str] | None = None) -> None:
         s = self._require()
         if not text.strip():
             return
@@ -477,8 +478,7 @@ class AgentLoop:
                 "Not run: the user sent a new message instead of answering the approval."
             )
         s.iterations = 0
-        s.context.start_turn(text)
-        self._publish(TurnStarted(text=text))
+        await mentions.start_turn(s, text, mentioned or [])
         self._start_turn(self.runner.run())
 
     async def _approval(self, op: Approval) -> None:

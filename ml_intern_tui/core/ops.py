@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ml_intern_tui.core.shell_op import UserShell
 from ml_intern_tui.core.space_ops import SpaceSandboxStatus, SpaceSandboxStop
 
 ApprovalMode = Literal["ask", "auto", "yolo"]
@@ -24,6 +25,7 @@ class _Model(BaseModel):
 class UserInput(_Model):
     type: Literal["user_input"] = "user_input"
     text: str
+    mentions: list[str] = Field(default_factory=list)  # @paths: attached by core/mentions
 
 
 class ApprovalDecision(_Model):
@@ -159,6 +161,7 @@ Op = Annotated[
     | ExportTrace
     | SpaceSandboxStatus
     | SpaceSandboxStop
-    | Shutdown,
+    | Shutdown
+    | UserShell,
     Field(discriminator="type"),
 ]

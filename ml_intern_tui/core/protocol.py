@@ -38,6 +38,7 @@ from ml_intern_tui.core.ops import (  # noqa: F401  (the ops are part of the pro
     Undo,
     UserInput,
 )
+from ml_intern_tui.core.shell_op import UserShell  # noqa: F401
 from ml_intern_tui.core.space_ops import SpaceSandboxStatus, SpaceSandboxStop  # noqa: F401
 
 Risk = Literal["low", "medium", "high"]

@@ -67,6 +67,13 @@ class Transcript:
         elif isinstance(event, p.Spend):
             self._last_spend = event
 
+    def markdown_so_far(self) -> str:
+        """The conversation as Markdown, an answer still streaming included (``/copy all``)."""
+        entries = list(self.entries)
+        if self._streamed:
+            entries.append("**Assistant**\n\n" + "".join(self._streamed).strip())
+        return "\n\n".join(entries) + "\n"
+
     def to_markdown(self) -> str:
         self._flush_stream()
         head = [f"# ml-intern session {self.session_id}".rstrip(), ""]

@@ -25,7 +25,7 @@ from textual.widgets import Footer
 from ml_intern_tui.core import protocol as p
 from ml_intern_tui.core.transcript import Transcript
 from ml_intern_tui.safety.terminal import safe_event, terminal_safe
-from ml_intern_tui.tui import hangup, layout
+from ml_intern_tui.tui import copying, hangup, layout
 from ml_intern_tui.tui.attention import Attention
 from ml_intern_tui.tui.bridge import EventBridge
 from ml_intern_tui.tui.commands import BUILTINS, SlashRegistry, parse
@@ -376,6 +376,8 @@ class MLInternApp(App[int]):
         parsed = parse(message.text)
         if parsed is not None:
             self.run_slash(*parsed)
+        elif message.text.startswith("!"):  # !cmd: the user runs a command (the core runs it)
+            self.submit(p.UserShell(command=message.text[1:]))
         else:
             self.send_message(message.text)
 
@@ -386,7 +388,7 @@ class MLInternApp(App[int]):
             self._show_queue()
         else:
             self.busy = True
-            self.submit(p.UserInput(text=text))
+            self.submit(self.prompt_bar.user_input(text))
 
     def _flush_queue(self) -> None:
         if not self.queue:
@@ -395,7 +397,7 @@ class MLInternApp(App[int]):
         self.queue.clear()
         self._show_queue()
         self.busy = True
-        self.submit(p.UserInput(text=text))
+        self.submit(self.prompt_bar.user_input(text))
 
     def _show_queue(self) -> None:
         self.prompt_bar.queued.show(self.queue, interrupting=self.interrupting)
@@ -493,6 +495,8 @@ class MLInternApp(App[int]):
             self.drawer.focus()
 
     def action_clear_or_quit(self) -> None:
+        if copying.copy_selection(self):  # Ctrl+C copies a selection; else clears, then quits
+            return
         now = time.monotonic()
         if now - self._last_ctrl_c < QUIT_WINDOW_S:
             self.action_quit_app()

@@ -278,6 +278,10 @@ async def cmd_status(app: MLInternApp, arg: str) -> None:
     trust = getattr(app.runtime, "project_trust", None)
     if trust is not None:
         lines.append(trust.status())
+    from ml_intern_tui.core.project_memory import memory_status
+    from ml_intern_tui.tui.memory_commands import project_dir
+
+    lines.append(await asyncio.to_thread(memory_status, project_dir(app)))
     app.local_notice("\n".join(lines))
 
 
@@ -344,6 +348,27 @@ async def cmd_share_traces(app: MLInternApp, arg: str) -> None:
         return
     visibility = VISIBILITIES[choice]
     app.submit(p.ShareTraces(session_id=app.header.session_id, visibility=visibility))
+
+
+@command("copy", "/copy [code [N]|all]", "Copy the last answer, a code block, or all")
+async def cmd_copy(app: MLInternApp, arg: str) -> None:
+    from ml_intern_tui.tui.copying import run_copy
+
+    await run_copy(app, arg)
+
+
+@command("init", "/init [focus]", "Ask the agent to draft the project's AGENTS.md")
+async def cmd_init(app: MLInternApp, arg: str) -> None:
+    from ml_intern_tui.tui.memory_commands import run_init
+
+    await run_init(app, arg)
+
+
+@command("memory", "/memory", "Edit the project memory (AGENTS.md) in $EDITOR")
+async def cmd_memory(app: MLInternApp, arg: str) -> None:
+    from ml_intern_tui.tui.memory_commands import run_memory
+
+    await run_memory(app, arg)
 
 
 @command("quit", "/quit", "Quit (the session is saved)")

@@ -32,7 +32,11 @@ def test_parse_and_complete() -> None:
     assert parse("hello /model") is None
     assert parse("//not a command") is None
     registry = SlashRegistry(BUILTINS)
-    assert [c.text for c in registry.complete("/co", lambda _: [])] == ["/compact", "/cost"]
+    assert [c.text for c in registry.complete("/co", lambda _: [])] == [
+        "/compact",
+        "/cost",
+        "/copy",
+    ]
     modes = registry.complete(
         "/mode y", lambda kind: ["ask", "auto", "yolo"] if kind == "modes" else []
     )

@@ -18,10 +18,12 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from ml_intern_tui.core import protocol as p
+from ml_intern_tui.core.user_shell import USER_SHELL_PREFIX
 from ml_intern_tui.tui.formatting import format_tokens
 from ml_intern_tui.tui.hints import error_hint
 from ml_intern_tui.tui.messages import AgentEvent, AgentHistory, history_failed
 from ml_intern_tui.tui.widgets.blocks.notice import Level, NoticeBlock
+from ml_intern_tui.tui.widgets.blocks.shell import ShellBlock
 from ml_intern_tui.tui.widgets.blocks.tools import ToolMention
 from ml_intern_tui.tui.widgets.blocks.user import UserBlock
 from ml_intern_tui.tui.widgets.chat_scroll import ChatScroll
@@ -54,6 +56,7 @@ class ChatView(Vertical):
             "assistant_message",
             "reasoning_delta",
             "tool_call",
+            "tool_result",
             "compacted",
             "loop_warning",
             "notice",
@@ -106,6 +109,8 @@ class ChatView(Vertical):
         self._last_assistant: AssistantBlock | None = None
         self._reasoning: ReasoningBlock | None = None
         self._tools: ToolMention | None = None
+        self._shells: dict[str, ShellBlock] = {}
+        """Commands the user ran with ``!``, waiting for their output."""
         self._folding: list[Widget] | None = None
         """Blocks made from a resumed session's history, mounted together once it is read."""
         self._folded_reasoning: list[str] | None = None
@@ -270,12 +275,23 @@ class ChatView(Vertical):
     async def _on_tool_call(self, event: p.ToolCall) -> None:
         if event.parent_id is not None:
             return
+        if event.call_id.startswith(USER_SHELL_PREFIX):  # !cmd: the command and its output
+            await self._end_blocks()
+            self._shells[event.call_id] = ShellBlock(str(event.args.get("command", "")))
+            await self._mount(self._shells[event.call_id])
+            return
         if self._tools is not None:
             self._tools.add(event.tool)
             return
         await self._end_blocks()
         self._tools = ToolMention(event.tool)
         await self._mount(self._tools)
+
+    async def _on_tool_result(self, event: p.ToolResultEvent) -> None:
+        block = self._shells.pop(event.call_id, None)
+        if block is not None:
+            block.finish(event)
+            await self._note_output()
 
     async def _on_compacted(self, event: p.Compacted) -> None:
         text = f"Context compacted: {format_tokens(event.before)} → {format_tokens(event.after)} tokens."

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import OptionList, TextArea
 
+from ml_intern_tui.tui.keys import normalized, teach_parser
+
 IDLE_PLACEHOLDER = "Ask the agent…  Enter sends · Ctrl+J new line · / commands"
 BUSY_PLACEHOLDER = "Working… type ahead: Enter queues your message · Esc interrupts"
-HISTORY_LIMIT = 200
+HISTORY_LIMIT = 1_000
 
 
 class PromptInput(TextArea):
@@ -25,6 +28,7 @@ class PromptInput(TextArea):
             key_display="^J",
         ),
         Binding("tab", "complete", "Complete", show=False, id="prompt.complete"),
+        Binding("ctrl+r", "search_history", "History", show=False, id="prompt.history_search"),
         Binding("up", "move(-1)", show=False),
         Binding("down", "move(1)", show=False),
         Binding("escape", "close_popup", show=False),
@@ -57,6 +61,7 @@ class PromptInput(TextArea):
             placeholder=IDLE_PLACEHOLDER,
             highlight_cursor_line=False,
         )
+        teach_parser()  # Alt+Enter (ESC CR) is a key of its own, not Enter
         self.popup = popup
         self.sent_history: list[str] = []
         self._history_index: int | None = None
@@ -71,11 +76,22 @@ class PromptInput(TextArea):
             return self.popup_open
         return True
 
+    async def _on_key(self, event: events.Key) -> None:
+        if normalized(event).key in {"shift+enter", "alt+enter"}:  # modifyOtherKeys forms
+            event.prevent_default()
+            event.stop()
+            self.insert("\n")  # in order already: this is the widget's own key queue
+            return
+        await super()._on_key(event)
+
     def action_submit(self) -> None:
         self.post_message(self.Submit())
 
     def action_newline(self) -> None:
-        self.insert("\n")
+        # A priority binding runs when the app sees the key, before this widget has
+        # inserted the characters typed just before it (still in its queue): insert from
+        # the queue too, so a fast "text, Shift+Enter, text" keeps its order.
+        self.call_later(self.insert, "\n")
 
     def action_complete(self) -> None:
         self.post_message(self.Complete())
@@ -101,8 +117,16 @@ class PromptInput(TextArea):
         else:
             self.action_cursor_down()
 
+    def on_mount(self) -> None:
+        from ml_intern_tui.tui.prompt_history import HistoryKeeper
+
+        self.keeper = HistoryKeeper(self)
+        self.run_worker(self.keeper.load(), name="prompt-history", exit_on_error=False)
+
     def remember(self, text: str) -> None:
-        """Add a sent message to the recall history."""
+        """Add a sent message to the recall history (and the project's history file)."""
+        if getattr(self, "keeper", None) is not None:
+            self.keeper.keep(text)
         if text and (not self.sent_history or self.sent_history[-1] != text):
             self.sent_history.append(text)
             del self.sent_history[:-HISTORY_LIMIT]
@@ -125,6 +149,20 @@ class PromptInput(TextArea):
             self._history_index = max(0, index)
             self.load_text(self.sent_history[self._history_index])
         self.move_cursor(self.document.end)
+
+    def action_search_history(self) -> None:
+        """Ctrl+R: search the sent prompts; the chosen one replaces the prompt's text."""
+        from ml_intern_tui.tui.screens.history_search import HistorySearch
+
+        query = self.text if "\n" not in self.text else ""
+
+        def chosen(text: str | None) -> None:
+            if text is not None:
+                self._history_index = None
+                self.set_text(text)
+            self.focus()
+
+        self.app.push_screen(HistorySearch(list(self.sent_history), query), chosen)
 
     def set_text(self, text: str) -> None:
         """Replace the content and put the cursor at the end."""

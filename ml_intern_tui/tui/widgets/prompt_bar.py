@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 from textual import on
 from textual.app import ComposeResult
@@ -10,10 +12,15 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import TextArea
 
+from ml_intern_tui.core import protocol as p
 from ml_intern_tui.tui.commands import SlashRegistry
+from ml_intern_tui.tui.mention_files import complete_mention, list_project_files, mentions_in
 from ml_intern_tui.tui.widgets.prompt import PromptInput
 from ml_intern_tui.tui.widgets.queued import QueuedMessages
 from ml_intern_tui.tui.widgets.slash_popup import SlashPopup
+
+FILES_FRESH_S = 30.0
+"""The file list for ``@`` completion is listed again after this long."""
 
 
 def _no_choices(_: str) -> list[str]:
@@ -26,6 +33,11 @@ class PromptBar(Vertical):
     DEFAULT_CSS = """
     PromptBar { height: auto; }
     """
+
+    @staticmethod
+    def user_input(text: str) -> p.UserInput:
+        """The op for a message: its text and its ``@`` mentions (the core attaches them)."""
+        return p.UserInput(text=text, mentions=mentions_in(text))
 
     class Sent(Message):
         """The user pressed Enter on some text (a message or a slash command)."""
@@ -42,6 +54,9 @@ class PromptBar(Vertical):
         self.popup = SlashPopup(id="slash-popup")
         self.queued = QueuedMessages(id="queued")
         self.input = PromptInput(self.popup, id="prompt")
+        self.files: list[str] | None = None
+        """The project's files for ``@`` completion (listed when ``@`` is first typed)."""
+        self._files_at = 0.0
 
     def compose(self) -> ComposeResult:
         yield self.queued
@@ -49,8 +64,31 @@ class PromptBar(Vertical):
         yield self.input
 
     @on(TextArea.Changed, "#prompt")
-    def _changed(self, event: TextArea.Changed) -> None:
-        self.popup.show(self.registry.complete(self.input.text, self.arg_choices))
+    def _changed(self, event: TextArea.Changed | None = None) -> None:
+        text = self.input.text
+        candidates = self.registry.complete(text, self.arg_choices)
+        if not candidates and "@" in text:
+            if self.files is None or time.monotonic() - self._files_at > FILES_FRESH_S:
+                self._list_files()
+            candidates = complete_mention(text, self.files or [])
+        self.popup.show(candidates)
+
+    def _list_files(self) -> None:
+        self._files_at = time.monotonic()
+
+        def listed(files: list[str]) -> None:
+            self.files = files
+            self._changed()
+
+        # The session's working directory (``ready`` says it; the demo's is a temporary one).
+        session_dir = getattr(getattr(self.app, "header", None), "cwd", "")
+
+        def work() -> None:
+            project = Path(session_dir) if session_dir and Path(session_dir).is_dir() else None
+            files = list_project_files(project or Path.cwd())
+            self.app.call_from_thread(listed, files)
+
+        self.run_worker(work, thread=True, group="mention-files", exclusive=True)
 
     @on(PromptInput.Complete)
     def _complete(self, event: PromptInput.Complete) -> None:
@@ -73,6 +111,9 @@ class PromptBar(Vertical):
         if chosen is not None and partial:
             # A partly typed command name runs the highlighted command.
             text = chosen.text
+        elif chosen is not None and chosen.label.startswith("@"):
+            self.input.set_text(chosen.text)  # Enter over an @ candidate takes it
+            return
         if not text.strip():
             return
         self.popup.show([])

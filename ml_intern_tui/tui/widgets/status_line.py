@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
@@ -10,6 +12,7 @@ from ml_intern_tui.core import protocol as p
 from ml_intern_tui.tui.formatting import format_tokens, format_usd, job_is_running
 from ml_intern_tui.tui.messages import AgentEvent
 from ml_intern_tui.tui.money import spend_figure
+from ml_intern_tui.tui.work_status import WorkStatus
 
 GAUGE_WIDTH = 10
 WARN_FRACTION = 0.8
@@ -51,6 +54,11 @@ class StatusLine(Static):
             "turn_started",
             "turn_complete",
             "interrupted",
+            "assistant_delta",
+            "reasoning_delta",
+            "tool_call",
+            "tool_result",
+            "approval_required",
         }
     )
 
@@ -82,9 +90,26 @@ class StatusLine(Static):
         self._job_states: dict[str, bool] = {}
         self.spend: p.Spend | None = None
         """The last ``spend`` event (``/cost`` reports from it)."""
+        self.work = WorkStatus()
+        """Elapsed time, tokens so far and the running tool of the turn (``work_status``)."""
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self._tick, name="work-clock")
+
+    def _tick(self) -> None:
+        if self.busy and self.work.started is not None:
+            self.refresh()
+
+    def _attention(self, text: str, urgent: bool) -> None:
+        attention = getattr(self.app, "attention", None)
+        if attention is not None:
+            attention.request(text, urgent=urgent)
 
     def on_agent_event(self, message: AgentEvent) -> None:
         event = message.event
+        self.work.fold(event, self._attention)
+        if isinstance(event, p.ToolCall | p.ToolResultEvent):  # the running tool changed
+            self.refresh()  # (streamed tokens show with the next second's tick)
         if isinstance(event, p.Ready):
             self.model, self.mode, self.limit = event.model, event.mode, event.context_limit
         elif isinstance(event, p.ContextUsage):
@@ -121,7 +146,11 @@ class StatusLine(Static):
         sep = (" · ", "$text-muted")
         parts: list[Content | str | tuple[str, str]] = []
         if self.busy:
-            parts += [("● working", "bold $warning"), sep]
+            parts += [("● working", "bold $warning")]
+            clock = getattr(self.app, "clock", time.time)
+            for part in self.work.parts(clock(), detail):
+                parts += [" ", (part, "$warning")]
+            parts += [sep]
         parts += ["ctx ", gauge(self.used, self.limit, self.threshold)]
         if self.limit:
             parts += [f" {round(100 * self.used / self.limit)}%"]

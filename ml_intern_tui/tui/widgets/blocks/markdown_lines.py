@@ -30,6 +30,7 @@ from ml_intern_tui.tui.widgets.blocks.markdown_render import (
 
 if TYPE_CHECKING:
     from textual.geometry import Size
+    from textual.selection import Selection
 
 
 class MarkdownLines(Widget):
@@ -119,9 +120,39 @@ class MarkdownLines(Widget):
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return len(self.lines_for(width))
 
+    def shown_text(self) -> str:
+        """The text as drawn (one line per screen line, trailing blanks dropped)."""
+        lines = self.lines_for(self.size.width) if self.size.width else self._lines
+        return "\n".join(line.text.rstrip() for line in lines)
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """The selected part of what is shown (mouse selection, Ctrl+C copies it)."""
+        return selection.extract(self.shown_text()), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self.refresh()
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         lines = self.lines_for(width)
-        if 0 <= y < len(lines):
-            return lines[y]
-        return Strip.blank(width, self.visual_style.rich_style)
+        if not 0 <= y < len(lines):
+            return Strip.blank(width, self.visual_style.rich_style)
+        line = lines[y]
+        selection = self.text_selection
+        if selection is not None and (span := selection.get_span(y)) is not None:
+            line = self._highlight(line, *span)
+        # Each cell carries its (x, y) in the widget, which is how a mouse drag
+        # becomes a selection of this widget's text.
+        return line.apply_offsets(0, y)
+
+    def _highlight(self, line: Strip, start: int, end: int) -> Strip:
+        length = line.cell_length
+        end = length if end == -1 else min(end, length)
+        start = max(0, min(start, length))
+        if end <= start:
+            return line
+        style = self.screen.get_component_rich_style("screen--selection")
+        before, chosen, after = line.divide([start, end, length])[:3]
+        # Over the text's own colours (a code block's too), as Textual's widgets do.
+        marked = Strip(Segment.apply_style(chosen, post_style=style), chosen.cell_length)
+        return Strip.join([before, marked, after])
