@@ -231,13 +231,12 @@ class JobsPanel(Vertical):
             job.ended_at = event.ts
         options.replace_option_prompt(job.job_id, self._prompt(job))
         self._refresh_title()
-        # A running job takes the log view when it starts running, or when the one shown
-        # has ended; not on every update (a sandbox's cost meter would steal it back).
+        # A job takes the log view when it starts running; not on every update (a
+        # sandbox's cost meter would steal it back), and not because the one shown has
+        # ended: the end of a training log is what the user wants to read.
         shown = self.jobs.get(self.selected or "")
         if self.selected is None or (
-            not self._user_selected
-            and job.running
-            and (started or shown is None or not shown.running)
+            not self._user_selected and job.running and (started or shown is None)
         ):
             self.select(job.job_id, by_user=False)
 
