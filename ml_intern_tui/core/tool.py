@@ -164,6 +164,10 @@ class Tool:
     read_only: ClassVar[bool] = False
     """True when the tool never writes, uploads, spends or runs commands (research may use it)."""
 
+    async def prepare(self, args: Any, ctx: ToolContext) -> None:
+        """Async work before ``approval`` (fetch what the approval must show, keep it on
+        ``args`` so ``run`` uses exactly that); a ``ToolError`` fails the call unasked."""
+
     def approval(self, args: Any, ctx: ToolContext) -> ApprovalRequest | None:
         """What a human must confirm before ``run``; ``None`` when nothing."""
         return None

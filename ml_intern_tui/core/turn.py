@@ -410,6 +410,7 @@ class TurnRunner:
                 continue
             ctx = self.context_for(call.id)
             try:
+                await tool.prepare(args, ctx)
                 request = tool.approval(args, ctx)
             except ToolError as exc:
                 results[call.id] = self.failure(call.id, f"Error: {exc}")

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from ml_intern_tui.core import known_secrets
 from ml_intern_tui.core.protocol import EventBase, Notice
 from ml_intern_tui.jobs.registry import JobRecord, JobRegistry
+from ml_intern_tui.spaces.budget_window import MAX_WINDOW_S, BudgetWindow
 from ml_intern_tui.spaces.client import SandboxApiError, SandboxClient
 from ml_intern_tui.spaces.hub_spaces import (
     FAILED_STAGES,
@@ -45,6 +46,8 @@ class Timing:
     health_timeout_s: float = 180.0
     meter_s: float = 10.0
     delete_backoff_s: float = 1.0
+    window_s: float = MAX_WINDOW_S
+    """Longest budget window of a paid sandbox (see ``budget_window``)."""
 
     @classmethod
     def every(cls, poll_s: float) -> Timing:
@@ -80,6 +83,10 @@ class SpaceSandbox:
     """Creates, then meters it."""
     creating: asyncio.Future[None] | None = None
     """The Hub calls that create the Space (shielded: a stop waits for them, then deletes)."""
+    window: BudgetWindow | None = None
+    """The budget's hold on a paid sandbox (``None`` when free, unpriced or untracked)."""
+    guard: asyncio.Task[None] | None = None
+    """Renews the budget window, or stops the sandbox when the budget cannot."""
 
     def cost(self) -> float:
         return (self.hourly_usd or 0.0) * (time.monotonic() - self.started) / 3600
@@ -176,8 +183,13 @@ class SandboxManager:
 
     # ------------------------------------------------------------ create
 
-    async def create(self, hardware: str) -> SpaceSandbox:
-        """Start creating a sandbox on ``hardware`` as a background job; returns at once."""
+    async def create(self, hardware: str, *, reservation: str | None = None) -> SpaceSandbox:
+        """Start creating a sandbox on ``hardware`` as a background job; returns at once.
+
+        A paid sandbox first reserves its first budget window; ``reservation`` (the
+        approving call's own, held for its worst case) is released as it does, and a
+        window over the budget refuses with a ``SandboxApiError``.
+        """
         async with self._lock:
             box = self.active
             if box is not None and box.status in ("creating", "running"):
@@ -189,6 +201,9 @@ class SandboxManager:
                 )
             job_id = self.jobs.new_id()
             box = SpaceSandbox(hardware, self.price(hardware), self.lifetime_s(), job_id)
+            if reservation is not None and self.spend is not None:
+                self.spend.release(reservation)
+            self._first_window(box)
             self.active = box
             record = JobRecord(
                 id=job_id,
@@ -198,7 +213,56 @@ class SandboxManager:
             )
             self.jobs.register_external(record, canceller=lambda: self._cancelled(box))
             box.task = asyncio.create_task(self._follow(box), name=f"sandbox-{job_id}")
+            if box.window is not None:
+                box.guard = asyncio.create_task(self._guard(box), name=f"sandbox-budget-{job_id}")
             return box
+
+    def _first_window(self, box: SpaceSandbox) -> None:
+        if self.spend is None or not box.hourly_usd:
+            return
+        window = BudgetWindow(
+            self.spend,
+            self.budget_usd,
+            box.job_id,
+            box.hourly_usd,
+            box.lifetime_s,
+            min(box.lifetime_s, self.timing.window_s),
+        )
+        why = window.take(0.0, 0.0)
+        if why is not None:
+            raise SandboxApiError(f"no sandbox on {box.hardware}: {why}")
+        box.window = window
+
+    async def _guard(self, box: SpaceSandbox) -> None:
+        """Keep the budget's hold current; renew it at 95 % of each window, or stop the
+        sandbox (with a notice) while its running time is still paid for."""
+        window = box.window
+        assert window is not None
+        while box.status in ("creating", "running"):
+            elapsed = time.monotonic() - box.started
+            due = window.renew_at()
+            if due is not None and elapsed >= due:
+                why = window.take(elapsed, box.cost())
+                if why is not None:
+                    await self.stop(why)
+                    return
+                self._lines(
+                    box,
+                    f"[budget] reserved {usd(window.committed(window.until_s) - box.cost())} "
+                    f"for the next {(window.until_s - elapsed) / 60:.0f} min",
+                )
+                continue
+            window.refresh(box.cost())
+            wait = self.timing.meter_s if due is None else min(self.timing.meter_s, due - elapsed)
+            await asyncio.sleep(max(wait, 0.01))
+
+    def _unhold(self, box: SpaceSandbox) -> None:
+        """The sandbox is gone: release its reservation, end the guard."""
+        if box.window is not None:
+            box.window.release()
+        guard = box.guard
+        if guard is not None and guard is not asyncio.current_task():
+            guard.cancel()
 
     async def _follow(self, box: SpaceSandbox) -> None:
         try:
@@ -329,6 +393,7 @@ class SandboxManager:
         box.status = "stopped"
         box.error = f"stopped: {reason}"
         box.ready.set()
+        self._unhold(box)
         await self._halt(box)
         line = await self._delete(box)
         self._lines(box, line)
@@ -356,6 +421,7 @@ class SandboxManager:
     async def _fail(self, box: SpaceSandbox, message: str) -> None:
         box.status = "failed"
         box.error = message
+        self._unhold(box)
         self._lines(box, f"[failed] {message}")
         line = await self._delete(box)
         self._lines(box, line)

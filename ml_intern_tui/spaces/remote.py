@@ -211,6 +211,19 @@ async def read(args: Any, ctx: ToolContext) -> ToolResult:
     )
 
 
+async def read_whole(path: str, ctx: ToolContext) -> str:
+    """The text of a sandbox file, read in full (an ``hf_jobs`` script from the sandbox)."""
+    client = await _client(ctx)
+    lines: list[str] = []
+    for _ in range(1000):  # bounded: the server caps a file's size anyway
+        answer = await _call(client, "read", {"path": path, "offset": len(lines) + 1})
+        page = [str(line) for line in answer.get("lines") or []]
+        lines += page
+        if not page or len(lines) >= int(answer.get("total_lines") or 0):
+            break
+    return "".join(line + "\n" for line in lines)
+
+
 def write_approval(args: Any, ctx: ToolContext, verb: str) -> ApprovalRequest:
     preview = getattr(args, "content", None)
     if preview is None:

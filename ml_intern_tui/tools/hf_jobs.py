@@ -18,14 +18,15 @@ from ml_intern_tui.core.cost import (
     worst_case_job_cost,
 )
 from ml_intern_tui.core.money import usd
-from ml_intern_tui.core.tool import ApprovalRequest, Tool, ToolContext, ToolResult
+from ml_intern_tui.core.tool import ApprovalRequest, Tool, ToolContext, ToolError, ToolResult
 from ml_intern_tui.tools.hf_jobs_args import (
     LOADS_MODEL,
     PREVIEW_LINES,
     READ_ONLY_OPERATIONS,
     HfJobsArgs,
     describe_duration,
-    resolve_script,
+    sandbox_script_path,
+    script_source,
 )
 from ml_intern_tui.tools.hf_jobs_ops import JobsOps
 
@@ -49,6 +50,19 @@ class HfJobsTool(Tool):
         self.poll_interval_s = poll_interval_s
 
     # -------------------------------------------------------------- approval
+
+    async def prepare(self, args: HfJobsArgs, ctx: ToolContext) -> None:
+        """A ``sandbox:`` script is read now, so the approval shows the code that runs
+        and ``run`` submits that same text, even if the file changes meanwhile."""
+        path = sandbox_script_path(args.script)
+        if path is None or args.operation not in ("run", "scheduled run"):
+            return
+        from ml_intern_tui.spaces.remote import read_whole
+
+        try:
+            args._sandbox_code = await read_whole(path, ctx)
+        except ToolError as exc:
+            raise ToolError(f"script {args.script}: {exc}") from None
 
     def approval(self, args: HfJobsArgs, ctx: ToolContext) -> ApprovalRequest | None:
         op = args.operation
@@ -98,13 +112,14 @@ class HfJobsTool(Tool):
         lines = [f"schedule: {args.schedule}"] if args.schedule else []
         checked = ""
         if args.script:
-            source = resolve_script(args.script, ctx.cwd)
+            source = script_source(args, ctx.cwd)
             lines.append(f"mode: script (uv, Python {args.python})")
             if source.url:
                 lines.append(f"script: {source.url}")
             else:
                 code = source.code.splitlines()
-                origin = f" from {source.path}" if source.path else ""
+                where = source.origin or source.path
+                origin = f" from {where}" if where else ""
                 lines.append(f"script{origin} ({len(code)} lines):")
                 lines += [f"  {line}" for line in code[:PREVIEW_LINES]]
                 if len(code) > PREVIEW_LINES:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from ml_intern_tui.core.cost import (
     known_flavors,
@@ -63,6 +63,8 @@ class ScriptSource:
     code: str = ""
     url: str | None = None
     path: Path | None = None
+    origin: str = ""
+    """Where the code was read, when not a local file (``sandbox:/app/train.py``)."""
 
 
 def _refuse_credentials(path: Path, cwd: Path) -> None:
@@ -99,6 +101,29 @@ def resolve_script(script: str, cwd: Path) -> ScriptSource:
                 f"script {text!r} is not a file in {cwd}; pass the code inline or an http(s) URL"
             )
     return ScriptSource(code=script)
+
+
+SANDBOX_PREFIX = "sandbox:"
+
+
+def sandbox_script_path(script: str | None) -> str | None:
+    """The sandbox path of ``script="sandbox:/app/train.py"``; ``None`` for other scripts."""
+    text = (script or "").strip()
+    if not text.startswith(SANDBOX_PREFIX) or "\n" in text:
+        return None
+    return text[len(SANDBOX_PREFIX) :].strip()
+
+
+def script_source(args: HfJobsArgs, cwd: Path) -> ScriptSource:
+    """The code a script-mode job runs: for a sandbox file, the text read before the
+    approval (never a second read: what was approved is what runs)."""
+    assert args.script
+    path = sandbox_script_path(args.script)
+    if path is None:
+        return resolve_script(args.script, cwd)
+    if args._sandbox_code is None:
+        raise ToolError(f"script {args.script}: it was not read from the sandbox; call again")
+    return ScriptSource(code=args._sandbox_code, origin=f"{SANDBOX_PREFIX}{path}")
 
 
 def uv_command(source: ScriptSource, dependencies: list[str], python: str) -> list[str]:
@@ -161,8 +186,9 @@ class HfJobsArgs(BaseModel):
     )
     script: str | None = Field(
         None,
-        description="Script mode: inline Python source, an http(s) URL to a .py file, or a "
-        "file in the working directory. Runs with uv and the given dependencies.",
+        description="Script mode: inline Python source, an http(s) URL to a .py file, a "
+        "file in the working directory, or a file in the sandbox Space as "
+        "'sandbox:/app/train.py'. Runs with uv and the given dependencies.",
     )
     dependencies: list[str] = Field(
         default_factory=list,
@@ -212,6 +238,9 @@ class HfJobsArgs(BaseModel):
     namespace: str | None = Field(
         None, description="Run under this org instead of your own account (must be yours)."
     )
+
+    _sandbox_code: str | None = PrivateAttr(None)
+    """A ``sandbox:`` script's text, read by ``prepare`` before the approval."""
 
     @field_validator("operation", mode="before")
     @classmethod

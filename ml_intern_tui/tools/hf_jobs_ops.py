@@ -24,8 +24,8 @@ from ml_intern_tui.tools.hf_jobs_args import (
     JOB_ENV_DEFAULTS,
     HfJobsArgs,
     describe_duration,
-    resolve_script,
     resolve_secrets,
+    script_source,
     uv_command,
 )
 
@@ -119,10 +119,12 @@ class JobsOps:
     def _job_spec(self, args: HfJobsArgs) -> tuple[str, list[str], str]:
         """Image, command and a short human description of what runs."""
         if args.script:
-            source = resolve_script(args.script, self.ctx.cwd)
+            source = script_source(args, self.ctx.cwd)
             command = uv_command(source, args.dependencies, args.python)
             if source.url:
                 what = source.url.rsplit("/", 1)[-1] or source.url
+            elif source.origin:
+                what = source.origin
             elif source.path:
                 what = source.path.name
             else:

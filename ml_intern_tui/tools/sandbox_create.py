@@ -82,6 +82,13 @@ class SandboxCreateTool(Tool):
                 scope_value=hardware,
                 scope_pattern=hardware,
             )
+        if price is not None:
+            window_s = min(minutes * 60, manager.timing.window_s)
+            details += (
+                f"\nwhile it runs the budget holds {usd(price * window_s / 3600)} for the next "
+                f"{window_s / 60:.0f} min, renewed near the end of each; it stops when a "
+                "renewal would cross the budget"
+            )
         if price is None:
             title = f"Create a sandbox Space on {hardware} (price unknown)"
             reason = f"the price of {hardware} is unknown"
@@ -109,7 +116,7 @@ class SandboxCreateTool(Tool):
         manager = self._manager(ctx)
         hardware = args.hardware or manager.settings.hardware
         try:
-            box = await manager.create(hardware)
+            box = await manager.create(hardware, reservation=ctx.call_id)
         except SandboxApiError as exc:
             raise ToolError(str(exc)) from None
         price = "price unknown" if box.hourly_usd is None else f"{usd(box.hourly_usd)}/h"

@@ -33,6 +33,7 @@ def make_rig(
     server: FakeHTTPServer, tmp_path: Path, *, budget: float | None = None, **options: Any
 ) -> SpaceRig:
     config = options.pop("config", SpaceSandboxConfig())
+    timing = options.pop("timing", FAST)
     spaces = install_spaces(server, **options)
     hub = HubClient(server.base_url, token="hf_fake")
     events: list[EventBase] = []
@@ -45,6 +46,6 @@ def make_rig(
 
     jobs = JobRegistry(publish, tmp_path / "logs", batch_interval_s=0.02, session_id="s1")
     manager = SandboxManager(
-        SpaceHub(hub), jobs, config, publish, spend=spend, budget_usd=lambda: budget, timing=FAST
+        SpaceHub(hub), jobs, config, publish, spend=spend, budget_usd=lambda: budget, timing=timing
     )
     return SpaceRig(server, spaces, hub, jobs, manager, events, spend)

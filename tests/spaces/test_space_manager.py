@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from pathlib import Path
 
 import pytest
 from fakes.http_server import FakeHTTPServer
+from fakes.hub_spaces import FAST
 from space_rig import SpaceRig, make_rig
 
 from ml_intern_tui.config.space_schema import SpaceSandboxConfig
@@ -79,10 +81,11 @@ async def test_cancel_during_creation_deletes_the_space(
 
 
 async def test_over_budget_stops_with_a_notice(fake_hub: FakeHTTPServer, tmp_path: Path) -> None:
-    rig = make_rig(fake_hub, tmp_path, budget=0.5)
-    rig.spend.add_llm(0.49)
-    box = await rig.manager.create("a100x8")  # $20/h: over budget within a second or two
+    timing = dataclasses.replace(FAST, window_s=2.0)  # $0.011 a window on a100x8
+    rig = make_rig(fake_hub, tmp_path, budget=0.5, timing=timing)
+    box = await rig.manager.create("a100x8")
     await rig.manager.client(wait_s=30)
+    rig.spend.add_llm(0.49)  # model calls spend the rest while it runs
 
     def notices() -> list[str]:
         return [e.text for e in rig.events if isinstance(e, Notice) and e.level == "warning"]
