@@ -8,6 +8,9 @@ read its metrics and report.
 
 from __future__ import annotations
 
+import math
+import os
+from collections.abc import Mapping
 from typing import Any
 
 from ml_intern_tui.demo.steps import Scenario, Step, find_in_history
@@ -15,7 +18,7 @@ from ml_intern_tui.demo.steps import Scenario, Step, find_in_history
 TRAIN_SCRIPT = """\"\"\"Bag-of-words logistic regression on data/reviews.csv (stdlib only).
 
 Prints what training tools print: a progress bar redrawn in place, `step=` lines and a
-line per epoch; logs to trackio too when it is installed.
+line per epoch; logs to trackio too when it is installed. ``--steps-per-s`` paces it.
 \"\"\"
 
 import argparse
@@ -61,6 +64,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--lr", type=float, default=0.5)
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--steps-per-s", type=float, default=48.0)
     args = parser.parse_args()
 
     with open("data/reviews.csv", newline="") as f:
@@ -102,7 +106,7 @@ def main():
                 print(f"step={step} loss={batch_loss:.4f} lr={args.lr}", flush=True)
                 if tracker:
                     tracker.log({"train/loss": batch_loss, "lr": args.lr}, step=step)
-            time.sleep(0.25 / batches)
+            time.sleep(1.0 / args.steps_per_s)
         acc = sum((predict(ws) > 0.5) == bool(y) for ws, y in valid) / len(valid)
         sys.stderr.write("\\r")
         print(f"epoch {epoch}/{args.epochs} epoch_loss={loss / len(train):.4f} val_acc={acc:.3f}", flush=True)
@@ -134,6 +138,53 @@ def _plan(*statuses: str) -> dict[str, Any]:
             for i, (name, status) in enumerate(zip(names, statuses, strict=True))
         ]
     }
+
+
+PACE_ENV = "ML_INTERN_DEMO_STEPS_PER_S"
+"""Training steps per second of the demo's job (default 48: the 144 steps take ~3 s).
+
+A slower pace keeps the job running long enough to watch its sparklines grow (the tmux
+test of the demo uses it); read when the training step is served, not at import."""
+MAX_STEPS_PER_S = 1000.0
+
+
+def training_pace(env: Mapping[str, str] | None = None) -> tuple[float | None, str]:
+    """The pace ``PACE_ENV`` asks for (None: the script's default), and a note if it is bad."""
+    raw = (os.environ if env is None else env).get(PACE_ENV, "").strip()
+    if not raw:
+        return None, ""
+    try:
+        pace = float(raw)
+    except ValueError:
+        pace = math.nan
+    if not 0 < pace <= MAX_STEPS_PER_S:  # also false for nan
+        return None, (
+            f"({PACE_ENV}={raw!r} is not a number of steps per second in (0, "
+            f"{MAX_STEPS_PER_S:g}]: training at the default pace.)"
+        )
+    return pace, ""
+
+
+def _start_training(messages: list[dict[str, Any]]) -> Step:
+    pace, note = training_pace()
+    command = "python3 train.py --epochs 12"
+    if pace is not None:
+        command += f" --steps-per-s {pace:g}"
+    text = "The script is written. Training runs as a background job so we can watch it."
+    return Step(
+        text=f"{text} {note}" if note else text,
+        tool_calls=[
+            ("plan", _plan("completed", "completed", "in_progress", "pending")),
+            (
+                "bash",
+                {
+                    "command": command,
+                    "description": "Train the baseline classifier",
+                    "background": True,
+                },
+            ),
+        ],
+    )
 
 
 def _wait_for_job(messages: list[dict[str, Any]]) -> Step:
@@ -224,20 +275,7 @@ def demo_scenario() -> Scenario:
                     ("write", {"path": "train.py", "content": TRAIN_SCRIPT}),
                 ],
             ),
-            Step(
-                text="The script is written. Training runs as a background job so we can watch it.",
-                tool_calls=[
-                    ("plan", _plan("completed", "completed", "in_progress", "pending")),
-                    (
-                        "bash",
-                        {
-                            "command": "python3 train.py --epochs 12",
-                            "description": "Train the baseline classifier",
-                            "background": True,
-                        },
-                    ),
-                ],
-            ),
+            _start_training,
             _wait_for_job,
             Step(
                 text="Training finished. Reading the metrics.",

@@ -54,9 +54,15 @@ class Curve:
         return [y for y in self.ys if math.isfinite(y)]
 
 
-def metric_rank(name: str) -> tuple[int, str]:
-    """Sort key: training loss first, then eval metrics, others, learning rate, epoch."""
+def metric_rank(name: str) -> tuple[int, int, str]:
+    """Sort key: training loss first, then eval metrics, others, learning rate, epoch.
+
+    Within a kind, a per-step metric comes before a per-epoch summary of it (``loss``
+    before ``epoch_loss``): the compact view draws one of each kind, and the per-step
+    curve is the one that moves while the job runs.
+    """
     lower = name.lower()
+    per_epoch = 1 if "epoch" in lower and lower != "epoch" else 0
     evaluation = lower.startswith(("eval", "val", "test"))
     if "loss" in lower and not evaluation:
         group = 0
@@ -70,7 +76,7 @@ def metric_rank(name: str) -> tuple[int, str]:
         group = 3
     else:
         group = 2
-    return group, lower
+    return group, per_epoch, lower
 
 
 @dataclass

@@ -69,6 +69,27 @@ def test_curves_fold_deltas_reset_and_stay_bounded() -> None:
     assert loss.xs[0] < MAX_POINTS  # the whole run's shape, at a coarser grain
 
 
+def test_the_per_step_loss_is_drawn_before_its_per_epoch_summary() -> None:
+    """The demo's script logs ``loss`` per step and ``epoch_loss``/``val_acc`` per epoch."""
+    curves = JobCurves()
+    curves.apply(
+        p.JobMetrics(
+            job_id=JOB,
+            series={
+                "loss": [(s, 1.0 / s) for s in range(4, 25, 4)],
+                "lr": [(s, 0.5) for s in range(4, 25, 4)],
+                "epoch_loss": [(12, 0.6), (24, 0.5)],
+                "val_acc": [(12, 0.7), (24, 0.8)],
+                "epoch": [(12, 1), (24, 2)],
+            },
+            step=24,
+        )
+    )
+    assert curves.main() == ["loss", "val_acc", "lr"]
+    assert curves.main(1) == ["loss"]
+    assert curves.ordered() == ["loss", "epoch_loss", "val_acc", "lr", "epoch"]
+
+
 def test_values_read_in_a_few_characters() -> None:
     assert format_value(0.27781) == "0.2778"
     assert format_value(3e-5) == "3.00e-5"

@@ -1,12 +1,15 @@
 """The real app in tmux watching a training job: sparklines grow, Enter plots, a stall alerts.
 
+The demo itself (``--demo``, its training paced by ``ML_INTERN_DEMO_STEPS_PER_S`` so it runs
+long enough to watch): sparklines grow while the job runs, Enter on the job plots it.
 A scripted session (``tests/fakes/jobs_scenario.py``) starts a job that logs ``step=``
-lines, eval lines and a tqdm bar, then goes quiet. Asserts only on what ``capture-pane``
-shows (and on tmux's own bell flag for the alert's bell).
+lines, eval lines and a tqdm bar, then goes quiet: the stall notice and its bell.
+Asserts only on what ``capture-pane`` shows (and on tmux's own bell flag for the bell).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import time
@@ -16,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from ml_intern_tui import paths
+from ml_intern_tui.demo.scenario import PACE_ENV
+from ml_intern_tui.demo.workspace import DEMO_GOAL
 from tui.tmux_driver import Tmux, tmux_app
 
 pytestmark = [
@@ -99,3 +104,48 @@ def test_sparklines_grow_enter_plots_and_a_stall_alerts(app: Tmux) -> None:
     assert flag == "1"
     # The log under the sparklines still follows its tail.
     app.wait_text("waiting for the data loader", timeout=10)
+
+
+DEMO_PACE = "10"
+"""Steps per second of the demo's training: its 144 steps take ~15 s instead of ~3 s."""
+
+
+def test_the_demo_training_grows_sparklines_and_enter_plots_it(tmp_path: Path) -> None:
+    # TMPDIR: the demo workspace goes under tmp_path, removed with it.
+    env = {"TMPDIR": str(tmp_path), PACE_ENV: DEMO_PACE}
+    with tmux_app(tmp_path, ["--demo"], env) as app:
+        app.wait_text("Ask the agent", timeout=30)
+        app.keys(DEMO_GOAL, "Enter")
+        app.wait_all(
+            "Approval needed", f"python3 train.py --epochs 12 --steps-per-s {DEMO_PACE}", timeout=60
+        )
+        app.keys("y")
+
+        # The loss sparkline appears and its value changes while the job is running.
+        seen: list[str] = []
+
+        def grown(screen: str) -> bool:
+            if "Jobs · 1 running" not in screen:
+                return False
+            for value in loss_values(screen):
+                if not seen or seen[-1] != value:
+                    seen.append(value)
+            return len(seen) >= 3
+
+        app.wait_for(grown, "a loss sparkline whose value changes twice as the job runs", 60)
+
+        # Focus the jobs pane from the keyboard (its keys show in the footer), Enter plots.
+        for _ in range(4):
+            app.keys("C-n")
+            with contextlib.suppress(AssertionError):
+                app.wait_text("Cancel job", timeout=3)
+                break
+        app.wait_text("Cancel job", timeout=5)
+        app.keys("Enter")
+        plot = app.wait_all("loss (last", " lr ", "Back", timeout=30)
+        assert "Smoothing" in plot
+        app.keys("Escape")
+        app.wait_for(lambda s: "loss (last" not in s and "Jobs" in s, "the main screen again")
+
+        # The demo goes on to its report once the job ends.
+        app.wait_all("validation accuracy", "Plan · 4/4 done", timeout=120)
