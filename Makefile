@@ -23,7 +23,7 @@ demo: $(STAMP)
 	$(BIN)/ml-intern-tui --demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
