@@ -68,7 +68,10 @@ async def test_renewals_keep_spent_plus_reserved_in_budget_then_stop_before_unpa
 
     def sample() -> bool:
         committed.append(rig.spend.total() + rig.spend.reserved())
-        return box.status == "stopped"
+        # "stopped" is set first; the notice follows the Space's delete (slower under load).
+        return box.status == "stopped" and any(
+            isinstance(e, Notice) and e.text.startswith("Sandbox stopped") for e in rig.events
+        )
 
     await until(sample, timeout=60)
     warnings = [e.text for e in rig.events if isinstance(e, Notice) and e.level == "warning"]
