@@ -10,46 +10,21 @@ import asyncio
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fakes.openai_server import FakeOpenAI, Reply
-from test_redteam_shell import SHELL_DIFFERENTIALS, _no_sandbox_ctx
+from test_redteam_shell import SHELL_DIFFERENTIALS, _git, _no_sandbox_ctx, _repo
 
 from ml_intern_tui.core.approval import ApprovalPolicy
 from ml_intern_tui.core.cost import SpendTracker
 from ml_intern_tui.core.protocol import Approval, ApprovalDecision, UserInput
 from ml_intern_tui.core.tool import SessionState, ToolContext
-from ml_intern_tui.safety.program_path import trusted_which
 from ml_intern_tui.safety.sandbox import Sandbox
 from ml_intern_tui.safety.shell_analysis import analyse_command
 from ml_intern_tui.tools.bash import BashArgs, BashTool
-
-GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t"}
-
-
-def _git(cwd: Path, *args: str) -> None:
-    env = {**os.environ, **GIT_ENV, "GIT_COMMITTER_EMAIL": "t@e"}
-    subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
-
-
-def _repo(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    _git(path, "init", "-q")
-    _git(path, "commit", "-q", "--allow-empty", "-m", "init")
-    return path.resolve()
-
-
-def _plant(program: Path, marker: Path) -> None:
-    """A program that leaves ``marker`` and then behaves like the real git."""
-    program.parent.mkdir(parents=True, exist_ok=True)
-    real = trusted_which("git")
-    program.write_text(f'#!/bin/sh\ntouch "{marker}"\nexec {real} "$@"\n')
-    program.chmod(0o755)
-
 
 # ------------------------------------------- old tokens in histories and tool configs
 
