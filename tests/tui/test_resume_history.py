@@ -26,7 +26,7 @@ from ml_intern_tui.tui.widgets.blocks.tools import ToolMention
 from ml_intern_tui.tui.widgets.plan import PlanPanel
 from ml_intern_tui.tui.widgets.tool_tree import ToolTree
 from tui.conftest import fixed_clock, wait_for
-from tui.fake_runtime import FakeRuntime, FakeSettings, FakeUI
+from tui.fake_runtime import FakeRuntime, make_config
 from tui.test_session_replay import resumed_chat, rich_session
 
 SESSION = "20231114-100000-dddddd"
@@ -162,7 +162,7 @@ def described(blocks: list[Widget]) -> list[tuple[str, str]]:
 async def test_the_chat_from_chat_from_is_the_chat_from_everything() -> None:
     """Folding from ``chat_from`` gives the chat's last blocks exactly as folding every
     event does: the core's block count matches the chat (undo, runs of calls, sub-agents)."""
-    runtime = FakeRuntime(FakeSettings(ui=FakeUI(max_chat_blocks=10)))
+    runtime = FakeRuntime(make_config(ui={"max_chat_blocks": 10}))
     app = MLInternApp(runtime, clock=fixed_clock)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.header.session_id == "s-test")
