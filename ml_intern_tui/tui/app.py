@@ -332,6 +332,10 @@ class MLInternApp(App[int]):
             self.attention.request(event.text, urgent=True)
         elif isinstance(event, p.SlashCommands):
             install_custom_commands(self, event.commands)
+        elif isinstance(event, p.SessionList | p.SessionAction):
+            for screen in self.screen_stack[1:]:  # the sessions browser's answers
+                if event.type in getattr(screen, "EVENT_TYPES", ()):
+                    screen.post_message(AgentEvent(event))
         elif isinstance(event, p.Undone) and event.text and not self.prompt.text.strip():
             self.prompt.set_text(event.text)
 

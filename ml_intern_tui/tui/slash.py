@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from ml_intern_tui.core import protocol as p
-from ml_intern_tui.paths import configured_sessions_dir
+from ml_intern_tui.core.export_paths import export_path
 from ml_intern_tui.tui.commands import command
 from ml_intern_tui.tui.formatting import format_tokens, format_usd
 from ml_intern_tui.tui.money import cost_report, spend_figure
@@ -42,16 +40,6 @@ def parse_export_args(arg: str) -> tuple[str | None, str]:
     if match:
         fmt, rest = match.group("fmt"), match.group("rest") or ""
     return EXPORT_FORMATS.get(fmt.lower()), rest.strip()
-
-
-def export_path(arg: str, cwd: str, session_id: str, suffix: str = ".md") -> Path:
-    """Where ``/export [path]`` writes: relative paths are under the session's cwd."""
-    base = Path(cwd or ".")
-    if not arg:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        return base / f"ml-intern-{session_id or 'session'}-{stamp}{suffix}"
-    path = Path(arg).expanduser()
-    return path if path.is_absolute() else base / path
 
 
 async def run_slash(app: MLInternApp, name: str, arg: str) -> None:
@@ -208,11 +196,7 @@ async def _browse_sessions(app: MLInternApp, search: str = "") -> str | None:
     from ml_intern_tui.tui.screens.sessions import SessionsScreen
 
     screen = SessionsScreen(
-        configured_sessions_dir(app.runtime.settings),
-        current=app.session_view.session_id,
-        clock=app.clock,
-        search=search,
-        export_dir=app.session_view.cwd,
+        app.submit, current=app.session_view.session_id, clock=app.clock, search=search
     )
     return await app.push_screen_wait(screen)
 

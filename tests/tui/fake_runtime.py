@@ -10,6 +10,8 @@ from pydantic import BaseModel
 from ml_intern_tui.config.schema import AppConfig
 from ml_intern_tui.core import protocol as p
 from ml_intern_tui.core.bus import EventBus
+from ml_intern_tui.paths import configured_sessions_dir
+from ml_intern_tui.services.session_browser import SessionBrowser
 
 T0 = 1_700_000_000.0
 """A fixed timestamp so elapsed times on screen are deterministic."""
@@ -37,7 +39,8 @@ def make_config(**overrides: Any) -> AppConfig:
 
 
 class FakeRuntime:
-    """Publishes what a test scripts; answers nothing by itself except Ready and Shutdown."""
+    """Publishes what a test scripts; answers by itself only Ready, Shutdown and the
+    sessions browser's ops (with the core's own service, on the configured directory)."""
 
     def __init__(self, settings: AppConfig | None = None, *, session_id: str = "s-test") -> None:
         self.bus = EventBus()
@@ -49,9 +52,17 @@ class FakeRuntime:
         self.running = False
         self.at_start: list[p.EventBase] = []
         """What ``run`` publishes first instead of a fresh ``ready`` (``--resume``)."""
+        self.sessions = SessionBrowser(
+            lambda: configured_sessions_dir(self.settings),
+            current=lambda: self.session_id,
+            cwd=lambda: "/work/project",
+            publish=self.publish,
+        )
 
     def submit(self, op: BaseModel) -> None:
         self.ops.append(op)
+        if self.sessions.handle_op(op):
+            return
         if isinstance(op, p.Shutdown):
             self._stop.set()
 
