@@ -150,7 +150,7 @@ async def one_run() -> tuple[float, float, float]:
 
         await wait_until(shown)  # on screen at the next refresh (every 1/60 s)
         elapsed = time.perf_counter() - started
-        await wait_until(lambda: len(app.chat.blocks) >= app.prefs.max_chat_blocks)
+        await wait_until(lambda: len(app.chat.blocks) >= app.settings.ui.max_chat_blocks)
         await pilot.pause()  # and everything the app had to do for it is done
         complete = time.perf_counter() - started
         monitor.stop()

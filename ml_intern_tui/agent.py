@@ -392,7 +392,20 @@ def background_services(
     services.extend(_effort_services(loop, bus))  # /effort, and a check of each model
     services.extend(n for n in [loop.services.get("space_sandbox")] if n)  # deleted at exit
     services.append(_custom_commands(loop))  # .ml-intern/commands/*.md become /name
+    services.append(_session_browser(settings, loop))  # /sessions: list, fork, delete, export
     return services
+
+
+def _session_browser(settings: AppConfig, loop: AgentLoop) -> BackgroundService:
+    from ml_intern_tui.paths import configured_sessions_dir
+    from ml_intern_tui.services.session_browser import SessionBrowser
+
+    return SessionBrowser(
+        lambda: configured_sessions_dir(settings),
+        current=lambda: loop.session.session_id if loop.session is not None else "",
+        cwd=lambda: str(loop.cwd),
+        publish=loop.publish,
+    )
 
 
 def _custom_commands(loop: AgentLoop) -> BackgroundService:

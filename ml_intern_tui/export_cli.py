@@ -90,12 +90,9 @@ def _sessions_dir(cwd: Path) -> Path | str:
         loaded = load_config(cwd=cwd, cli_overrides={}, trust="stored")
     except ConfigError as exc:
         return exc.problems[0] if exc.problems else "the configuration is not valid"
-    configured = loaded.settings.sessions.dir
-    if configured:
-        return Path(configured)
-    from ml_intern_tui.paths import sessions_dir
+    from ml_intern_tui.paths import configured_sessions_dir
 
-    return sessions_dir()
+    return configured_sessions_dir(loaded.settings)
 
 
 def _render(journal: Path, fmt: str) -> bytes:

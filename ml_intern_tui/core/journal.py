@@ -43,8 +43,9 @@ DURABLE_KINDS = frozenset({"message", "replace", "truncate"})
 """Record kinds that are fsync'ed: losing them would change the conversation on resume."""
 SKIPPED_EVENT_TYPES = frozenset({"assistant_delta", "reasoning_delta", "tool_progress", "job_log"})
 """High-rate events the journal does not keep as they come (their final forms are kept)."""
-NOT_RECORDED = SKIPPED_EVENT_TYPES | {"history", "slash_commands"}
-"""Events never written: those above, and a resumed session's past (already recorded)."""
+NOT_RECORDED = SKIPPED_EVENT_TYPES | {"history", "slash_commands", "session_list", "session_action"}
+"""Events never written: those above, a resumed session's past (already recorded), and
+the sessions browser's answers (about other sessions)."""
 MAX_REASONING_CHARS = 32_000
 """Reasoning kept per stretch: the end of a longer one (the part next to the answer)."""
 

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ml_intern_tui.core.session_ops import DeleteSession, ExportSession, ForkSession, ListSessions
 from ml_intern_tui.core.shell_op import UserShell
 from ml_intern_tui.core.space_ops import SpaceSandboxStatus, SpaceSandboxStop
 
@@ -161,6 +162,10 @@ Op = Annotated[
     | ExportTrace
     | SpaceSandboxStatus
     | SpaceSandboxStop
+    | ListSessions
+    | ForkSession
+    | DeleteSession
+    | ExportSession
     | Shutdown
     | UserShell,
     Field(discriminator="type"),

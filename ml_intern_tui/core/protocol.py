@@ -38,6 +38,12 @@ from ml_intern_tui.core.ops import (  # noqa: F401  (the ops are part of the pro
     Undo,
     UserInput,
 )
+from ml_intern_tui.core.session_ops import (  # noqa: F401
+    DeleteSession,
+    ExportSession,
+    ForkSession,
+    ListSessions,
+)
 from ml_intern_tui.core.shell_op import UserShell  # noqa: F401
 from ml_intern_tui.core.space_ops import SpaceSandboxStatus, SpaceSandboxStop  # noqa: F401
 
@@ -428,6 +434,49 @@ class SlashCommands(EventBase):
     commands: list[CustomCommand]
 
 
+class SavedSession(_Model):
+    """One saved session as the sessions browser lists it (from its journal)."""
+
+    session_id: str
+    title: str
+    """The first user message, on one line."""
+    model: str
+    created: float
+    updated: float
+    messages: int
+    cost_usd: float | None = None
+    prompt: str = ""
+    last_answer: str = ""
+    cwd: str = ""
+    forked_from: str = ""
+    unpriced_calls: int = 0
+
+
+class SessionList(EventBase):
+    """The answer to ``list_sessions``: the sessions worth listing, newest first."""
+
+    type: Literal["session_list"] = "session_list"
+    sessions: list[SavedSession]
+    directory: str
+    """Where the journals are kept."""
+    error: str = ""
+    """Why the directory could not be read (then ``sessions`` is empty)."""
+
+
+class SessionAction(EventBase):
+    """The answer to ``fork_session``, ``delete_session`` or ``export_session``."""
+
+    type: Literal["session_action"] = "session_action"
+    action: Literal["fork", "delete", "export"]
+    session_id: str
+    error: str = ""
+    """Why it failed (empty: it was done)."""
+    new_id: str = ""
+    """The fork's id."""
+    path: str = ""
+    """The exported file."""
+
+
 class ShutdownEvent(EventBase):
     type: Literal["shutdown"] = "shutdown"
 
@@ -483,6 +532,8 @@ Event = Annotated[
     | ModelCatalog
     | EffortStatus
     | SlashCommands
+    | SessionList
+    | SessionAction
     | ShutdownEvent
     | History,
     Field(discriminator="type"),

@@ -72,6 +72,8 @@ class TraceOptions:
     @classmethod
     def from_settings(cls, settings: Any) -> TraceOptions:
         """Read settings leniently (a UI test's fake settings lack most tables)."""
+        from ml_intern_tui.paths import configured_sessions_dir
+
         traces = getattr(settings, "traces", None)
         hub = getattr(settings, "hub", None)
         sessions = getattr(settings, "sessions", None)
@@ -81,7 +83,7 @@ class TraceOptions:
             repo=str(getattr(traces, "repo", None) or cls.repo),
             private=bool(getattr(traces, "private", cls.private)),
             endpoint=str(getattr(hub, "endpoint", None) or cls.endpoint),
-            sessions_dir=getattr(sessions, "dir", None),
+            sessions_dir=configured_sessions_dir(settings),
         )
 
 

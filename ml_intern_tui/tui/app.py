@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
 from textual.app import App, ComposeResult
@@ -34,10 +34,11 @@ from ml_intern_tui.tui.help_text import help_markdown
 from ml_intern_tui.tui.messages import AgentEvent, AgentHistory
 from ml_intern_tui.tui.palette import AgentCommands
 from ml_intern_tui.tui.preload import preload_markdown
-from ml_intern_tui.tui.runtime import Runtime, UIPrefs
+from ml_intern_tui.tui.runtime import Runtime
 from ml_intern_tui.tui.screens.mcp import McpBoard
 from ml_intern_tui.tui.screens.permissions import PermissionsScreen
 from ml_intern_tui.tui.screens.picker import PickerScreen
+from ml_intern_tui.tui.session_view import SessionView
 from ml_intern_tui.tui.slash import MODES, run_slash
 from ml_intern_tui.tui.slash_custom import install as install_custom_commands
 from ml_intern_tui.tui.themes import register_themes
@@ -51,6 +52,9 @@ from ml_intern_tui.tui.widgets.prompt import BUSY_PLACEHOLDER, IDLE_PLACEHOLDER,
 from ml_intern_tui.tui.widgets.prompt_bar import PromptBar
 from ml_intern_tui.tui.widgets.status_line import StatusLine
 from ml_intern_tui.tui.widgets.tool_tree import ToolTree
+
+if TYPE_CHECKING:
+    from ml_intern_tui.config.schema import AppConfig
 
 QUIT_WINDOW_S = 1.0
 """A second Ctrl+C within this many seconds quits."""
@@ -107,7 +111,8 @@ class MLInternApp(App[int]):
     ) -> None:
         super().__init__()
         self.runtime = runtime
-        self.prefs = UIPrefs.from_settings(runtime.settings)
+        self.session_view = SessionView.from_config(runtime.settings)
+        """Model, mode, ids, context and money: the header, status line and commands read it."""
         self.clock = clock
         self.serve = serve
         self.transcript = Transcript()
@@ -138,28 +143,33 @@ class MLInternApp(App[int]):
         self.theme_errors: list[str] = []
         self._register_themes()
         self.attention = Attention(
-            self.prefs.notify, write=self._write_terminal, focused=lambda: self.app_focus
+            self.settings.ui.notify, write=self._write_terminal, focused=lambda: self.app_focus
         )
         """The bell / OSC 9 notifier (``tui/attention.py``): job alerts, turn ends."""
 
     # ------------------------------------------------------------------ setup
 
+    @property
+    def settings(self) -> AppConfig:
+        """The validated settings of this run (the runtime's: the trust answer may change them)."""
+        return self.runtime.settings
+
     def _register_themes(self) -> None:
-        self.theme_errors = register_themes(self, self.prefs.theme)
+        self.theme_errors = register_themes(self, self.settings.ui.theme)
 
     def compose(self) -> ComposeResult:
-        self.header = HeaderLine(id="header")
+        self.header = HeaderLine(self.session_view, id="header")
         self.chat = ChatView(
             id="chat",
-            max_blocks=self.prefs.max_chat_blocks,
-            show_reasoning=self.prefs.show_reasoning,
+            max_blocks=self.settings.ui.max_chat_blocks,
+            show_reasoning=self.settings.ui.show_reasoning,
         )
         self.tools = ToolTree(id="tools", clock=self.clock)
         self.jobs = JobsPanel(id="jobs", clock=self.clock)
         self.drawer = ApprovalDrawer(id="approval")
         self.prompt_bar = PromptBar(id="prompt-bar")
         self.prompt = self.prompt_bar.input
-        self.status = StatusLine(id="status")
+        self.status = StatusLine(self.session_view, id="status")
         yield self.header
         with Horizontal(id="main"):
             yield self.chat
@@ -173,9 +183,6 @@ class MLInternApp(App[int]):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.header.model, self.header.mode = self.prefs.model, self.prefs.mode
-        self.status.model, self.status.mode = self.prefs.model, self.prefs.mode
-        self.status.budget_usd = self.prefs.budget_usd
         self.prompt_bar.arg_choices = self.arg_choices
         self.prompt_bar.registry = self.commands
         for widget in self.query("*"):
@@ -209,8 +216,9 @@ class MLInternApp(App[int]):
         sys.setswitchinterval(UI_SWITCH_INTERVAL_S)
 
     def _apply_keymap(self) -> None:
-        if self.prefs.keymap:
-            self.set_keymap(self.prefs.keymap)
+        keymap = {key: keys for key, keys in self.settings.keymap.items() if keys}
+        if keymap:
+            self.set_keymap(keymap)
 
     def _start_serving(self) -> None:
         if self.serve:
@@ -226,13 +234,12 @@ class MLInternApp(App[int]):
         try:
             level, text = await self.runtime.answer_trust(answer)  # type: ignore[attr-defined]
         finally:
-            self.prefs = UIPrefs.from_settings(self.runtime.settings)
-            self.attention.mode = self.prefs.notify
+            self.attention.mode = self.settings.ui.notify
+            self.session_view.configure(self.settings)
             self._apply_keymap()
             self._start_serving()
-        self.header.model, self.header.mode = self.prefs.model, self.prefs.mode
-        self.status.model, self.status.mode = self.prefs.model, self.prefs.mode
-        self.status.budget_usd = self.prefs.budget_usd
+        self.header.refresh()
+        self.status.refresh()
         self.local_notice(text, level)
 
     def _write_terminal(self, text: str) -> None:
@@ -308,6 +315,7 @@ class MLInternApp(App[int]):
             if new_session:
                 self.queue.clear()
                 self._show_queue()
+        self.session_view.fold(event)
         self.transcript.record(event)
         self._track_turn(event)
         for widget in self._routes.get(str(getattr(event, "type", "")), ()):
@@ -324,6 +332,10 @@ class MLInternApp(App[int]):
             self.attention.request(event.text, urgent=True)
         elif isinstance(event, p.SlashCommands):
             install_custom_commands(self, event.commands)
+        elif isinstance(event, p.SessionList | p.SessionAction):
+            for screen in self.screen_stack[1:]:  # the sessions browser's answers
+                if event.type in getattr(screen, "EVENT_TYPES", ()):
+                    screen.post_message(AgentEvent(event))
         elif isinstance(event, p.Undone) and event.text and not self.prompt.text.strip():
             self.prompt.set_text(event.text)
 
@@ -409,7 +421,7 @@ class MLInternApp(App[int]):
 
     def arg_choices(self, kind: str) -> list[str]:
         if kind == "models":
-            return list(dict.fromkeys([self.header.model, *self.prefs.suggested_models]))
+            return list(dict.fromkeys([self.session_view.model, *self.suggested_models()]))
         if kind == "modes":
             return list(MODES)
         if kind == "efforts":
@@ -417,6 +429,10 @@ class MLInternApp(App[int]):
         if kind == "themes":
             return sorted(self.available_themes)
         return []
+
+    def suggested_models(self) -> list[str]:
+        """The configured ``/model`` choices, terminal-safe (they are drawn)."""
+        return [terminal_safe(model) for model in self.settings.suggested_models]
 
     def local_notice(self, text: str, level: Level = "info", *, hint: str = "") -> None:
         """A notice from the UI itself, shown in the chat in order with events."""

@@ -36,7 +36,7 @@ def help_markdown(app: MLInternApp) -> str:
     from ml_intern_tui.tui.widgets.jobs import JobsPanel
     from ml_intern_tui.tui.widgets.prompt import PromptInput
 
-    overrides = app.prefs.keymap
+    overrides = {key: keys for key, keys in app.settings.keymap.items() if keys}
     sections: list[tuple[str, type]] = [
         ("Anywhere", type(app)),
         ("Prompt", PromptInput),

@@ -25,7 +25,7 @@ the file when it is written."""
 
 def project_dir(app: MLInternApp) -> Path:
     """The session's working directory (``ready`` says it), else the app's."""
-    cwd = app.header.cwd
+    cwd = app.session_view.cwd
     return Path(cwd) if cwd and Path(cwd).is_dir() else Path.cwd()
 
 

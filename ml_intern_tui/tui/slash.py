@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from ml_intern_tui.core import protocol as p
-from ml_intern_tui.paths import configured_sessions_dir
+from ml_intern_tui.core.export_paths import export_path
 from ml_intern_tui.tui.commands import command
 from ml_intern_tui.tui.formatting import format_tokens, format_usd
 from ml_intern_tui.tui.money import cost_report, spend_figure
@@ -42,16 +40,6 @@ def parse_export_args(arg: str) -> tuple[str | None, str]:
     if match:
         fmt, rest = match.group("fmt"), match.group("rest") or ""
     return EXPORT_FORMATS.get(fmt.lower()), rest.strip()
-
-
-def export_path(arg: str, cwd: str, session_id: str, suffix: str = ".md") -> Path:
-    """Where ``/export [path]`` writes: relative paths are under the session's cwd."""
-    base = Path(cwd or ".")
-    if not arg:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        return base / f"ml-intern-{session_id or 'session'}-{stamp}{suffix}"
-    path = Path(arg).expanduser()
-    return path if path.is_absolute() else base / path
 
 
 async def run_slash(app: MLInternApp, name: str, arg: str) -> None:
@@ -93,8 +81,8 @@ async def cmd_model(app: MLInternApp, arg: str) -> None:
 async def _pick_model(app: MLInternApp) -> str | None:
     """The model picker: ids at once, catalog facts (providers, $/M, window, tools)
     filled in when the ``model_catalog`` answer arrives."""
-    current = app.header.model
-    models = [m for m in dict.fromkeys([current, *app.prefs.suggested_models]) if m]
+    current = app.session_view.model
+    models = [m for m in dict.fromkeys([current, *app.suggested_models()]) if m]
     picker = PickerScreen("Model", [(m, m) for m in models], current=current)
     picker.footnote = "checking the router catalog…"
     app.model_picker = picker
@@ -110,7 +98,7 @@ async def cmd_mode(app: MLInternApp, arg: str) -> None:
     arg = arg.lower()
     if not arg:
         values = [(m, f"{m}  —  {MODE_HELP[m]}") for m in MODES]
-        arg = await _pick(app, "Approval mode", values, app.header.mode) or ""
+        arg = await _pick(app, "Approval mode", values, app.session_view.mode) or ""
         if not arg:
             return
     if arg not in MODES:
@@ -131,7 +119,7 @@ async def cmd_effort(app: MLInternApp, arg: str) -> None:
 
     if not arg:
         app.local_notice(
-            effort_report(app.header.effort),
+            effort_report(app.session_view.effort),
             hint="/effort minimal|low|medium|high|xhigh|max|off",
         )
         return
@@ -145,10 +133,10 @@ async def cmd_effort(app: MLInternApp, arg: str) -> None:
 
 @command("budget", "/budget USD|off", "Set the spending budget for this session")
 async def cmd_budget(app: MLInternApp, arg: str) -> None:
-    status = app.status
+    view = app.session_view
     if not arg:
-        budget = "none" if status.budget_usd is None else format_usd(status.budget_usd)
-        spent = spend_figure(status.spend)
+        budget = "none" if view.budget_usd is None else format_usd(view.budget_usd)
+        spent = spend_figure(view.spend)
         app.local_notice(f"Budget {budget}; spent {spent}.", hint="/budget USD or /budget off")
         return
     if arg.lower() in {"off", "none", "0"}:
@@ -208,11 +196,7 @@ async def _browse_sessions(app: MLInternApp, search: str = "") -> str | None:
     from ml_intern_tui.tui.screens.sessions import SessionsScreen
 
     screen = SessionsScreen(
-        configured_sessions_dir(app.runtime.settings),
-        current=app.header.session_id,
-        clock=app.clock,
-        search=search,
-        export_dir=app.header.cwd,
+        app.submit, current=app.session_view.session_id, clock=app.clock, search=search
     )
     return await app.push_screen_wait(screen)
 
@@ -263,17 +247,17 @@ async def cmd_theme(app: MLInternApp, arg: str) -> None:
 async def cmd_status(app: MLInternApp, arg: str) -> None:
     from ml_intern_tui.tui.widgets.header import effort_report
 
-    status = app.status
+    view = app.session_view
     lines = [
-        f"Model {app.header.model} · mode {app.header.mode} · session {app.header.session_id}",
-        effort_report(app.header.effort),
-        f"Context {format_tokens(status.used)}/{format_tokens(status.limit)} tokens"
-        + (f" (compacts at {format_tokens(status.threshold)})" if status.threshold else ""),
-        f"Spend {spend_figure(status.spend)}"
-        + (f" of {format_usd(status.budget_usd)}" if status.budget_usd is not None else ""),
+        f"Model {view.model} · mode {view.mode} · session {view.session_id}",
+        effort_report(view.effort),
+        f"Context {format_tokens(view.used)}/{format_tokens(view.limit)} tokens"
+        + (f" (compacts at {format_tokens(view.threshold)})" if view.threshold else ""),
+        f"Spend {spend_figure(view.spend)}"
+        + (f" of {format_usd(view.budget_usd)}" if view.budget_usd is not None else ""),
         f"Jobs: {app.jobs.running_count} running of {len(app.jobs.jobs)}",
         f"Sandbox: {app.sandbox_summary}",
-        f"Working directory {app.header.cwd}",
+        f"Working directory {view.cwd}",
     ]
     trust = getattr(app.runtime, "project_trust", None)
     if trust is not None:
@@ -287,7 +271,7 @@ async def cmd_status(app: MLInternApp, arg: str) -> None:
 
 @command("cost", "/cost", "What this session has spent")
 async def cmd_cost(app: MLInternApp, arg: str) -> None:
-    app.local_notice(cost_report(app.status.spend))
+    app.local_notice(cost_report(app.session_view.spend))
 
 
 @command(
@@ -305,7 +289,7 @@ async def cmd_export(app: MLInternApp, arg: str) -> None:
     if fmt == "trace":
         _export_trace(app, arg)
         return
-    path = export_path(arg, app.header.cwd, app.header.session_id)
+    path = export_path(arg, app.session_view.cwd, app.session_view.session_id)
     try:
         written = await asyncio.to_thread(app.transcript.export, path)
     except OSError as exc:
@@ -327,8 +311,8 @@ VISIBILITIES: dict[str, Literal["public", "private"] | None] = {
 
 def _export_trace(app: MLInternApp, arg: str) -> None:
     """Ask the trace service to write this session's trace (it answers with a notice)."""
-    session_id = app.header.session_id
-    path = export_path(arg, app.header.cwd, session_id, suffix=".jsonl")
+    session_id = app.session_view.session_id
+    path = export_path(arg, app.session_view.cwd, session_id, suffix=".jsonl")
     app.submit(p.ExportTrace(session_id=session_id, path=str(path.absolute())))
 
 
@@ -347,7 +331,7 @@ async def cmd_share_traces(app: MLInternApp, arg: str) -> None:
         )
         return
     visibility = VISIBILITIES[choice]
-    app.submit(p.ShareTraces(session_id=app.header.session_id, visibility=visibility))
+    app.submit(p.ShareTraces(session_id=app.session_view.session_id, visibility=visibility))
 
 
 @command("copy", "/copy [code [N]|all]", "Copy the last answer, a code block, or all")

@@ -20,6 +20,7 @@ UI_MAY_IMPORT = (
     "ml_intern_tui.tui",
     "ml_intern_tui.core",
     "ml_intern_tui.config.writer",  # ``/theme`` saves the choice in the user config
+    "ml_intern_tui.config.schema",  # the validated ``AppConfig`` the UI reads (its type)
     "ml_intern_tui.paths",
     "ml_intern_tui.resources",
     "ml_intern_tui.safety.terminal",  # everything drawn is terminal-safe

@@ -25,6 +25,7 @@ from tui.fake_runtime import FakeRuntime
 from ml_intern_tui.core import protocol as p
 from ml_intern_tui.core.journal import Journal
 from ml_intern_tui.core.transcript import export_saved
+from ml_intern_tui.paths import data_dir, sessions_dir
 from ml_intern_tui.safety.terminal import (
     is_terminal_safe,
     json_terminal_safe,
@@ -33,7 +34,7 @@ from ml_intern_tui.safety.terminal import (
     terminal_safe_value,
 )
 from ml_intern_tui.tui.app import MLInternApp
-from ml_intern_tui.tui.screens.sessions import listing
+from ml_intern_tui.tui.screens.sessions import SessionsScreen
 from ml_intern_tui.tui.screens.tool_detail import ToolDetailScreen
 
 ESC = "\x1b"
@@ -255,7 +256,6 @@ async def test_a_resumed_session_and_its_export_are_terminal_safe(
 ) -> None:
     """A hostile journal and job log, read by the core into a ``history`` event: every
     pane shows their escapes visibly (the chat, the tree, the jobs and the transcript)."""
-    from ml_intern_tui.paths import data_dir, sessions_dir
 
     write_journal(sessions_dir(), data_dir() / "jobs")
     async with app.run_test(size=(160, 50)) as pilot:
@@ -275,12 +275,25 @@ async def test_a_resumed_session_and_its_export_are_terminal_safe(
     assert not UNSAFE.search(exported) and "answer ␛]52;c;cHduZWQ=␇" in exported
 
 
-def test_the_session_list_is_terminal_safe(tmp_path: Path) -> None:
-    write_journal(tmp_path / "sessions", tmp_path / "jobs")
-    (info,) = listing(tmp_path / "sessions", "")
-    for text in (info.title, info.prompt, info.last_answer, info.model):
-        assert is_terminal_safe(text)
-    assert info.title == "hi ␛]0;pwned␇" and info.model == "m␛]0;pwned␇"
+async def test_the_session_list_is_terminal_safe(app: MLInternApp) -> None:
+    """Titles, previews and models of saved sessions come from journals (the core lists
+    them): the browser shows their escapes as text."""
+    write_journal(sessions_dir(), data_dir() / "jobs")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: app.header.session_id)
+        app.run_slash("sessions")
+        await wait_for(pilot, lambda: isinstance(app.screen, SessionsScreen))
+        screen = app.screen
+        assert isinstance(screen, SessionsScreen)
+        await wait_for(pilot, lambda: screen.table.row_count == 1)
+        (info,) = screen.sessions or []
+        for text in (info.title, info.prompt, info.last_answer, info.model):
+            assert is_terminal_safe(text)
+        assert info.title == "hi ␛]0;pwned␇" and info.model == "m␛]0;pwned␇"
+        await pilot.pause(0.1)
+        rows = screen_rows(app)
+        assert not UNSAFE.search("\n".join(rows)), [r for r in rows if UNSAFE.search(r)]
+        assert any("hi ␛]0;pwned␇" in row for row in rows)
 
 
 # ---------------------------------------------------------------- headless

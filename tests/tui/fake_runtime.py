@@ -3,42 +3,48 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 
+from ml_intern_tui.config.schema import AppConfig
 from ml_intern_tui.core import protocol as p
 from ml_intern_tui.core.bus import EventBus
+from ml_intern_tui.paths import configured_sessions_dir
+from ml_intern_tui.services.session_browser import SessionBrowser
 
 T0 = 1_700_000_000.0
 """A fixed timestamp so elapsed times on screen are deterministic."""
 
 
-@dataclass
-class FakeUI:
-    theme: str = "ml-intern-dark"
-    show_reasoning: bool = True
-    max_chat_blocks: int = 200
-    notify: str = "auto"
+TEST_SETTINGS: dict[str, Any] = {
+    "model": "test/model",
+    "suggested_models": ["test/model", "test/other"],
+}
+"""What UI tests run with unless they say otherwise (every other setting: its default)."""
 
 
-@dataclass
-class FakeSettings:
-    model: str = "test/model"
-    mode: str = "ask"
-    budget_usd: float | None = None
-    suggested_models: list[str] = field(default_factory=lambda: ["test/model", "test/other"])
-    keymap: dict[str, str] = field(default_factory=dict)
-    ui: FakeUI = field(default_factory=FakeUI)
+def make_config(**overrides: Any) -> AppConfig:
+    """A real, validated ``AppConfig``: the test settings with ``overrides`` on top.
+
+    Tables merge key by key: ``make_config(ui={"theme": "midnight"})`` keeps the other
+    ``[ui]`` settings at their defaults.
+    """
+    values: dict[str, Any] = {**TEST_SETTINGS}
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(values.get(key), dict):
+            value = {**values[key], **value}
+        values[key] = value
+    return AppConfig.model_validate(values)
 
 
 class FakeRuntime:
-    """Publishes what a test scripts; answers nothing by itself except Ready and Shutdown."""
+    """Publishes what a test scripts; answers by itself only Ready, Shutdown and the
+    sessions browser's ops (with the core's own service, on the configured directory)."""
 
-    def __init__(self, settings: Any = None, *, session_id: str = "s-test") -> None:
+    def __init__(self, settings: AppConfig | None = None, *, session_id: str = "s-test") -> None:
         self.bus = EventBus()
-        self.settings = settings or FakeSettings()
+        self.settings = settings or make_config()
         self.session_id = session_id
         self.ops: list[BaseModel] = []
         self.warmed = False
@@ -46,9 +52,17 @@ class FakeRuntime:
         self.running = False
         self.at_start: list[p.EventBase] = []
         """What ``run`` publishes first instead of a fresh ``ready`` (``--resume``)."""
+        self.sessions = SessionBrowser(
+            lambda: configured_sessions_dir(self.settings),
+            current=lambda: self.session_id,
+            cwd=lambda: "/work/project",
+            publish=self.publish,
+        )
 
     def submit(self, op: BaseModel) -> None:
         self.ops.append(op)
+        if self.sessions.handle_op(op):
+            return
         if isinstance(op, p.Shutdown):
             self._stop.set()
 

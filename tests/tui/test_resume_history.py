@@ -7,6 +7,7 @@ import builtins
 import io
 import os
 import random
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -26,24 +27,37 @@ from ml_intern_tui.tui.widgets.blocks.tools import ToolMention
 from ml_intern_tui.tui.widgets.plan import PlanPanel
 from ml_intern_tui.tui.widgets.tool_tree import ToolTree
 from tui.conftest import fixed_clock, wait_for
-from tui.fake_runtime import FakeRuntime, FakeSettings, FakeUI
+from tui.fake_runtime import FakeRuntime, make_config
 from tui.test_session_replay import resumed_chat, rich_session
 
 SESSION = "20231114-100000-dddddd"
 
 
 @contextmanager
-def no_reads_under(root: Path) -> Iterator[list[str]]:
-    """Record every file opened under ``root`` (any thread, any API that opens one)."""
+def no_reads_under(root: Path, *, by_core: tuple[str, ...] = ()) -> Iterator[list[str]]:
+    """Record every file opened under ``root`` (any thread, any API that opens one).
+
+    ``by_core``: source files of the core's services (the fake runtime runs them in this
+    process); an open with one of them on its call stack is theirs, not the UI's.
+    """
     root = root.resolve()
     opened: list[str] = []
     real_open, real_io_open, real_os_open = builtins.open, io.open, os.open
+    core_files = {str(Path(f).resolve()) for f in by_core}
+
+    def by_the_core() -> bool:
+        frame = sys._getframe(2)
+        while frame is not None:
+            if frame.f_code.co_filename in core_files:
+                return True
+            frame = frame.f_back  # type: ignore[assignment]
+        return False
 
     def note(file: Any) -> None:
         if isinstance(file, int):
             return
         path = Path(os.fsdecode(file)).resolve()
-        if path == root or root in path.parents:
+        if (path == root or root in path.parents) and not by_the_core():
             opened.append(str(path))
 
     def open_(file: Any, *args: Any, **kwargs: Any) -> Any:
@@ -162,7 +176,7 @@ def described(blocks: list[Widget]) -> list[tuple[str, str]]:
 async def test_the_chat_from_chat_from_is_the_chat_from_everything() -> None:
     """Folding from ``chat_from`` gives the chat's last blocks exactly as folding every
     event does: the core's block count matches the chat (undo, runs of calls, sub-agents)."""
-    runtime = FakeRuntime(FakeSettings(ui=FakeUI(max_chat_blocks=10)))
+    runtime = FakeRuntime(make_config(ui={"max_chat_blocks": 10}))
     app = MLInternApp(runtime, clock=fixed_clock)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.header.session_id == "s-test")

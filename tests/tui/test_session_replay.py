@@ -246,7 +246,7 @@ async def test_long_sessions_resume_quickly_within_the_block_limit(
         await resume_into(app, runtime, pilot, "20231114-100000-eeeeee")
         await wait_for(pilot, lambda: resumed_chat(app))
         # The newest blocks come first, the older ones a frame later, above them.
-        await wait_for(pilot, lambda: len(app.chat.blocks) == app.prefs.max_chat_blocks)
+        await wait_for(pilot, lambda: len(app.chat.blocks) == app.settings.ui.max_chat_blocks)
         elapsed = time.monotonic() - started
         assert elapsed < 8, f"resuming 1500 turns took {elapsed:.1f}s"
         assert resumed_chat(app)  # the live notice stays last

@@ -188,11 +188,12 @@ async def test_empty_state(app: MLInternApp, runtime: FakeRuntime) -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await open_browser(app, pilot, 0)
         assert "No saved sessions yet" in status_text(screen)
+        assert runtime.ops == [p.ListSessions()]  # the browser asks the core for the list
         await pilot.press("enter", "f", "d", "e")  # nothing to act on: nothing happens
-        assert isinstance(app.screen, SessionsScreen) and runtime.ops == []
+        assert isinstance(app.screen, SessionsScreen) and runtime.ops == [p.ListSessions()]
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, SessionsScreen))
-        assert runtime.ops == []
+        assert runtime.ops == [p.ListSessions()]
 
 
 # ------------------------------------------------------------------- actions

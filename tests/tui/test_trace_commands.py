@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from fakes import hub_repos
 from fakes.http_server import FakeHTTPServer
 from fakes.hub_jobs import TOKEN, USER, install_hub_jobs
 
+from ml_intern_tui.config.schema import AppConfig
 from ml_intern_tui.core import protocol as p
 from ml_intern_tui.core.bus import EventBus
 from ml_intern_tui.core.journal import Journal
@@ -25,26 +25,14 @@ from ml_intern_tui.tui.app import MLInternApp
 from ml_intern_tui.tui.commands import BUILTINS
 from ml_intern_tui.tui.widgets.blocks.notice import NoticeBlock
 from tui.conftest import fixed_clock, wait_for
-from tui.fake_runtime import FakeRuntime, FakeSettings
+from tui.fake_runtime import FakeRuntime, make_config
 
 REPO = f"{USER}/ml-intern-sessions"
 
 
-@dataclass
-class Hub:
-    endpoint: str
-
-
-@dataclass
-class Sessions:
-    dir: Path
-    journal: bool = True
-
-
-@dataclass
-class Settings(FakeSettings):
-    hub: Hub = field(default_factory=lambda: Hub(""))
-    sessions: Sessions = field(default_factory=lambda: Sessions(Path(".")))
+def sessions_dir(settings: AppConfig) -> Path:
+    assert settings.sessions.dir is not None
+    return settings.sessions.dir
 
 
 @pytest.fixture
@@ -60,13 +48,15 @@ def hub(server: FakeHTTPServer) -> hub_repos.FakeHubRepos:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, server: FakeHTTPServer, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def settings(tmp_path: Path, server: FakeHTTPServer, monkeypatch: pytest.MonkeyPatch) -> AppConfig:
     monkeypatch.setenv("HF_TOKEN", TOKEN)
-    return Settings(hub=Hub(server.base_url), sessions=Sessions(tmp_path / "sessions"))
+    return make_config(
+        hub={"endpoint": server.base_url}, sessions={"dir": str(tmp_path / "sessions")}
+    )
 
 
 @pytest.fixture
-def runtime(settings: Settings) -> FakeRuntime:
+def runtime(settings: AppConfig) -> FakeRuntime:
     return FakeRuntime(settings)
 
 
@@ -75,8 +65,8 @@ def app(runtime: FakeRuntime) -> MLInternApp:
     return MLInternApp(runtime, clock=fixed_clock)
 
 
-def journal(settings: Settings, session_id: str = "s-test") -> Path:
-    j = Journal.create(settings.sessions.dir, session_id, {"model": "org/model", "cwd": "/w"})
+def journal(settings: AppConfig, session_id: str = "s-test") -> Path:
+    j = Journal.create(sessions_dir(settings), session_id, {"model": "org/model", "cwd": "/w"})
     j.append({"kind": "message", "message": {"role": "user", "content": "Count the rows"}})
     j.append({"kind": "message", "message": {"role": "assistant", "content": "240 rows."}})
     j.close()
@@ -142,8 +132,8 @@ async def test_share_traces_submits_ops_and_refuses_bad_visibility(
 # --------------------------------------------------------------- the trace service
 
 
-def service(settings: Settings, server: FakeHTTPServer, tmp_path: Path) -> TraceUploader:
-    options = TraceOptions(endpoint=server.base_url, sessions_dir=settings.sessions.dir)
+def service(settings: AppConfig, server: FakeHTTPServer, tmp_path: Path) -> TraceUploader:
+    options = TraceOptions(endpoint=server.base_url, sessions_dir=sessions_dir(settings))
     hub = HubClient(server.base_url, token=TOKEN, token_from_env=False)
     return TraceUploader(options, hub=hub, bus=EventBus(), queue=UploadQueue(tmp_path / "q"))
 
@@ -161,7 +151,7 @@ async def answers(uploader: TraceUploader, op: object, count: int = 1) -> list[p
 
 
 async def test_the_service_exports_a_trace(
-    settings: Settings, server: FakeHTTPServer, tmp_path: Path
+    settings: AppConfig, server: FakeHTTPServer, tmp_path: Path
 ) -> None:
     journal(settings)
     target = tmp_path / "out" / "trace.jsonl"
@@ -175,7 +165,7 @@ async def test_the_service_exports_a_trace(
 
 
 async def test_the_service_says_why_a_trace_cannot_be_exported(
-    settings: Settings, server: FakeHTTPServer, tmp_path: Path
+    settings: AppConfig, server: FakeHTTPServer, tmp_path: Path
 ) -> None:
     uploader = service(settings, server, tmp_path)
     [notice] = await answers(uploader, p.ExportTrace(session_id="s-test", path=str(tmp_path)))
@@ -191,7 +181,7 @@ async def test_the_service_says_why_a_trace_cannot_be_exported(
 
 
 async def test_the_service_uploads_now_and_sets_visibility(
-    settings: Settings, hub: hub_repos.FakeHubRepos, server: FakeHTTPServer, tmp_path: Path
+    settings: AppConfig, hub: hub_repos.FakeHubRepos, server: FakeHTTPServer, tmp_path: Path
 ) -> None:
     journal(settings)
     uploader = service(settings, server, tmp_path)
@@ -212,13 +202,13 @@ async def test_the_service_uploads_now_and_sets_visibility(
 
 
 async def test_the_service_says_what_went_wrong_in_one_line(
-    settings: Settings, server: FakeHTTPServer, tmp_path: Path
+    settings: AppConfig, server: FakeHTTPServer, tmp_path: Path
 ) -> None:
     uploader = service(settings, server, tmp_path)
     *_, notice = await answers(uploader, p.ShareTraces(session_id="s-test"), count=2)
     assert notice.level == "error" and "journal" in notice.text
     journal(settings)
-    options = TraceOptions(endpoint=server.base_url, sessions_dir=settings.sessions.dir)
+    options = TraceOptions(endpoint=server.base_url, sessions_dir=sessions_dir(settings))
     tokenless = TraceUploader(
         options,
         hub=HubClient(server.base_url, token=None, token_from_env=False),
@@ -231,6 +221,6 @@ async def test_the_service_says_what_went_wrong_in_one_line(
 
 
 def test_other_ops_are_left_to_the_loop(
-    settings: Settings, server: FakeHTTPServer, tmp_path: Path
+    settings: AppConfig, server: FakeHTTPServer, tmp_path: Path
 ) -> None:
     assert not service(settings, server, tmp_path).handle_op(p.Compact())

@@ -2,23 +2,22 @@
 
 Enter resumes the highlighted session, ``f`` forks it (a copy that goes on as a new
 session), ``d`` deletes it after a question, ``e`` writes its transcript as Markdown.
-Journals are read in a thread: a directory of long sessions must not freeze the screen.
-The screen returns the id of the session to resume (or ``None``); the caller resumes it.
-Sessions nobody typed into are not listed (every app start makes one), except the open
-session, so that it is always there to be found.
+The screen reads no journal: it sends ``list_sessions``, ``fork_session``,
+``delete_session`` and ``export_session`` ops and folds the ``session_list`` and
+``session_action`` answers (the sessions service, ``services/session_browser.py``, does
+the work in a thread). It returns the id of the session to resume (or ``None``); the
+caller resumes it. Sessions nobody typed into are not listed (every app start makes
+one), except the open session, so that it is always there to be found.
 """
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 
+from pydantic import BaseModel
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -28,12 +27,10 @@ from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from ml_intern_tui.core import journal as journal_store
-from ml_intern_tui.core import saved_sessions
-from ml_intern_tui.core.journal import JournalError
-from ml_intern_tui.core.saved_sessions import SessionInfo
+from ml_intern_tui.core import protocol as p
 from ml_intern_tui.safety.terminal import terminal_safe
 from ml_intern_tui.tui.formatting import format_usd, one_line
+from ml_intern_tui.tui.messages import AgentEvent
 
 MODEL_WIDTH = 30
 OTHER_COLUMNS = 82
@@ -61,7 +58,7 @@ def short_id(session_id: str) -> str:
     return session_id.rsplit("-", 1)[-1][:12] or session_id[:12]
 
 
-def matches(info: SessionInfo, needle: str) -> bool:
+def matches(info: p.SavedSession, needle: str) -> bool:
     """Every word of the search appears in the title, first prompt, model or id."""
     haystack = " ".join((info.title, info.prompt, info.model, info.session_id)).lower()
     return all(word in haystack for word in needle.lower().split())
@@ -74,7 +71,13 @@ class SessionTable(DataTable[str | Content | Text]):
 
 
 class SessionsScreen(ModalScreen[str | None]):
-    """Browse saved sessions; dismisses with the id to resume, or ``None``."""
+    """Browse saved sessions; dismisses with the id to resume, or ``None``.
+
+    The app hands it the answers to its ops (``EVENT_TYPES``), terminal-safe like every
+    event.
+    """
+
+    EVENT_TYPES = frozenset({"session_list", "session_action"})
 
     BINDINGS = [
         Binding("f", "fork", "Fork", id="sessions.fork"),
@@ -102,25 +105,27 @@ class SessionsScreen(ModalScreen[str | None]):
 
     def __init__(
         self,
-        directory: Path,
+        submit: Callable[[BaseModel], None],
         *,
         current: str = "",
         clock: Callable[[], float] = time.time,
         search: str = "",
-        export_dir: str = "",
     ) -> None:
-        """``current`` is the open session (it cannot be deleted); ``export_dir`` is where
-        exports go when a session's own working directory is gone."""
+        """``submit`` hands an op to the core; ``current`` is the open session (it cannot
+        be deleted)."""
         super().__init__()
-        self.directory = Path(directory)
+        self.submit = submit
         self.current = current
         self.clock = clock
         self.initial_search = search
-        self.export_dir = export_dir
-        self.sessions: list[SessionInfo] | None = None
-        self.shown: list[SessionInfo] = []
+        self.directory = ""
+        """Where the journals are kept (from the ``session_list`` answer)."""
+        self.sessions: list[p.SavedSession] | None = None
+        self.shown: list[p.SavedSession] = []
         self.last_message = ""
         self.title_width = 40
+        self.pending: set[tuple[str, str]] = set()
+        """The (action, session id) asked for and not answered yet."""
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -154,17 +159,26 @@ class SessionsScreen(ModalScreen[str | None]):
         table.add_column("ID", key="id")
         table.focus()
         self.query_one("#sessions-preview").display = False
-        self._load()
+        self.submit(p.ListSessions())
 
-    @work(group="sessions-load", exclusive=True, exit_on_error=False)
-    async def _load(self) -> None:
-        try:
-            sessions = await asyncio.to_thread(listing, self.directory, self.current)
-        except OSError as exc:
-            self._status(f"Cannot read {self.directory}: {exc.strerror}")
-            return
-        self.sessions = sessions
-        self._fill()
+    def on_agent_event(self, message: AgentEvent) -> None:
+        event = message.event
+        if isinstance(event, p.SessionList):
+            self.directory = event.directory
+            if event.error:
+                self._status(event.error)
+                return
+            self.sessions = event.sessions
+            self._fill()
+        elif isinstance(event, p.SessionAction) and self._asked(event):
+            self._answered(event)
+
+    def _asked(self, event: p.SessionAction) -> bool:
+        """Whether this screen asked for ``event``'s action (and takes its answer now)."""
+        key = (event.action, event.session_id)
+        asked = key in self.pending
+        self.pending.discard(key)
+        return asked
 
     # ------------------------------------------------------------------ listing
 
@@ -196,7 +210,7 @@ class SessionsScreen(ModalScreen[str | None]):
             table.move_cursor(row=ids.index(keep))
         self._preview()
 
-    def _cells(self, info: SessionInfo, now: float) -> list[str | Content | Text]:
+    def _cells(self, info: p.SavedSession, now: float) -> list[str | Content | Text]:
         title = one_line(info.title or "(no message)", self.title_width - 2)
         if info.session_id == self.current:
             title_cell = Content.assemble(("● ", "$success"), (title, "bold"))
@@ -226,7 +240,7 @@ class SessionsScreen(ModalScreen[str | None]):
         key = table.coordinate_to_cell_key(Coordinate(row, 0)).row_key.value
         return str(key) if key is not None else None
 
-    def _info(self, session_id: str | None) -> SessionInfo | None:
+    def _info(self, session_id: str | None) -> p.SavedSession | None:
         return next((s for s in self.shown if s.session_id == session_id), None)
 
     def _preview(self) -> None:
@@ -299,22 +313,14 @@ class SessionsScreen(ModalScreen[str | None]):
             return
         self.dismiss(session_id)
 
+    def _ask(self, op: p.ForkSession | p.DeleteSession | p.ExportSession, action: str) -> None:
+        self.pending.add((action, op.session_id))
+        self.submit(op)
+
     def action_fork(self) -> None:
         session_id = self.highlighted
         if session_id is not None:
-            self._fork(session_id)
-
-    @work(group="sessions-action", exit_on_error=False)
-    async def _fork(self, session_id: str) -> None:
-        try:
-            new_id = await asyncio.to_thread(
-                saved_sessions.fork_session, self.directory, session_id
-            )
-        except JournalError as exc:
-            self._say(f"Could not fork: {exc}", "error")
-            return
-        self.notify(f"Forked {session_id} as {new_id}; resuming the copy.", timeout=6, markup=False)
-        self.dismiss(new_id)
+            self._ask(p.ForkSession(session_id=session_id), "fork")
 
     def action_delete(self) -> None:
         info = self._info(self.highlighted)
@@ -332,84 +338,31 @@ class SessionsScreen(ModalScreen[str | None]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._delete(info.session_id)
+                self._ask(p.DeleteSession(session_id=info.session_id), "delete")
 
         self.app.push_screen(ConfirmScreen(f"Delete session {info.session_id}?", detail), answered)
-
-    @work(group="sessions-action", exit_on_error=False)
-    async def _delete(self, session_id: str) -> None:
-        try:
-            await asyncio.to_thread(saved_sessions.delete_session, self.directory, session_id)
-        except JournalError as exc:
-            self._say(f"Could not delete: {exc}", "error")
-            return
-        if self.sessions is not None:
-            self.sessions = [s for s in self.sessions if s.session_id != session_id]
-        self.last_message = ""
-        self._fill()
-        self._say(f"Deleted session {session_id}.")
 
     def action_export(self) -> None:
         info = self._info(self.highlighted)
         if info is not None:
-            self._export(info)
+            self._ask(p.ExportSession(session_id=info.session_id), "export")
 
-    @work(group="sessions-action", exit_on_error=False)
-    async def _export(self, info: SessionInfo) -> None:
-        places = [info.cwd, self.export_dir, os.getcwd()]
-        try:
-            written = await asyncio.to_thread(export_session, info, places)
-        except (JournalError, OSError) as exc:
-            self._say(f"Could not export: {exc}", "error")
-            return
-        self._say(f"Exported to {written}")
-
-
-def listing(directory: Path, current: str) -> list[SessionInfo]:
-    """The sessions worth listing, newest first: those with a message, and ``current``.
-
-    Their texts (titles, previews, model, directory) come from journals on disk and are
-    made terminal-safe here, once, for every cell and preview drawn from them.
-    """
-    sessions = saved_sessions.list_sessions(directory)
-    if current and Path(current).name == current:
-        own = Path(directory) / f"{current}{journal_store.SUFFIX}"
-        if own.is_file() and all(info.session_id != current for info in sessions):
-            try:
-                sessions.append(saved_sessions.session_info(own))
-            except JournalError:
-                pass
-            sessions.sort(key=lambda i: (i.updated, i.session_id), reverse=True)
-    return [_terminal_safe_info(info) for info in sessions]
-
-
-def _terminal_safe_info(info: SessionInfo) -> SessionInfo:
-    return dataclasses.replace(
-        info,
-        title=terminal_safe(info.title),
-        model=terminal_safe(info.model),
-        prompt=terminal_safe(info.prompt),
-        last_answer=terminal_safe(info.last_answer),
-        cwd=terminal_safe(info.cwd),
-        forked_from=terminal_safe(info.forked_from),
-    )
-
-
-def export_session(info: SessionInfo, places: list[str]) -> Path:
-    """Write a session's Markdown transcript into the first directory that takes it."""
-    from ml_intern_tui.core.transcript import export_saved
-    from ml_intern_tui.tui.slash import export_path
-
-    problem = "none of its directories exists"
-    for place in dict.fromkeys(d for d in places if d):
-        if not Path(place).is_dir():
-            continue
-        target = export_path("", place, info.session_id)
-        try:
-            return export_saved(info.path, target)
-        except OSError as exc:
-            problem = f"{target}: {exc.strerror}"
-    raise OSError(problem)
+    def _answered(self, event: p.SessionAction) -> None:
+        """Say how a fork, delete or export went; a fork resumes the copy."""
+        if event.error:
+            self._say(f"Could not {event.action}: {event.error}", "error")
+        elif event.action == "fork":
+            text = f"Forked {event.session_id} as {event.new_id}; resuming the copy."
+            self.notify(text, timeout=6, markup=False)
+            self.dismiss(event.new_id)
+        elif event.action == "delete":
+            if self.sessions is not None:
+                self.sessions = [s for s in self.sessions if s.session_id != event.session_id]
+            self.last_message = ""
+            self._fill()
+            self._say(f"Deleted session {event.session_id}.")
+        else:
+            self._say(f"Exported to {event.path}")
 
 
 def _lines(text: str, limit: int) -> str:

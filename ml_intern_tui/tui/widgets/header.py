@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from textual.content import Content
-from textual.reactive import reactive
 from textual.widgets import Static
 
 from ml_intern_tui.core import protocol as p
 from ml_intern_tui.tui.messages import AgentEvent
+from ml_intern_tui.tui.session_view import SessionView
 
 
 class HeaderLine(Static):
-    """Which model, which approval mode, which session — always visible."""
+    """Which model, which approval mode, which session — always visible.
+
+    It draws the app's ``SessionView`` (folded before this widget gets the event).
+    """
 
     EVENT_TYPES = frozenset({"ready", "effort"})
 
@@ -24,20 +27,32 @@ class HeaderLine(Static):
     }
     """
 
-    model: reactive[str] = reactive("")
-    mode: reactive[str] = reactive("ask")
-    session_id: reactive[str] = reactive("")
-    cwd: reactive[str] = reactive("")
-    effort: reactive[p.EffortStatus | None] = reactive(None)
-    """The last ``effort`` event (``/effort`` and ``/status`` report from it)."""
+    def __init__(self, view: SessionView | None = None, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.view = view if view is not None else SessionView()
+
+    @property
+    def model(self) -> str:
+        return self.view.model
+
+    @property
+    def mode(self) -> str:
+        return self.view.mode
+
+    @property
+    def session_id(self) -> str:
+        return self.view.session_id
+
+    @property
+    def cwd(self) -> str:
+        return self.view.cwd
+
+    @property
+    def effort(self) -> p.EffortStatus | None:
+        return self.view.effort
 
     def on_agent_event(self, message: AgentEvent) -> None:
-        event = message.event
-        if isinstance(event, p.Ready):
-            self.model, self.mode = event.model, event.mode
-            self.session_id, self.cwd = event.session_id, event.cwd
-        elif isinstance(event, p.EffortStatus):
-            self.effort = event
+        self.refresh()
 
     def render(self) -> Content:
         mode_style = "bold $error" if self.mode == "yolo" else "bold $accent"

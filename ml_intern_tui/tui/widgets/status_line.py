@@ -12,6 +12,7 @@ from ml_intern_tui.core import protocol as p
 from ml_intern_tui.tui.formatting import format_tokens, format_usd, job_is_running
 from ml_intern_tui.tui.messages import AgentEvent
 from ml_intern_tui.tui.money import spend_figure
+from ml_intern_tui.tui.session_view import FOLDED, SessionView
 from ml_intern_tui.tui.work_status import WorkStatus
 
 GAUGE_WIDTH = 10
@@ -43,7 +44,11 @@ def gauge(used: int, limit: int, threshold: int, width: int = GAUGE_WIDTH) -> Co
 
 
 class StatusLine(Static):
-    """One line of numbers that matter; context is kept apart from money."""
+    """One line of numbers that matter; context is kept apart from money.
+
+    Model, mode, context and money come from the app's ``SessionView`` (folded before
+    this widget gets the event); the turn's work and the running jobs are its own.
+    """
 
     EVENT_TYPES = frozenset(
         {
@@ -71,25 +76,14 @@ class StatusLine(Static):
     }
     """
 
-    used: reactive[int] = reactive(0, layout=False)
-    limit: reactive[int] = reactive(0)
-    threshold: reactive[int] = reactive(0)
-    llm_usd: reactive[float] = reactive(0.0)
-    jobs_usd: reactive[float] = reactive(0.0)
-    budget_usd: reactive[float | None] = reactive(None)
-    unpriced_calls: reactive[int] = reactive(0)
-    estimated_calls: reactive[int] = reactive(0)
     running_jobs: reactive[int] = reactive(0)
-    mode: reactive[str] = reactive("ask")
-    model: reactive[str] = reactive("")
     busy: reactive[bool] = reactive(False)
     queued: reactive[int] = reactive(0)
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, view: SessionView | None = None, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.view = view if view is not None else SessionView()
         self._job_states: dict[str, bool] = {}
-        self.spend: p.Spend | None = None
-        """The last ``spend`` event (``/cost`` reports from it)."""
         self.work = WorkStatus()
         """Elapsed time, tokens so far and the running tool of the turn (``work_status``)."""
 
@@ -110,28 +104,52 @@ class StatusLine(Static):
         self.work.fold(event, self._attention)
         if isinstance(event, p.ToolCall | p.ToolResultEvent):  # the running tool changed
             self.refresh()  # (streamed tokens show with the next second's tick)
-        if isinstance(event, p.Ready):
-            self.model, self.mode, self.limit = event.model, event.mode, event.context_limit
-        elif isinstance(event, p.ContextUsage):
-            self.used, self.limit, self.threshold = event.used, event.limit, event.threshold
-        elif isinstance(event, p.Spend):
-            self.spend = event
-            self.llm_usd, self.jobs_usd = event.llm_usd, event.jobs_usd
-            self.budget_usd = event.budget_usd
-            self.unpriced_calls, self.estimated_calls = event.unpriced_calls, event.estimated_calls
+        elif str(getattr(event, "type", "")) in FOLDED:  # the view changed
+            self.refresh()
         elif isinstance(event, p.JobUpdated):
             self._job_states[event.job_id] = job_is_running(event.status)
             self.running_jobs = sum(self._job_states.values())
 
-    def _spend_now(self) -> p.Spend:
-        """The figures on screen as a ``spend`` event (tests may set the fields directly)."""
-        return p.Spend(
-            llm_usd=self.llm_usd,
-            jobs_usd=self.jobs_usd,
-            budget_usd=self.budget_usd,
-            unpriced_calls=self.unpriced_calls,
-            estimated_calls=self.estimated_calls,
-        )
+    # The session's figures, as the view holds them (``/status`` and tests read these).
+    @property
+    def model(self) -> str:
+        return self.view.model
+
+    @property
+    def mode(self) -> str:
+        return self.view.mode
+
+    @property
+    def used(self) -> int:
+        return self.view.used
+
+    @property
+    def limit(self) -> int:
+        return self.view.limit
+
+    @property
+    def threshold(self) -> int:
+        return self.view.threshold
+
+    @property
+    def spend(self) -> p.Spend | None:
+        return self.view.spend
+
+    @property
+    def budget_usd(self) -> float | None:
+        return self.view.budget_usd
+
+    @property
+    def llm_usd(self) -> float:
+        return self.view.llm_usd
+
+    @property
+    def jobs_usd(self) -> float:
+        return self.view.jobs_usd
+
+    @property
+    def unpriced_calls(self) -> int:
+        return self.view.unpriced_calls
 
     def render(self) -> Content:
         # Drop the optional details, least useful first, until the line fits.
@@ -157,7 +175,7 @@ class StatusLine(Static):
             if detail >= 1:
                 parts += [f" {format_tokens(self.used)}/{format_tokens(self.limit)}"]
         spend = self.llm_usd + self.jobs_usd
-        figure = spend_figure(self._spend_now())
+        figure = spend_figure(self.view.spend_now())
         parts += [sep, (figure, "bold $warning" if self.unpriced_calls else "bold")]
         if self.budget_usd is not None:
             over = spend >= self.budget_usd
