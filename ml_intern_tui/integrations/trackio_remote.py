@@ -165,8 +165,8 @@ def download(hub: HubClient, dataset_id: str, file: RemoteFile, dest: Path) -> N
     label = f"{clean(file.path)} in dataset {dataset_id}"
     if file.size > MAX_FILE_BYTES:
         raise TrackioError(
-            f"{label} is {file.size / 2**20:.0f} MiB, over the "
-            f"{MAX_FILE_BYTES // 2**20} MiB this tool downloads; open it on the Hub instead"
+            f"{label} is {file.size:,} bytes, over the {MAX_FILE_BYTES:,} bytes this tool "
+            "downloads; open it on the Hub instead"
         )
     from huggingface_hub import get_session, hf_hub_url, hf_raise_for_status
     from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
@@ -187,8 +187,8 @@ def download(hub: HubClient, dataset_id: str, file: RemoteFile, dest: Path) -> N
                 received += len(chunk)
                 if received > MAX_FILE_BYTES:
                     raise TrackioError(
-                        f"{label} is larger than the {MAX_FILE_BYTES // 2**20} MiB "
-                        "this tool downloads; open it on the Hub instead"
+                        f"{label} is larger than the {MAX_FILE_BYTES:,} bytes this tool "
+                        "downloads (the Hub listed it smaller); open it on the Hub instead"
                     )
                 if time.monotonic() > deadline:
                     raise TrackioError(f"downloading {label} took over {DOWNLOAD_DEADLINE_S:.0f} s")
@@ -222,8 +222,8 @@ def _read_columns(path: Path, label: str, wanted: Any) -> dict[str, list[Any]]:
         declared = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
         if declared > MAX_UNCOMPRESSED_BYTES or meta.num_rows > MAX_ROWS:
             raise TrackioError(
-                f"{label} holds {meta.num_rows:,} rows ({declared / 2**20:.0f} MiB decompressed), "
-                f"over the {MAX_ROWS:,} rows / {MAX_UNCOMPRESSED_BYTES // 2**20} MiB read here"
+                f"{label} holds {meta.num_rows:,} rows ({declared:,} bytes decompressed), "
+                f"over the {MAX_ROWS:,} rows / {MAX_UNCOMPRESSED_BYTES:,} bytes read here"
             )
         names = [field.name for field in parquet.schema_arrow]
         once = [n for n in names if names.count(n) == 1]  # a repeated name is ambiguous

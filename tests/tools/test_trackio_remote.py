@@ -17,7 +17,6 @@ from fakes import hub_repos
 from fakes.http_server import FakeHTTPServer
 
 from ml_intern_tui.core.tool import ToolContext, ToolError, ToolResult, parse_arguments
-from ml_intern_tui.integrations import trackio_remote
 from ml_intern_tui.integrations.hub import HubClient
 from ml_intern_tui.tools.trackio_metrics import TrackioArgs, TrackioMetricsTool
 
