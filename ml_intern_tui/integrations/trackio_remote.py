@@ -74,6 +74,13 @@ class RemoteFile:
     oid: str
 
 
+def default_cache() -> Path:
+    """Where the databases made from Space-backed projects are kept."""
+    from ml_intern_tui.paths import cache_dir
+
+    return cache_dir() / "trackio"
+
+
 def repo_id(value: str, kind: str) -> str:
     """``org/name`` from what a user or a log gave (a Hub URL works too)."""
     text = _URL_PREFIX.sub("", value.strip()).strip("/")

@@ -20,12 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ml_intern_tui.core.tool import Tool, ToolContext, ToolError, ToolResult
 from ml_intern_tui.integrations import trackio_store as store
-from ml_intern_tui.integrations.trackio_remote import RemoteProjects
+from ml_intern_tui.integrations.trackio_remote import RemoteProjects, default_cache
 from ml_intern_tui.jobs.alerts import number
 from ml_intern_tui.jobs.metric_summary import describe_series
 from ml_intern_tui.jobs.metrics import Series, thin
 from ml_intern_tui.jobs.trackio_follow import store_directory
-from ml_intern_tui.paths import cache_dir
 
 if TYPE_CHECKING:
     from ml_intern_tui.integrations.hub import HubClient
@@ -86,7 +85,7 @@ class TrackioMetricsTool(Tool):
 
     def _remote(self, args: TrackioArgs, hub: HubClient) -> ToolResult:
         remote = RemoteProjects.open(
-            hub, remote_cache(), space_id=args.space_id, dataset_id=args.dataset_id
+            hub, default_cache(), space_id=args.space_id, dataset_id=args.dataset_id
         )
         if args.operation == "projects":
             return _remote_projects(remote)
@@ -140,11 +139,6 @@ def _projects(directories: list[Path]) -> ToolResult:
         for p in projects
     ]
     return ToolResult(summary=f"{len(projects)} trackio projects", output="\n".join(lines))
-
-
-def remote_cache() -> Path:
-    """Where the databases made from Space-backed projects are kept."""
-    return cache_dir() / "trackio"
 
 
 def _remote_projects(remote: RemoteProjects) -> ToolResult:

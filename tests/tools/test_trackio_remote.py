@@ -3,6 +3,7 @@ the fake Hub and read back through the real huggingface_hub client."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 import subprocess
@@ -16,8 +17,10 @@ import pytest
 from fakes import hub_repos
 from fakes.http_server import FakeHTTPServer
 
+from ml_intern_tui.core.protocol import EventBase, JobMetrics
 from ml_intern_tui.core.tool import ToolContext, ToolError, ToolResult, parse_arguments
 from ml_intern_tui.integrations.hub import HubClient
+from ml_intern_tui.jobs.registry import JobRegistry
 from ml_intern_tui.tools.trackio_metrics import TrackioArgs, TrackioMetricsTool
 
 pytestmark = pytest.mark.skipif(
@@ -67,6 +70,14 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     files = run_trackio(tmp_path_factory.mktemp("space-store"), WRITER)
     assert {"bert-sst2.parquet", "bert-sst2_configs.parquet", "gpt-small.parquet"} <= set(files)
     return files
+
+
+@pytest.fixture(scope="module")
+def synced_later(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """The export after gpt-small's run logged one more row."""
+    more = 'trackio.log({"loss": 3.0}, step=1)\ntrackio.log({"loss": 2.5}, step=2)'
+    code = WRITER.replace('trackio.log({"loss": 3.0}, step=1)', more)
+    return run_trackio(tmp_path_factory.mktemp("space-store-later"), code)
 
 
 @pytest.fixture
@@ -139,7 +150,7 @@ async def test_unchanged_files_are_not_downloaded_again(
     server: FakeHTTPServer,
     hub: hub_repos.FakeHubRepos,
     synced: dict[str, bytes],
-    tmp_path: Path,
+    synced_later: dict[str, bytes],
 ) -> None:
     tctx = tool_ctx(ctx, server)
     await call(tctx, operation="summary", project="gpt-small", dataset_id="org/trackio-data")
@@ -149,10 +160,8 @@ async def test_unchanged_files_are_not_downloaded_again(
     assert len(downloads(server)) == first
 
     # The Space syncs a newer export: the next read fetches it and sees the new row.
-    more = 'trackio.log({"loss": 3.0}, step=1)\ntrackio.log({"loss": 2.5}, step=2)'
-    newer = run_trackio(tmp_path, WRITER.replace('trackio.log({"loss": 3.0}, step=1)', more))
     files = hub.repo("org/trackio-data", "dataset").branches["main"]
-    files["gpt-small.parquet"] = newer["gpt-small.parquet"]
+    files["gpt-small.parquet"] = synced_later["gpt-small.parquet"]
     series = await call(
         tctx, operation="series", project="gpt-small", metric="loss", dataset_id="org/trackio-data"
     )
@@ -216,3 +225,49 @@ async def test_unknown_projects_and_bad_ids_are_one_line(
         assert "is not a dataset id: use the form org/name" in str(caught.value)
         assert "\x1b" not in str(caught.value)
     assert not downloads(server)
+
+
+async def test_a_job_logging_to_a_space_gets_its_curve_from_the_dataset(
+    ctx: ToolContext,
+    server: FakeHTTPServer,
+    hub: hub_repos.FakeHubRepos,
+    synced_later: dict[str, bytes],
+    tmp_path: Path,
+) -> None:
+    """The jobs pane's curves for a run trackio sends to a Space: read from its dataset."""
+    events: list[EventBase] = []
+    registry = JobRegistry(events.append, tmp_path / "logs", batch_interval_s=0.05)
+    registry.hub = HubClient(server.base_url, token="hf_fake", token_from_env=False)
+    registry.trackio_remote_poll_s = 0.1
+    # What trackio prints when it logs to a Space persisting to a dataset.
+    script = (
+        "import time\n"
+        "print('* Trackio project initialized: gpt-small', flush=True)\n"
+        "print('* Trackio metrics will be synced to Hugging Face Dataset: org/trackio-data',"
+        " flush=True)\n"
+        "print('* Created new run: only', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    (ctx.cwd / "remote.py").write_text(script)
+
+    def points() -> list[tuple[float, float]]:
+        sent = [e for e in events if isinstance(e, JobMetrics) and e.source == "trackio"]
+        return [p for e in sent for p in e.series.get("loss", [])]
+
+    async def until(expected: list[tuple[float, float]]) -> None:
+        for _ in range(400):
+            if points() == expected:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"curve {points()} never became {expected}")
+
+    try:
+        record = await registry.start_local(f"{sys.executable} -u remote.py", ctx.cwd, title="r")
+        await until([(1.0, 3.0)])
+        files = hub.repo("org/trackio-data", "dataset").branches["main"]
+        files["gpt-small.parquet"] = synced_later["gpt-small.parquet"]  # the Space synced again
+        await until([(1.0, 3.0), (2.0, 2.5)])
+        assert record.trackio_metrics is not None
+        assert record.trackio_metrics.series["loss"].count == 2
+    finally:
+        await registry.shutdown()
