@@ -186,3 +186,24 @@ async def test_odd_values_and_columns_are_skipped_not_fatal(
     assert result.output.splitlines()[1:] == ["0\tinf"]
     runs = (await call(tctx, operation="runs", project="p", dataset_id="org/odd")).output
     assert "metrics: big, flag, loss" in runs and "media" not in runs
+
+
+async def test_without_pyarrow_the_fix_is_named(
+    tctx: ToolContext, hub: hub_repos.FakeHubRepos, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pyarrow(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.startswith("pyarrow"):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    hub.add_repo("org/fine", "dataset", files={"p.parquet": parquet(metrics())})
+    monkeypatch.setattr(builtins, "__import__", no_pyarrow)
+    message = await failure(tctx, operation="runs", project="p", dataset_id="org/fine")
+    assert message == (
+        "reading a Space-backed trackio project needs pyarrow: `pip install pyarrow` "
+        "(or `pip install 'ml-intern-tui[trackio]'`)"
+    )
