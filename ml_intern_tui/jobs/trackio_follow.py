@@ -78,6 +78,7 @@ class TrackioFollower:
         refresh: Callable[[], Path] | None = None,
     ) -> None:
         self.job_id = job_id
+        self.link = link
         self.run_name = link.run
         self.path = trackio_store.project_path(directory, link.project)
         self.emit = emit
@@ -103,7 +104,10 @@ class TrackioFollower:
             if not self._failed:
                 log.debug("trackio store of %s unreadable: %s", self.job_id, exc)
             self._failed = True
+            if self.refresh is not None:  # a dataset that may stay unreadable: say why
+                self.link.problem = str(exc)
             return False
+        self.link.problem = ""
         if not points or not self.tracker.add_points(points):
             return False
         delta = self.tracker.take_delta()

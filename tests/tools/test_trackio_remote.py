@@ -271,3 +271,38 @@ async def test_a_job_logging_to_a_space_gets_its_curve_from_the_dataset(
         assert record.trackio_metrics.series["loss"].count == 2
     finally:
         await registry.shutdown()
+
+
+async def test_a_private_dataset_the_job_names_says_why_it_is_not_followed(
+    ctx: ToolContext, server: FakeHTTPServer, hub: hub_repos.FakeHubRepos, tmp_path: Path
+) -> None:
+    from ml_intern_tui.tools.jobs import JobsTool
+
+    registry = JobRegistry(lambda _event: None, tmp_path / "logs", batch_interval_s=0.05)
+    registry.hub = HubClient(server.base_url, token=None, token_from_env=False)
+    registry.trackio_remote_poll_s = 0.1
+    ctx.services["jobs"] = registry
+    lines = [
+        "* Trackio project initialized: gpt-small",
+        "* Trackio metrics will be synced to Hugging Face Dataset: org/trackio-data",
+        "* Created new run: only",
+    ]
+    script = (
+        "".join(f"print({line!r}, flush=True)\n" for line in lines)
+        + "import time\ntime.sleep(60)\n"
+    )
+    (ctx.cwd / "remote.py").write_text(script)
+    try:
+        record = await registry.start_local(f"{sys.executable} -u remote.py", ctx.cwd, title="r")
+        for _ in range(400):
+            link = record.metrics.trackio if record.metrics else None
+            if link is not None and link.problem:
+                break
+            await asyncio.sleep(0.05)
+        status = await JobsTool().run(JobsTool.Args(operation="status", job_id=record.id), ctx)  # type: ignore[call-arg]
+        assert (
+            "trackio: project gpt-small, run only (synced to org/trackio-data) — not followed: "
+            "dataset org/trackio-data was not found or is private: set HF_TOKEN"
+        ) in status.output
+    finally:
+        await registry.shutdown()
