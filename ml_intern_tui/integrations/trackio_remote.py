@@ -413,8 +413,9 @@ class RemoteProjects:
             if metrics.oid and db_path.is_file() and stamp.read_text() == key:
                 return db_path
         downloads = self.directory / "downloads"
-        local_metrics = downloads / f"{safe}.parquet"
-        local_configs = downloads / f"{safe}_configs.parquet" if configs else None
+        unique = uuid.uuid4().hex  # the tool and a job's follower may sync at once
+        local_metrics = downloads / f"{safe}.{unique}.parquet"
+        local_configs = downloads / f"{safe}_configs.{unique}.parquet" if configs else None
         try:
             download(self.hub, self.dataset_id, metrics, local_metrics)
             if configs is not None and local_configs is not None:

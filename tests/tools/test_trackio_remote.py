@@ -19,6 +19,7 @@ from fakes.http_server import FakeHTTPServer
 
 from ml_intern_tui.core.protocol import EventBase, JobMetrics
 from ml_intern_tui.core.tool import ToolContext, ToolError, ToolResult, parse_arguments
+from ml_intern_tui.integrations import trackio_remote
 from ml_intern_tui.integrations.hub import HubClient
 from ml_intern_tui.jobs.registry import JobRegistry
 from ml_intern_tui.tools.trackio_metrics import TrackioArgs, TrackioMetricsTool
@@ -306,3 +307,18 @@ async def test_a_private_dataset_the_job_names_says_why_it_is_not_followed(
         ) in status.output
     finally:
         await registry.shutdown()
+
+
+async def test_reads_at_the_same_time_do_not_trip_over_each_other(
+    ctx: ToolContext, server: FakeHTTPServer, hub: hub_repos.FakeHubRepos
+) -> None:
+    tctx = tool_ctx(ctx, server)
+    results = await asyncio.gather(
+        *(
+            call(tctx, operation="summary", project="bert-sst2", dataset_id="org/trackio-data")
+            for _ in range(6)
+        )
+    )
+    assert all("train/loss" in r.output for r in results)
+    cache = trackio_remote.default_cache() / "org--trackio-data"
+    assert not list((cache / "downloads").iterdir())  # no file left behind
