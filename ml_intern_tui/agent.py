@@ -300,6 +300,7 @@ def assemble(
         watch=watch,
     )
     hub = HubClient(settings.hub.endpoint)
+    jobs.hub = hub  # follows runs a trackio Space syncs to its dataset
     catalog = _router_catalog(settings)
     backend = AppBackend(settings, cwd=cwd, hub=hub, catalog=catalog)
     services: dict[str, Any] = {

@@ -103,6 +103,8 @@ class TrackioLink:
     run: str = ""
     remote: str = ""
     """The Space, dataset or bucket the project syncs to, if any."""
+    problem: str = ""
+    """Why its store cannot be followed right now (one line), if it cannot."""
 
     def describe(self) -> str:
         text = f"trackio: project {self.project or '?'}"
@@ -110,6 +112,8 @@ class TrackioLink:
             text += f", run {self.run}"
         if self.remote:
             text += f" (synced to {self.remote})"
+        if self.problem:
+            text += f" — not followed: {self.problem}"
         return text + " — read its curves with trackio_metrics"
 
 

@@ -40,7 +40,13 @@ from ml_intern_tui.jobs.local import (
 )
 from ml_intern_tui.jobs.log_stream import LogStream
 from ml_intern_tui.jobs.metrics import MetricsTracker
-from ml_intern_tui.jobs.trackio_follow import TRACKIO_POLL_S, TrackioFollower, store_directory
+from ml_intern_tui.jobs.trackio_follow import (
+    REMOTE_POLL_S,
+    TRACKIO_POLL_S,
+    TrackioFollower,
+    remote_follower,
+    store_directory,
+)
 
 JobKind = Literal["local", "hf"]
 OnExit = Callable[["JobRecord", int], Awaitable[list[str]]]
@@ -121,6 +127,9 @@ class JobRegistry:
         self.watch = watch
         self._stall_task: asyncio.Task[None] | None = None
         self.trackio_poll_s = trackio_poll_s
+        self.trackio_remote_poll_s = REMOTE_POLL_S
+        self.hub: Any = None
+        """The Hub client, to follow runs a trackio Space syncs to a dataset (set by agent)."""
         self._trackio: dict[str, tuple[TrackioFollower, asyncio.Task[None]]] = {}
         self._trackio_checked: dict[str, tuple[str, ...]] = {}
         self._last_polls: set[asyncio.Task[bool]] = set()
@@ -428,17 +437,25 @@ class JobRegistry:
             return
         self._trackio_checked[record.id] = key
         directory = store_directory(link, record.cwd)
-        if directory is None:
-            return
 
         def rows(tracker: MetricsTracker) -> None:
             record.last_output_at = time.monotonic()  # logging to trackio is activity
             self._output(record)
             self._metrics_changed(record, tracker, "trackio")
 
-        follower = TrackioFollower(
-            record.id, link, directory, self._emit, on_rows=rows, poll_s=self.trackio_poll_s
-        )
+        if directory is not None:
+            follower: TrackioFollower | None = TrackioFollower(
+                record.id, link, directory, self._emit, on_rows=rows, poll_s=self.trackio_poll_s
+            )
+        elif self.hub is not None:  # a Space-backed run: follow the dataset it syncs to
+            follower = remote_follower(
+                record.id, link, self.hub, self._emit, on_rows=rows,
+                poll_s=self.trackio_remote_poll_s,
+            )  # fmt: skip
+        else:
+            follower = None
+        if follower is None:
+            return
         record.trackio_metrics = follower.tracker
         task = asyncio.create_task(follower.follow(), name=f"trackio-{record.id}")
         self._trackio[record.id] = (follower, task)

@@ -1,9 +1,12 @@
-"""``trackio_metrics``: read trackio projects, runs and metric curves from the local store.
+"""``trackio_metrics``: read trackio projects, runs and metric curves.
 
 Read-only: the databases are opened with ``sqlite3`` in read-only mode (see
 :mod:`ml_intern_tui.integrations.trackio_store`); trackio itself is never imported. The
 store is looked for where trackio writes by default, and where this session's jobs said
-they log (``* Trackio metrics logged to: DIR``) when that is inside the project.
+they log (``* Trackio metrics logged to: DIR``) when that is inside the project. With
+``space_id`` or ``dataset_id`` the project is one a trackio Space persists to its HF
+dataset: its parquet files are fetched through the Hub client and read the same way (see
+:mod:`ml_intern_tui.integrations.trackio_remote`).
 """
 
 from __future__ import annotations
@@ -11,16 +14,20 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ml_intern_tui.core.tool import Tool, ToolContext, ToolError, ToolResult
 from ml_intern_tui.integrations import trackio_store as store
+from ml_intern_tui.integrations.trackio_remote import RemoteProjects, default_cache
 from ml_intern_tui.jobs.alerts import number
 from ml_intern_tui.jobs.metric_summary import describe_series
 from ml_intern_tui.jobs.metrics import Series, thin
 from ml_intern_tui.jobs.trackio_follow import store_directory
+
+if TYPE_CHECKING:
+    from ml_intern_tui.integrations.hub import HubClient
 
 INSTALL_HINT = (
     "trackio is not installed here: `pip install trackio`, then log from the training "
@@ -40,6 +47,16 @@ class TrackioArgs(BaseModel):
     run: str | None = Field(None, description="The run name; default: the latest run.")
     metric: str | None = Field(None, description="For series: the metric (e.g. train/loss).")
     max_points: int = Field(60, ge=2, le=500, description="For series: points returned at most.")
+    space_id: str | None = Field(
+        None,
+        description="A trackio Space (org/name) whose projects persist to an HF dataset: "
+        "read that dataset instead of the local store.",
+    )
+    dataset_id: str | None = Field(
+        None,
+        description="The HF dataset (org/name) a trackio Space syncs to (as passed to "
+        "trackio.init(dataset_id=...)); read it instead of the local store.",
+    )
 
 
 class TrackioMetricsTool(Tool):
@@ -48,25 +65,43 @@ class TrackioMetricsTool(Tool):
     name = "trackio_metrics"
     description = (
         "Read experiment metrics logged with trackio (Hugging Face's local experiment "
-        "tracker) from its local store: list projects and runs, summarise a run's metrics "
+        "tracker) from its local store, or from the HF dataset a trackio Space syncs to "
+        "(space_id or dataset_id): list projects and runs, summarise a run's metrics "
         "(latest, min, max, trend), or fetch one metric's curve. Read-only."
     )
     Args = TrackioArgs
     read_only = True
 
     async def run(self, args: TrackioArgs, ctx: ToolContext) -> ToolResult:
-        directories = search_dirs(ctx)
         try:
-            return await asyncio.to_thread(self._answer, args, directories)
+            if args.space_id or args.dataset_id:
+                hub = ctx.services.get("hub")
+                if hub is None:
+                    raise ToolError("no Hugging Face Hub client in this session")
+                return await asyncio.to_thread(self._remote, args, hub)
+            return await asyncio.to_thread(self._answer, args, search_dirs(ctx))
         except store.TrackioError as exc:
             raise ToolError(str(exc)) from None
+
+    def _remote(self, args: TrackioArgs, hub: HubClient) -> ToolResult:
+        remote = RemoteProjects.open(
+            hub, default_cache(), space_id=args.space_id, dataset_id=args.dataset_id
+        )
+        if args.operation == "projects":
+            return _remote_projects(remote)
+        if not args.project:
+            raise ToolError(f"project is required for {args.operation}")
+        path = remote.sync(args.project)
+        return self._read(args, path)
 
     def _answer(self, args: TrackioArgs, directories: list[Path]) -> ToolResult:
         if args.operation == "projects":
             return _projects(directories)
         if not args.project:
             raise ToolError(f"project is required for {args.operation}")
-        path = store.find_project(directories, args.project)
+        return self._read(args, store.find_project(directories, args.project))
+
+    def _read(self, args: TrackioArgs, path: Path) -> ToolResult:
         if args.operation == "runs":
             return _runs(path)
         run, series = store.read_run(path, args.run)
@@ -103,6 +138,22 @@ def _projects(directories: list[Path]) -> ToolResult:
         f" · {p.path}"
         for p in projects
     ]
+    return ToolResult(summary=f"{len(projects)} trackio projects", output="\n".join(lines))
+
+
+def _remote_projects(remote: RemoteProjects) -> ToolResult:
+    where = f"dataset {remote.dataset_id}"
+    names = remote.projects()
+    if not names:
+        text = f"No trackio projects in {where} (no <project>.parquet at its root)."
+        return ToolResult(summary="no trackio projects", output=text)
+    stems = {remote.sync(name).stem for name in names}
+    projects = [p for p in store.list_projects([remote.directory]) if p.path.stem in stems]
+    lines = [
+        f"{p.name}: {p.runs} runs · {p.rows} logged rows · last logged {p.last_logged[:19] or '?'}"
+        for p in projects
+    ]
+    lines.append(f"(from {where}; pass dataset_id={remote.dataset_id} with project=...)")
     return ToolResult(summary=f"{len(projects)} trackio projects", output="\n".join(lines))
 
 

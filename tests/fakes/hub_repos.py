@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+import yaml
+
 from fakes.http_server import FakeHTTPServer, FakeRequest, FakeResponse, Handler
 
 TYPES = r"(?P<t>models|datasets|spaces)"
@@ -44,6 +46,15 @@ def _pop_ref(refs: dict[str, Any], name: str) -> FakeResponse:
     if refs.pop(name, None) is None:
         return _error(404, f"Invalid rev id: {name}", "RevisionNotFound")
     return FakeResponse.json({})
+
+
+def _card_data(readme: bytes) -> dict[str, Any]:
+    """``cardData`` as the Hub derives it from a README's YAML front matter."""
+    text = readme.decode("utf-8", "replace")
+    if not text.startswith("---\n") or "\n---" not in text[3:]:
+        return {}
+    data = yaml.safe_load(text[4 : text.index("\n---", 3)])
+    return {"cardData": data} if isinstance(data, dict) else {}
 
 
 class _Abort(Exception):
@@ -166,6 +177,7 @@ class FakeHubRepos:
         return FakeResponse.json({
             "id": repo.repo_id, "sha": repo.head(unquote(rev)), "private": repo.private,
             "gated": repo.gated, "siblings": [{"rfilename": p} for p in sorted(files)],
+            **_card_data(files.get("README.md", b"")),
         })  # fmt: skip
 
     def tree(self, req: FakeRequest) -> FakeResponse:
