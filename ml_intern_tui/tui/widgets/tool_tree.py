@@ -7,8 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich.style import Style
 from rich.text import Text
+from textual.geometry import Region
 from textual.message import Message
+from textual.strip import Strip
 from textual.theme import Theme
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
@@ -116,6 +119,10 @@ class ToolTree(Tree[NodeData]):
             self.record = record
 
     def __init__(self, *, clock: Callable[[], float] = time.time, id: str | None = None) -> None:
+        # Set before Tree's own set-up, which may already measure a label.
+        self._widths: dict[int, tuple[object, bool, bool, int]] = {}
+        """Node id -> (label, can expand, expanded, width): see ``get_label_width``."""
+        self._line_style: Style | None = None
         super().__init__("tools", id=id)
         self.show_root = False
         self.guide_depth = 2
@@ -192,6 +199,37 @@ class ToolTree(Tree[NodeData]):
         for record in self.records.values():
             self._relabel(record)
 
+    # --------------------------------------------------------------- drawing
+
+    def get_label_width(self, node: TreeNode[NodeData]) -> int:
+        """A node's label width, measured once per label.
+
+        The tree measures every line's label each time a node is added (for its width):
+        with hundreds of calls in a turn that was most of the cost of a call.
+        """
+        label, can_expand, expanded = node.label, node.allow_expand, node.is_expanded
+        known = self._widths.get(node.id)
+        if known is not None and known[0] is label and known[1:3] == (can_expand, expanded):
+            return known[3]
+        width = super().get_label_width(node)
+        self._widths[node.id] = (label, can_expand, expanded, width)
+        return width
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The widget's style, which Tree works out again for every line, once per draw.
+        self._line_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._line_style = None
+
+    def render_line(self, y: int) -> Strip:
+        style = self._line_style
+        if style is None:
+            return super().render_line(y)
+        scroll_x, scroll_y = self.scroll_offset
+        return self._render_line(y + scroll_y, scroll_x, scroll_x + self.size.width, style)
+
     # ------------------------------------------------------------------ events
 
     def on_agent_event(self, message: AgentEvent) -> None:
@@ -209,6 +247,7 @@ class ToolTree(Tree[NodeData]):
             self.clear()
             self.records.clear()
             self.nodes.clear()
+            self._widths.clear()
             self._turn = None
             self._turns = 0
 
