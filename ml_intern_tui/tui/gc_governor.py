@@ -90,10 +90,9 @@ class GcGovernor:
             return
         if self.busy:
             self.activity()
-        elif self.clock() - self._last_activity >= self.idle_before_sweep_s:
-            if self._grown():
-                self.sweep()
-                return
+        elif self.clock() - self._last_activity >= self.idle_before_sweep_s and self._grown():
+            self.sweep()
+            return
         gc.freeze()
         self.freezes += 1
 
