@@ -79,3 +79,55 @@ def test_no_sweep_when_the_frozen_set_has_not_grown(clock: Clock) -> None:
     clock.now += 60
     governor.tick()
     assert governor.sweeps == 0
+
+
+def test_idle_ticks_freeze_too(clock: Clock) -> None:
+    """A resumed session's history is folded while no turn runs: idle ticks freeze it."""
+    governor = GcGovernor(clock=clock, sweep_growth=10**9)
+    governor.settle()
+    frozen = gc.get_freeze_count()
+    keep = [Cycle() for _ in range(2000)]
+    governor.tick()
+    assert governor.freezes == 1
+    assert gc.get_freeze_count() >= frozen + len(keep)
+
+
+def test_idle_ticks_never_walk_the_frozen_set(
+    clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting the frozen list walks all of it (100+ ms in the app): ticks use a counter."""
+    governor = GcGovernor(clock=clock, sweep_growth=10**9, idle_before_sweep_s=0.0)
+    governor.settle()
+
+    def walk() -> int:
+        raise AssertionError("gc.get_freeze_count() walked the frozen set on a tick")
+
+    monkeypatch.setattr(gc, "get_freeze_count", walk)
+    for _ in range(5):
+        clock.now += 10
+        governor.tick()
+    assert governor.sweeps == 0 and governor.freezes == 5
+
+
+def test_without_a_block_counter_the_frozen_set_is_counted_once_per_quiet_stretch(
+    clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    governor = GcGovernor(clock=clock, sweep_growth=10**9, idle_before_sweep_s=1.0, size=lambda: 0)
+    governor.settle()
+    counted = 0
+    real = gc.get_freeze_count
+
+    def counting() -> int:
+        nonlocal counted
+        counted += 1
+        return real()
+
+    monkeypatch.setattr(gc, "get_freeze_count", counting)
+    for _ in range(5):
+        clock.now += 2
+        governor.tick()
+    assert counted == 1
+    governor.activity()
+    clock.now += 2
+    governor.tick()
+    assert counted == 2

@@ -7,8 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich.style import Style
 from rich.text import Text
+from textual.geometry import Region
 from textual.message import Message
+from textual.strip import Strip
 from textual.theme import Theme
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
@@ -116,6 +119,10 @@ class ToolTree(Tree[NodeData]):
             self.record = record
 
     def __init__(self, *, clock: Callable[[], float] = time.time, id: str | None = None) -> None:
+        # Set before Tree's own set-up, which may already measure a label.
+        self._widths: dict[int, tuple[object, bool, bool, int]] = {}
+        """Node id -> (label, can expand, expanded, width): see ``get_label_width``."""
+        self._line_style: Style | None = None
         super().__init__("tools", id=id)
         self.show_root = False
         self.guide_depth = 2
@@ -126,6 +133,10 @@ class ToolTree(Tree[NodeData]):
         self._turn_text = ""
         self._turns = 0
         self._restoring = False
+        self._unplaced: list[tuple[TreeNode[NodeData], ToolRecord]] = []
+        """Calls read from a history, placed in the tree once it is read (final labels)."""
+        self._styles: dict[str, str] = {}
+        """Resolved label styles for the current theme (a label has five parts)."""
 
     def on_mount(self) -> None:
         self.border_title = "Tool calls"
@@ -134,13 +145,18 @@ class ToolTree(Tree[NodeData]):
 
     # ------------------------------------------------------------------ labels
 
+    def _style(self, spec: str) -> str:
+        style = self._styles.get(spec)
+        if style is None:
+            theme = self.app.current_theme if self.is_attached else None
+            style = resolve_style(spec, theme)
+            if theme is not None:  # before mounting there is no theme to keep it for
+                self._styles[spec] = style
+        return style
+
     def _text(self, *parts: str | tuple[str, str]) -> Text:
-        theme = self.app.current_theme if self.is_attached else None
         return Text.assemble(
-            *(
-                part if isinstance(part, str) else (part[0], resolve_style(part[1], theme))
-                for part in parts
-            )
+            *(part if isinstance(part, str) else (part[0], self._style(part[1])) for part in parts)
         )
 
     def label_for(self, record: ToolRecord) -> Text:
@@ -179,8 +195,40 @@ class ToolTree(Tree[NodeData]):
                 self._relabel(record)
 
     def _theme_changed(self, theme: Theme) -> None:
+        self._styles.clear()
         for record in self.records.values():
             self._relabel(record)
+
+    # --------------------------------------------------------------- drawing
+
+    def get_label_width(self, node: TreeNode[NodeData]) -> int:
+        """A node's label width, measured once per label.
+
+        The tree measures every line's label each time a node is added (for its width):
+        with hundreds of calls in a turn that was most of the cost of a call.
+        """
+        label, can_expand, expanded = node.label, node.allow_expand, node.is_expanded
+        known = self._widths.get(node.id)
+        if known is not None and known[0] is label and known[1:3] == (can_expand, expanded):
+            return known[3]
+        width = super().get_label_width(node)
+        self._widths[node.id] = (label, can_expand, expanded, width)
+        return width
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The widget's style, which Tree works out again for every line, once per draw.
+        self._line_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._line_style = None
+
+    def render_line(self, y: int) -> Strip:
+        style = self._line_style
+        if style is None:
+            return super().render_line(y)
+        scroll_x, scroll_y = self.scroll_offset
+        return self._render_line(y + scroll_y, scroll_x, scroll_x + self.size.width, style)
 
     # ------------------------------------------------------------------ events
 
@@ -199,6 +247,7 @@ class ToolTree(Tree[NodeData]):
             self.clear()
             self.records.clear()
             self.nodes.clear()
+            self._widths.clear()
             self._turn = None
             self._turns = 0
 
@@ -223,14 +272,23 @@ class ToolTree(Tree[NodeData]):
             started=event.ts,
         )
         self.records[event.call_id] = record
-        parent = self.nodes.get(event.parent_id or "")
+        if self._restoring:  # placed with its final label once the history is read
+            turn = self._turn if self._turn is not None else self._new_turn("")
+            self._unplaced.append((turn, record))
+            return
+        self._place(record, self._turn)
+
+    def _place(self, record: ToolRecord, turn: TreeNode[NodeData] | None) -> None:
+        parent = self.nodes.get(record.parent_id or "")
         if parent is None:
-            parent = self._turn if self._turn is not None else self._new_turn("")
+            parent = turn if turn is not None else self._new_turn("")
         else:
             parent.allow_expand = True
             parent.expand()
         node = parent.add(self.label_for(record), data=record, expand=True, allow_expand=False)
-        self.nodes[event.call_id] = node
+        self.nodes[record.call_id] = node
+        if record.status == "failed":
+            self._add_failure(node, record)
         self._follow(node)
 
     def _follow(self, node: TreeNode[NodeData]) -> None:
@@ -271,11 +329,15 @@ class ToolTree(Tree[NodeData]):
         self._relabel(record)
         node = self.nodes.get(event.call_id)
         if status == "failed" and node is not None:
-            reason = one_line(event.summary or event.output, 70)
-            if reason:
-                node.allow_expand = True
-                node.add_leaf(self._text((reason, "$error")), data=record)
-                node.expand()
+            self._add_failure(node, record)
+
+    def _add_failure(self, node: TreeNode[NodeData], record: ToolRecord) -> None:
+        """A failed call's reason, as a leaf under it."""
+        reason = one_line(record.summary or record.output, 70)
+        if reason:
+            node.allow_expand = True
+            node.add_leaf(self._text((reason, "$error")), data=record)
+            node.expand()
 
     def _on_undone(self, event: p.Undone) -> None:
         if event.what == "turn" and self._turn is not None:
@@ -295,7 +357,9 @@ class ToolTree(Tree[NodeData]):
         """Grow the tree of a resumed session with the live handlers, without scrolling.
 
         The core gives every call the session left unfinished its end (cancelled, or
-        abandoned when it waited for an approval), so nothing here stays running.
+        abandoned when it waited for an approval), so nothing here stays running. Calls
+        are placed once all of it is read, each with its final label: a label drawn at
+        the call and again at its result (a redraw queued for each) cost twice as much.
         """
         history = message.history
         if history.turns_before:
@@ -307,10 +371,13 @@ class ToolTree(Tree[NodeData]):
         try:
             for event in message.events(self.HISTORY_TYPES, start=history.tree_from):
                 getattr(self, f"_on_{getattr(event, 'type', '')}")(event)
+            for turn, record in self._unplaced:
+                self._place(record, turn)
         except Exception as exc:  # a damaged history must not take the app down
             history_failed(self, exc)
         finally:
             self._restoring = False
+            self._unplaced = []
         last = next(reversed(self.nodes.values()), None)
         if last is not None:
             self.call_after_refresh(self.scroll_to_node, last, animate=False)
