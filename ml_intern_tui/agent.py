@@ -234,6 +234,7 @@ def assemble(
     from ml_intern_tui.core.session import LoopSettings
     from ml_intern_tui.core.tool import ToolRouter
     from ml_intern_tui.integrations.hub import HubClient
+    from ml_intern_tui.integrations.hub_cards import HubCardSource
     from ml_intern_tui.jobs.alerts import JobWatch
     from ml_intern_tui.jobs.registry import JobRegistry
     from ml_intern_tui.notifications import Notifier
@@ -308,6 +309,7 @@ def assemble(
         "settings": settings,
         "spend": spend,
         "hub": hub,
+        "hub_cards": HubCardSource(hub),  # @hf:org/name cards (core/mentions.py)
         "router": router,
         "notifier": notifier,
         "llm_factory": lambda: _session_llm(backend, loop),
@@ -392,6 +394,7 @@ def background_services(
     services.extend(_effort_services(loop, bus))  # /effort, and a check of each model
     services.extend(n for n in [loop.services.get("space_sandbox")] if n)  # deleted at exit
     services.append(_custom_commands(loop))  # .ml-intern/commands/*.md become /name
+    services.append(_credentials(settings, loop))  # the start-up banner's lines, /login
     return services
 
 
@@ -400,6 +403,13 @@ def _custom_commands(loop: AgentLoop) -> BackgroundService:
     from ml_intern_tui.services.custom_commands import CustomCommandLoader
 
     return CustomCommandLoader(Path(loop.cwd), config_dir() / "commands", loop.publish)
+
+
+def _credentials(settings: AppConfig, loop: AgentLoop) -> BackgroundService:
+    from ml_intern_tui.services.credentials import CredentialService
+
+    hub, model = loop.services.get("hub"), lambda: loop.settings.model
+    return CredentialService(settings, loop.publish, hub=hub, model=model)
 
 
 def _effort_services(loop: AgentLoop, bus: EventBus) -> list[BackgroundService]:

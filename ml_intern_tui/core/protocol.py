@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_serializer
 
 from ml_intern_tui.core.custom_commands import CustomCommand
+from ml_intern_tui.core.login_op import Login  # noqa: F401
 from ml_intern_tui.core.ops import (  # noqa: F401  (the ops are part of the protocol)
     Approval,
     ApprovalDecision,
@@ -428,6 +429,16 @@ class SlashCommands(EventBase):
     commands: list[CustomCommand]
 
 
+class CredentialStatus(EventBase):
+    """The credentials the session's model lacks, each line naming its fix
+    (``core/first_run.py``): sent at start, after ``/login`` and a model switch; empty
+    when nothing is missing (the app's banner then goes)."""
+
+    type: Literal["credential_status"] = "credential_status"
+    model: str
+    missing: list[str] = Field(default_factory=list)
+
+
 class ShutdownEvent(EventBase):
     type: Literal["shutdown"] = "shutdown"
 
@@ -483,6 +494,7 @@ Event = Annotated[
     | ModelCatalog
     | EffortStatus
     | SlashCommands
+    | CredentialStatus
     | ShutdownEvent
     | History,
     Field(discriminator="type"),
