@@ -112,11 +112,11 @@ def test_the_prefix_chooses_between_a_model_and_a_dataset(source: HubCardSource)
 
 
 def test_unknown_private_and_cardless(source: HubCardSource) -> None:
-    with pytest.raises(CardLookupError, match="no model or dataset org/nothing on the Hub"):
+    with pytest.raises(CardLookupError, match=r"no model or dataset org/nothing on the Hub"):
         source.card("org/nothing", None)
     with pytest.raises(CardLookupError, match="a private one needs /login"):
         source.card("org/secret", None)  # without the token it does not exist, as on the Hub
-    with pytest.raises(CardLookupError, match="^no dataset org/sentiment"):
+    with pytest.raises(CardLookupError, match=r"^no dataset org/sentiment"):
         source.card("org/sentiment", "dataset")
     bare = source.card("org/bare", None)  # no README: the facts still go
     assert bare.text == "" and "Files (1): weights.bin" in bare.facts
@@ -183,7 +183,9 @@ async def test_cards_reach_the_model_after_the_message_and_failures_are_one_line
     assert secret not in str(sent)
     notices = [n.text for n in h.of("notice")]
     assert any(
-        t.startswith("Attached the Hub card of model org/sentiment, the Hub card of dataset org/leaky")
+        t.startswith(
+            "Attached the Hub card of model org/sentiment, the Hub card of dataset org/leaky"
+        )
         for t in notices
     )
     (missing,) = [t for t in notices if "not attached" in t]
