@@ -79,6 +79,15 @@ class AgentRuntime:
         return self._loop
 
     @property
+    def demo_offer(self) -> tuple[str, str, str] | None:
+        """The demo's intro, goal and send key for its empty chat (None outside ``--demo``)."""
+        if not self.demo:
+            return None
+        from ml_intern_tui.demo.workspace import DEMO_GOAL, DEMO_INTRO, DEMO_SEND_KEY
+
+        return DEMO_INTRO, DEMO_GOAL, DEMO_SEND_KEY
+
+    @property
     def project_trust(self) -> ProjectTrust | None:
         """Whether the project config's gated settings apply (the app asks when untrusted)."""
         return self.loaded.trust if self.loaded is not None else None
