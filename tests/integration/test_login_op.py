@@ -15,6 +15,8 @@ from pydantic import SecretStr
 from ml_intern_tui.core.protocol import CredentialStatus, Login, SetModel, event_to_json
 
 ROUTER_MODEL = "moonshotai/Kimi-K2-Instruct"
+NO_ROUTER = {"hf_router_base": "http://127.0.0.1:9/v1", "max_retries": 0}
+"""A router that refuses at once: nothing of these tests may go to the internet."""
 
 
 @pytest.fixture
@@ -50,7 +52,7 @@ async def test_login_stores_the_token_clears_the_banner_and_leaks_nowhere(
 ) -> None:
     with whoami_server() as hub:
         monkeypatch.setattr(constants, "ENDPOINT", hub.base_url)  # login's own whoami
-        h = await harness_factory(ROUTER_MODEL, hub={"endpoint": hub.base_url})
+        h = await harness_factory(ROUTER_MODEL, hub={"endpoint": hub.base_url}, llm=NO_ROUTER)
         first = await h.wait_for("credential_status")
         assert first.model == ROUTER_MODEL
         (line,) = first.missing
@@ -77,7 +79,7 @@ async def test_a_refused_token_is_one_line_and_nothing_is_stored(
     wrong = "hf_" + "wrong" * 8
     with whoami_server() as hub:
         monkeypatch.setattr(constants, "ENDPOINT", hub.base_url)
-        h = await harness_factory(ROUTER_MODEL, hub={"endpoint": hub.base_url})
+        h = await harness_factory(ROUTER_MODEL, hub={"endpoint": hub.base_url}, llm=NO_ROUTER)
         await h.wait_for("credential_status")
         mark = h.mark()
         h.submit(Login(token=SecretStr(wrong)))
@@ -95,7 +97,7 @@ async def test_a_model_switch_checks_again(
     harness_factory,  # type: ignore[no-untyped-def]
     hf_files: Path,
 ) -> None:
-    h = await harness_factory(ROUTER_MODEL)
+    h = await harness_factory(ROUTER_MODEL, llm=NO_ROUTER)
     await h.wait_for("credential_status", lambda e: bool(e.missing))
     mark = h.mark()
     h.submit(SetModel(model="vllm/fake"))  # a local server needs no credential
