@@ -79,6 +79,15 @@ class AgentRuntime:
         return self._loop
 
     @property
+    def demo_offer(self) -> tuple[str, str, str] | None:
+        """The demo's intro, goal and send key for its empty chat (None outside ``--demo``)."""
+        if not self.demo:
+            return None
+        from ml_intern_tui.demo.workspace import DEMO_GOAL, DEMO_INTRO, DEMO_SEND_KEY
+
+        return DEMO_INTRO, DEMO_GOAL, DEMO_SEND_KEY
+
+    @property
     def project_trust(self) -> ProjectTrust | None:
         """Whether the project config's gated settings apply (the app asks when untrusted)."""
         return self.loaded.trust if self.loaded is not None else None
@@ -234,6 +243,7 @@ def assemble(
     from ml_intern_tui.core.session import LoopSettings
     from ml_intern_tui.core.tool import ToolRouter
     from ml_intern_tui.integrations.hub import HubClient
+    from ml_intern_tui.integrations.hub_cards import HubCardSource
     from ml_intern_tui.jobs.alerts import JobWatch
     from ml_intern_tui.jobs.registry import JobRegistry
     from ml_intern_tui.notifications import Notifier
@@ -309,6 +319,7 @@ def assemble(
         "settings": settings,
         "spend": spend,
         "hub": hub,
+        "hub_cards": HubCardSource(hub),  # @hf:org/name cards (core/mentions.py)
         "router": router,
         "notifier": notifier,
         "llm_factory": lambda: _session_llm(backend, loop),
@@ -394,6 +405,7 @@ def background_services(
     services.extend(n for n in [loop.services.get("space_sandbox")] if n)  # deleted at exit
     services.append(_custom_commands(loop))  # .ml-intern/commands/*.md become /name
     services.append(_session_browser(settings, loop))  # /sessions: list, fork, delete, export
+    services.append(_credentials(settings, loop))  # the start-up banner's lines, /login
     return services
 
 
@@ -414,6 +426,13 @@ def _custom_commands(loop: AgentLoop) -> BackgroundService:
     from ml_intern_tui.services.custom_commands import CustomCommandLoader
 
     return CustomCommandLoader(Path(loop.cwd), config_dir() / "commands", loop.publish)
+
+
+def _credentials(settings: AppConfig, loop: AgentLoop) -> BackgroundService:
+    from ml_intern_tui.services.credentials import CredentialService
+
+    hub, model = loop.services.get("hub"), lambda: loop.settings.model
+    return CredentialService(settings, loop.publish, hub=hub, model=model)
 
 
 def _effort_services(loop: AgentLoop, bus: EventBus) -> list[BackgroundService]:

@@ -478,7 +478,7 @@ class AgentLoop:
                 "Not run: the user sent a new message instead of answering the approval."
             )
         s.iterations = 0
-        await mentions.start_turn(s, text, mentioned or [])
+        await mentions.start_turn(s, text, mentioned or [], self.services.get("hub_cards"))
         self._start_turn(self.runner.run())
 
     async def _approval(self, op: Approval) -> None:

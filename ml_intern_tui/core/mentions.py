@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ml_intern_tui.core import known_secrets
+from ml_intern_tui.core import hub_mentions, known_secrets
 from ml_intern_tui.core.protocol import Notice, TurnStarted
 
 if TYPE_CHECKING:
+    from ml_intern_tui.core.hub_mentions import CardSource
     from ml_intern_tui.core.session import Session
 
 MAX_FILE_BYTES = 100_000
@@ -103,12 +104,24 @@ def size_label(text: str) -> str:
     return f"{size} B" if size < 1024 else f"{size / 1024:.1f} kB"
 
 
-async def start_turn(session: Session, text: str, mentions: list[str]) -> None:
-    """Start the turn with what the user typed, then attach the files it mentions."""
+async def start_turn(
+    session: Session, text: str, mentions: list[str], cards: CardSource | None = None
+) -> None:
+    """Start the turn with what the user typed, then attach the files it mentions (and
+    the Hub cards of its ``@hf:`` mentions, fetched by ``cards``)."""
     session.context.start_turn(text)
     session.publish(TurnStarted(text=text))
     if not mentions:
         return
+    hub = [m for m in mentions if hub_mentions.is_hub_mention(m)]
+    paths = [m for m in mentions if not hub_mentions.is_hub_mention(m)]
+    if paths:
+        await _attach_files(session, paths)
+    if hub:
+        await _attach_cards(session, hub, cards)
+
+
+async def _attach_files(session: Session, mentions: list[str]) -> None:
     results = await asyncio.to_thread(attach_all, session.cwd, mentions)
     for refused in (r for r in results if r.problem):
         session.publish(
@@ -120,3 +133,17 @@ async def start_turn(session: Session, text: str, mentions: list[str]) -> None:
         session.context.inject(known_secrets.scrub(context_message(files)), origin="mention")
         listed = ", ".join(f"{f.name} ({size_label(f.text)})" for f in files)
         session.publish(Notice(text=f"Attached {listed}."))
+
+
+async def _attach_cards(session: Session, mentions: list[str], cards: CardSource | None) -> None:
+    results = await asyncio.to_thread(hub_mentions.fetch_all, cards, mentions)
+    found = [r for _, r in results if isinstance(r, hub_mentions.HubCard)]
+    for name, result in results:
+        if isinstance(result, str):
+            session.publish(Notice(level="warning", text=f"@{name} not attached: {result}."))
+    if found:
+        known_secrets.refresh()
+        message = known_secrets.scrub(hub_mentions.card_message(found))
+        session.context.inject(message, origin="mention")
+        listed = ", ".join(f"the Hub card of {hub_mentions.label(c)}" for c in found)
+        session.publish(Notice(text=f"Attached {listed} ({size_label(message)})."))

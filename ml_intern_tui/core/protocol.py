@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_serializer
 
 from ml_intern_tui.core.custom_commands import CustomCommand
+from ml_intern_tui.core.login_op import Login  # noqa: F401
 from ml_intern_tui.core.ops import (  # noqa: F401  (the ops are part of the protocol)
     Approval,
     ApprovalDecision,
@@ -477,6 +478,16 @@ class SessionAction(EventBase):
     """The exported file."""
 
 
+class CredentialStatus(EventBase):
+    """The credentials the session's model lacks, each line naming its fix
+    (``core/first_run.py``): sent at start, after ``/login`` and a model switch; empty
+    when nothing is missing (the app's banner then goes)."""
+
+    type: Literal["credential_status"] = "credential_status"
+    model: str
+    missing: list[str] = Field(default_factory=list)
+
+
 class ShutdownEvent(EventBase):
     type: Literal["shutdown"] = "shutdown"
 
@@ -534,6 +545,7 @@ Event = Annotated[
     | SlashCommands
     | SessionList
     | SessionAction
+    | CredentialStatus
     | ShutdownEvent
     | History,
     Field(discriminator="type"),

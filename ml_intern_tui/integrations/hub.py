@@ -55,6 +55,11 @@ class HubClient:
                 self._token = None
         return self._token
 
+    def use_token(self, token: str) -> None:
+        """Switch to ``token`` (after ``/login``): the next call builds a new ``HfApi``."""
+        self._token, self._token_from_env = token, False
+        self._api, self._user = None, None
+
     def require_token(self) -> str:
         """The token, or a ToolError the model (and the user) can act on."""
         token = self.token

@@ -25,7 +25,7 @@ from textual.widgets import Footer
 from ml_intern_tui.core import protocol as p
 from ml_intern_tui.core.transcript import Transcript
 from ml_intern_tui.safety.terminal import safe_event, terminal_safe
-from ml_intern_tui.tui import copying, hangup, layout
+from ml_intern_tui.tui import copying, demo_intro, hangup, layout
 from ml_intern_tui.tui.attention import Attention
 from ml_intern_tui.tui.bridge import EventBridge
 from ml_intern_tui.tui.commands import BUILTINS, SlashRegistry, parse
@@ -45,6 +45,7 @@ from ml_intern_tui.tui.themes import register_themes
 from ml_intern_tui.tui.widgets.approval import ApprovalDrawer
 from ml_intern_tui.tui.widgets.blocks.notice import Level
 from ml_intern_tui.tui.widgets.chat import ChatView
+from ml_intern_tui.tui.widgets.credential_banner import CredentialBanner
 from ml_intern_tui.tui.widgets.header import HeaderLine
 from ml_intern_tui.tui.widgets.jobs import JobsPanel
 from ml_intern_tui.tui.widgets.plan import PlanPanel
@@ -171,6 +172,7 @@ class MLInternApp(App[int]):
         self.prompt = self.prompt_bar.input
         self.status = StatusLine(self.session_view, id="status")
         yield self.header
+        yield CredentialBanner(id="credential-banner")  # a missing key/token, with its fix
         with Horizontal(id="main"):
             yield self.chat
             with Vertical(id="side"):
@@ -194,6 +196,7 @@ class MLInternApp(App[int]):
         self.bridge = EventBridge(subscription, self.deliver)
         self.run_worker(self.bridge.run(), name="bridge", group="bridge", exit_on_error=False)
         self.prompt.focus()
+        demo_intro.install(self)  # --demo: what the demo is, and its one-key goal
         self.watch(self, "app_focus", self.attention.focus_changed, init=False)
         for warning in getattr(self.runtime, "warnings", ()):
             self.local_notice(warning, "warning")

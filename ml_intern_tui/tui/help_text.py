@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from textual.binding import Binding
 
+from ml_intern_tui.core.hub_mentions import HELP as HUB_MENTION_HELP
+
 if TYPE_CHECKING:
     from ml_intern_tui.tui.app import MLInternApp
 
@@ -54,6 +56,10 @@ def help_markdown(app: MLInternApp) -> str:
         "Ctrl+C clears the prompt (then the queue); a second Ctrl+C within a second quits.",
         "While the agent works, Enter queues your message; it is sent when the turn ends. "
         "Esc interrupts, and what you queued is sent right after.",
+        "",
+        "`@path` attaches a file of the project (Tab completes it); "
+        + HUB_MENTION_HELP.replace("@hf:", "`@hf:", 1).replace(" attaches", "` attaches", 1)
+        + ".",
         "",
         APPROVAL_NOTE,
         "",

@@ -355,6 +355,13 @@ async def cmd_memory(app: MLInternApp, arg: str) -> None:
     await run_memory(app, arg)
 
 
+@command("login", "/login", "Store a Hugging Face token (typed in a hidden field)")
+async def cmd_login(app: MLInternApp, arg: str) -> None:
+    from ml_intern_tui.tui.screens.login import run_login
+
+    await run_login(app, arg)
+
+
 @command("quit", "/quit", "Quit (the session is saved)")
 async def cmd_quit(app: MLInternApp, arg: str) -> None:
     app.action_quit_app()

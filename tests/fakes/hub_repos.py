@@ -89,6 +89,8 @@ class FakeRepo:
     """Every commit received: revision, summary, added paths, deleted paths, create_pr."""
     settings: list[dict[str, Any]] = field(default_factory=list)
     """Every settings update body received (``gated`` stays a real JSON value)."""
+    info: dict[str, Any] = field(default_factory=dict)
+    """More fields of the repo's info answer (``cardData``, ``downloads``, ``pipeline_tag``…)."""
 
     @property
     def url_prefix(self) -> str:
@@ -178,6 +180,7 @@ class FakeHubRepos:
             "id": repo.repo_id, "sha": repo.head(unquote(rev)), "private": repo.private,
             "gated": repo.gated, "siblings": [{"rfilename": p} for p in sorted(files)],
             **_card_data(files.get("README.md", b"")),
+            **repo.info,
         })  # fmt: skip
 
     def tree(self, req: FakeRequest) -> FakeResponse:

@@ -125,6 +125,8 @@ class PromptInput(TextArea):
 
     def remember(self, text: str) -> None:
         """Add a sent message to the recall history (and the project's history file)."""
+        if text.lstrip().lower().startswith("/login "):
+            return  # a token typed after /login is never kept (it is refused, too)
         if getattr(self, "keeper", None) is not None:
             self.keeper.keep(text)
         if text and (not self.sent_history or self.sent_history[-1] != text):

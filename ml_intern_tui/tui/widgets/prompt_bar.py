@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
@@ -54,6 +54,9 @@ class PromptBar(Vertical):
         self.popup = SlashPopup(id="slash-popup")
         self.queued = QueuedMessages(id="queued")
         self.input = PromptInput(self.popup, id="prompt")
+        self.empty_send: tuple[str, str] | None = None
+        """(key, text): that key on an empty prompt sends the text (the demo's goal), until
+        the first message goes (``tui/demo_intro.py``)."""
         self.files: list[str] | None = None
         """The project's files for ``@`` completion (listed when ``@`` is first typed)."""
         self._files_at = 0.0
@@ -115,7 +118,23 @@ class PromptBar(Vertical):
             self.input.set_text(chosen.text)  # Enter over an @ candidate takes it
             return
         if not text.strip():
+            if self.empty_send is not None and self.empty_send[0] == "enter":
+                self._send(self.empty_send[1])
             return
+        self._send(text)
+
+    def on_key(self, event: events.Key) -> None:
+        offer = self.empty_send
+        if offer is None or offer[0] == "enter" or event.key != offer[0]:
+            return
+        if not self.input.text.strip():
+            event.stop()
+            event.prevent_default()
+            self._send(offer[1])
+
+    def _send(self, text: str) -> None:
+        if not text.startswith("/"):
+            self.empty_send = None
         self.popup.show([])
         self.input.remember(text)
         self.input.clear()
