@@ -144,7 +144,7 @@ def store_hf_token(token: str, *, endpoint: str | None = None) -> str:
         raise LoginError("that is not a Hugging Face token (it has spaces or control characters)")
     if not token.startswith("hf_"):
         raise LoginError("Hugging Face tokens start with 'hf_': copy it again from your settings")
-    from huggingface_hub import HfApi, login
+    from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
     try:
@@ -156,9 +156,29 @@ def store_hf_token(token: str, *, endpoint: str | None = None) -> str:
         raise LoginError(f"could not check the token with the Hub (HTTP {status})") from None
     except OSError as exc:
         raise LoginError(f"could not reach the Hub to check the token: {exc}") from None
+    name = str(who.get("name") or "unknown") if isinstance(who, dict) else "unknown"
     try:
-        login(token=token, add_to_git_credential=False, skip_if_logged_in=False)
+        _save_token(token, who)
     except Exception as exc:  # huggingface_hub raises several kinds; one line for all
         raise LoginError(f"the token is valid but could not be stored: {exc}") from None
-    name = str(who.get("name") or "unknown") if isinstance(who, dict) else "unknown"
     return f"Logged in to the Hugging Face Hub as {name}; the token is stored for every HF tool."
+
+
+def _save_token(token: str, who: object) -> None:
+    """Store ``token`` as huggingface_hub's ``login`` does, without its second check.
+
+    ``login()`` validates again with the module-wide endpoint (``HF_ENDPOINT`` as read at
+    import), not the one this session uses: with a configured Hub endpoint it would send the
+    token to huggingface.co, and it fails where that host is unreachable. The token was just
+    checked against the right endpoint, so it is saved under the same name ``login`` would
+    give it (the token's display name, else ``oauth-<user>``) and made the active one.
+    """
+    from huggingface_hub import _login  # the storage half of ``login`` (pinned version)
+    from huggingface_hub.utils._auth import _save_token as save
+
+    auth = who.get("auth") if isinstance(who, dict) else None
+    access = (auth or {}).get("accessToken") if isinstance(auth, dict) else None
+    user = who.get("name") if isinstance(who, dict) else None
+    token_name = str((access or {}).get("displayName") or f"oauth-{user or 'user'}")
+    save(token=token, token_name=token_name)
+    _login._set_active_token(token_name=token_name, add_to_git_credential=False)

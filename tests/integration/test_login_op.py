@@ -51,7 +51,8 @@ async def test_login_stores_the_token_clears_the_banner_and_leaks_nowhere(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with whoami_server() as hub:
-        monkeypatch.setattr(constants, "ENDPOINT", hub.base_url)  # login's own whoami
+        # huggingface_hub's own endpoint is a dead port: only the session's Hub sees the token
+        monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")
         h = await harness_factory(ROUTER_MODEL, hub={"endpoint": hub.base_url}, llm=NO_ROUTER)
         first = await h.wait_for("credential_status")
         assert first.model == ROUTER_MODEL
