@@ -13,10 +13,11 @@ import contextlib
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
 from ml_intern_tui import envdefaults
 from ml_intern_tui.core.bus import EventBus
+from ml_intern_tui.core.services import BackgroundService
 
 if TYPE_CHECKING:
     from ml_intern_tui.agent_backend import AppBackend
@@ -28,20 +29,6 @@ if TYPE_CHECKING:
 TrustAnswer = Literal["once", "always", "ignore"]
 
 DEMO_MODEL = "scripted/demo"
-
-
-class BackgroundService(Protocol):
-    """Something that runs next to the loop for the whole app run (MCP, notifications...).
-
-    ``run`` starts after the wiring, as its own task, and must never raise or block the
-    loop; it is cancelled at shutdown, then ``aclose`` is awaited.
-    """
-
-    name: str
-
-    async def run(self) -> None: ...
-
-    async def aclose(self) -> None: ...
 
 
 class AgentRuntime:
@@ -229,8 +216,9 @@ def assemble(
     from ml_intern_tui.core.effort import EffortStore
     from ml_intern_tui.core.effort_control import EffortControl
     from ml_intern_tui.core.loop import AgentLoop
-    from ml_intern_tui.core.notes import NOTES_SERVICE, SystemNotes
+    from ml_intern_tui.core.notes import SystemNotes
     from ml_intern_tui.core.protocol import Notice
+    from ml_intern_tui.core.services import Services
     from ml_intern_tui.core.session import LoopSettings
     from ml_intern_tui.core.tool import ToolRouter
     from ml_intern_tui.integrations.hub import HubClient
@@ -302,18 +290,18 @@ def assemble(
     hub = HubClient(settings.hub.endpoint)
     catalog = _router_catalog(settings)
     backend = AppBackend(settings, cwd=cwd, hub=hub, catalog=catalog)
-    services: dict[str, Any] = {
-        "jobs": jobs,
-        NOTES_SERVICE: notes,
-        "settings": settings,
-        "spend": spend,
-        "hub": hub,
-        "router": router,
-        "notifier": notifier,
-        "llm_factory": lambda: _session_llm(backend, loop),
-        "sandbox": Sandbox.from_config(settings.sandbox),  # probed by its announcer
+    services = Services(
+        jobs=jobs,
+        notes=notes,
+        settings=settings,
+        spend=spend,
+        hub=hub,
+        router=router,
+        notifier=notifier,
+        llm_factory=lambda: _session_llm(backend, loop),
+        sandbox=Sandbox.from_config(settings.sandbox),  # probed by its announcer
         # The remote sandbox Space (sandbox_create, target="sandbox"), deleted at exit.
-        "space_sandbox": sandbox_manager(
+        space_sandbox=sandbox_manager(
             settings,
             jobs=jobs,
             hub=hub,
@@ -322,10 +310,10 @@ def assemble(
             budget_usd=lambda: policy.budget_usd,
         ),
         # Which reasoning effort each model takes: probed, cached a week, healed.
-        "effort": EffortControl(
+        effort=EffortControl(
             settings.reasoning_effort, store=EffortStore(cache_dir() / "effort.json")
         ),
-    }
+    )
     loop_settings = LoopSettings(
         model=settings.model,
         mode=settings.mode,
@@ -361,7 +349,7 @@ def _session_llm(backend: AppBackend, loop: AgentLoop) -> Any:
 
     llm = backend.make_llm(loop.settings.model)
     llm.session_key = loop.session.session_id if loop.session is not None else None
-    effort = loop.services.get("effort")
+    effort = loop.services.effort
     if effort is not None:
         llm.reasoning_effort = effort.level_for(llm.route, RESEARCH_CAP)
     else:
@@ -385,12 +373,12 @@ def background_services(
     from ml_intern_tui.traces.service import trace_uploader
 
     services.append(trace_uploader(settings, loop, bus))  # session traces to the Hub
-    services.extend(n for n in [loop.services.get("notifier")] if n)  # Slack (from assemble)
+    services.extend(n for n in [loop.services.notifier] if n)  # Slack (from assemble)
     services.extend(_mcp_services(settings, loop))  # MCP servers, connected in the background
     services.extend(_sandbox_services(loop))  # probes bubblewrap, says once if it is missing
     services.extend(_job_price_services(loop))  # live HF Jobs hardware prices
     services.extend(_effort_services(loop, bus))  # /effort, and a check of each model
-    services.extend(n for n in [loop.services.get("space_sandbox")] if n)  # deleted at exit
+    services.extend(n for n in [loop.services.space_sandbox] if n)  # deleted at exit
     services.append(_custom_commands(loop))  # .ml-intern/commands/*.md become /name
     return services
 
@@ -403,7 +391,7 @@ def _custom_commands(loop: AgentLoop) -> BackgroundService:
 
 
 def _effort_services(loop: AgentLoop, bus: EventBus) -> list[BackgroundService]:
-    control = loop.services.get("effort")
+    control = loop.services.effort
     if control is None:
         return []
     from ml_intern_tui.effort_service import EffortService
@@ -412,17 +400,18 @@ def _effort_services(loop: AgentLoop, bus: EventBus) -> list[BackgroundService]:
 
 
 def _sandbox_services(loop: AgentLoop) -> list[BackgroundService]:
-    sandbox = loop.services.get("sandbox")
-    if sandbox is None:
+    from ml_intern_tui.safety.sandbox import Sandbox, SandboxAnnouncer
+
+    sandbox = loop.services.sandbox
+    if not isinstance(sandbox, Sandbox):
         return []
-    from ml_intern_tui.safety.sandbox import SandboxAnnouncer
 
     return [SandboxAnnouncer(sandbox, loop.publish)]
 
 
 def _job_price_services(loop: AgentLoop) -> list[BackgroundService]:
     """Live job prices from the Hub (it checks for a token itself, off the event loop)."""
-    hub = loop.services.get("hub")
+    hub = loop.services.hub
     if hub is None:
         return []
     from ml_intern_tui.integrations.job_prices import JobPriceLoader
@@ -439,7 +428,7 @@ def _mcp_services(settings: AppConfig, loop: AgentLoop) -> list[BackgroundServic
     from ml_intern_tui.paths import run_data_dir
     from ml_intern_tui.tools.mcp_tool import McpTool
 
-    hub = loop.services.get("hub")
+    hub = loop.services.hub
     base = run_data_dir(settings)
     return [
         McpManager(

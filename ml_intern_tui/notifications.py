@@ -1,6 +1,6 @@
 """Notifications: Slack messages when the agent needs you, fails, finishes, or a job ends or stalls.
 
-The :class:`Notifier` is a background service (see ``agent.BackgroundService``). A bus
+The :class:`Notifier` is a background service (see ``core.services.BackgroundService``). A bus
 listener turns events into messages for each destination that wants them and puts them
 on that destination's queue; one worker per destination posts them in order. Nothing
 here can block or break the agent: the listener only enqueues, a full queue drops, and

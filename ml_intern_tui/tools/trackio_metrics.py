@@ -78,7 +78,7 @@ class TrackioMetricsTool(Tool):
 def search_dirs(ctx: ToolContext) -> list[Path]:
     """The default store, then the stores this session's jobs named (when allowed)."""
     found = [store.default_dir()]
-    registry = ctx.services.get("jobs")
+    registry = ctx.services.jobs
     for job in registry.list() if registry is not None else []:
         link = getattr(job.metrics, "trackio", None)
         if link is None:

@@ -222,7 +222,7 @@ async def test_a_call_waits_for_the_probe_only_so_long(
     level asked for (a refusal would heal)."""
     router.enqueue(Reply(text="ok", delay_s=30), Reply(text="first answer"))
     h = await harness_factory(KIMI, **settings(hub, router, "high"))
-    h.runtime.loop.services["effort"].wait_s = 0.3
+    h.runtime.loop.services.effort.wait_s = 0.3
     assert await asyncio.to_thread(router.wait_for_requests, 1)  # the probe is out
     await h.wait_for("effort", lambda e: e.state == "probing")
     done = await turn(h)

@@ -24,6 +24,7 @@ from ml_intern_tui.config.schema import AppConfig
 from ml_intern_tui.core.bus import EventBus
 from ml_intern_tui.core.journal import Journal
 from ml_intern_tui.core.protocol import Notice, Ready, TurnComplete
+from ml_intern_tui.core.services import Services
 from ml_intern_tui.integrations.hub import HubClient
 from ml_intern_tui.traces.publish import CARD_PATH, path_in_repo
 from ml_intern_tui.traces.queue import PendingUpload, UploadQueue
@@ -363,7 +364,7 @@ def test_app_settings_wire_the_uploader(tmp_path: Path) -> None:
     )
 
     class Loop:
-        services: dict[str, Any] = {}
+        services = Services()
         session = None
         cwd = tmp_path
 

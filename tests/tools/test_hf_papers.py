@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -62,7 +63,7 @@ async def tool(
 
 @pytest.fixture
 def hub_ctx(ctx: ToolContext, server: FakeHTTPServer) -> ToolContext:
-    ctx.services["hub"] = HubClient(server.base_url, token="hf_fake")
+    ctx.services = replace(ctx.services, hub=HubClient(server.base_url, token="hf_fake"))
     return ctx
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -60,12 +61,12 @@ async def notifier(slack: FakeSlack) -> AsyncIterator[Notifier]:
 
 @pytest.fixture
 def notify_ctx(ctx: ToolContext, notifier: Notifier) -> ToolContext:
-    ctx.services["notifier"] = notifier
+    ctx.services = replace(ctx.services, notifier=notifier)
     return ctx
 
 
 async def call(ctx: ToolContext, **args: Any) -> Any:
-    tool = NotifyTool(ctx.services["notifier"].agent_destinations())
+    tool = NotifyTool(ctx.services.notifier.agent_destinations())
     parsed = parse_arguments(tool, args)
     assert isinstance(parsed, NotifyArgs)
     assert tool.approval(parsed, ctx) is None  # allowed destinations need no approval
