@@ -44,13 +44,8 @@ from ml_intern_tui.core.protocol import (
     TurnComplete,
 )
 from ml_intern_tui.core.redact import redact_text
-from ml_intern_tui.integrations.slack import (
-    Level,
-    SlackClient,
-    SlackError,
-    SlackMessage,
-    SlackTarget,
-)
+from ml_intern_tui.integrations.slack import Level, SlackMessage
+from ml_intern_tui.integrations.slack_client import SlackClient, SlackError, SlackTarget
 from ml_intern_tui.jobs.registry import FINAL_STATUSES
 
 if TYPE_CHECKING:

@@ -26,7 +26,7 @@ from ml_intern_tui.core.protocol import (
     Ready,
     TurnComplete,
 )
-from ml_intern_tui.integrations.slack import RetryPolicy, SlackClient
+from ml_intern_tui.integrations.slack_client import RetryPolicy, SlackClient
 from ml_intern_tui.notifications import Notifier, resolve_destinations
 
 HF_TOKEN = "hf_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6"

@@ -199,4 +199,3 @@ class Services:
     """Job alerts waiting for the model's next call."""
     spill_dir: Path | None = None
     """Where long tool outputs are spilled (default: the session's files directory)."""
-

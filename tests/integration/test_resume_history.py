@@ -23,7 +23,7 @@ from ml_intern_tui.core import protocol as p
 from ml_intern_tui.core.bus import EventBus
 from ml_intern_tui.core.journal import Journal
 from ml_intern_tui.headless import _run
-from ml_intern_tui.integrations.slack import RetryPolicy, SlackClient
+from ml_intern_tui.integrations.slack_client import RetryPolicy, SlackClient
 from ml_intern_tui.notifications import Notifier
 from ml_intern_tui.paths import data_dir, sessions_dir
 
