@@ -134,7 +134,7 @@ class JobsService(Protocol):
 
 
 class NotifierService(BackgroundService, Protocol):
-    """Outgoing notifications (Slack) for the ``notify`` tool (``notifications.py``)."""
+    """Outgoing notifications (Slack) for the ``notify`` tool (``services/notifications.py``)."""
 
     def destinations(self) -> Sequence[NamedDestination]: ...
 

@@ -142,7 +142,7 @@ class ToolContext:
     progress: Callable[[str], None] = lambda _text: None
     """Report a progress line for this call (shown in the tool tree)."""
     services: Services = field(default_factory=Services)
-    """Shared services wired by ``agent.py`` (``jobs`` registry, hub client, sub-agent)."""
+    """Shared services wired by ``runtime/agent.py`` (``jobs`` registry, hub client, sub-agent)."""
     output_budget: int = DEFAULT_OUTPUT_BUDGET
     files_dir: Path | None = None
     """Where this session keeps its files (``Session.files_dir``); may not exist yet."""

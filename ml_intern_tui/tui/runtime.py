@@ -1,6 +1,6 @@
 """What the TUI needs from the agent runtime, and the settings it reads.
 
-The TUI is typed against this protocol rather than ``ml_intern_tui.agent`` so it stays
+The TUI is typed against this protocol rather than ``ml_intern_tui.runtime.agent`` so it stays
 light to import and can be driven by a fake runtime in tests. Settings are read with
 defaults so the UI keeps working while the config schema grows.
 """

@@ -17,7 +17,6 @@ from fakes.http_server import FakeHTTPServer
 from fakes.openai_server import EffortPolicy, Reply
 from fakes.router_server import FakeRouter
 
-from ml_intern_tui.agent import build_runtime
 from ml_intern_tui.config.schema import AppConfig
 from ml_intern_tui.core.effort import EffortStore, LevelBook
 from ml_intern_tui.core.effort_control import route_key
@@ -25,6 +24,7 @@ from ml_intern_tui.core.models import resolve_model
 from ml_intern_tui.core.protocol import SetEffort, UserInput
 from ml_intern_tui.headless import _run
 from ml_intern_tui.paths import cache_dir
+from ml_intern_tui.runtime.agent import build_runtime
 
 KIMI = "moonshotai/Kimi-K2.6"
 

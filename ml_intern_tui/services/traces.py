@@ -504,7 +504,7 @@ def _data_dir() -> Path:
 
 
 def trace_uploader(settings: Any, loop: Any, bus: EventBus) -> TraceUploader:
-    """The uploader for the app (``agent.background_services``): shares the loop's Hub client
+    """The uploader for the app (``runtime.agent.background_services``): shares the loop's Hub client
     and finds the live session's journal through the loop."""
     options = TraceOptions.from_settings(settings)
     hub = loop.services.hub

@@ -20,10 +20,10 @@ from ml_intern_tui.core.bus import EventBus
 from ml_intern_tui.core.services import BackgroundService
 
 if TYPE_CHECKING:
-    from ml_intern_tui.agent_backend import AppBackend
     from ml_intern_tui.config.loader import LoadedConfig
     from ml_intern_tui.config.schema import AppConfig
     from ml_intern_tui.core.loop import AgentLoop
+    from ml_intern_tui.runtime.backend import AppBackend
     from ml_intern_tui.safety.trust_store import ProjectTrust
 
 TrustAnswer = Literal["once", "always", "ignore"]
@@ -182,7 +182,7 @@ def prepare_demo_workspace() -> Path:
     workspace = Path(tempfile.mkdtemp(prefix="ml-intern-demo-"))
     data = workspace / "data"
     data.mkdir()
-    bundled = Path(__file__).parent / "demo" / "data" / "reviews.csv"
+    bundled = Path(__file__).parents[1] / "demo" / "data" / "reviews.csv"
     shutil.copy(bundled, data / "reviews.csv")
     return workspace
 
@@ -209,7 +209,6 @@ def assemble(
     settings: AppConfig, cwd: Path, bus: EventBus, loaded: LoadedConfig | None = None
 ) -> tuple[AgentLoop, AppBackend]:
     """Wire tools, jobs, services, policy and the loop."""
-    from ml_intern_tui.agent_backend import AppBackend
     from ml_intern_tui.approval_rules import RuleKeeper, gather
     from ml_intern_tui.core.approval import ApprovalPolicy
     from ml_intern_tui.core.cost import SpendTracker
@@ -224,10 +223,11 @@ def assemble(
     from ml_intern_tui.integrations.hub import HubClient
     from ml_intern_tui.jobs.alerts import JobWatch
     from ml_intern_tui.jobs.registry import JobRegistry
-    from ml_intern_tui.notifications import Notifier
     from ml_intern_tui.paths import cache_dir
+    from ml_intern_tui.runtime.backend import AppBackend
     from ml_intern_tui.safety.sandbox import Sandbox
     from ml_intern_tui.safety.secret_values import register_process_secrets
+    from ml_intern_tui.services.notifications import Notifier
     from ml_intern_tui.spaces.wiring import sandbox_manager, space_sandbox_tools
     from ml_intern_tui.tools import ToolSettings, builtin_tools, ecosystem_tools, notify_tools
 
@@ -370,7 +370,7 @@ def background_services(
 ) -> list[BackgroundService]:
     """The services that run beside the loop; each feature adds its own line here."""
     services: list[BackgroundService] = []
-    from ml_intern_tui.traces.service import trace_uploader
+    from ml_intern_tui.services.traces import trace_uploader
 
     services.append(trace_uploader(settings, loop, bus))  # session traces to the Hub
     services.extend(n for n in [loop.services.notifier] if n)  # Slack (from assemble)
@@ -424,8 +424,8 @@ def _mcp_services(settings: AppConfig, loop: AgentLoop) -> list[BackgroundServic
     """The MCP manager, when servers are configured (its tools join ``loop.router``)."""
     if not settings.mcp.servers:
         return []
-    from ml_intern_tui.integrations.mcp import McpManager
     from ml_intern_tui.paths import run_data_dir
+    from ml_intern_tui.services.mcp import McpManager
     from ml_intern_tui.tools.mcp_tool import McpTool
 
     hub = loop.services.hub
