@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ml_intern_tui.core.notify_ops import SlackTest
 from ml_intern_tui.core.shell_op import UserShell
 from ml_intern_tui.core.space_ops import SpaceSandboxStatus, SpaceSandboxStop
 
@@ -159,6 +160,7 @@ Op = Annotated[
     | McpReconnect
     | ShareTraces
     | ExportTrace
+    | SlackTest
     | SpaceSandboxStatus
     | SpaceSandboxStop
     | Shutdown

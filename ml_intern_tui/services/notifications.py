@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ml_intern_tui.config.schema import (
     NotificationsConfig,
 )
+from ml_intern_tui.core.notify_ops import SlackTest
 from ml_intern_tui.core.protocol import (
     ApprovalRequired,
     Error,
@@ -50,6 +51,7 @@ from ml_intern_tui.services.notify_messages import (
     job_message,
     turn_message,
 )
+from ml_intern_tui.services.slack_test import run_slack_test
 
 if TYPE_CHECKING:
     from ml_intern_tui.core.bus import EventBus
@@ -116,6 +118,7 @@ class Notifier:
         self._cancelled_on_purpose: set[str] = set()
         self._quitting = False
         self._closed = False
+        self._tests: set[asyncio.Task[None]] = set()
         # Listening from the start: events published before ``run`` is scheduled (the
         # session's first ones) wait in the queues for the workers.
         self._listening = self.active
@@ -162,6 +165,8 @@ class Notifier:
     async def aclose(self) -> None:
         """Stop listening, give queued messages a bounded time, then close the client."""
         self._closed = True
+        for test in list(self._tests):
+            test.cancel()
         if self._listening:
             self._bus.remove_listener(self._on_event)
             self._listening = False
@@ -198,6 +203,11 @@ class Notifier:
         purpose, still worth a message, and so is one the agent cancelled before the
         quit (a cancel racing the quit itself counts as the quit's).
         """
+        if isinstance(op, SlackTest):  # ``/slack test``: answered by notices
+            task = asyncio.create_task(run_slack_test(self, op), name="slack-test")
+            self._tests.add(task)
+            task.add_done_callback(self._tests.discard)
+            return True
         if isinstance(op, Shutdown):
             self._quitting = True
         elif isinstance(op, JobCancel):
@@ -362,6 +372,10 @@ class Notifier:
                 f"Slack notification to '{name}' failed: {error}. Further failures there "
                 "are not shown until one gets through.",
             )
+
+    def say(self, level: Any, text: str) -> None:
+        """Publish one notice (redacted); never raises."""
+        self._notice(level, text)
 
     def _notice(self, level: Any, text: str) -> None:
         with contextlib.suppress(Exception):
