@@ -26,7 +26,8 @@ from ml_intern_tui.core.protocol import (
     Ready,
     TurnComplete,
 )
-from ml_intern_tui.integrations.slack_client import RetryPolicy, SlackClient
+from ml_intern_tui.core.retry import RetryPolicy
+from ml_intern_tui.integrations.slack_client import SlackClient
 from ml_intern_tui.services import notifications
 from ml_intern_tui.services.notifications import Notifier
 from ml_intern_tui.services.notify_destinations import resolve_destinations

@@ -4,7 +4,7 @@ Two ways in: an incoming webhook (``AsyncWebhookClient``; Slack answers ``ok``) 
 API's ``chat.postMessage`` with a bot token and a channel (``AsyncWebClient``; Slack
 answers HTTP 200 with ``{"ok": false, "error": ...}`` for logical errors). slack_sdk's
 retry handlers retry rate limits (HTTP 429), server errors and connection errors; ours
-subclass them so the wait follows one :class:`RetryPolicy` (``Retry-After`` honoured but
+subclass them so the wait follows the app's one ``core.retry.RetryPolicy`` (``Retry-After`` honoured but
 capped, exponential backoff otherwise) and every retry of a message counts against one
 bound. Transient ``ok: false`` answers (``ratelimited``, ``internal_error``) are retried
 the same way. Anything else fails at once with one line saying what to fix; tokens and
@@ -16,12 +16,11 @@ slack_sdk (and aiohttp) are imported on first use: building the app must not pay
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import Any
 
+from ml_intern_tui.core.retry import RetryPolicy, retry_after_seconds
 from ml_intern_tui.integrations.slack import DEFAULT_API_BASE, SlackMessage
 
 Sleep = Callable[[float], Awaitable[Any]]
@@ -62,23 +61,6 @@ class SlackError(Exception):
         self.code = code
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently a message is retried."""
-
-    attempts: int = 4
-    base_delay_s: float = 1.0
-    max_delay_s: float = 30.0
-    max_retry_after_s: float = 60.0
-    """A ``Retry-After`` longer than this is shortened (the attempts stay bounded)."""
-
-    def delay(self, retry: int, retry_after: float | None = None) -> float:
-        """Seconds to wait before retry number ``retry`` (1, 2, ...)."""
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_retry_after_s)
-        return float(min(self.base_delay_s * 2.0 ** (retry - 1), self.max_delay_s))
-
-
 RETRYABLE_API_ERRORS = frozenset(
     {"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable",
      "request_timeout"}
@@ -101,21 +83,10 @@ _HINTS = {
 _BLOCK_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "invalid_payload"})
 
 
-def retry_after_seconds(headers: dict[str, Any]) -> float | None:
-    """``Retry-After`` (seconds or an HTTP date) from slack_sdk's response headers."""
+def _retry_after(headers: dict[str, Any]) -> float | None:
+    """``Retry-After`` from slack_sdk's response headers (values may be lists)."""
     raw = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    value = raw[0] if isinstance(raw, list) and raw else raw
-    if not value:
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        pass
-    try:
-        moment = parsedate_to_datetime(str(value))
-    except (TypeError, ValueError):
-        return None
-    return max(moment.timestamp() - time.time(), 0.0)
+    return retry_after_seconds(raw[0] if isinstance(raw, list) and raw else raw)
 
 
 def _refused(code: str, status: int | None = None) -> str:
@@ -160,7 +131,7 @@ def _handlers(budget: _Budget) -> list[Any]:
         ) -> None:
             state.next_attempt_requested = True
             headers = response.headers if response is not None else {}
-            await budget.wait(retry_after_seconds(headers))
+            await budget.wait(_retry_after(headers))
             state.increment_current_attempt()
 
     class RateLimit(Bounded, AsyncRateLimitErrorRetryHandler):
@@ -188,7 +159,7 @@ class SlackClient:
         timeout_s: float = 10.0,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or RetryPolicy(jitter=0.1)
         self.timeout_s = timeout_s
         self._sleep = sleep
 
@@ -245,7 +216,7 @@ class SlackClient:
         status = response.status_code
         if status == 200:
             return
-        _raise_for_status(status, retry_after_seconds(dict(response.headers or {})))
+        _raise_for_status(status, _retry_after(dict(response.headers or {})))
         code = target.scrub(str(response.body or "").strip())[:80] or "error"
         raise SlackError(_refused(code, status), retryable=False, code=code)
 
@@ -272,7 +243,7 @@ class SlackClient:
             )
         except SlackApiError as exc:
             status = int(getattr(exc.response, "status_code", 0) or 0)
-            _raise_for_status(status, retry_after_seconds(dict(exc.response.headers or {})))
+            _raise_for_status(status, _retry_after(dict(exc.response.headers or {})))
             data = getattr(exc.response, "data", None)
             if not isinstance(data, dict):
                 raise SlackError(

@@ -21,8 +21,9 @@ from ml_intern_tui.config.schema import NotificationsConfig
 from ml_intern_tui.core import protocol as p
 from ml_intern_tui.core.bus import EventBus
 from ml_intern_tui.core.journal import Journal
+from ml_intern_tui.core.retry import RetryPolicy
 from ml_intern_tui.headless import _run
-from ml_intern_tui.integrations.slack_client import RetryPolicy, SlackClient
+from ml_intern_tui.integrations.slack_client import SlackClient
 from ml_intern_tui.paths import data_dir, sessions_dir
 from ml_intern_tui.runtime.agent import build_runtime
 from ml_intern_tui.services.notifications import Notifier

@@ -7,13 +7,9 @@ from collections.abc import Iterator
 import pytest
 from fakes.slack_api import BOT_TOKEN, FakeSlack
 
+from ml_intern_tui.core.retry import RetryPolicy
 from ml_intern_tui.integrations.slack import SlackMessage, split_sections, to_mrkdwn, truncate
-from ml_intern_tui.integrations.slack_client import (
-    RetryPolicy,
-    SlackClient,
-    SlackError,
-    SlackTarget,
-)
+from ml_intern_tui.integrations.slack_client import SlackClient, SlackError, SlackTarget
 
 
 @pytest.fixture

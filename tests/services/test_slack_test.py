@@ -15,7 +15,8 @@ from ml_intern_tui.core.bus import EventBus
 from ml_intern_tui.core.notify_ops import SlackTest
 from ml_intern_tui.core.ops import JobCancel
 from ml_intern_tui.core.protocol import Notice
-from ml_intern_tui.integrations.slack_client import RetryPolicy, SlackClient
+from ml_intern_tui.core.retry import RetryPolicy
+from ml_intern_tui.integrations.slack_client import SlackClient
 from ml_intern_tui.services.notifications import Notifier
 
 Wait = Callable[..., Awaitable[None]]

@@ -55,7 +55,9 @@ def sleeps() -> Sleeps:
 async def tool(
     server: FakeHTTPServer, s2: FakeSemanticScholar, sleeps: Sleeps
 ) -> AsyncIterator[HfPapersTool]:
-    client = SemanticScholarClient(s2.base_url, min_interval_s=0, backoff_s=1.0, sleep=sleeps)
+    client = SemanticScholarClient(
+        s2.base_url, min_interval_s=0, backoff_s=1.0, jitter=0, sleep=sleeps
+    )
     papers = HfPapersTool(papers_text_base=server.base_url + "/html", semantic_scholar=client)
     yield papers
     await papers.aclose()
@@ -230,7 +232,7 @@ async def test_citations_give_up_after_bounded_retries(
 ) -> None:
     s2.rate_limit(10, retry_after="not-a-number")
     client = SemanticScholarClient(
-        s2.base_url, min_interval_s=0, max_retries=2, backoff_s=1.5, sleep=sleeps
+        s2.base_url, min_interval_s=0, max_retries=2, backoff_s=1.5, jitter=0, sleep=sleeps
     )
     with pytest.raises(SemanticScholarError, match="rate limit after 3 attempts"):
         await client.related(KNOWN_PAPER, "citations", 5)

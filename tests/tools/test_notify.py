@@ -13,8 +13,9 @@ from fakes.slack_api import BOT_TOKEN, FakeSlack
 from ml_intern_tui.config.schema import NotificationsConfig
 from ml_intern_tui.core.bus import EventBus
 from ml_intern_tui.core.protocol import Ready
+from ml_intern_tui.core.retry import RetryPolicy
 from ml_intern_tui.core.tool import BadArguments, ToolContext, ToolError, parse_arguments
-from ml_intern_tui.integrations.slack_client import RetryPolicy, SlackClient
+from ml_intern_tui.integrations.slack_client import SlackClient
 from ml_intern_tui.services.notifications import Notifier
 from ml_intern_tui.tools import notify_tools
 from ml_intern_tui.tools.notify import NotifyArgs, NotifyTool

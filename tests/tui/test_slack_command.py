@@ -11,7 +11,8 @@ from fakes.slack_api import FakeSlack
 from ml_intern_tui.config.schema import NotificationsConfig
 from ml_intern_tui.core.bus import EventBus
 from ml_intern_tui.core.notify_ops import SlackTest
-from ml_intern_tui.integrations.slack_client import RetryPolicy, SlackClient
+from ml_intern_tui.core.retry import RetryPolicy
+from ml_intern_tui.integrations.slack_client import SlackClient
 from ml_intern_tui.services.notifications import Notifier
 from ml_intern_tui.tui.app import MLInternApp
 from ml_intern_tui.tui.widgets.blocks.notice import NoticeBlock
