@@ -123,9 +123,9 @@ def core_share(path: Path) -> float:
 async def one_run() -> tuple[float, float, float]:
     """Seconds from the op to the screen drawn (the chat's newest blocks, the live notice
     after them, the tool tree and the jobs), to all of the chat's blocks, worst stall."""
-    from ml_intern_tui.agent import build_runtime
     from ml_intern_tui.config.schema import AppConfig
     from ml_intern_tui.core import protocol as p
+    from ml_intern_tui.runtime.agent import build_runtime
     from ml_intern_tui.tui.app import MLInternApp
 
     workspace = Path(tempfile.mkdtemp(prefix="bench-resume-"))

@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ml_intern_tui.core.services import Services  # noqa: E402
 from ml_intern_tui.core.tool import SessionState, ToolContext  # noqa: E402
 from ml_intern_tui.safety.sandbox import Sandbox, detect  # noqa: E402
 from ml_intern_tui.tools.bash import BashArgs, BashTool  # noqa: E402
@@ -61,7 +62,7 @@ async def run(runs: int) -> int:
         plain = ToolContext("c", "bench", project, SessionState(), publish=lambda _e: None)
         boxed = ToolContext(
             "c", "bench", project, SessionState(), publish=lambda _e: None,
-            services={"sandbox": sandbox},
+            services=Services(sandbox=sandbox),
         )  # fmt: skip
         print(f"{'case':<34} {'median':>9} {'min':>9} {'overhead':>9} {'target':>8}")
         worst = 0.0

@@ -255,8 +255,8 @@ def app_settings(base: Path, calls: int, **extra: Any) -> Any:
 
 
 async def app_session(calls: int) -> dict[str, Any]:
-    from ml_intern_tui.agent import build_runtime
     from ml_intern_tui.core import protocol as p
+    from ml_intern_tui.runtime.agent import build_runtime
     from ml_intern_tui.tui.app import MLInternApp
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -308,9 +308,9 @@ RESUME_ID = "20250101-120000-5000aa"
 
 async def app_resume(messages: int) -> dict[str, Any]:
     """``/resume <id>`` in a running app: until the last answer is shown, prompt usable."""
-    from ml_intern_tui.agent import build_runtime
     from ml_intern_tui.core import protocol as p
     from ml_intern_tui.core.journal import load
+    from ml_intern_tui.runtime.agent import build_runtime
     from ml_intern_tui.tui.app import MLInternApp
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -392,7 +392,7 @@ def headless_resume(messages: int, runs: int = 3) -> dict[str, Any]:
 
 async def app_browse(count: int) -> dict[str, Any]:
     """``/sessions`` over ``count`` saved sessions: until the table lists them all."""
-    from ml_intern_tui.agent import build_runtime
+    from ml_intern_tui.runtime.agent import build_runtime
     from ml_intern_tui.tui.app import MLInternApp
     from ml_intern_tui.tui.screens.sessions import SessionsScreen
 

@@ -144,8 +144,8 @@ async def raw_stream_time(base_url: str) -> float:
 
 
 async def bench_stream(tokens: int) -> dict[str, float]:
-    from ml_intern_tui.agent import build_runtime
     from ml_intern_tui.config.schema import AppConfig
+    from ml_intern_tui.runtime.agent import build_runtime
     from ml_intern_tui.tui.widgets.blocks.assistant import AssistantBlock
 
     text = token_text(tokens)
@@ -228,8 +228,8 @@ async def bench_first(words: int) -> dict[str, float]:
     the server's last byte of a ``words``-word answer to all of it on screen."""
     import subprocess
 
-    from ml_intern_tui.agent import build_runtime
     from ml_intern_tui.config.schema import AppConfig
+    from ml_intern_tui.runtime.agent import build_runtime
 
     proc = subprocess.Popen(  # noqa: ASYNC220 - before the app starts
         [sys.executable, "-c", FIRST_SERVER_SCRIPT, str(TESTS), str(words)],

@@ -274,7 +274,7 @@ def _run(args: argparse.Namespace) -> int:
         for line in headless_credential_lines(settings.model, settings):
             sys.stderr.write(_safe(line) + "\n")
 
-    from ml_intern_tui.agent import build_runtime
+    from ml_intern_tui.runtime.agent import build_runtime
 
     runtime = build_runtime(settings, cwd=cwd, demo=args.demo, resume=args.resume, loaded=loaded)
     try:

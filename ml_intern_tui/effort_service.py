@@ -1,6 +1,6 @@
 """The reasoning-effort service: answers ``set_effort`` and checks each model in use.
 
-A background service (``agent.background_services``) around the app's ``EffortControl``
+A background service (``runtime.agent.background_services``) around the app's ``EffortControl``
 (``core/effort_control.py``): ``/effort`` arrives as a ``set_effort`` op, and every
 ``ready`` event (a session started, resumed, or switched model) has the current model
 checked in the background — its ``effort`` event published, a probe started when the

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fakes.slack_api import BOT_TOKEN, FakeSlack
 
-from ml_intern_tui import notifications, paths
+from ml_intern_tui import paths
 from ml_intern_tui.config import ConfigError, load_config
 from ml_intern_tui.config.schema import NotificationsConfig
 from ml_intern_tui.core.bus import EventBus
@@ -26,8 +26,11 @@ from ml_intern_tui.core.protocol import (
     Ready,
     TurnComplete,
 )
-from ml_intern_tui.integrations.slack import RetryPolicy, SlackClient
-from ml_intern_tui.notifications import Notifier, resolve_destinations
+from ml_intern_tui.core.retry import RetryPolicy
+from ml_intern_tui.integrations.slack_client import SlackClient
+from ml_intern_tui.services import notifications
+from ml_intern_tui.services.notifications import Notifier
+from ml_intern_tui.services.notify_destinations import resolve_destinations
 
 HF_TOKEN = "hf_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6"
 Wait = Callable[..., Awaitable[None]]

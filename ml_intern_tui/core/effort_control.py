@@ -1,6 +1,6 @@
 """The reasoning effort of the running app: the preference, what each model takes, probes.
 
-One ``EffortControl`` serves every session of an app run (``agent.py`` makes it; the
+One ``EffortControl`` serves every session of an app run (``runtime/agent.py`` makes it; the
 turn reaches it as the ``effort`` service). It answers one question before each model
 call — which level to send (``level_for_call``) — and keeps that answer true:
 

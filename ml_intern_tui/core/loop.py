@@ -56,6 +56,7 @@ from ml_intern_tui.core.protocol import (
     UserShell,
 )
 from ml_intern_tui.core.resume import build_history, last_usage, restore_session
+from ml_intern_tui.core.services import Services
 from ml_intern_tui.core.session import Backend, LoopSettings, Session
 from ml_intern_tui.core.tool import ToolRouter
 from ml_intern_tui.core.turn import TurnRunner
@@ -76,7 +77,7 @@ class AgentLoop:
         policy: ApprovalPolicy,
         spend: SpendTracker,
         cwd: Path,
-        services: dict[str, Any] | None = None,
+        services: Services | None = None,
     ) -> None:
         self.bus = bus
         self.router = router
@@ -85,7 +86,7 @@ class AgentLoop:
         self.policy = policy
         self.spend = spend
         self.cwd = cwd
-        self.services = services if services is not None else {}
+        self.services = services if services is not None else Services()
         self.ops: asyncio.Queue[Any] = asyncio.Queue()
         self.session: Session | None = None
         self.runner: TurnRunner | None = None
@@ -125,7 +126,7 @@ class AgentLoop:
                 lookup.cancel()
             await self._stop_turn()
             await self._close_session()
-            jobs = self.services.get("jobs")
+            jobs = self.services.jobs
             if jobs is not None:
                 with contextlib.suppress(Exception):
                     await jobs.shutdown()
@@ -352,7 +353,7 @@ class AgentLoop:
         try:  # a long journal takes a moment to read: the screen keeps drawing meanwhile
             stored = await asyncio.to_thread(self.backend.load_session, key)
             history = await build_history(
-                stored.events, chat_blocks=self.settings.chat_blocks, jobs=self.services.get("jobs")
+                stored.events, chat_blocks=self.settings.chat_blocks, jobs=self.services.jobs
             )
         except Exception as exc:
             self._publish(Error(kind="resume", message=str(exc), recoverable=True))
@@ -478,7 +479,7 @@ class AgentLoop:
                 "Not run: the user sent a new message instead of answering the approval."
             )
         s.iterations = 0
-        await mentions.start_turn(s, text, mentioned or [], self.services.get("hub_cards"))
+        await mentions.start_turn(s, text, mentioned or [], self.services.hub_cards)
         self._start_turn(self.runner.run())
 
     async def _approval(self, op: Approval) -> None:
@@ -520,7 +521,7 @@ class AgentLoop:
             self.submit(UserInput(text=s.queued_inputs.pop(0)))
 
     def _report_running_jobs(self) -> None:
-        jobs = self.services.get("jobs")
+        jobs = self.services.jobs
         running = jobs.running() if jobs is not None else []
         if running:
             names = ", ".join(f"{j.id} ({j.title})" for j in running)
@@ -591,7 +592,7 @@ class AgentLoop:
         self._price_notice()
 
     async def _cancel_job(self, job_id: str) -> None:
-        jobs = self.services.get("jobs")
+        jobs = self.services.jobs
         if jobs is None or jobs.get(job_id) is None:
             self._publish(Notice(level="warning", text=f"No job {job_id}."))
             return

@@ -9,8 +9,6 @@ is read (the agent already saw the job's state through a tool).
 
 from __future__ import annotations
 
-NOTES_SERVICE = "system_notes"
-"""The name under which the composition root registers the session's ``SystemNotes``."""
 NOTES_TAG = "[SYSTEM: BACKGROUND UPDATE]"
 MAX_WAITING = 20
 """Notes kept while the model is not called; the oldest ones go first."""

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ml_intern_tui.core.login_op import Login
+from ml_intern_tui.core.notify_ops import SlackTest
 from ml_intern_tui.core.session_ops import DeleteSession, ExportSession, ForkSession, ListSessions
 from ml_intern_tui.core.shell_op import UserShell
 from ml_intern_tui.core.space_ops import SpaceSandboxStatus, SpaceSandboxStop
@@ -161,6 +162,7 @@ Op = Annotated[
     | McpReconnect
     | ShareTraces
     | ExportTrace
+    | SlackTest
     | SpaceSandboxStatus
     | SpaceSandboxStop
     | ListSessions

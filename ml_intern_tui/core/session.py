@@ -1,6 +1,6 @@
 """Per-session state and the services the loop needs from the composition root.
 
-``Backend`` is what ``agent.py`` provides: model clients, token counting, the system
+``Backend`` is what ``runtime/agent.py`` provides: model clients, token counting, the system
 prompt and the journal. The loop depends on this protocol only, so tests can build a
 session with a scripted model and no configuration files.
 """

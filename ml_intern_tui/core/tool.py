@@ -14,11 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from ml_intern_tui.core.protocol import EventBase, PlanItem, Risk
+from ml_intern_tui.core.services import Services
+
+T = TypeVar("T")
 
 DEFAULT_OUTPUT_BUDGET = 30_000
 """Characters of one tool output that reach the model before it is cut."""
@@ -138,21 +141,23 @@ class ToolContext:
     """Publish an event on the session bus (plan updates, job events)."""
     progress: Callable[[str], None] = lambda _text: None
     """Report a progress line for this call (shown in the tool tree)."""
-    services: dict[str, Any] = field(default_factory=dict)
-    """Shared services wired by ``agent.py`` (``jobs`` registry, hub client, sub-agent)."""
+    services: Services = field(default_factory=Services)
+    """Shared services wired by ``runtime/agent.py`` (``jobs`` registry, hub client, sub-agent)."""
     output_budget: int = DEFAULT_OUTPUT_BUDGET
     files_dir: Path | None = None
     """Where this session keeps its files (``Session.files_dir``); may not exist yet."""
 
-    def service(self, name: str) -> Any:
-        """A service by name, or a clear error naming what is missing."""
-        if name not in self.services:
-            raise ToolError(f"the {name!r} service is not available in this session")
-        return self.services[name]
-
 
 class ToolError(Exception):
     """An expected failure a tool reports to the model as a failed result (no traceback)."""
+
+
+def require(value: T | None, name: str) -> T:
+    """``value`` (a :class:`Services` field), or the one line a tool reports when the
+    session has no such service: ``require(ctx.services.hub, "hub")``."""
+    if value is None:
+        raise ToolError(f"the {name!r} service is not available in this session")
+    return value
 
 
 class Tool:

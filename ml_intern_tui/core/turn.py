@@ -20,7 +20,6 @@ from ml_intern_tui.core import guards, known_secrets
 from ml_intern_tui.core.approval import Verdict, to_item
 from ml_intern_tui.core.context import CompactionError
 from ml_intern_tui.core.llm import ContextOverflowError, LLMError, LLMResponse, ToolCallRequest
-from ml_intern_tui.core.notes import NOTES_SERVICE, SystemNotes
 from ml_intern_tui.core.overflow import (
     MAX_OVERFLOW_RETRIES,
     cut_notices,
@@ -45,6 +44,7 @@ from ml_intern_tui.core.protocol import (
     TurnComplete,
 )
 from ml_intern_tui.core.reasoning_heal import ReasoningHeal
+from ml_intern_tui.core.services import Services
 from ml_intern_tui.core.session import LoopSettings, PendingCall, Session
 from ml_intern_tui.core.spend_guard import SpendGuard, without_question
 from ml_intern_tui.core.tool import (
@@ -79,7 +79,7 @@ class _Running:
 class TurnRunner:
     """Runs the iterations of a turn for one session."""
 
-    def __init__(self, session: Session, settings: LoopSettings, services: dict[str, Any]) -> None:
+    def __init__(self, session: Session, settings: LoopSettings, services: Services) -> None:
         self.s = session
         self.settings = settings
         self.services = services
@@ -255,7 +255,7 @@ class TurnRunner:
                 overflow_retries += 1
                 continue
             except LLMError as exc:
-                if await self.reasoning.heal(self.s, exc, self.services.get("effort")):
+                if await self.reasoning.heal(self.s, exc, self.services.effort):
                     continue  # a refused reasoning setting, fixed: the call is made again
                 self.s.publish(Error(kind=exc.kind, message=str(exc), recoverable=True))
                 self.finish("", "error")
@@ -278,7 +278,7 @@ class TurnRunner:
             self.partial_text = ""
             self.s.publish(Notice(level="warning", text=message))
 
-        await self.reasoning.before_call(self.s, self.services.get("effort"))
+        await self.reasoning.before_call(self.s, self.services.effort)
         await self.s.context.count_in_thread()
         self.sent_raw = self.s.context.raw_tokens()
         response = await self.s.llm.complete(
@@ -299,8 +299,8 @@ class TurnRunner:
         return response
 
     def apply_guards(self) -> None:
-        notes = self.services.get(NOTES_SERVICE)
-        if isinstance(notes, SystemNotes) and (text := notes.drain()):
+        notes = self.services.notes
+        if notes is not None and (text := notes.drain()):
             self.s.context.inject(text, origin="notes")  # background jobs, since the last call
         finding = self.doom.check(self.s.context.messages)
         if finding is not None:

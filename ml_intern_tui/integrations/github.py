@@ -50,11 +50,8 @@ class GithubAccess:
 
     @classmethod
     def for_context(cls, ctx: ToolContext) -> GithubAccess:
-        """The session's access: a ``github`` service when wired, else :meth:`resolve`."""
-        service = ctx.services.get("github")
-        if isinstance(service, GithubAccess):
-            return service
-        return cls.resolve(ctx.services.get("settings"))
+        """The session's access, from the environment or the session's settings."""
+        return cls.resolve(ctx.services.settings)
 
 
 class GithubError(ToolError):

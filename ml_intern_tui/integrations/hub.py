@@ -3,7 +3,7 @@
 ``HubClient`` builds ``HfApi`` lazily (endpoint from config / ``HF_ENDPOINT``, token from
 huggingface_hub's usual sources), resolves the user and their orgs once, and runs every
 blocking call in a thread so the event loop never waits on the network. Tools get it as
-``ctx.service("hub")``.
+``require(ctx.services.hub, "hub")``.
 """
 
 from __future__ import annotations

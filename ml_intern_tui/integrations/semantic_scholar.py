@@ -14,6 +14,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal
 
+from ml_intern_tui.core.retry import RetryPolicy, Transient, retry_after_seconds, with_retries
+
 if TYPE_CHECKING:
     import httpx
 
@@ -35,6 +37,14 @@ class SemanticScholarError(Exception):
         self.status = status
 
 
+class _Busy(Transient):
+    """A rate limit or server error: worth another try."""
+
+    def __init__(self, what: str, status: int, retry_after: float | None) -> None:
+        super().__init__(what, retry_after=retry_after)
+        self.status = status
+
+
 class SemanticScholarClient:
     """Rate-limited, retrying GETs against the Graph API."""
 
@@ -47,6 +57,7 @@ class SemanticScholarClient:
         max_retries: int = 3,
         backoff_s: float = 2.0,
         max_backoff_s: float = 60.0,
+        jitter: float = 0.1,
         timeout_s: float = 30.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -56,9 +67,13 @@ class SemanticScholarClient:
         self.min_interval_s = (
             min_interval_s if min_interval_s is not None else (0.1 if self.api_key else 1.0)
         )
-        self.max_retries = max_retries
-        self.backoff_s = backoff_s
-        self.max_backoff_s = max_backoff_s
+        self.retry = RetryPolicy(
+            attempts=max_retries + 1,
+            base_delay_s=backoff_s,
+            max_delay_s=max_backoff_s,
+            max_retry_after_s=max_backoff_s,
+            jitter=jitter,
+        )
         self.timeout_s = timeout_s
         self._sleep = sleep
         self._lock = asyncio.Lock()
@@ -86,50 +101,40 @@ class SemanticScholarClient:
                 await self._sleep(wait)
             self._last_call = time.monotonic()
 
-    def _delay(self, attempt: int, response: httpx.Response | None) -> float:
-        retry_after: str | None = response.headers.get("retry-after") if response else None
-        if retry_after:
-            try:
-                return min(self.max_backoff_s, max(0.0, float(retry_after)))
-            except ValueError:
-                pass  # an HTTP date: fall back to our own schedule
-        return min(self.max_backoff_s, self.backoff_s * 2.0**attempt)
-
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET ``base_url + path`` as JSON, retrying 429 / 5xx / network errors with backoff."""
         import httpx
 
         url = f"{self.base_url}/{path.lstrip('/')}"
-        for attempt in range(self.max_retries + 1):
+
+        async def once() -> Any:
             await self._wait_turn()
-            response: httpx.Response | None = None
             try:
                 response = await self.client.get(url, params=params)
             except httpx.HTTPError as exc:
-                if attempt >= self.max_retries:
-                    raise SemanticScholarError(
-                        f"Semantic Scholar unreachable: {type(exc).__name__}"
-                    ) from exc
-            else:
-                status = response.status_code
-                if status < 400:
-                    return response.json()
-                if status == 404:
-                    raise SemanticScholarError("paper not found on Semantic Scholar", 404)
-                if status != 429 and status < 500:
-                    raise SemanticScholarError(
-                        f"Semantic Scholar rejected the request (HTTP {status}): "
-                        f"{_message(response)}",
-                        status,
-                    )
-                if attempt >= self.max_retries:
-                    what = "rate limit" if status == 429 else f"server error HTTP {status}"
-                    raise SemanticScholarError(
-                        f"Semantic Scholar {what} after {attempt + 1} attempts; try again later",
-                        status,
-                    )
-            await self._sleep(self._delay(attempt, response))
-        raise AssertionError("unreachable")  # pragma: no cover
+                raise Transient(f"Semantic Scholar unreachable: {type(exc).__name__}") from exc
+            status = response.status_code
+            if status < 400:
+                return response.json()
+            if status == 404:
+                raise SemanticScholarError("paper not found on Semantic Scholar", 404)
+            if status != 429 and status < 500:
+                raise SemanticScholarError(
+                    f"Semantic Scholar rejected the request (HTTP {status}): {_message(response)}",
+                    status,
+                )
+            what = "rate limit" if status == 429 else f"server error HTTP {status}"
+            raise _Busy(what, status, retry_after_seconds(response.headers.get("retry-after")))
+
+        def give_up(last: Transient, attempts: int) -> Exception:
+            if isinstance(last, _Busy):
+                return SemanticScholarError(
+                    f"Semantic Scholar {last} after {attempts} attempts; try again later",
+                    last.status,
+                )
+            return SemanticScholarError(str(last))
+
+        return await with_retries(once, self.retry, give_up=give_up, sleep=self._sleep)
 
     async def related(
         self, arxiv_id: str, direction: Direction, limit: int

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from ml_intern_tui.integrations.trackio_store import TrackioError, canonical_project, clean
 
 if TYPE_CHECKING:
-    from ml_intern_tui.integrations.hub import HubClient
+    from ml_intern_tui.core.services import HubService
 
 MAX_FILE_BYTES = 64 * 2**20
 """Largest parquet file downloaded (a project's whole history is far smaller)."""
@@ -89,7 +89,7 @@ def repo_id(value: str, kind: str) -> str:
     return text
 
 
-def hub_message(exc: BaseException, hub: HubClient, label: str) -> str:
+def hub_message(exc: BaseException, hub: HubService, label: str) -> str:
     """One line saying why a Hub call about ``label`` failed and what to do."""
     from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
 
@@ -111,7 +111,7 @@ def hub_message(exc: BaseException, hub: HubClient, label: str) -> str:
     return f"cannot reach the Hub at {hub.endpoint} for {label}: {type(exc).__name__}"
 
 
-def _call(hub: HubClient, label: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+def _call(hub: HubService, label: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
     except TrackioError:
@@ -120,7 +120,7 @@ def _call(hub: HubClient, label: str, fn: Any, *args: Any, **kwargs: Any) -> Any
         raise TrackioError(hub_message(exc, hub, label)) from None
 
 
-def dataset_for_space(hub: HubClient, space_id: str) -> list[str]:
+def dataset_for_space(hub: HubService, space_id: str) -> list[str]:
     """The datasets a trackio Space may persist to, most likely first."""
     space_id = repo_id(space_id, "Space")
     info = _call(hub, f"Space {space_id}", hub.api.space_info, space_id)
@@ -135,7 +135,7 @@ def dataset_for_space(hub: HubClient, space_id: str) -> list[str]:
     return linked + ([fallback] if fallback not in linked else [])
 
 
-def list_files(hub: HubClient, dataset_id: str) -> dict[str, RemoteFile]:
+def list_files(hub: HubService, dataset_id: str) -> dict[str, RemoteFile]:
     """The files at the dataset's root (where trackio commits its parquet files)."""
     label = f"dataset {dataset_id}"
 
@@ -167,7 +167,7 @@ def project_names(files: dict[str, RemoteFile]) -> list[str]:
     return names[:MAX_PROJECTS]
 
 
-def download(hub: HubClient, dataset_id: str, file: RemoteFile, dest: Path) -> None:
+def download(hub: HubService, dataset_id: str, file: RemoteFile, dest: Path) -> None:
     """Fetch ``file`` to ``dest`` (atomically), refusing more than ``MAX_FILE_BYTES``."""
     label = f"{clean(file.path)} in dataset {dataset_id}"
     if file.size > MAX_FILE_BYTES:
@@ -332,7 +332,7 @@ class RemoteProjects:
     lists new contents for its files.
     """
 
-    def __init__(self, hub: HubClient, dataset_id: str, cache_root: Path) -> None:
+    def __init__(self, hub: HubService, dataset_id: str, cache_root: Path) -> None:
         self.hub = hub
         self.dataset_id = repo_id(dataset_id, "dataset")
         self.directory = cache_root / self.dataset_id.replace("/", "--")
@@ -341,7 +341,7 @@ class RemoteProjects:
     @classmethod
     def open(
         cls,
-        hub: HubClient,
+        hub: HubService,
         cache_root: Path,
         *,
         space_id: str | None = None,

@@ -21,9 +21,8 @@ from typing import Any
 
 from ml_intern_tui.core.cost import job_cost_so_far
 from ml_intern_tui.core.protocol import EventBase, Notice
-from ml_intern_tui.integrations.hub import HubClient
+from ml_intern_tui.core.services import HubService, JobsService
 from ml_intern_tui.jobs.alerts import latest_values
-from ml_intern_tui.jobs.registry import JobRegistry
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +69,8 @@ class HfJobFollower:
 
     def __init__(
         self,
-        hub: HubClient,
-        registry: JobRegistry,
+        hub: HubService,
+        registry: JobsService,
         job_id: str,
         *,
         namespace: str | None = None,
@@ -307,8 +306,8 @@ def _status_code(exc: BaseException) -> int | None:
 
 
 async def follow_hf_job(
-    hub: HubClient,
-    registry: JobRegistry,
+    hub: HubService,
+    registry: JobsService,
     job_id: str,
     *,
     namespace: str | None = None,

@@ -28,7 +28,7 @@ from ml_intern_tui.integrations import trackio_remote, trackio_store
 from ml_intern_tui.jobs.metrics import MetricsTracker, TrackioLink
 
 if TYPE_CHECKING:
-    from ml_intern_tui.integrations.hub import HubClient
+    from ml_intern_tui.core.services import HubService
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class TrackioFollower:
 def remote_follower(
     job_id: str,
     link: TrackioLink,
-    hub: HubClient,
+    hub: HubService,
     emit: Callable[[JobMetrics], None],
     *,
     on_rows: Callable[[MetricsTracker], None],

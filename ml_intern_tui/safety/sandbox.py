@@ -6,7 +6,7 @@ runs in its own PID namespace (it cannot read this app's ``/proc/<pid>/environ``
 own session (no ``TIOCSTI`` into the user's terminal), with every capability dropped, and
 with no network unless the call was granted it (``sandbox_mounts`` lists the mounts).
 
-``Sandbox`` is the service ``agent.py`` puts in ``ctx.services["sandbox"]``: the
+``Sandbox`` is the service ``runtime/agent.py`` puts in ``ctx.services.sandbox``: the
 settings, whether bubblewrap works here (``active`` / ``problem``), where a call runs
 (``placement``) and the command line that runs it there (``wrapper``). ``active`` probes
 on first use; the app probes from a background task at start (``SandboxAnnouncer``),
@@ -381,7 +381,7 @@ class SandboxAnnouncer:
     """Probes the sandbox off the event loop at start and says once how commands run.
 
     Publishes a ``sandbox_status`` (``/status`` shows it) and, when auto mode has no
-    sandbox, one warning notice. A background service of the app (see ``agent.py``).
+    sandbox, one warning notice. A background service of the app (see ``runtime/agent.py``).
     """
 
     name = "sandbox"

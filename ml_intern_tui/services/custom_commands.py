@@ -17,7 +17,7 @@ class CustomCommandLoader:
     """Reads ``.ml-intern/commands`` and the user's ``commands/`` off the event loop,
     says what it ignored (one warning each) and publishes ``slash_commands``.
 
-    A background service of the app (see ``agent.py``).
+    A background service of the app (see ``runtime/agent.py``).
     """
 
     name = "custom-commands"

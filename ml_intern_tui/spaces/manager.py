@@ -1,6 +1,6 @@
 """The session's remote sandbox: created in the background as a job, metered, deleted.
 
-``SandboxManager`` is a service (``ctx.service("space_sandbox")``) and a background
+``SandboxManager`` is a service (``ctx.services.space_sandbox``) and a background
 service of the app (its ``aclose`` deletes the Space at exit). ``create`` returns at
 once: a job in the jobs pane follows the creation (build log, stages), then stays
 running while the sandbox lives, its cost growing from the hardware's $/h. The Space is

@@ -25,6 +25,7 @@ from ml_intern_tui.core.tool import (
     ToolError,
     ToolResult,
     cut_text,
+    require,
 )
 from ml_intern_tui.jobs.registry import JobRecord
 from ml_intern_tui.spaces.client import SandboxApiError, SandboxClient
@@ -32,11 +33,10 @@ from ml_intern_tui.spaces.client import SandboxApiError, SandboxClient
 WAIT_FOR_CREATION_S = 60.0
 """How long a remote call waits for a sandbox still being created."""
 JOB_POLL_S = 2.0
-SERVICE = "space_sandbox"
 
 
 def _manager(ctx: ToolContext) -> Any:
-    manager = ctx.services.get(SERVICE)
+    manager = ctx.services.space_sandbox
     if manager is None:
         raise ToolError('no sandbox in this session: target="sandbox" needs sandbox_create first')
     return manager
@@ -142,7 +142,7 @@ async def bash(args: Any, ctx: ToolContext, timeout_s: int, max_timeout_s: int) 
 
 
 async def _start_job(args: Any, ctx: ToolContext, client: SandboxClient) -> ToolResult:
-    jobs = ctx.service("jobs")
+    jobs = require(ctx.services.jobs, "jobs")
     started = await _call(
         client, "jobs/start", {"command": args.command, "work_dir": args.work_dir}
     )

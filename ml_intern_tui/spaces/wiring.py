@@ -9,8 +9,6 @@ from ml_intern_tui.core.protocol import EventBase
 from ml_intern_tui.spaces.hub_spaces import SpaceHub
 from ml_intern_tui.spaces.manager import SandboxManager, Timing
 
-SERVICE = "space_sandbox"
-
 
 def sandbox_manager(
     settings: Any,

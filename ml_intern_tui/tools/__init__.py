@@ -16,7 +16,7 @@ from ml_intern_tui.tools.trackio_metrics import TrackioMetricsTool
 
 @dataclass
 class ToolSettings:
-    """Knobs of the local tools (filled from the config by ``agent.py``)."""
+    """Knobs of the local tools (filled from the config by ``runtime/agent.py``)."""
 
     bash_timeout_s: int = 120
     bash_max_timeout_s: int = 3600

@@ -34,6 +34,7 @@ from ml_intern_tui.core.tool import (
     ToolContext,
     ToolError,
     ToolResult,
+    require,
 )
 from ml_intern_tui.jobs.local import (
     DEFAULT_KILL_GRACE_S,
@@ -339,7 +340,7 @@ class BashTool(Tool):
         place: Placement,
         before: Snapshot | None,
     ) -> ToolResult:
-        jobs = ctx.service("jobs")
+        jobs = require(ctx.services.jobs, "jobs")
         title = args.description or one_line(args.command, 60)
 
         async def after_job(record: Any, code: int) -> list[str]:
@@ -372,7 +373,7 @@ class BashTool(Tool):
         """A new file for a long output: in the session's own directory next to its
         journal (deleted with the session), else in a private temporary directory that
         goes when the process exits. The text written there is redacted."""
-        base = ctx.services.get("spill_dir") or self.spill_dir or ctx.files_dir
+        base = ctx.services.spill_dir or self.spill_dir or ctx.files_dir
         directory = Path(base) if base is not None else process_files_dir()
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         handle, name = tempfile.mkstemp(prefix="bash-output-", suffix=".txt", dir=directory)

@@ -37,7 +37,7 @@ _BWRAP_ERROR_RE = re.compile(r"^bwrap: ", re.MULTILINE)
 
 def sandbox_of(ctx: ToolContext) -> Sandbox | None:
     """The session's sandbox service, when one is wired."""
-    service = ctx.services.get("sandbox")
+    service = ctx.services.sandbox
     return service if isinstance(service, Sandbox) else None
 
 

@@ -99,9 +99,9 @@ class HfDatasetInspectTool(Tool):
 
 
 async def _inspect_hub(dataset: str, args: DatasetInspectArgs, ctx: ToolContext) -> Inspection:
-    hub = ctx.services.get("hub")
+    hub = ctx.services.hub
     token = getattr(hub, "token", None) if hub is not None else None
-    base = datasets_server_url(ctx.services.get("settings"))
+    base = datasets_server_url(ctx.services.settings)
     found = Inspection(title=f"{dataset} (Hub, via {base})")
     failures: list[DatasetsServerError] = []
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ml_intern_tui.core.tool import Tool, ToolContext, ToolError, ToolResult
+from ml_intern_tui.core.tool import Tool, ToolContext, ToolError, ToolResult, require
 from ml_intern_tui.integrations.doc_text import markdown_headings, section_of
 from ml_intern_tui.integrations.docs_index import DEFAULT_MAX_AGE_S, DocsError, DocsIndexStore
 from ml_intern_tui.integrations.http import LazyHttp
@@ -67,11 +67,11 @@ KNOWN_DOCS_HOSTS = ("huggingface.co",)
 def _endpoint(explicit: str | None, ctx: ToolContext) -> str:
     if explicit:
         return explicit.rstrip("/")
-    return str(ctx.service("hub").endpoint).rstrip("/")
+    return str(require(ctx.services.hub, "hub").endpoint).rstrip("/")
 
 
 def _token(ctx: ToolContext) -> str | None:
-    hub = ctx.services.get("hub")
+    hub = ctx.services.hub
     token = getattr(hub, "token", None) if hub is not None else None
     return token if isinstance(token, str) and token else None
 

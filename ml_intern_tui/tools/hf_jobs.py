@@ -18,7 +18,14 @@ from ml_intern_tui.core.cost import (
     worst_case_job_cost,
 )
 from ml_intern_tui.core.money import usd
-from ml_intern_tui.core.tool import ApprovalRequest, Tool, ToolContext, ToolError, ToolResult
+from ml_intern_tui.core.tool import (
+    ApprovalRequest,
+    Tool,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    require,
+)
 from ml_intern_tui.tools.hf_jobs_args import (
     LOADS_MODEL,
     PREVIEW_LINES,
@@ -68,7 +75,7 @@ class HfJobsTool(Tool):
         op = args.operation
         if op in READ_ONLY_OPERATIONS or op == "cancel":
             return None
-        hub = ctx.services.get("hub")
+        hub = ctx.services.hub
         if hub is not None:
             hub.require_token()  # no token: fail now rather than after a person said yes
         if op in ("run", "scheduled run"):
@@ -152,8 +159,8 @@ class HfJobsTool(Tool):
 
     @staticmethod
     def _budget_lines(ctx: ToolContext, worst: float | None) -> list[str]:
-        spend = ctx.services.get("spend")
-        settings = ctx.services.get("settings")
+        spend = ctx.services.spend
+        settings = ctx.services.settings
         budget = getattr(settings, "budget_usd", None) if settings is not None else None
         lines: list[str] = []
         spent = reserved = 0.0
@@ -174,5 +181,5 @@ class HfJobsTool(Tool):
 
     async def run(self, args: HfJobsArgs, ctx: ToolContext) -> ToolResult:
 
-        ops = JobsOps(ctx.service("hub"), ctx, poll_interval_s=self.poll_interval_s)
+        ops = JobsOps(require(ctx.services.hub, "hub"), ctx, poll_interval_s=self.poll_interval_s)
         return await ops.dispatch(args)

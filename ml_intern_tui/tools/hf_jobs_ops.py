@@ -15,10 +15,10 @@ from typing import Any
 from ml_intern_tui.core.cost import hourly_price, job_cost_so_far, parse_timeout
 from ml_intern_tui.core.cost import worst_case_job_cost as worst_case
 from ml_intern_tui.core.money import usd
-from ml_intern_tui.core.tool import ToolContext, ToolError, ToolResult, cut_text
-from ml_intern_tui.integrations.hub import HubClient
+from ml_intern_tui.core.services import HubService, JobsService
+from ml_intern_tui.core.tool import ToolContext, ToolError, ToolResult, cut_text, require
 from ml_intern_tui.jobs.hf import FINAL_STAGES, HfJobFollower, running_seconds, stage_of
-from ml_intern_tui.jobs.registry import JobRecord, JobRegistry
+from ml_intern_tui.jobs.registry import JobRecord
 from ml_intern_tui.tools.hf_jobs_args import (
     DEFAULT_UV_IMAGE,
     JOB_ENV_DEFAULTS,
@@ -75,7 +75,7 @@ def _names(mapping: Any) -> str:
 class JobsOps:
     """One ``hf_jobs`` call: the Hub client, the call's context and the operations."""
 
-    def __init__(self, hub: HubClient, ctx: ToolContext, *, poll_interval_s: float) -> None:
+    def __init__(self, hub: HubService, ctx: ToolContext, *, poll_interval_s: float) -> None:
         self.hub = hub
         self.ctx = ctx
         self.poll_interval_s = poll_interval_s
@@ -106,9 +106,9 @@ class JobsOps:
         orgs = f" or one of your orgs ({', '.join(user.orgs)})" if user.orgs else ""
         raise ToolError(f"namespace {requested!r} is not yours: use {user.name}{orgs}")
 
-    def _tracked(self, job_id: str | None) -> tuple[JobRegistry, JobRecord] | None:
+    def _tracked(self, job_id: str | None) -> tuple[JobsService, JobRecord] | None:
         """The session's registry and record when this session follows ``job_id``."""
-        registry: JobRegistry | None = self.ctx.services.get("jobs")
+        registry: JobsService | None = self.ctx.services.jobs
         record = registry.get(job_id) if registry is not None and job_id else None
         if registry is None or record is None or record.kind != "hf":
             return None
@@ -152,7 +152,7 @@ class JobsOps:
         }
 
     async def op_run(self, args: HfJobsArgs) -> ToolResult:
-        registry = self.ctx.service("jobs")
+        registry = require(self.ctx.services.jobs, "jobs")
         spec = await self._submission(args)
         what = spec.pop("_what")
         info = await self.hub.run(self.hub.api.run_job, **spec)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ml_intern_tui.core.tool import Tool, ToolContext, ToolError, ToolResult
+from ml_intern_tui.core.tool import Tool, ToolContext, ToolError, ToolResult, require
 from ml_intern_tui.integrations.doc_text import find_section, html_to_markdown, paper_sections
 from ml_intern_tui.integrations.http import LazyHttp
 from ml_intern_tui.integrations.hub import hub_error_message
@@ -146,7 +146,7 @@ class HfPapersTool(Tool):
             raise ToolError("search needs a query (e.g. query='direct preference optimization')")
         if args.operation == "citations":
             return await self._citations(args, arxiv_id, ctx)
-        hub = ctx.service("hub")
+        hub = require(ctx.services.hub, "hub")
         try:
             if args.operation == "read":
                 return await self._read(args, arxiv_id, hub, ctx)

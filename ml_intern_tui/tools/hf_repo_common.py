@@ -11,8 +11,9 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
+from ml_intern_tui.core.services import HubService
 from ml_intern_tui.core.tool import ToolError
-from ml_intern_tui.integrations.hub import HubClient, hub_error_message
+from ml_intern_tui.integrations.hub import hub_error_message
 
 RepoType = Literal["model", "dataset", "space"]
 T = TypeVar("T")
@@ -22,14 +23,14 @@ def repo_label(repo_id: str, repo_type: str) -> str:
     return f"{repo_type} repo {repo_id}"
 
 
-def repo_url(hub: HubClient, repo_id: str, repo_type: str) -> str:
+def repo_url(hub: HubService, repo_id: str, repo_type: str) -> str:
     """The repository's web page."""
     return hub.url(f"{'' if repo_type == 'model' else repo_type + 's/'}{repo_id}")
 
 
 def hub_failure(
     exc: BaseException,
-    hub: HubClient,
+    hub: HubService,
     repo_id: str,
     repo_type: str,
     *,
@@ -75,7 +76,7 @@ def hub_failure(
 
 
 async def hub_call(
-    hub: HubClient,
+    hub: HubService,
     fn: Callable[..., T],
     *args: Any,
     where: tuple[str, str],

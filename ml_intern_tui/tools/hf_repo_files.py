@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ml_intern_tui.core.services import HubService
 from ml_intern_tui.core.tool import (
     ApprovalRequest,
     Tool,
@@ -20,8 +21,8 @@ from ml_intern_tui.core.tool import (
     ToolError,
     ToolResult,
     cut_text,
+    require,
 )
-from ml_intern_tui.integrations.hub import HubClient
 from ml_intern_tui.tools.files import resolve_path
 from ml_intern_tui.tools.hf_repo_common import RepoType, hub_call, human_size, repo_label, repo_url
 
@@ -127,7 +128,7 @@ class HfRepoFilesTool(Tool):
         )  # fmt: skip
 
     async def run(self, args: RepoFilesArgs, ctx: ToolContext) -> ToolResult:
-        hub: HubClient = ctx.service("hub")
+        hub: HubService = require(ctx.services.hub, "hub")
         if args.operation == "list":
             return await self._list(hub, args)
         if args.operation == "read":
@@ -137,7 +138,7 @@ class HfRepoFilesTool(Tool):
             return await self._upload(hub, args, ctx)
         return await self._delete(hub, args)
 
-    async def _list(self, hub: HubClient, args: RepoFilesArgs) -> ToolResult:
+    async def _list(self, hub: HubService, args: RepoFilesArgs) -> ToolResult:
         from huggingface_hub.hf_api import RepoFolder
 
         def listing() -> list[Any]:
@@ -170,7 +171,7 @@ class HfRepoFilesTool(Tool):
         }
         return ToolResult(summary=counts, output="\n".join(lines), data=data)
 
-    async def _read(self, hub: HubClient, args: RepoFilesArgs, ctx: ToolContext) -> ToolResult:
+    async def _read(self, hub: HubService, args: RepoFilesArgs, ctx: ToolContext) -> ToolResult:
         path, where = args.path or "", (args.repo_id, args.repo_type)
         body, size, partial = await hub_call(
             hub,
@@ -193,7 +194,7 @@ class HfRepoFilesTool(Tool):
         data = {"repo_id": args.repo_id, "path": path, "revision": args.revision or "main"}
         return ToolResult(summary=summary, output=output, data=data, truncated=cut or partial)
 
-    async def _upload(self, hub: HubClient, args: RepoFilesArgs, ctx: ToolContext) -> ToolResult:
+    async def _upload(self, hub: HubService, args: RepoFilesArgs, ctx: ToolContext) -> ToolResult:
         kwargs: dict[str, Any] = {
             "repo_id": args.repo_id, "repo_type": args.repo_type, "revision": args.revision,
             "create_pr": args.create_pr, "commit_message": args.commit_message,
@@ -224,7 +225,7 @@ class HfRepoFilesTool(Tool):
         info = await hub_call(hub, fn, where=(args.repo_id, args.repo_type), **kwargs)
         return _commit_result(f"Uploaded {target} ({human_size(size)})", info, args)
 
-    async def _delete(self, hub: HubClient, args: RepoFilesArgs) -> ToolResult:
+    async def _delete(self, hub: HubService, args: RepoFilesArgs) -> ToolResult:
         from huggingface_hub import CommitOperationDelete
 
         where = (args.repo_id, args.repo_type)
@@ -274,7 +275,7 @@ def _commit_result(done: str, info: Any, args: RepoFilesArgs) -> ToolResult:
     return ToolResult(summary=summary, output="\n".join(lines), data=data)
 
 
-def _download_head(hub: HubClient, args: RepoFilesArgs) -> tuple[bytes, int | None, bool]:
+def _download_head(hub: HubService, args: RepoFilesArgs) -> tuple[bytes, int | None, bool]:
     """The first ``MAX_READ_BYTES`` of a repo file, its full size when known, and whether cut."""
     from huggingface_hub import get_session, hf_hub_url, hf_raise_for_status
     from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]

@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ml_intern_tui.core.tool import ApprovalRequest, Tool, ToolContext, ToolResult
-from ml_intern_tui.integrations.hub import HubClient
+from ml_intern_tui.core.services import HubService
+from ml_intern_tui.core.tool import ApprovalRequest, Tool, ToolContext, ToolResult, require
 from ml_intern_tui.tools.hf_repo_common import RepoType, hub_call, repo_label, repo_url
 
 GitOperation = Literal[
@@ -131,7 +131,7 @@ class HfRepoGitTool(Tool):
         )  # fmt: skip
 
     async def run(self, args: RepoGitArgs, ctx: ToolContext) -> ToolResult:
-        hub: HubClient = ctx.service("hub")
+        hub: HubService = require(ctx.services.hub, "hub")
         if args.operation not in READ_OPS:
             hub.require_token()
         handler = getattr(self, f"_{args.operation}")
@@ -140,7 +140,7 @@ class HfRepoGitTool(Tool):
 
     # -- refs ----------------------------------------------------------------------
 
-    async def _list_refs(self, hub: HubClient, args: RepoGitArgs) -> ToolResult:
+    async def _list_refs(self, hub: HubService, args: RepoGitArgs) -> ToolResult:
         refs = await _call(
             hub, args, hub.api.list_repo_refs, args.repo_id, include_pull_requests=True
         )
@@ -155,7 +155,7 @@ class HfRepoGitTool(Tool):
         data = {"branches": [r.name for r in refs.branches], "tags": [r.name for r in refs.tags]}
         return ToolResult(summary=summary, output="\n".join(lines), data=data)
 
-    async def _create_branch(self, hub: HubClient, args: RepoGitArgs) -> ToolResult:
+    async def _create_branch(self, hub: HubService, args: RepoGitArgs) -> ToolResult:
         start = args.from_rev or "main"
         await _call(
             hub, args, hub.api.create_branch, args.repo_id, branch=args.branch, revision=start
@@ -163,11 +163,11 @@ class HfRepoGitTool(Tool):
         url = f"{repo_url(hub, args.repo_id, args.repo_type)}/tree/{args.branch}"
         return _done(f"Created branch {args.branch} from {start}", args, url)
 
-    async def _delete_branch(self, hub: HubClient, args: RepoGitArgs) -> ToolResult:
+    async def _delete_branch(self, hub: HubService, args: RepoGitArgs) -> ToolResult:
         await _call(hub, args, hub.api.delete_branch, args.repo_id, branch=args.branch)
         return _done(f"Deleted branch {args.branch}", args)
 
-    async def _create_tag(self, hub: HubClient, args: RepoGitArgs) -> ToolResult:
+    async def _create_tag(self, hub: HubService, args: RepoGitArgs) -> ToolResult:
         rev = args.revision or "main"
         await _call(
             hub,
@@ -180,13 +180,13 @@ class HfRepoGitTool(Tool):
         )
         return _done(f"Tagged {rev} as {args.tag}", args)
 
-    async def _delete_tag(self, hub: HubClient, args: RepoGitArgs) -> ToolResult:
+    async def _delete_tag(self, hub: HubService, args: RepoGitArgs) -> ToolResult:
         await _call(hub, args, hub.api.delete_tag, args.repo_id, tag=args.tag)
         return _done(f"Deleted tag {args.tag}", args)
 
     # -- pull requests -------------------------------------------------------------
 
-    async def _create_pr(self, hub: HubClient, args: RepoGitArgs) -> ToolResult:
+    async def _create_pr(self, hub: HubService, args: RepoGitArgs) -> ToolResult:
         pr = await _call(
             hub,
             args,
@@ -204,7 +204,7 @@ class HfRepoGitTool(Tool):
             summary=f"PR #{pr.num} opened", output=text, data={"pr_num": pr.num, "url": pr.url}
         )
 
-    async def _list_prs(self, hub: HubClient, args: RepoGitArgs) -> ToolResult:
+    async def _list_prs(self, hub: HubService, args: RepoGitArgs) -> ToolResult:
         def fetch() -> list[Any]:
             found = hub.api.get_repo_discussions(
                 args.repo_id,
@@ -226,7 +226,7 @@ class HfRepoGitTool(Tool):
         output = "\n".join([f"{head} on {repo_label(args.repo_id, args.repo_type)}", *lines])
         return ToolResult(summary=head, output=output, data={"prs": [p.num for p in prs[:MAX_PRS]]})
 
-    async def _get_pr(self, hub: HubClient, args: RepoGitArgs) -> ToolResult:
+    async def _get_pr(self, hub: HubService, args: RepoGitArgs) -> ToolResult:
         pr = await _call(hub, args, hub.api.get_discussion_details, args.repo_id, args.pr_num)
         lines = [
             f"#{pr.num} {pr.title}", f"Status: {pr.status}", f"Author: {pr.author}",
@@ -254,13 +254,13 @@ class HfRepoGitTool(Tool):
             summary=f"#{pr.num} [{pr.status}] {pr.title}", output="\n".join(lines), data=data
         )
 
-    async def _merge_pr(self, hub: HubClient, args: RepoGitArgs) -> ToolResult:
+    async def _merge_pr(self, hub: HubService, args: RepoGitArgs) -> ToolResult:
         await _call(
             hub, args, hub.api.merge_pull_request, args.repo_id, args.pr_num, comment=args.comment
         )
         return _done(f"Merged pull request #{args.pr_num}", args)
 
-    async def _close_pr(self, hub: HubClient, args: RepoGitArgs) -> ToolResult:
+    async def _close_pr(self, hub: HubService, args: RepoGitArgs) -> ToolResult:
         await _call(
             hub,
             args,
@@ -272,13 +272,13 @@ class HfRepoGitTool(Tool):
         )
         return _done(f"Closed pull request #{args.pr_num}", args)
 
-    async def _comment_pr(self, hub: HubClient, args: RepoGitArgs) -> ToolResult:
+    async def _comment_pr(self, hub: HubService, args: RepoGitArgs) -> ToolResult:
         await _call(hub, args, hub.api.comment_discussion, args.repo_id, args.pr_num, args.comment)
         return _done(f"Commented on pull request #{args.pr_num}", args)
 
     # -- repos ---------------------------------------------------------------------
 
-    async def _create_repo(self, hub: HubClient, args: RepoGitArgs) -> ToolResult:
+    async def _create_repo(self, hub: HubService, args: RepoGitArgs) -> ToolResult:
         private = args.private is not False
         url = await _call(
             hub, args, hub.api.create_repo, args.repo_id, private=private, space_sdk=args.space_sdk
@@ -292,7 +292,7 @@ class HfRepoGitTool(Tool):
             data={"repo_id": repo_id, "url": str(url)},
         )
 
-    async def _update_repo(self, hub: HubClient, args: RepoGitArgs) -> ToolResult:
+    async def _update_repo(self, hub: HubService, args: RepoGitArgs) -> ToolResult:
         gated: Literal["auto", "manual", False] | None = (
             False if args.gated == "false" else args.gated
         )  # the Hub wants a real boolean False, never the string "false"
@@ -307,7 +307,9 @@ class HfRepoGitTool(Tool):
         return _done(f"Updated settings ({', '.join(changes)})", args)
 
 
-async def _call(hub: HubClient, args: RepoGitArgs, fn: Any, *positional: Any, **kwargs: Any) -> Any:
+async def _call(
+    hub: HubService, args: RepoGitArgs, fn: Any, *positional: Any, **kwargs: Any
+) -> Any:
     """Run ``fn(*positional, repo_type=..., **kwargs)`` for this repo, errors as one line."""
     ref = {"delete_branch": args.branch, "delete_tag": args.tag}.get(args.operation, args.from_rev)
     return await hub_call(

@@ -7,9 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ml_intern_tui.core.tool import Tool, ToolContext, ToolError, ToolResult
+from ml_intern_tui.core.services import JobsService
+from ml_intern_tui.core.tool import Tool, ToolContext, ToolError, ToolResult, require
 from ml_intern_tui.jobs.metric_summary import progress_line, series_lines, summary_lines
-from ml_intern_tui.jobs.registry import JobError, JobRecord, JobRegistry
+from ml_intern_tui.jobs.registry import JobError, JobRecord
 
 WAIT_PROGRESS_S = 5.0
 """How often ``wait`` reports the job's latest line while it waits."""
@@ -67,7 +68,7 @@ class JobsTool(Tool):
     read_only = True
 
     async def run(self, args: JobsArgs, ctx: ToolContext) -> ToolResult:
-        registry: JobRegistry = ctx.service("jobs")
+        registry: JobsService = require(ctx.services.jobs, "jobs")
         if args.operation == "list":
             return self._list(registry)
         if not args.job_id:
@@ -92,7 +93,7 @@ class JobsTool(Tool):
         registry.acknowledge(job.id)  # what the agent just read needs no note later
         return result
 
-    def _list(self, registry: JobRegistry) -> ToolResult:
+    def _list(self, registry: JobsService) -> ToolResult:
         jobs = registry.list()
         if not jobs:
             return ToolResult(summary="no jobs", output="No jobs in this session.")
@@ -102,7 +103,7 @@ class JobsTool(Tool):
             output="\n".join(_describe(job) for job in jobs),
         )
 
-    def _status(self, registry: JobRegistry, job: JobRecord, tail_lines: int = 10) -> ToolResult:
+    def _status(self, registry: JobsService, job: JobRecord, tail_lines: int = 10) -> ToolResult:
         lines = [_describe(job)]
         if job.command:
             lines.append(f"command: {job.command}")
@@ -124,7 +125,7 @@ class JobsTool(Tool):
             data={"job_id": job.id, "status": job.status},
         )
 
-    def _logs(self, registry: JobRegistry, job: JobRecord, n: int) -> ToolResult:
+    def _logs(self, registry: JobsService, job: JobRecord, n: int) -> ToolResult:
         tail = registry.tail(job.id, n)
         header = (
             f"{job.id} ({job.status}): last {len(tail)} of {job.lines_total} lines; "
@@ -136,7 +137,7 @@ class JobsTool(Tool):
         )
 
     async def _wait(
-        self, registry: JobRegistry, job: JobRecord, timeout_s: int, ctx: ToolContext
+        self, registry: JobsService, job: JobRecord, timeout_s: int, ctx: ToolContext
     ) -> ToolResult:
         started = time.monotonic()
         deadline = started + timeout_s
@@ -175,7 +176,7 @@ class JobsTool(Tool):
             data={"job_id": job.id, "status": job.status},
         )
 
-    async def _cancel(self, registry: JobRegistry, job: JobRecord) -> ToolResult:
+    async def _cancel(self, registry: JobsService, job: JobRecord) -> ToolResult:
         if job.finished:
             return ToolResult(
                 summary=f"{job.id} already {job.status}",

@@ -80,7 +80,7 @@ def _sandbox_writable(path: Path, ctx: ToolContext) -> bool:
     """``path`` is in scratch space or a configured ``[sandbox] writable_paths`` entry."""
     from ml_intern_tui.safety.shell_paths import inside, real, temp_roots
 
-    sandbox = ctx.services.get("sandbox")
+    sandbox = ctx.services.sandbox
     extra = [Path(p) for p in getattr(sandbox, "writable_paths", None) or ()]
     target = real(path)
     return any(

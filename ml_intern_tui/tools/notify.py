@@ -8,14 +8,12 @@ event notifications (approvals, errors, finished turns and jobs) need no tool at
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ml_intern_tui.core.services import NotifierService
 from ml_intern_tui.core.tool import Tool, ToolContext, ToolError, ToolResult
-
-if TYPE_CHECKING:
-    from ml_intern_tui.notifications import Notifier
 
 MAX_MESSAGE_CHARS = 10_000
 
@@ -66,7 +64,7 @@ class NotifyTool(Tool):
         return spec
 
     async def run(self, args: NotifyArgs, ctx: ToolContext) -> ToolResult:
-        notifier: Notifier | None = ctx.services.get("notifier")
+        notifier: NotifierService | None = ctx.services.notifier
         allowed = notifier.agent_destinations() if notifier is not None else []
         if notifier is None or not allowed:
             raise ToolError(

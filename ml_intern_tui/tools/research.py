@@ -34,6 +34,7 @@ from ml_intern_tui.core.tool import (
     ToolRouter,
     cut_text,
     parse_arguments,
+    require,
 )
 
 log = logging.getLogger(__name__)
@@ -171,8 +172,8 @@ class ResearchTool(Tool):
         self.tool_output_chars = tool_output_chars
 
     async def run(self, args: ResearchArgs, ctx: ToolContext) -> ToolResult:
-        llm = ctx.service("llm_factory")()
-        router: ToolRouter = ctx.service("router")
+        llm = require(ctx.services.llm_factory, "llm_factory")()
+        router: ToolRouter = require(ctx.services.router, "router")
         tools = router.subset(
             lambda t: (t.read_only or t.name in MIXED_TOOLS) and t.name not in EXCLUDED_TOOLS
         )
@@ -199,7 +200,7 @@ class _ResearchRun:
     ) -> None:
         self.args, self.ctx, self.llm, self.tools = args, ctx, llm, tools
         self.token_budget, self.output_chars = token_budget, output_chars
-        self.spend = ctx.services.get("spend")
+        self.spend = ctx.services.spend
         self.calls = self.iterations = self.tokens = self.loop_warnings = 0
         self.cost, self.nudged = 0.0, False
         self.unpriced = 0

@@ -13,10 +13,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ml_intern_tui.core.tool import ApprovalRequest, Tool, ToolContext, ToolError, ToolResult
+from ml_intern_tui.core.tool import (
+    ApprovalRequest,
+    Tool,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    require,
+)
 from ml_intern_tui.spaces.prices import SPACE_HOURLY_USD, usd
-
-SERVICE = "space_sandbox"
 
 
 class SandboxCreateArgs(BaseModel):
@@ -54,7 +59,7 @@ class SandboxCreateTool(Tool):
     Args = SandboxCreateArgs
 
     def _manager(self, ctx: ToolContext) -> Any:
-        return ctx.service(SERVICE)
+        return require(ctx.services.space_sandbox, "space_sandbox")
 
     def approval(self, args: SandboxCreateArgs, ctx: ToolContext) -> ApprovalRequest | None:
         manager = self._manager(ctx)

@@ -27,7 +27,7 @@ from ml_intern_tui.jobs.metrics import Series, thin
 from ml_intern_tui.jobs.trackio_follow import store_directory
 
 if TYPE_CHECKING:
-    from ml_intern_tui.integrations.hub import HubClient
+    from ml_intern_tui.core.services import HubService
 
 INSTALL_HINT = (
     "trackio is not installed here: `pip install trackio`, then log from the training "
@@ -75,7 +75,7 @@ class TrackioMetricsTool(Tool):
     async def run(self, args: TrackioArgs, ctx: ToolContext) -> ToolResult:
         try:
             if args.space_id or args.dataset_id:
-                hub = ctx.services.get("hub")
+                hub = ctx.services.hub
                 if hub is None:
                     raise ToolError("no Hugging Face Hub client in this session")
                 return await asyncio.to_thread(self._remote, args, hub)
@@ -83,7 +83,7 @@ class TrackioMetricsTool(Tool):
         except store.TrackioError as exc:
             raise ToolError(str(exc)) from None
 
-    def _remote(self, args: TrackioArgs, hub: HubClient) -> ToolResult:
+    def _remote(self, args: TrackioArgs, hub: HubService) -> ToolResult:
         remote = RemoteProjects.open(
             hub, default_cache(), space_id=args.space_id, dataset_id=args.dataset_id
         )
@@ -113,7 +113,7 @@ class TrackioMetricsTool(Tool):
 def search_dirs(ctx: ToolContext) -> list[Path]:
     """The default store, then the stores this session's jobs named (when allowed)."""
     found = [store.default_dir()]
-    registry = ctx.services.get("jobs")
+    registry = ctx.services.jobs
     for job in registry.list() if registry is not None else []:
         link = getattr(job.metrics, "trackio", None)
         if link is None:

@@ -16,7 +16,7 @@ def web_config(explicit: WebConfig | None, ctx: ToolContext) -> WebConfig:
 
     if explicit is not None:
         return explicit
-    found = getattr(ctx.services.get("settings"), "web", None)
+    found = getattr(ctx.services.settings, "web", None)
     return found if isinstance(found, WebConfig) else WebConfig()
 
 

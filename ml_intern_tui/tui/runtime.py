@@ -1,6 +1,6 @@
 """What the TUI needs from the agent runtime: a bus, a place for ops, and the settings.
 
-The TUI is typed against this protocol rather than ``ml_intern_tui.agent`` so it stays
+The TUI is typed against this protocol rather than ``ml_intern_tui.runtime.agent`` so it stays
 light to import and can be driven by a fake runtime in tests. The settings are the
 validated ``AppConfig`` (tests build real ones): the UI reads its fields, with no
 defaults of its own.

@@ -362,6 +362,10 @@ async def cmd_login(app: MLInternApp, arg: str) -> None:
     await run_login(app, arg)
 
 
+# Commands kept in their own modules register on import, here in the /help order.
+from ml_intern_tui.tui import slack_command  # noqa: E402, F401
+
+
 @command("quit", "/quit", "Quit (the session is saved)")
 async def cmd_quit(app: MLInternApp, arg: str) -> None:
     app.action_quit_app()

@@ -28,8 +28,10 @@ UI_MAY_IMPORT = (
     "ml_intern_tui.safety.trust_store",  # its type only
 )
 """What ``tui/`` may import: it talks to services (traces, MCP, jobs, Slack…) through ops
-and events, never by importing them or the composition root (``agent``)."""
-NEVER_IMPORT_THE_UI = ("core", "tools", "services", "integrations", "jobs", "traces", "safety")
+and events, never by importing them or the composition root (``runtime/``)."""
+NEVER_IMPORT_THE_UI = (
+    "core", "tools", "services", "integrations", "jobs", "traces", "safety", "runtime"
+)  # fmt: skip
 
 
 def _imports(path: Path) -> list[str]:
@@ -77,8 +79,8 @@ def test_the_layer_check_catches_deliberate_bad_imports(tmp_path: Path) -> None:
     """Bad imports planted in a copy of the package's shape are all reported."""
     package = tmp_path / "ml_intern_tui"
     for layer, source in {
-        "tui/slash.py": "from ml_intern_tui.traces.service import TraceUploader\n",
-        "tui/screens/x.py": "def f():\n    from ml_intern_tui import agent\n",
+        "tui/slash.py": "from ml_intern_tui.services.traces import TraceUploader\n",
+        "tui/screens/x.py": "def f():\n    from ml_intern_tui.runtime.agent import assemble\n",
         "tui/widgets/y.py": "import ml_intern_tui.safety.sandbox\n",
         "tui/ok.py": "from ml_intern_tui.core import protocol\nimport textual\n",
         "tools/bash.py": "def g():\n    import ml_intern_tui.tui.app\n",
@@ -88,8 +90,8 @@ def test_the_layer_check_catches_deliberate_bad_imports(tmp_path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(source)
     assert layer_offenders(package) == [
-        "tui/screens/x.py: ml_intern_tui.agent",
-        "tui/slash.py: ml_intern_tui.traces.service",
+        "tui/screens/x.py: ml_intern_tui.runtime.agent",
+        "tui/slash.py: ml_intern_tui.services.traces",
         "tui/widgets/y.py: ml_intern_tui.safety.sandbox",
         "tools/bash.py: ml_intern_tui.tui.app",
         "services/z.py: textual.app",

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from fakes.openai_server import FakeOpenAI, Reply
 
-from ml_intern_tui.agent import build_runtime
 from ml_intern_tui.config.schema import AppConfig
 from ml_intern_tui.core.llm import LLMClient, RetryPolicy
 from ml_intern_tui.core.models import ModelRoute, resolve_model
 from ml_intern_tui.core.warmup import warm_provider
 from ml_intern_tui.headless import _run
+from ml_intern_tui.runtime.agent import build_runtime
 
 
 @pytest.fixture

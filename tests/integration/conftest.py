@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from fakes.openai_server import FakeOpenAI
 
-from ml_intern_tui.agent import AgentRuntime, build_runtime
 from ml_intern_tui.config.schema import AppConfig
 from ml_intern_tui.core.protocol import EventBase, Shutdown
+from ml_intern_tui.runtime.agent import AgentRuntime, build_runtime
 
 Predicate = Callable[[EventBase], bool]
 

@@ -21,10 +21,10 @@ from fakes.mcp_servers import stdio_args
 from fakes.openai_server import FakeOpenAI, Reply
 
 from ml_intern_tui import headless
-from ml_intern_tui.agent import build_runtime
 from ml_intern_tui.config.schema import AppConfig
 from ml_intern_tui.core.protocol import event_from_json
 from ml_intern_tui.headless import _run
+from ml_intern_tui.runtime.agent import build_runtime
 
 FAST_LLM = {"ML_INTERN_LLM__MAX_RETRIES": "1", "ML_INTERN_LLM__RETRY_BASE_DELAY_S": "0.01"}
 

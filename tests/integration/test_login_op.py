@@ -66,7 +66,7 @@ async def test_login_stores_the_token_clears_the_banner_and_leaks_nowhere(
         assert done.level == "success" and "as tester" in done.text, done.text
         cleared = await h.wait_for("credential_status", after=mark, timeout=60)
         assert cleared.missing == []
-        assert h.runtime.loop.services["hub"].token == TOKEN  # the Hub tools use it now
+        assert h.runtime.loop.services.hub.token == TOKEN  # the Hub tools use it now
         await h.close()
     assert (hf_files / "token").read_text().strip() == TOKEN
     assert all(TOKEN not in event_to_json(e) for e in h.events)

@@ -17,7 +17,6 @@ from fakes.http_server import FakeHTTPServer
 from fakes.openai_server import EffortPolicy, Reply
 from fakes.router_server import FakeRouter
 
-from ml_intern_tui.agent import build_runtime
 from ml_intern_tui.config.schema import AppConfig
 from ml_intern_tui.core.effort import EffortStore, LevelBook
 from ml_intern_tui.core.effort_control import route_key
@@ -25,6 +24,7 @@ from ml_intern_tui.core.models import resolve_model
 from ml_intern_tui.core.protocol import SetEffort, UserInput
 from ml_intern_tui.headless import _run
 from ml_intern_tui.paths import cache_dir
+from ml_intern_tui.runtime.agent import build_runtime
 
 KIMI = "moonshotai/Kimi-K2.6"
 
@@ -222,7 +222,7 @@ async def test_a_call_waits_for_the_probe_only_so_long(
     level asked for (a refusal would heal)."""
     router.enqueue(Reply(text="ok", delay_s=30), Reply(text="first answer"))
     h = await harness_factory(KIMI, **settings(hub, router, "high"))
-    h.runtime.loop.services["effort"].wait_s = 0.3
+    h.runtime.loop.services.effort.wait_s = 0.3
     assert await asyncio.to_thread(router.wait_for_requests, 1)  # the probe is out
     await h.wait_for("effort", lambda e: e.state == "probing")
     done = await turn(h)

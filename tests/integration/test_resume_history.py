@@ -17,15 +17,16 @@ from typing import Any
 from fakes.openai_server import FakeOpenAI, Reply
 from fakes.slack_api import FakeSlack
 
-from ml_intern_tui.agent import build_runtime
 from ml_intern_tui.config.schema import NotificationsConfig
 from ml_intern_tui.core import protocol as p
 from ml_intern_tui.core.bus import EventBus
 from ml_intern_tui.core.journal import Journal
+from ml_intern_tui.core.retry import RetryPolicy
 from ml_intern_tui.headless import _run
-from ml_intern_tui.integrations.slack import RetryPolicy, SlackClient
-from ml_intern_tui.notifications import Notifier
+from ml_intern_tui.integrations.slack_client import SlackClient
 from ml_intern_tui.paths import data_dir, sessions_dir
+from ml_intern_tui.runtime.agent import build_runtime
+from ml_intern_tui.services.notifications import Notifier
 
 Factory = Callable[..., Any]
 SESSION = "20260301-090000-abcdef"
@@ -228,8 +229,8 @@ def test_the_json_history_flag_on_the_command_line(tmp_path: Path, fake_openai: 
 
 def test_trace_uploads_are_not_scheduled_by_the_past(tmp_path: Path) -> None:
     """A finished turn inside a history is not a change of the session to upload."""
+    from ml_intern_tui.services.traces import TraceOptions, TraceUploader
     from ml_intern_tui.traces.queue import UploadQueue
-    from ml_intern_tui.traces.service import TraceOptions, TraceUploader
 
     bus = EventBus()
     uploader = TraceUploader(

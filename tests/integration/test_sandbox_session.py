@@ -34,7 +34,7 @@ async def test_gpu_sandbox_session_end_to_end(hub, harness_factory) -> None:
     h = await harness_factory(
         "scripted/sandbox-e2e", mode="auto", hub={"endpoint": server.base_url}
     )
-    h.runtime.loop.services["space_sandbox"].timing = FAST
+    h.runtime.loop.services.space_sandbox.timing = FAST
     h.submit(UserInput(text="train it on a GPU"))
 
     request = await h.wait_for("approval_required", timeout=60)

@@ -14,7 +14,7 @@ from fakes.slack_api import FakeSlack
 from ml_intern_tui.config.schema import NotificationsConfig
 from ml_intern_tui.core.bus import EventBus
 from ml_intern_tui.core.protocol import JobCancel, JobUpdated, Shutdown, UserInput
-from ml_intern_tui.notifications import Notifier
+from ml_intern_tui.services.notifications import Notifier
 
 
 @pytest.fixture

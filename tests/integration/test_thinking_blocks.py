@@ -15,8 +15,8 @@ from fakes.anthropic_server import AnthropicReply, FakeAnthropic
 from fakes.http_server import FakeHTTPServer
 from integration.conftest import Harness, make_settings
 
-from ml_intern_tui.agent import build_runtime
 from ml_intern_tui.core.protocol import UserInput
+from ml_intern_tui.runtime.agent import build_runtime
 
 SONNET = "anthropic/claude-sonnet-4-5"
 READ = ("read", json.dumps({"path": "notes.txt"}))

@@ -41,8 +41,8 @@ from ml_intern_tui.core.tool import (
     ToolRouter,
     parse_arguments,
 )
-from ml_intern_tui.integrations.mcp import McpManager
 from ml_intern_tui.integrations.mcp_rules import may_send_hf_token, withheld_note
+from ml_intern_tui.services.mcp import McpManager
 from ml_intern_tui.tools.mcp_tool import McpTool, convert_result, mcp_tool_name
 
 TOKEN = "hf_testTokenAbcdefghijklmnop"
@@ -523,7 +523,7 @@ async def test_colliding_names_are_refused_and_never_shadow(make: Make) -> None:
 async def test_the_model_calls_an_mcp_tool_after_approval(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ml_intern_tui.agent import build_runtime
+    from ml_intern_tui.runtime.agent import build_runtime
 
     events: list[EventBase] = []
 

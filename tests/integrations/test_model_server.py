@@ -12,9 +12,9 @@ import pytest
 from fakes.http_server import FakeHTTPServer, FakeRequest, FakeResponse
 from fakes.llama_server import FakeLlamaCpp
 
-from ml_intern_tui.agent_backend import AppBackend
 from ml_intern_tui.config.schema import AppConfig
 from ml_intern_tui.integrations.model_server import MAX_BYTES, fetch_model_listing
+from ml_intern_tui.runtime.backend import AppBackend
 
 
 def backend(tmp_path: Path) -> AppBackend:

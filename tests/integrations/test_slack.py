@@ -7,16 +7,9 @@ from collections.abc import Iterator
 import pytest
 from fakes.slack_api import BOT_TOKEN, FakeSlack
 
-from ml_intern_tui.integrations.slack import (
-    RetryPolicy,
-    SlackClient,
-    SlackError,
-    SlackMessage,
-    SlackTarget,
-    split_sections,
-    to_mrkdwn,
-    truncate,
-)
+from ml_intern_tui.core.retry import RetryPolicy
+from ml_intern_tui.integrations.slack import SlackMessage, split_sections, to_mrkdwn, truncate
+from ml_intern_tui.integrations.slack_client import SlackClient, SlackError, SlackTarget
 
 
 @pytest.fixture
@@ -143,7 +136,7 @@ async def test_webhook_posts_text_and_blocks(slack: FakeSlack) -> None:
         "model `m`",
     ]
     (request,) = slack.requests("webhook")
-    assert request.headers["content-type"] == "application/json; charset=utf-8"
+    assert request.headers["content-type"] == "application/json;charset=utf-8"  # slack_sdk's
     assert "authorization" not in request.headers
 
 
@@ -271,3 +264,20 @@ def test_target_repr_hides_secrets() -> None:
     target = SlackTarget(token=BOT_TOKEN, channel="#ml")
     assert BOT_TOKEN not in repr(target) and "#ml" in repr(target)
     assert target.scrub(f"bad {BOT_TOKEN}") == "bad <token>"
+
+
+async def test_web_api_server_errors_are_retried_by_the_sdk_handlers(slack: FakeSlack) -> None:
+    slack.fail_next(503, via="api", times=2)
+    target = SlackTarget(token=BOT_TOKEN, channel="#ml", api_base=slack.api_base)
+    sleeps = Sleeps()
+    assert await client(sleeps, base_delay_s=0.5).send(target, SlackMessage("hi")) == 3
+    assert sleeps.delays == [0.5, 1.0]
+    assert len(slack.requests("api")) == 3 and len(slack.messages) == 1
+
+
+async def test_a_webhook_rate_limit_waits_as_asked_but_never_past_the_cap(slack: FakeSlack) -> None:
+    slack.fail_next(429, retry_after=3600, via="webhook")
+    target = SlackTarget(webhook_url=slack.webhook_url())
+    sleeps = Sleeps()
+    assert await client(sleeps, max_retry_after_s=20).send(target, SlackMessage("hi")) == 2
+    assert sleeps.delays == [20.0] and len(slack.messages) == 1

@@ -24,10 +24,11 @@ from ml_intern_tui.config.schema import AppConfig
 from ml_intern_tui.core.bus import EventBus
 from ml_intern_tui.core.journal import Journal
 from ml_intern_tui.core.protocol import Notice, Ready, TurnComplete
+from ml_intern_tui.core.services import Services
 from ml_intern_tui.integrations.hub import HubClient
+from ml_intern_tui.services.traces import NO_TOKEN, TraceError, TraceOptions, TraceUploader
 from ml_intern_tui.traces.publish import CARD_PATH, path_in_repo
 from ml_intern_tui.traces.queue import PendingUpload, UploadQueue
-from ml_intern_tui.traces.service import NO_TOKEN, TraceError, TraceOptions, TraceUploader
 
 Wait = Callable[..., Awaitable[None]]
 REPO = f"{USER}/ml-intern-sessions"
@@ -355,15 +356,15 @@ def test_queue_survives_damage_and_replaces_entries(tmp_path: Path) -> None:
 
 
 def test_app_settings_wire_the_uploader(tmp_path: Path) -> None:
-    from ml_intern_tui.agent import background_services
     from ml_intern_tui.paths import data_dir
+    from ml_intern_tui.runtime.agent import background_services
 
     settings = AppConfig.model_validate(
         {"traces": {"repo": "my-org/traces", "private": False}, "sessions": {"dir": str(tmp_path)}}
     )
 
     class Loop:
-        services: dict[str, Any] = {}
+        services = Services()
         session = None
         cwd = tmp_path
 
@@ -400,8 +401,8 @@ async def test_the_real_runtime_uploads_its_session_after_a_turn(
 ) -> None:
     from fakes.openai_server import FakeOpenAI, Reply
 
-    from ml_intern_tui.agent import build_runtime
     from ml_intern_tui.core.protocol import EventBase, Shutdown, UserInput
+    from ml_intern_tui.runtime.agent import build_runtime
 
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     workspace = tmp_path / "work"

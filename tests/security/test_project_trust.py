@@ -148,7 +148,7 @@ def test_stored_trust_applies_until_the_file_changes(workdir: Path, tmp_path: Pa
 async def test_each_answer_decides_what_the_session_starts_with(
     workdir: Path, tmp_path: Path, answer: str
 ) -> None:
-    from ml_intern_tui.agent import build_runtime
+    from ml_intern_tui.runtime.agent import build_runtime
 
     config = hostile_config(workdir, tmp_path / "marker")
     loaded = load_config(cwd=workdir)
@@ -177,7 +177,7 @@ async def test_an_answer_applies_the_content_that_was_shown_not_a_later_edit(
     workdir: Path, tmp_path: Path
 ) -> None:
     """The file changes while the question is on screen: the shown content is what applies."""
-    from ml_intern_tui.agent import build_runtime
+    from ml_intern_tui.runtime.agent import build_runtime
 
     config = hostile_config(workdir, tmp_path / "marker")
     loaded = load_config(cwd=workdir)
@@ -195,7 +195,7 @@ async def test_an_answer_applies_the_content_that_was_shown_not_a_later_edit(
 async def test_project_file_rules_count_only_when_trusted(
     workdir: Path, fake_model: FakeOpenAI, start_runtime: Any
 ) -> None:
-    from ml_intern_tui.agent import build_runtime
+    from ml_intern_tui.runtime.agent import build_runtime
 
     config = workdir / ".ml-intern" / "config.toml"
     config.parent.mkdir()
@@ -226,7 +226,7 @@ async def test_project_file_rules_count_only_when_trusted(
 async def test_a_remembered_answer_is_stored_for_the_user_not_in_the_project(
     workdir: Path, fake_model: FakeOpenAI, start_runtime: Any
 ) -> None:
-    from ml_intern_tui.agent import build_runtime
+    from ml_intern_tui.runtime.agent import build_runtime
 
     fake_model.enqueue(touch_call("a"), Reply(text="one"), touch_call("a2"), Reply(text="two"))
     loaded = load_config(cwd=workdir, cli_overrides={"model": "vllm/fake"})
@@ -333,7 +333,7 @@ def test_the_model_cannot_write_the_trust_store_through_a_link(
 async def test_the_app_asks_before_wiring_and_ignoring_never_starts_the_server(
     workdir: Path, tmp_path: Path, wait_until: Any
 ) -> None:
-    from ml_intern_tui.agent import build_runtime
+    from ml_intern_tui.runtime.agent import build_runtime
     from ml_intern_tui.tui.app import MLInternApp
     from ml_intern_tui.tui.screens.trust import TrustScreen
 
@@ -356,7 +356,7 @@ async def test_the_app_asks_before_wiring_and_ignoring_never_starts_the_server(
 async def test_the_app_trusting_once_starts_the_projects_server(
     workdir: Path, tmp_path: Path, wait_until: Any
 ) -> None:
-    from ml_intern_tui.agent import build_runtime
+    from ml_intern_tui.runtime.agent import build_runtime
     from ml_intern_tui.tui.app import MLInternApp
     from ml_intern_tui.tui.screens.trust import TrustScreen
 

@@ -190,8 +190,8 @@ async def test_model_writing_its_own_config_in_yolo_stops_for_a_person(
     fake_model: FakeOpenAI, start_runtime: Any, tmp_path: Path
 ) -> None:
     """Finding 4, first step: the free write of .ml-intern/config.toml is no longer free."""
-    from ml_intern_tui.agent import build_runtime
     from ml_intern_tui.config.schema import AppConfig
+    from ml_intern_tui.runtime.agent import build_runtime
 
     work = tmp_path / "work"
     work.mkdir()

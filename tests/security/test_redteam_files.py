@@ -10,6 +10,7 @@ a private ``/tmp``. The ``write`` tool could write anywhere else without asking 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,7 @@ def test_scratch_space_and_the_sandboxs_writable_paths_stay_automatic(
     class Sandbox:
         writable_paths = [outside]
 
-    ctx.services["sandbox"] = Sandbox()
+    ctx.services = replace(ctx.services, sandbox=Sandbox())
     request = write_request(ctx, str(outside / "results" / "run1.json"))
     assert request is not None and request.kind == "local"
     assert policy("auto").decide("write", request).action == "run"

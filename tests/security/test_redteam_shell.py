@@ -34,6 +34,7 @@ from fakes.openai_server import FakeOpenAI, Reply
 from ml_intern_tui.core.approval import ApprovalPolicy, rule_for
 from ml_intern_tui.core.cost import SpendTracker
 from ml_intern_tui.core.protocol import Approval, ApprovalDecision, UserInput
+from ml_intern_tui.core.services import Services
 from ml_intern_tui.core.tool import SessionState, ToolContext
 from ml_intern_tui.safety import git_probe
 from ml_intern_tui.safety.program_path import trusted_search_path, trusted_which
@@ -228,7 +229,12 @@ def test_the_checks_own_git_calls_run_no_fsmonitor(tmp_path: Path) -> None:
 def _no_sandbox_ctx(project: Path) -> ToolContext:
     sandbox = Sandbox(detection=Detection(None, "no bubblewrap in this test"))
     return ToolContext(
-        "c", "s", project, SessionState(), publish=lambda _e: None, services={"sandbox": sandbox}
+        "c",
+        "s",
+        project,
+        SessionState(),
+        publish=lambda _e: None,
+        services=Services(sandbox=sandbox),
     )
 
 
@@ -391,7 +397,7 @@ async def test_commands_run_under_the_shell_the_analysis_parses(
     for sandbox in sandboxes:
         ctx = ToolContext(
             "c", "s", project, SessionState(), publish=lambda _e: None,
-            services={} if sandbox is None else {"sandbox": sandbox},
+            services=Services(sandbox=sandbox),
         )  # fmt: skip
         tool = BashTool()
         assert tool.approval(BashArgs(command=command), ctx) is None  # read-only: runs unasked
@@ -437,7 +443,12 @@ def _stop_line(mode: str, command: str, sandbox: Sandbox, tmp_path: Path, **flag
 
     project = _repo(tmp_path / "project")
     ctx = ToolContext(
-        "c", "s", project, SessionState(), publish=lambda _e: None, services={"sandbox": sandbox}
+        "c",
+        "s",
+        project,
+        SessionState(),
+        publish=lambda _e: None,
+        services=Services(sandbox=sandbox),
     )
     request = BashTool().approval(BashArgs(command=command, **flags), ctx)
     assert request is not None

@@ -21,6 +21,7 @@ from test_redteam_shell import SHELL_DIFFERENTIALS, _git, _no_sandbox_ctx, _repo
 from ml_intern_tui.core.approval import ApprovalPolicy
 from ml_intern_tui.core.cost import SpendTracker
 from ml_intern_tui.core.protocol import Approval, ApprovalDecision, UserInput
+from ml_intern_tui.core.services import Services
 from ml_intern_tui.core.tool import SessionState, ToolContext
 from ml_intern_tui.safety.sandbox import Sandbox
 from ml_intern_tui.safety.shell_analysis import analyse_command
@@ -69,7 +70,7 @@ async def test_histories_are_hidden_inside_the_sandbox(
         sandbox = Sandbox(tmp_root=tmp_path / "sandbox-tmp")
         ctx = ToolContext(
             "c", "s", project, SessionState(), publish=lambda _e: None,
-            services={"sandbox": sandbox},
+            services=Services(sandbox=sandbox),
         )  # fmt: skip
         result = await BashTool().run(BashArgs(command=f"cat {home / relative}; echo end"), ctx)
         assert "end" in result.output and line not in result.output

@@ -11,6 +11,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -61,7 +62,9 @@ def hub(server: FakeHTTPServer) -> hub_repos.FakeHubRepos:
 
 @pytest.fixture
 def tctx(ctx: ToolContext, server: FakeHTTPServer) -> ToolContext:
-    ctx.services["hub"] = HubClient(server.base_url, token="hf_fake", token_from_env=False)
+    ctx.services = replace(
+        ctx.services, hub=HubClient(server.base_url, token="hf_fake", token_from_env=False)
+    )
     return ctx
 
 

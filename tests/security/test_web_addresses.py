@@ -9,6 +9,7 @@ lists.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,9 @@ async def test_loopback_in_any_spelling_is_refused_by_default(
 async def test_the_session_config_switch_allows_the_listed_network(
     ctx: ToolContext, web: FakeWeb
 ) -> None:
-    ctx.services["settings"] = AppConfig(web=WebConfig(allow_private_networks=["127.0.0.0/8"]))
+    ctx.services = replace(
+        ctx.services, settings=AppConfig(web=WebConfig(allow_private_networks=["127.0.0.0/8"]))
+    )
     result = await fetch(WebFetchTool(), ctx, web.url("/notes.txt"))
     assert result.ok and web.paths() == ["/notes.txt"]
 

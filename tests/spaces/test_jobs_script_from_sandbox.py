@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from fakes.hub_jobs import USER, running_hub_jobs
 from space_rig import SpaceRig
 
+from ml_intern_tui.core.services import Services
 from ml_intern_tui.core.tool import SessionState, ToolContext, ToolError, parse_arguments
 from ml_intern_tui.integrations.hub import HubClient
 from ml_intern_tui.tools.hf_jobs import HfJobsTool
@@ -30,11 +32,11 @@ def jobs_hub() -> Iterator[Any]:
 
 
 def context(rig: SpaceRig, tmp_path: Path, jobs_server: Any) -> ToolContext:
-    services: dict[str, Any] = {
-        "space_sandbox": rig.manager,
-        "jobs": rig.jobs,
-        "hub": HubClient(jobs_server.base_url, token="hf_fake"),
-    }
+    services = Services(
+        space_sandbox=rig.manager,
+        jobs=rig.jobs,
+        hub=HubClient(jobs_server.base_url, token="hf_fake"),
+    )
     return ToolContext(
         call_id="c1", session_id="s1", cwd=tmp_path, state=SessionState(),
         publish=lambda e: None, services=services,
@@ -81,13 +83,13 @@ async def test_without_a_sandbox_or_the_file_it_is_one_clear_line(
     message = str(caught.value)
     assert message.startswith("script sandbox:train.py: no sandbox is active")
     assert "\n" not in message
-    ctx.services.pop("space_sandbox")
+    ctx.services = replace(ctx.services, space_sandbox=None)
     with pytest.raises(ToolError, match="no sandbox in this session"):
         await tool.prepare(args, ctx)
     # Never prepared (a path that skipped the read): it refuses rather than re-reading.
     with pytest.raises(ToolError, match="was not read from the sandbox"):
         tool.approval(args, ctx)
-    ctx.services["space_sandbox"] = rig.manager
+    ctx.services = replace(ctx.services, space_sandbox=rig.manager)
     await rig.manager.create("cpu-basic")
     await rig.manager.client(wait_s=30)
     missing = run_args(script="sandbox:nope.py")

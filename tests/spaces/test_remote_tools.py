@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from space_rig import SpaceRig
 
+from ml_intern_tui.core.services import Services
 from ml_intern_tui.core.tool import SessionState, ToolContext, ToolError
 from ml_intern_tui.spaces.client import SandboxApiError, SandboxClient
 from ml_intern_tui.tools.bash import BashArgs, BashTool
@@ -17,7 +17,7 @@ from ml_intern_tui.tools.sandbox_create import SandboxCreateArgs, SandboxCreateT
 
 
 def context(rig: SpaceRig, tmp_path: Path) -> ToolContext:
-    services: dict[str, Any] = {"space_sandbox": rig.manager, "jobs": rig.jobs}
+    services = Services(space_sandbox=rig.manager, jobs=rig.jobs)
     return ToolContext(
         call_id="c1", session_id="s1", cwd=tmp_path, state=SessionState(),
         publish=lambda e: None, services=services,

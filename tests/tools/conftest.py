@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ml_intern_tui.core.protocol import EventBase
+from ml_intern_tui.core.services import Services
 from ml_intern_tui.core.tool import SessionState, ToolContext
 from ml_intern_tui.jobs.registry import JobRegistry
 
@@ -50,5 +51,5 @@ def ctx(project: Path, recorder: Recorder, tmp_path: Path) -> ToolContext:
         state=SessionState(),
         publish=recorder.events.append,
         progress=recorder.progress.append,
-        services={"spill_dir": tmp_path / "spill"},
+        services=Services(spill_dir=tmp_path / "spill"),
     )

@@ -7,6 +7,7 @@ import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +110,7 @@ async def test_long_output_is_cut_and_spilled_to_a_readable_file(ctx: ToolContex
     assert "characters cut here" in result.output
     assert result.data is not None
     spill = Path(result.data["spill_path"])
-    assert spill.parent == ctx.services["spill_dir"]
+    assert spill.parent == ctx.services.spill_dir
     assert str(spill) in result.output
     assert (await asyncio.to_thread(spill.read_text)).splitlines() == [
         str(i) for i in range(1, 5001)
@@ -134,7 +135,7 @@ async def test_a_backgrounded_child_holding_the_pipe_does_not_hang_the_call(
 async def test_background_starts_a_job_and_returns_at_once(
     ctx: ToolContext, registry: JobRegistry, recorder: Any
 ) -> None:
-    ctx.services["jobs"] = registry
+    ctx.services = replace(ctx.services, jobs=registry)
     started = time.monotonic()
     result = await run(
         BashTool(),

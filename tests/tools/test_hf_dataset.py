@@ -6,13 +6,14 @@ import csv
 import json
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from fakes import datasets_server
 from fakes.http_server import FakeHTTPServer
 
+from ml_intern_tui.config.schema import AppConfig
 from ml_intern_tui.core.tool import BadArguments, ToolContext, ToolError, parse_arguments
 from ml_intern_tui.integrations.datasets_server import datasets_server_url
 from ml_intern_tui.integrations.hub import HubClient
@@ -101,7 +102,10 @@ async def test_settings_give_the_base_url(
     viewer: FakeHTTPServer, ctx: ToolContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("HF_DATASETS_SERVER_URL")
-    ctx.services["settings"] = SimpleNamespace(hub=SimpleNamespace(datasets_server=viewer.base_url))
+    ctx.services = replace(
+        ctx.services,
+        settings=AppConfig.model_validate({"hub": {"datasets_server": viewer.base_url}}),
+    )
     result = await inspect(ctx, dataset="org/prefs")
     assert result.ok and viewer.base_url in result.output
     assert datasets_server_url(None) == "https://datasets-server.huggingface.co"
@@ -155,7 +159,7 @@ async def test_unreachable_viewer(ctx: ToolContext, monkeypatch: pytest.MonkeyPa
 async def test_gated_dataset_needs_the_token(viewer: FakeHTTPServer, ctx: ToolContext) -> None:
     with pytest.raises(ToolError, match="not found by the dataset viewer; if it is gated"):
         await inspect(ctx, dataset="org/gated")
-    ctx.services["hub"] = HubClient(viewer.base_url, token="hf_fake")
+    ctx.services = replace(ctx.services, hub=HubClient(viewer.base_url, token="hf_fake"))
     result = await inspect(ctx, dataset="org/gated")
     assert result.ok
     assert viewer.requests[-1].headers["authorization"] == "Bearer hf_fake"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -29,7 +30,7 @@ def docs(server: FakeHTTPServer) -> FakeDocs:
 
 @pytest.fixture
 def hub_ctx(ctx: ToolContext, server: FakeHTTPServer) -> ToolContext:
-    ctx.services["hub"] = HubClient(server.base_url, token="hf_fake")
+    ctx.services = replace(ctx.services, hub=HubClient(server.base_url, token="hf_fake"))
     return ctx
 
 

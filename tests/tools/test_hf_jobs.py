@@ -6,14 +6,15 @@ import asyncio
 import base64
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from fakes.http_server import FakeHTTPServer
 from fakes.hub_jobs import USER, FakeJobStore, running_hub_jobs
 
+from ml_intern_tui.config.schema import AppConfig
 from ml_intern_tui.core.approval import ApprovalPolicy
 from ml_intern_tui.core.cost import SpendTracker
 from ml_intern_tui.core.tool import (
@@ -54,7 +55,9 @@ def store(fake: tuple[FakeHTTPServer, FakeJobStore]) -> FakeJobStore:
 
 @pytest.fixture
 def hf_ctx(ctx: ToolContext, server: FakeHTTPServer, registry: JobRegistry) -> ToolContext:
-    ctx.services.update(hub=HubClient(server.base_url, token="hf_fake"), jobs=registry)
+    ctx.services = replace(
+        ctx.services, hub=HubClient(server.base_url, token="hf_fake"), jobs=registry
+    )
     return ctx
 
 
@@ -408,7 +411,9 @@ async def test_an_unknown_job_id_says_so(hf_ctx: ToolContext) -> None:
 async def test_without_a_token_every_operation_says_how_to_fix_it(
     ctx: ToolContext, server: FakeHTTPServer
 ) -> None:
-    ctx.services["hub"] = HubClient(server.base_url, token=None, token_from_env=False)
+    ctx.services = replace(
+        ctx.services, hub=HubClient(server.base_url, token=None, token_from_env=False)
+    )
     for raw in ({"operation": "ps"}, {"operation": "run", "script": "print(1)"}):
         with pytest.raises(ToolError) as caught:
             await call(ctx, **raw)
@@ -458,7 +463,7 @@ def test_run_asks_for_spend_with_the_worst_case(
 def test_run_details_show_spend_budget_and_a_lost_results_warning(hf_ctx: ToolContext) -> None:
     spend = SpendTracker(llm_usd=0.42)
     spend.set_job_cost("old", 1.0)
-    hf_ctx.services.update(spend=spend, settings=SimpleNamespace(budget_usd=5.0))
+    hf_ctx.services = replace(hf_ctx.services, spend=spend, settings=AppConfig(budget_usd=5.0))
     request = tool.approval(
         args(
             operation="run", script=TRAIN, flavor="a10g-large", timeout="2h", dependencies=["trl"]

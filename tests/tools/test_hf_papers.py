@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -54,7 +55,9 @@ def sleeps() -> Sleeps:
 async def tool(
     server: FakeHTTPServer, s2: FakeSemanticScholar, sleeps: Sleeps
 ) -> AsyncIterator[HfPapersTool]:
-    client = SemanticScholarClient(s2.base_url, min_interval_s=0, backoff_s=1.0, sleep=sleeps)
+    client = SemanticScholarClient(
+        s2.base_url, min_interval_s=0, backoff_s=1.0, jitter=0, sleep=sleeps
+    )
     papers = HfPapersTool(papers_text_base=server.base_url + "/html", semantic_scholar=client)
     yield papers
     await papers.aclose()
@@ -62,7 +65,7 @@ async def tool(
 
 @pytest.fixture
 def hub_ctx(ctx: ToolContext, server: FakeHTTPServer) -> ToolContext:
-    ctx.services["hub"] = HubClient(server.base_url, token="hf_fake")
+    ctx.services = replace(ctx.services, hub=HubClient(server.base_url, token="hf_fake"))
     return ctx
 
 
@@ -229,7 +232,7 @@ async def test_citations_give_up_after_bounded_retries(
 ) -> None:
     s2.rate_limit(10, retry_after="not-a-number")
     client = SemanticScholarClient(
-        s2.base_url, min_interval_s=0, max_retries=2, backoff_s=1.5, sleep=sleeps
+        s2.base_url, min_interval_s=0, max_retries=2, backoff_s=1.5, jitter=0, sleep=sleeps
     )
     with pytest.raises(SemanticScholarError, match="rate limit after 3 attempts"):
         await client.related(KNOWN_PAPER, "citations", 5)

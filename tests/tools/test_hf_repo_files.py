@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ def hub(server: FakeHTTPServer) -> hub_repos.FakeHubRepos:
 
 @pytest.fixture
 def hub_ctx(ctx: ToolContext, server: FakeHTTPServer, hub: hub_repos.FakeHubRepos) -> ToolContext:
-    ctx.services["hub"] = HubClient(server.base_url, token="hf_fake")
+    ctx.services = replace(ctx.services, hub=HubClient(server.base_url, token="hf_fake"))
     return ctx
 
 
@@ -125,10 +126,12 @@ async def test_read_errors_are_one_line(hub_ctx: ToolContext) -> None:
 async def test_private_repo_without_token(
     ctx: ToolContext, server: FakeHTTPServer, hub: hub_repos.FakeHubRepos
 ) -> None:
-    ctx.services["hub"] = HubClient(server.base_url, token=None, token_from_env=False)
+    ctx.services = replace(
+        ctx.services, hub=HubClient(server.base_url, token=None, token_from_env=False)
+    )
     with pytest.raises(ToolError, match=r"org/secret not found .*; if it is private, set HF_TOKEN"):
         await call(ctx, operation="list", repo_id="org/secret")
-    ctx.services["hub"] = HubClient(server.base_url, token="hf_fake")
+    ctx.services = replace(ctx.services, hub=HubClient(server.base_url, token="hf_fake"))
     result = await call(ctx, operation="read", repo_id="org/secret", path="x.txt")
     assert result.output == "hidden"
 
@@ -143,7 +146,7 @@ async def test_unreachable_hub(ctx: ToolContext) -> None:
     gone = FakeHTTPServer()
     url = gone.base_url
     gone.close()
-    ctx.services["hub"] = HubClient(url, token="hf_fake")
+    ctx.services = replace(ctx.services, hub=HubClient(url, token="hf_fake"))
     with pytest.raises(ToolError, match=f"cannot reach the Hub at {url}"):
         await call(ctx, operation="list", repo_id="org/model")
 
@@ -220,7 +223,9 @@ async def test_upload_local_file_and_folder(
 async def test_upload_needs_a_token(
     ctx: ToolContext, server: FakeHTTPServer, hub: hub_repos.FakeHubRepos
 ) -> None:
-    ctx.services["hub"] = HubClient(server.base_url, token=None, token_from_env=False)
+    ctx.services = replace(
+        ctx.services, hub=HubClient(server.base_url, token=None, token_from_env=False)
+    )
     with pytest.raises(ToolError) as err:
         await call(ctx, operation="upload", repo_id="org/model", path="a.txt", content="x")
     assert str(err.value) == NO_TOKEN
@@ -232,7 +237,7 @@ async def test_upload_needs_a_token(
 async def test_upload_rejected_token_and_missing_local_file(
     ctx: ToolContext, server: FakeHTTPServer, hub: hub_repos.FakeHubRepos
 ) -> None:
-    ctx.services["hub"] = HubClient(server.base_url, token="hf_wrong")
+    ctx.services = replace(ctx.services, hub=HubClient(server.base_url, token="hf_wrong"))
     with pytest.raises(ToolError, match=r"the Hub rejected the token \(401\)"):
         await call(ctx, operation="upload", repo_id="org/model", path="a.txt", content="x")
     with pytest.raises(ToolError, match=r"local_path .*nothing\.bin does not exist"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -39,7 +40,7 @@ def hub(server: FakeHTTPServer) -> hub_repos.FakeHubRepos:
 
 @pytest.fixture
 def hub_ctx(ctx: ToolContext, server: FakeHTTPServer, hub: hub_repos.FakeHubRepos) -> ToolContext:
-    ctx.services["hub"] = HubClient(server.base_url, token="hf_fake")
+    ctx.services = replace(ctx.services, hub=HubClient(server.base_url, token="hf_fake"))
     return ctx
 
 
@@ -216,7 +217,9 @@ async def test_update_repo_sends_a_real_false(
 async def test_write_operations_need_a_token(
     ctx: ToolContext, server: FakeHTTPServer, hub: hub_repos.FakeHubRepos
 ) -> None:
-    ctx.services["hub"] = HubClient(server.base_url, token=None, token_from_env=False)
+    ctx.services = replace(
+        ctx.services, hub=HubClient(server.base_url, token=None, token_from_env=False)
+    )
     for raw in (
         {"operation": "create_repo"},
         {"operation": "delete_tag", "tag": "v1"},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ async def call(ctx: ToolContext, **raw: Any):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def jobs_ctx(ctx: ToolContext, registry: JobRegistry) -> ToolContext:
-    ctx.services["jobs"] = registry
+    ctx.services = replace(ctx.services, jobs=registry)
     return ctx
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,9 +13,10 @@ from fakes.slack_api import BOT_TOKEN, FakeSlack
 from ml_intern_tui.config.schema import NotificationsConfig
 from ml_intern_tui.core.bus import EventBus
 from ml_intern_tui.core.protocol import Ready
+from ml_intern_tui.core.retry import RetryPolicy
 from ml_intern_tui.core.tool import BadArguments, ToolContext, ToolError, parse_arguments
-from ml_intern_tui.integrations.slack import RetryPolicy, SlackClient
-from ml_intern_tui.notifications import Notifier
+from ml_intern_tui.integrations.slack_client import SlackClient
+from ml_intern_tui.services.notifications import Notifier
 from ml_intern_tui.tools import notify_tools
 from ml_intern_tui.tools.notify import NotifyArgs, NotifyTool
 
@@ -60,12 +62,12 @@ async def notifier(slack: FakeSlack) -> AsyncIterator[Notifier]:
 
 @pytest.fixture
 def notify_ctx(ctx: ToolContext, notifier: Notifier) -> ToolContext:
-    ctx.services["notifier"] = notifier
+    ctx.services = replace(ctx.services, notifier=notifier)
     return ctx
 
 
 async def call(ctx: ToolContext, **args: Any) -> Any:
-    tool = NotifyTool(ctx.services["notifier"].agent_destinations())
+    tool = NotifyTool(ctx.services.notifier.agent_destinations())
     parsed = parse_arguments(tool, args)
     assert isinstance(parsed, NotifyArgs)
     assert tool.approval(parsed, ctx) is None  # allowed destinations need no approval

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -132,7 +133,7 @@ def research_ctx(ctx: ToolContext, slow: SlowLookupTool) -> ToolContext:
             ResearchTool(),
         ]
     )
-    ctx.services.update({"router": router, "spend": SpendTracker()})
+    ctx.services = replace(ctx.services, router=router, spend=SpendTracker())
     return ctx
 
 
@@ -159,28 +160,31 @@ async def test_research_nests_calls_refuses_writes_and_returns_a_sourced_summary
         seen.append(messages)
         return Step(text=FINAL)
 
-    research_ctx.services["llm_factory"] = use_scenario(
-        "research-happy",
-        [
-            Step(
-                text="Reading the official GRPO example and the local notes.",
-                tool_calls=[
-                    (
-                        "github_read_file",
-                        {"repo": "huggingface/trl", "path": "examples/scripts/grpo.py"},
-                    ),
-                    ("read", {"path": "notes.md"}),
-                ],
-            ),
-            Step(
-                tool_calls=[
-                    ("bash", {"command": "touch hacked.txt"}),
-                    ("write", {"path": "hacked.txt", "content": "x"}),
-                    ("plan", {"todos": []}),
-                ]
-            ),
-            final,
-        ],
+    research_ctx.services = replace(
+        research_ctx.services,
+        llm_factory=use_scenario(
+            "research-happy",
+            [
+                Step(
+                    text="Reading the official GRPO example and the local notes.",
+                    tool_calls=[
+                        (
+                            "github_read_file",
+                            {"repo": "huggingface/trl", "path": "examples/scripts/grpo.py"},
+                        ),
+                        ("read", {"path": "notes.md"}),
+                    ],
+                ),
+                Step(
+                    tool_calls=[
+                        ("bash", {"command": "touch hacked.txt"}),
+                        ("write", {"path": "hacked.txt", "content": "x"}),
+                        ("plan", {"todos": []}),
+                    ]
+                ),
+                final,
+            ],
+        ),
     )
     result = await research(research_ctx, task="Find a GRPO recipe", context="tiny model")
 
@@ -232,7 +236,9 @@ async def test_iteration_cap_forces_a_final_answer_without_tools(
         offset = sum(1 for m in messages if m["role"] == "assistant") + 1
         return Step(tool_calls=[("read", {"path": "notes.md", "offset": offset})])
 
-    research_ctx.services["llm_factory"] = use_scenario("research-cap", [step] * 10)
+    research_ctx.services = replace(
+        research_ctx.services, llm_factory=use_scenario("research-cap", [step] * 10)
+    )
     result = await research(research_ctx, task="keep reading", max_iterations=3)
     assert result.ok and result.data is not None
     assert result.output.startswith("Forced summary.")
@@ -251,7 +257,9 @@ async def test_repeating_the_same_call_trips_the_loop_guard(
             return Step(text="Stopped looping. Sources:\n- notes.md")
         return Step(tool_calls=[("read", {"path": "notes.md"})])
 
-    research_ctx.services["llm_factory"] = use_scenario("research-loop", [step] * 30)
+    research_ctx.services = replace(
+        research_ctx.services, llm_factory=use_scenario("research-loop", [step] * 30)
+    )
     result = await research(research_ctx, task="loop", max_iterations=30)
     assert result.data is not None and result.data["stopped"] == "repetition guard"
     assert result.data["calls"] < 8
@@ -261,8 +269,11 @@ async def test_repeating_the_same_call_trips_the_loop_guard(
 async def test_cancellation_stops_research_promptly(
     research_ctx: ToolContext, recorder: Any, slow: SlowLookupTool, use_scenario: Any
 ) -> None:
-    research_ctx.services["llm_factory"] = use_scenario(
-        "research-slow", [Step(tool_calls=[("slow_lookup", {"topic": "grpo"})])]
+    research_ctx.services = replace(
+        research_ctx.services,
+        llm_factory=use_scenario(
+            "research-slow", [Step(tool_calls=[("slow_lookup", {"topic": "grpo"})])]
+        ),
     )
     task = asyncio.create_task(research(research_ctx, task="slow"))
     await asyncio.wait_for(slow.started.wait(), 20)
@@ -302,14 +313,14 @@ async def test_token_budget_nudges_then_forces_and_cost_reaches_the_session_spen
     research_ctx: ToolContext,
 ) -> None:
     llm = FakeLLM([600, 900, 1200])
-    research_ctx.services["llm_factory"] = lambda: llm
+    research_ctx.services = replace(research_ctx.services, llm_factory=lambda: llm)
     result = await research(research_ctx, ResearchTool(token_budget=1000), task="budget")
     assert result.ok and result.data is not None
     assert result.data["stopped"] == "token budget (1,000)"
     assert [tools is None for _, tools in llm.requests] == [False, False, False, True]
     third_request = llm.requests[2][0]
     assert any(m.get("content") == WRAP_UP_PROMPT for m in third_request)
-    assert research_ctx.services["spend"].llm_usd == pytest.approx(1.0)
+    assert research_ctx.services.spend.llm_usd == pytest.approx(1.0)
     assert result.data["cost_usd"] == pytest.approx(1.0)
     assert result.summary == "researched: budget · 3 calls · $1.00"
 
@@ -321,7 +332,7 @@ async def test_model_failure_and_missing_services_are_clear(research_ctx: ToolCo
 
     with pytest.raises(ToolError, match="'llm_factory' service is not available"):
         await research(research_ctx, task="x")
-    research_ctx.services["llm_factory"] = Broken
+    research_ctx.services = replace(research_ctx.services, llm_factory=Broken)
     with pytest.raises(
         ToolError, match="research stopped after 0 tool calls: the model call failed"
     ):

@@ -7,6 +7,7 @@ so this also proves research picks up web_search and web_fetch as read-only tool
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -72,15 +73,14 @@ async def test_research_searches_then_reads_and_its_calls_nest(
             timeout_s=5,
         )
     )
-    ctx.services.update(
-        {
-            "router": router,
-            "spend": SpendTracker(),
-            "settings": settings,
-            "llm_factory": lambda: LLMClient(
-                resolve_model("scripted/research-web"), retry=RetryPolicy(max_retries=0)
-            ),
-        }
+    ctx.services = replace(
+        ctx.services,
+        router=router,
+        spend=SpendTracker(),
+        settings=settings,
+        llm_factory=lambda: LLMClient(
+            resolve_model("scripted/research-web"), retry=RetryPolicy(max_retries=0)
+        ),
     )
     tool = ResearchTool()
     try:

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -227,7 +228,7 @@ async def test_a_job_logging_to_trackio_is_linked_and_its_store_found(
     ctx: ToolContext, registry: JobRegistry, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("TRACKIO_DIR", str(tmp_path / "elsewhere"))
-    ctx.services["jobs"] = registry
+    ctx.services = replace(ctx.services, jobs=registry)
     (ctx.cwd / "train.py").write_text(
         "import trackio\n"
         "trackio.init(project='demo-run', name='first')\n"
@@ -265,7 +266,7 @@ async def test_a_job_logging_only_to_trackio_sends_its_curve_and_is_not_stalled(
     registry = JobRegistry(
         events.append, tmp_path / "logs", batch_interval_s=0.05, watch=watch, trackio_poll_s=0.1
     )
-    ctx.services["jobs"] = registry
+    ctx.services = replace(ctx.services, jobs=registry)
     (ctx.cwd / "quiet.py").write_text(
         "import time, trackio\n"
         "trackio.init(project='quiet', name='r1')\n"

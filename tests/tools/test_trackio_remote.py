@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,9 @@ def hub(server: FakeHTTPServer, synced: dict[str, bytes]) -> hub_repos.FakeHubRe
 def tool_ctx(
     ctx: ToolContext, server: FakeHTTPServer, token: str | None = "hf_fake"
 ) -> ToolContext:
-    ctx.services["hub"] = HubClient(server.base_url, token=token, token_from_env=False)
+    ctx.services = replace(
+        ctx.services, hub=HubClient(server.base_url, token=token, token_from_env=False)
+    )
     return ctx
 
 
@@ -282,7 +285,7 @@ async def test_a_private_dataset_the_job_names_says_why_it_is_not_followed(
     registry = JobRegistry(lambda _event: None, tmp_path / "logs", batch_interval_s=0.05)
     registry.hub = HubClient(server.base_url, token=None, token_from_env=False)
     registry.trackio_remote_poll_s = 0.1
-    ctx.services["jobs"] = registry
+    ctx.services = replace(ctx.services, jobs=registry)
     lines = [
         "* Trackio project initialized: gpt-small",
         "* Trackio metrics will be synced to Hugging Face Dataset: org/trackio-data",

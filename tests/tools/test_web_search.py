@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -24,7 +25,9 @@ def web() -> Iterator[FakeWeb]:
 @pytest.fixture
 def web_ctx(ctx: ToolContext, web: FakeWeb) -> ToolContext:
     """The session's settings point ``[web] search_url`` at the fake engine."""
-    ctx.services["settings"] = AppConfig(web=WebConfig(search_url=web.search_url, timeout_s=5))
+    ctx.services = replace(
+        ctx.services, settings=AppConfig(web=WebConfig(search_url=web.search_url, timeout_s=5))
+    )
     return ctx
 
 
@@ -120,13 +123,15 @@ async def test_engine_errors_are_one_line(
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         dead = probe.getsockname()[1]
-    ctx.services["settings"] = AppConfig(
-        web=WebConfig(search_url=f"http://127.0.0.1:{dead}/html/", timeout_s=5)
+    ctx.services = replace(
+        ctx.services,
+        settings=AppConfig(web=WebConfig(search_url=f"http://127.0.0.1:{dead}/html/", timeout_s=5)),
     )
     with pytest.raises(ToolError, match=r"^web_search: could not reach 127\.0\.0\.1: Connect"):
         await call(search, ctx, query="grpo")
-    ctx.services["settings"] = AppConfig(
-        web=WebConfig(search_url=web.url("/status/500"), timeout_s=5)
+    ctx.services = replace(
+        ctx.services,
+        settings=AppConfig(web=WebConfig(search_url=web.url("/status/500"), timeout_s=5)),
     )
     with pytest.raises(ToolError, match=r"^web_search: 127\.0\.0\.1 answered HTTP 500$"):
         await call(search, ctx, query="grpo")

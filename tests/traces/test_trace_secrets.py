@@ -29,9 +29,9 @@ from ml_intern_tui.core.bus import EventBus
 from ml_intern_tui.core.journal import Journal
 from ml_intern_tui.core.transcript import Transcript
 from ml_intern_tui.integrations.hub import HubClient
+from ml_intern_tui.services.traces import TraceOptions, TraceUploader
 from ml_intern_tui.traces.export import write_trace
 from ml_intern_tui.traces.queue import UploadQueue
-from ml_intern_tui.traces.service import TraceOptions, TraceUploader
 
 SID = "20260301-101500-5ec2e7"
 PEM_BODY = "MIIEpAIBAAKCAQEA0Z3VS5JJcds3xfn8ygWyF8PbnGy0AHB7MbsYb"

@@ -89,8 +89,8 @@ async def test_header_effort_and_status_report(app: MLInternApp, runtime: FakeRu
 async def test_a_runtime_heal_shows_as_a_notice_in_the_app(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ml_intern_tui.agent import build_runtime
     from ml_intern_tui.config.schema import AppConfig
+    from ml_intern_tui.runtime.agent import build_runtime
 
     workspace = tmp_path / "work"
     workspace.mkdir()

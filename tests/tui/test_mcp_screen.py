@@ -165,9 +165,9 @@ async def test_dead_servers_never_delay_start_up(
     monkeypatch: pytest.MonkeyPatch,
     wait_until: Callable[..., Awaitable[None]],
 ) -> None:
-    from ml_intern_tui.agent import build_runtime
     from ml_intern_tui.config.loader import load_config
     from ml_intern_tui.integrations import mcp
+    from ml_intern_tui.runtime.agent import build_runtime
 
     monkeypatch.setattr(mcp, "DEFAULT_BACKOFF_S", (0.05, 0.05))
     hang = json.dumps(stdio_args("--sleep-first", "300"))  # a JSON list is a TOML array

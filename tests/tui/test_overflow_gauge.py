@@ -19,8 +19,8 @@ PASTE = "".join(f"row {i}: loss=0.{i:04d} lr=3e-4 step={i * 10}\n" for i in rang
 async def test_gauge_shows_the_window_learned_from_an_overflow(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ml_intern_tui.agent import build_runtime
     from ml_intern_tui.config.schema import AppConfig
+    from ml_intern_tui.runtime.agent import build_runtime
 
     workspace = tmp_path / "work"
     workspace.mkdir()

@@ -267,10 +267,10 @@ async def test_long_sessions_resume_quickly_within_the_block_limit(
 
 async def test_a_real_session_comes_back_after_a_restart(tmp_path: Path) -> None:
     """Run a scripted session with the real runtime, restart, resume it from the browser."""
-    from ml_intern_tui.agent import build_runtime
     from ml_intern_tui.config.schema import AppConfig
     from ml_intern_tui.demo.scripted import register_scenario
     from ml_intern_tui.demo.steps import Scenario, Step
+    from ml_intern_tui.runtime.agent import build_runtime
 
     workspace = tmp_path / "work"
     workspace.mkdir()

@@ -18,8 +18,8 @@ from ml_intern_tui.core import protocol as p
 from ml_intern_tui.core.bus import EventBus
 from ml_intern_tui.core.journal import Journal
 from ml_intern_tui.integrations.hub import HubClient
+from ml_intern_tui.services.traces import TraceOptions, TraceUploader
 from ml_intern_tui.traces.queue import UploadQueue
-from ml_intern_tui.traces.service import TraceOptions, TraceUploader
 from ml_intern_tui.tui import slash  # noqa: F401  (registers the built-ins)
 from ml_intern_tui.tui.app import MLInternApp
 from ml_intern_tui.tui.commands import BUILTINS

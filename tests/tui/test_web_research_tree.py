@@ -30,7 +30,7 @@ def web() -> Iterator[FakeWeb]:
 async def test_web_calls_nest_under_research_in_the_tool_tree(
     tmp_path: Path, web: FakeWeb, wait_until: Callable[..., Awaitable[None]]
 ) -> None:
-    from ml_intern_tui.agent import build_runtime
+    from ml_intern_tui.runtime.agent import build_runtime
 
     prompts: list[str] = []
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ml_intern_tui.core.services import Services
 from ml_intern_tui.core.tool import SessionState, ToolContext, ToolResult, parse_arguments
 from ml_intern_tui.safety.sandbox import Sandbox
 from ml_intern_tui.tools.bash import BashArgs, BashTool
@@ -25,9 +26,7 @@ MakeSandbox = Callable[..., Sandbox]
 
 def make_ctx(project: Path, sandbox: Sandbox | None, session_id: str = "sess-1") -> ToolContext:
     """A tool context in ``project`` whose shell commands run in ``sandbox``."""
-    services: dict[str, Any] = {"spill_dir": project.parent / "spill"}
-    if sandbox is not None:
-        services["sandbox"] = sandbox
+    services = Services(spill_dir=project.parent / "spill", sandbox=sandbox)
     return ToolContext(
         call_id="call-1",
         session_id=session_id,

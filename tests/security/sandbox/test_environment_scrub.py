@@ -18,7 +18,6 @@ from support import wait_until
 from ml_intern_tui.config.schema import AppConfig, McpServerConfig
 from ml_intern_tui.core.protocol import EventBase, McpStatus
 from ml_intern_tui.core.tool import SessionState, ToolContext, ToolRouter, parse_arguments
-from ml_intern_tui.integrations.mcp import McpManager
 from ml_intern_tui.jobs.registry import JobRegistry
 from ml_intern_tui.safety.environment import (
     inherited_environment,
@@ -29,6 +28,7 @@ from ml_intern_tui.safety.environment import (
     withheld_names,
 )
 from ml_intern_tui.safety.sandbox import Sandbox
+from ml_intern_tui.services.mcp import McpManager
 from ml_intern_tui.tools.bash import BashTool
 from ml_intern_tui.tools.mcp_tool import McpTool
 

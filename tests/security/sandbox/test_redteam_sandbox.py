@@ -27,6 +27,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -270,7 +271,7 @@ async def test_a_background_job_that_arms_git_is_disarmed_when_it_ends(
     ctx: ToolContext, tmp_path: Path, marker: Path
 ) -> None:
     registry = JobRegistry(lambda _e: None, tmp_path / "logs", batch_interval_s=0.05)
-    ctx.services["jobs"] = registry
+    ctx.services = replace(ctx.services, jobs=registry)
     try:
         command = f"sleep 0.2; git init -q && git config core.fsmonitor 'touch {marker}'"
         result = await bash(ctx, command=command, background=True)
@@ -337,7 +338,7 @@ async def test_a_background_job_the_sandbox_broke_says_so_in_its_log(
     ctx: ToolContext, tmp_path: Path, outside: Path
 ) -> None:
     registry = JobRegistry(lambda _e: None, tmp_path / "logs", batch_interval_s=0.05)
-    ctx.services["jobs"] = registry
+    ctx.services = replace(ctx.services, jobs=registry)
     try:
         result = await bash(ctx, command=f"echo start; touch {outside}/out.txt", background=True)
         assert result.data is not None
@@ -358,7 +359,7 @@ async def test_the_users_own_git_edits_during_a_job_are_left_alone(
     from the user (here: setting a pager in their terminal while a job runs)."""
     project = init_repo(ctx.cwd)
     registry = JobRegistry(lambda _e: None, tmp_path / "logs", batch_interval_s=0.05)
-    ctx.services["jobs"] = registry
+    ctx.services = replace(ctx.services, jobs=registry)
     try:
         result = await bash(
             ctx, command="while [ ! -e go ]; do sleep 0.05; done; echo finished", background=True

@@ -63,7 +63,7 @@ async def test_private_tmp_persists_within_the_session_only(ctx: ToolContext) ->
     second = await bash(ctx, command=f"cat {note}")
     assert second.output.startswith("kept")
     assert not os.path.exists(note)  # noqa: ASYNC240 - the host never saw it
-    other = make_ctx(ctx.cwd, ctx.services["sandbox"], session_id="another-session")
+    other = make_ctx(ctx.cwd, ctx.services.sandbox, session_id="another-session")
     assert "No such file" in (await bash(other, command=f"cat {note}")).output
 
 

@@ -11,6 +11,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def _seconds() -> str:
 async def jobs(ctx: ToolContext, tmp_path: Path) -> AsyncIterator[JobRegistry]:
     events: list[EventBase] = []
     registry = JobRegistry(events.append, tmp_path / "logs", batch_interval_s=0.05, kill_grace_s=1)
-    ctx.services["jobs"] = registry
+    ctx.services = replace(ctx.services, jobs=registry)
     yield registry
     await registry.shutdown()
 

@@ -506,10 +506,10 @@ def _data_dir() -> Path:
 
 
 def trace_uploader(settings: Any, loop: Any, bus: EventBus) -> TraceUploader:
-    """The uploader for the app (``agent.background_services``): shares the loop's Hub client
+    """The uploader for the app (``runtime.agent.background_services``): shares the loop's Hub client
     and finds the live session's journal through the loop."""
     options = TraceOptions.from_settings(settings)
-    hub = getattr(loop, "services", {}).get("hub")
+    hub = loop.services.hub
     if hub is None:
         from ml_intern_tui.integrations.hub import HubClient
 

@@ -1,6 +1,6 @@
 """``AppBackend``: the loop's ``Backend`` (models, tokens, prompt, journal) built from settings.
 
-Part of the composition root (``agent.py`` creates it); heavy libraries stay lazy.
+Part of the composition root (``runtime/agent.py`` creates it); heavy libraries stay lazy.
 """
 
 from __future__ import annotations

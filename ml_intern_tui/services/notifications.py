@@ -1,6 +1,6 @@
 """Notifications: Slack messages when the agent needs you, fails, finishes, or a job ends or stalls.
 
-The :class:`Notifier` is a background service (see ``agent.BackgroundService``). A bus
+The :class:`Notifier` is a background service (see ``core.services.BackgroundService``). A bus
 listener turns events into messages for each destination that wants them and puts them
 on that destination's queue; one worker per destination posts them in order. Nothing
 here can block or break the agent: the listener only enqueues, a full queue drops, and
@@ -10,8 +10,7 @@ last ``turn_complete`` of a headless run still goes out. Local jobs that the qui
 stops are not reported as cancelled: the notifier watches the ops (``handle_op``) for
 ``shutdown``, and for the ``job_cancel`` of a job a person stopped on purpose.
 
-Destinations come from ``[notifications]`` and from the environment shortcut the
-original ml-intern used (``SLACK_BOT_TOKEN`` + ``SLACK_CHANNEL_ID``/``SLACK_CHANNEL``).
+Destinations come from ``notify_destinations``, the wording from ``notify_messages``.
 Every text is scrubbed by :func:`~ml_intern_tui.core.redact.redact_text` first.
 """
 
@@ -25,13 +24,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from ml_intern_tui.config.schema import (
-    NOTIFICATION_EVENTS,
     NotificationsConfig,
-    SlackDestinationConfig,
 )
+from ml_intern_tui.core.notify_ops import SlackTest
 from ml_intern_tui.core.protocol import (
     ApprovalRequired,
     Error,
@@ -44,14 +40,18 @@ from ml_intern_tui.core.protocol import (
     TurnComplete,
 )
 from ml_intern_tui.core.redact import redact_text
-from ml_intern_tui.integrations.slack import (
-    Level,
-    SlackClient,
-    SlackError,
-    SlackMessage,
-    SlackTarget,
-)
+from ml_intern_tui.integrations.slack import Level, SlackMessage
+from ml_intern_tui.integrations.slack_client import SlackClient, SlackError
 from ml_intern_tui.jobs.registry import FINAL_STATUSES
+from ml_intern_tui.services.notify_destinations import Destination, resolve_destinations
+from ml_intern_tui.services.notify_messages import (
+    approval_message,
+    error_message,
+    job_alert_message,
+    job_message,
+    turn_message,
+)
+from ml_intern_tui.services.slack_test import run_slack_test
 
 if TYPE_CHECKING:
     from ml_intern_tui.core.bus import EventBus
@@ -64,185 +64,6 @@ MAX_QUEUED = 100
 """Messages one destination may hold; more are dropped (with one notice)."""
 TOOL_WAIT_S = 10.0
 """How long the ``notify`` tool waits for a delivery before reporting it as queued."""
-ERROR_CHARS = 500
-ENV_DESTINATION = "slack"
-_FALSE_WORDS = frozenset({"0", "false", "no", "off"})
-
-
-@dataclass(frozen=True)
-class Destination:
-    """One place messages go, resolved from the settings."""
-
-    name: str
-    target: SlackTarget
-    events: frozenset[str]
-    allow_agent: bool
-
-
-def _target(config: SlackDestinationConfig) -> SlackTarget:
-    return SlackTarget(
-        webhook_url=config.webhook_url.get_secret_value() if config.webhook_url else None,
-        token=config.token.get_secret_value() if config.token else None,
-        channel=config.channel,
-        api_base=config.api_base,
-        username=config.username,
-        icon_emoji=config.icon_emoji,
-    )
-
-
-def env_destination(env: Mapping[str, str]) -> tuple[str, SlackDestinationConfig] | None:
-    """The destination the ``SLACK_BOT_TOKEN`` shortcut describes, or ``None``.
-
-    Raises ``ValueError`` (one line, no secret) when the variables do not make one.
-    """
-    token = env.get("SLACK_BOT_TOKEN", "").strip()
-    channel = (env.get("SLACK_CHANNEL_ID") or env.get("SLACK_CHANNEL") or "").strip()
-    if not token or not channel:
-        return None
-    if env.get("ML_INTERN_SLACK_NOTIFICATIONS", "").strip().lower() in _FALSE_WORDS:
-        return None
-
-    def flag(name: str) -> bool:
-        return env.get(name, "true").strip().lower() not in _FALSE_WORDS
-
-    events: list[str] = list(NOTIFICATION_EVENTS)
-    if listed := env.get("ML_INTERN_SLACK_AUTO_EVENTS", "").strip():
-        events = [e.strip() for e in listed.split(",") if e.strip()]
-    if not flag("ML_INTERN_SLACK_ALLOW_AUTO_EVENTS"):
-        events = []
-    data: dict[str, Any] = {
-        "type": "slack",
-        "token": token,
-        "channel": channel,
-        "events": events,
-        "allow_agent": flag("ML_INTERN_SLACK_ALLOW_AGENT_TOOL"),
-    }
-    if api_base := env.get("ML_INTERN_SLACK_API_BASE", "").strip():
-        data["api_base"] = api_base
-    try:
-        config = SlackDestinationConfig.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            "".join(f"{p}: " for p in err["loc"][:1])
-            + str(err["msg"]).removeprefix("Value error, ")
-            for err in exc.errors()
-        )
-        raise ValueError(f"SLACK_BOT_TOKEN shortcut ignored: {problems}") from None
-    name = env.get("ML_INTERN_SLACK_DESTINATION", "").strip() or ENV_DESTINATION
-    return name, config
-
-
-def resolve_destinations(
-    config: NotificationsConfig, env: Mapping[str, str]
-) -> tuple[list[Destination], list[str]]:
-    """The active destinations and the problems worth a notice at start.
-
-    The environment shortcut adds its destination, even with ``enabled = false`` (which
-    then keeps only the configured destinations off), unless the config has one of that
-    name: the config wins.
-    """
-    problems: list[str] = []
-    configured = dict(config.destinations) if config.enabled else {}
-    try:
-        shortcut = env_destination(env)
-    except ValueError as exc:
-        problems.append(str(exc))
-        shortcut = None
-    if shortcut is not None and shortcut[0] not in config.destinations:
-        configured[shortcut[0]] = shortcut[1]
-    if not configured and config.enabled:
-        problems.append(
-            "notifications are enabled but no destination is configured: add a "
-            "[notifications.destinations.NAME] table"
-        )
-    destinations = [
-        Destination(name, _target(dest), frozenset(dest.events), dest.allow_agent)
-        for name, dest in configured.items()
-        if dest.enabled
-    ]
-    return destinations, problems
-
-
-# ----------------------------------------------------------------------------- messages
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(int(seconds), 0)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
-
-
-def _preview(text: str, limit: int) -> str:
-    text = text.strip()
-    if len(text) <= limit:
-        return text
-    cut = text.rfind("\n\n", 0, limit)
-    if cut < limit // 2:
-        cut = text.rfind(" ", 0, limit)
-    cut = cut if cut > limit // 2 else limit
-    return text[:cut].rstrip() + f"\n\n_… ({len(text) - cut:,} more characters in the app)_"
-
-
-def approval_message(event: ApprovalRequired) -> SlackMessage:
-    count = len(event.items)
-    lines = [f"The agent is waiting for your approval of {count} tool call(s):"]
-    for item in event.items:
-        line = f"- **{item.tool}** — {item.title}"
-        if item.cost_estimate_usd is not None:
-            line += f" (estimated cost ${item.cost_estimate_usd:.2f})"
-        if item.blocked_reason:
-            line += f" — {item.blocked_reason}"
-        lines.append(line)
-    return SlackMessage("Approval required", "\n".join(lines), "warning")
-
-
-def error_message(event: Error) -> SlackMessage:
-    first = (event.message.strip().splitlines() or [""])[0]
-    if len(first) > ERROR_CHARS:
-        first = first[: ERROR_CHARS - 1] + "…"
-    return SlackMessage("Agent error", f"`{event.kind}`: {first}", "error")
-
-
-_STOPPED = {"iteration_cap": "iteration cap reached", "budget": "budget spent"}
-
-
-def turn_message(event: TurnComplete, preview_chars: int) -> SlackMessage | None:
-    """``None`` for turns that end in an approval or an error (those have their own)."""
-    if event.reason in ("approval_pending", "error"):
-        return None
-    body = _preview(event.final_text, preview_chars) or "_(no final message)_"
-    body += f"\n\n_{event.iterations} model call(s)_"
-    if event.reason in _STOPPED:
-        return SlackMessage(f"Turn stopped: {_STOPPED[event.reason]}", body, "warning")
-    return SlackMessage("Turn complete", body, "success")
-
-
-_JOB_LEVELS: dict[str, Level] = {"completed": "success", "failed": "error"}
-
-
-def job_message(event: JobUpdated) -> SlackMessage:
-    kind = "HF job" if event.kind == "hf" else "Local job"
-    title = f"{kind} {event.status}" + (f": {event.title}" if event.title else "")
-    lines = [f"- id: `{event.job_id}`" + (f" on `{event.flavor}`" if event.flavor else "")]
-    if event.started_at is not None and event.ended_at is not None:
-        lines.append(f"- duration: {_duration(event.ended_at - event.started_at)}")
-    if event.cost_usd:
-        lines.append(f"- cost: ${event.cost_usd:.2f}")
-    if event.url:
-        lines.append(f"- [open the job]({event.url})")
-    return SlackMessage(title, "\n".join(lines), _JOB_LEVELS.get(event.status, "warning"))
-
-
-def job_alert_message(event: Notice) -> SlackMessage:
-    """A job that stalled or is diverging (endings go as ``job_finished``)."""
-    title = "Job stalled" if event.alert == "stalled" else "Job diverging"
-    return SlackMessage(title, event.text, "warning")
-
-
-# ----------------------------------------------------------------------------- service
 
 
 @dataclass
@@ -297,6 +118,7 @@ class Notifier:
         self._cancelled_on_purpose: set[str] = set()
         self._quitting = False
         self._closed = False
+        self._tests: set[asyncio.Task[None]] = set()
         # Listening from the start: events published before ``run`` is scheduled (the
         # session's first ones) wait in the queues for the workers.
         self._listening = self.active
@@ -343,6 +165,8 @@ class Notifier:
     async def aclose(self) -> None:
         """Stop listening, give queued messages a bounded time, then close the client."""
         self._closed = True
+        for test in list(self._tests):
+            test.cancel()
         if self._listening:
             self._bus.remove_listener(self._on_event)
             self._listening = False
@@ -379,6 +203,11 @@ class Notifier:
         purpose, still worth a message, and so is one the agent cancelled before the
         quit (a cancel racing the quit itself counts as the quit's).
         """
+        if isinstance(op, SlackTest):  # ``/slack test``: answered by notices
+            task = asyncio.create_task(run_slack_test(self, op), name="slack-test")
+            self._tests.add(task)
+            task.add_done_callback(self._tests.discard)
+            return True
         if isinstance(op, Shutdown):
             self._quitting = True
         elif isinstance(op, JobCancel):
@@ -543,6 +372,10 @@ class Notifier:
                 f"Slack notification to '{name}' failed: {error}. Further failures there "
                 "are not shown until one gets through.",
             )
+
+    def say(self, level: Any, text: str) -> None:
+        """Publish one notice (redacted); never raises."""
+        self._notice(level, text)
 
     def _notice(self, level: Any, text: str) -> None:
         with contextlib.suppress(Exception):

@@ -13,35 +13,22 @@ import contextlib
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
 from ml_intern_tui import envdefaults
 from ml_intern_tui.core.bus import EventBus
+from ml_intern_tui.core.services import BackgroundService
 
 if TYPE_CHECKING:
-    from ml_intern_tui.agent_backend import AppBackend
     from ml_intern_tui.config.loader import LoadedConfig
     from ml_intern_tui.config.schema import AppConfig
     from ml_intern_tui.core.loop import AgentLoop
+    from ml_intern_tui.runtime.backend import AppBackend
     from ml_intern_tui.safety.trust_store import ProjectTrust
 
 TrustAnswer = Literal["once", "always", "ignore"]
 
 DEMO_MODEL = "scripted/demo"
-
-
-class BackgroundService(Protocol):
-    """Something that runs next to the loop for the whole app run (MCP, notifications...).
-
-    ``run`` starts after the wiring, as its own task, and must never raise or block the
-    loop; it is cancelled at shutdown, then ``aclose`` is awaited.
-    """
-
-    name: str
-
-    async def run(self) -> None: ...
-
-    async def aclose(self) -> None: ...
 
 
 class AgentRuntime:
@@ -204,7 +191,7 @@ def prepare_demo_workspace() -> Path:
     workspace = Path(tempfile.mkdtemp(prefix="ml-intern-demo-"))
     data = workspace / "data"
     data.mkdir()
-    bundled = Path(__file__).parent / "demo" / "data" / "reviews.csv"
+    bundled = Path(__file__).parents[1] / "demo" / "data" / "reviews.csv"
     shutil.copy(bundled, data / "reviews.csv")
     return workspace
 
@@ -231,25 +218,26 @@ def assemble(
     settings: AppConfig, cwd: Path, bus: EventBus, loaded: LoadedConfig | None = None
 ) -> tuple[AgentLoop, AppBackend]:
     """Wire tools, jobs, services, policy and the loop."""
-    from ml_intern_tui.agent_backend import AppBackend
     from ml_intern_tui.approval_rules import RuleKeeper, gather
     from ml_intern_tui.core.approval import ApprovalPolicy
     from ml_intern_tui.core.cost import SpendTracker
     from ml_intern_tui.core.effort import EffortStore
     from ml_intern_tui.core.effort_control import EffortControl
     from ml_intern_tui.core.loop import AgentLoop
-    from ml_intern_tui.core.notes import NOTES_SERVICE, SystemNotes
+    from ml_intern_tui.core.notes import SystemNotes
     from ml_intern_tui.core.protocol import Notice
+    from ml_intern_tui.core.services import Services
     from ml_intern_tui.core.session import LoopSettings
     from ml_intern_tui.core.tool import ToolRouter
     from ml_intern_tui.integrations.hub import HubClient
     from ml_intern_tui.integrations.hub_cards import HubCardSource
     from ml_intern_tui.jobs.alerts import JobWatch
     from ml_intern_tui.jobs.registry import JobRegistry
-    from ml_intern_tui.notifications import Notifier
     from ml_intern_tui.paths import cache_dir
+    from ml_intern_tui.runtime.backend import AppBackend
     from ml_intern_tui.safety.sandbox import Sandbox
     from ml_intern_tui.safety.secret_values import register_process_secrets
+    from ml_intern_tui.services.notifications import Notifier
     from ml_intern_tui.spaces.wiring import sandbox_manager, space_sandbox_tools
     from ml_intern_tui.tools import ToolSettings, builtin_tools, ecosystem_tools, notify_tools
 
@@ -313,19 +301,19 @@ def assemble(
     jobs.hub = hub  # follows runs a trackio Space syncs to its dataset
     catalog = _router_catalog(settings)
     backend = AppBackend(settings, cwd=cwd, hub=hub, catalog=catalog)
-    services: dict[str, Any] = {
-        "jobs": jobs,
-        NOTES_SERVICE: notes,
-        "settings": settings,
-        "spend": spend,
-        "hub": hub,
-        "hub_cards": HubCardSource(hub),  # @hf:org/name cards (core/mentions.py)
-        "router": router,
-        "notifier": notifier,
-        "llm_factory": lambda: _session_llm(backend, loop),
-        "sandbox": Sandbox.from_config(settings.sandbox),  # probed by its announcer
+    services = Services(
+        jobs=jobs,
+        notes=notes,
+        settings=settings,
+        spend=spend,
+        hub=hub,
+        hub_cards=HubCardSource(hub),  # @hf:org/name cards (core/mentions.py)
+        router=router,
+        notifier=notifier,
+        llm_factory=lambda: _session_llm(backend, loop),
+        sandbox=Sandbox.from_config(settings.sandbox),  # probed by its announcer
         # The remote sandbox Space (sandbox_create, target="sandbox"), deleted at exit.
-        "space_sandbox": sandbox_manager(
+        space_sandbox=sandbox_manager(
             settings,
             jobs=jobs,
             hub=hub,
@@ -334,10 +322,10 @@ def assemble(
             budget_usd=lambda: policy.budget_usd,
         ),
         # Which reasoning effort each model takes: probed, cached a week, healed.
-        "effort": EffortControl(
+        effort=EffortControl(
             settings.reasoning_effort, store=EffortStore(cache_dir() / "effort.json")
         ),
-    }
+    )
     loop_settings = LoopSettings(
         model=settings.model,
         mode=settings.mode,
@@ -373,7 +361,7 @@ def _session_llm(backend: AppBackend, loop: AgentLoop) -> Any:
 
     llm = backend.make_llm(loop.settings.model)
     llm.session_key = loop.session.session_id if loop.session is not None else None
-    effort = loop.services.get("effort")
+    effort = loop.services.effort
     if effort is not None:
         llm.reasoning_effort = effort.level_for(llm.route, RESEARCH_CAP)
     else:
@@ -394,15 +382,15 @@ def background_services(
 ) -> list[BackgroundService]:
     """The services that run beside the loop; each feature adds its own line here."""
     services: list[BackgroundService] = []
-    from ml_intern_tui.traces.service import trace_uploader
+    from ml_intern_tui.services.traces import trace_uploader
 
     services.append(trace_uploader(settings, loop, bus))  # session traces to the Hub
-    services.extend(n for n in [loop.services.get("notifier")] if n)  # Slack (from assemble)
+    services.extend(n for n in [loop.services.notifier] if n)  # Slack (from assemble)
     services.extend(_mcp_services(settings, loop))  # MCP servers, connected in the background
     services.extend(_sandbox_services(loop))  # probes bubblewrap, says once if it is missing
     services.extend(_job_price_services(loop))  # live HF Jobs hardware prices
     services.extend(_effort_services(loop, bus))  # /effort, and a check of each model
-    services.extend(n for n in [loop.services.get("space_sandbox")] if n)  # deleted at exit
+    services.extend(n for n in [loop.services.space_sandbox] if n)  # deleted at exit
     services.append(_custom_commands(loop))  # .ml-intern/commands/*.md become /name
     services.append(_session_browser(settings, loop))  # /sessions: list, fork, delete, export
     services.append(_credentials(settings, loop))  # the start-up banner's lines, /login
@@ -431,12 +419,12 @@ def _custom_commands(loop: AgentLoop) -> BackgroundService:
 def _credentials(settings: AppConfig, loop: AgentLoop) -> BackgroundService:
     from ml_intern_tui.services.credentials import CredentialService
 
-    hub, model = loop.services.get("hub"), lambda: loop.settings.model
+    hub, model = loop.services.hub, lambda: loop.settings.model
     return CredentialService(settings, loop.publish, hub=hub, model=model)
 
 
 def _effort_services(loop: AgentLoop, bus: EventBus) -> list[BackgroundService]:
-    control = loop.services.get("effort")
+    control = loop.services.effort
     if control is None:
         return []
     from ml_intern_tui.effort_service import EffortService
@@ -445,17 +433,18 @@ def _effort_services(loop: AgentLoop, bus: EventBus) -> list[BackgroundService]:
 
 
 def _sandbox_services(loop: AgentLoop) -> list[BackgroundService]:
-    sandbox = loop.services.get("sandbox")
-    if sandbox is None:
+    from ml_intern_tui.safety.sandbox import Sandbox, SandboxAnnouncer
+
+    sandbox = loop.services.sandbox
+    if not isinstance(sandbox, Sandbox):
         return []
-    from ml_intern_tui.safety.sandbox import SandboxAnnouncer
 
     return [SandboxAnnouncer(sandbox, loop.publish)]
 
 
 def _job_price_services(loop: AgentLoop) -> list[BackgroundService]:
     """Live job prices from the Hub (it checks for a token itself, off the event loop)."""
-    hub = loop.services.get("hub")
+    hub = loop.services.hub
     if hub is None:
         return []
     from ml_intern_tui.integrations.job_prices import JobPriceLoader
@@ -468,11 +457,11 @@ def _mcp_services(settings: AppConfig, loop: AgentLoop) -> list[BackgroundServic
     """The MCP manager, when servers are configured (its tools join ``loop.router``)."""
     if not settings.mcp.servers:
         return []
-    from ml_intern_tui.integrations.mcp import McpManager
     from ml_intern_tui.paths import run_data_dir
+    from ml_intern_tui.services.mcp import McpManager
     from ml_intern_tui.tools.mcp_tool import McpTool
 
-    hub = loop.services.get("hub")
+    hub = loop.services.hub
     base = run_data_dir(settings)
     return [
         McpManager(
