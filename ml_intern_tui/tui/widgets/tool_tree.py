@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from rich.style import Style
 from rich.text import Text
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.message import Message
+from textual.reactive import Reactive
 from textual.strip import Strip
 from textual.theme import Theme
 from textual.widgets import Tree
@@ -123,6 +124,8 @@ class ToolTree(Tree[NodeData]):
         self._widths: dict[int, tuple[object, bool, bool, int]] = {}
         """Node id -> (label, can expand, expanded, width): see ``get_label_width``."""
         self._line_style: Style | None = None
+        self._redraw_only = False
+        """Set while the tree redraws its lines: see ``refresh``."""
         super().__init__("tools", id=id)
         self.show_root = False
         self.guide_depth = 2
@@ -214,6 +217,40 @@ class ToolTree(Tree[NodeData]):
         width = super().get_label_width(node)
         self._widths[node.id] = (label, can_expand, expanded, width)
         return width
+
+    # A new call changes what the pane shows and how far it scrolls; when the pane's size
+    # is fixed by its CSS (as in the side bar) that never changes the screen's layout, and
+    # a layout arranges every widget on the screen (the chat with all its blocks): so
+    # neither the tree's growth nor its redraw asks for one there.
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def _fixed_height(self) -> bool:
+        height = self.styles.height
+        return height is not None and not height.is_auto
+
+    def watch_virtual_size(self, size: Size) -> None:
+        if self._fixed_height() and self.is_mounted and self.region:  # shown, laid out
+            self._scroll_update(size)  # the scrollbar, as a layout would have set it
+        else:
+            self.refresh(layout=True)
+
+    def _invalidate(self) -> None:
+        self._redraw_only = self._fixed_height()
+        try:
+            super()._invalidate()
+        finally:
+            self._redraw_only = False
+
+    def refresh(
+        self,
+        *regions: Region,
+        repaint: bool = True,
+        layout: bool = False,
+        recompose: bool = False,
+    ) -> Self:
+        """Textual's ``refresh``; a redraw of the tree's lines skips the layout (above)."""
+        layout = layout and not self._redraw_only
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # The widget's style, which Tree works out again for every line, once per draw.

@@ -28,4 +28,14 @@ class ToolMention(Static):
 
     def _render_tools(self) -> None:
         names = " · ".join(self.tools)
-        self.update(Content.assemble(("⚙ ", "$accent"), names))
+        content = Content.assemble(("⚙ ", "$accent"), names)
+        width = self.content_size.width if self.is_mounted else 0
+        if not width:
+            self.update(content)
+            return
+        # A layout lays out the whole screen (the chat with every block): one more tool
+        # name only needs one when it wraps onto a new line.
+        height = self.content_size.height
+        self.update(content, layout=False)
+        if self.get_content_height(self.content_size, self.app.size, width) != height:
+            self.refresh(layout=True)
