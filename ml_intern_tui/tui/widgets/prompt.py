@@ -18,7 +18,9 @@ class PromptInput(TextArea):
     """Keys: Enter sends, Ctrl+J / Shift+Enter / Alt+Enter add a line, Up/Down recall."""
 
     BINDINGS = [
-        Binding("enter", "submit", "Send", priority=True, id="prompt.send"),
+        # Send and New line stay out of the footer (the placeholder names both), so the
+        # footer's hints fit in 80 columns.
+        Binding("enter", "submit", "Send", priority=True, id="prompt.send", show=False),
         Binding(
             "ctrl+j,shift+enter,alt+enter",
             "newline",
@@ -26,6 +28,7 @@ class PromptInput(TextArea):
             priority=True,
             id="prompt.newline",
             key_display="^J",
+            show=False,
         ),
         Binding("tab", "complete", "Complete", show=False, id="prompt.complete"),
         Binding("ctrl+r", "search_history", "History", show=False, id="prompt.history_search"),
