@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ml_intern_tui import envdefaults
-from ml_intern_tui.core import known_secrets, openai_body, thinking
+from ml_intern_tui.core import known_secrets, openai_body, retry, thinking
 from ml_intern_tui.core.llm_errors import (
     ContextOverflowError,
     LLMError,
@@ -147,11 +147,17 @@ class RetryPolicy:
     rate_limit_delay_s: float = 10.0
 
     def delay_s(self, attempt: int, error: LLMError) -> float:
-        """Seconds to wait before retry number ``attempt + 1`` (attempt counts from 0)."""
-        if error.retry_after_s is not None:
-            return max(0.0, min(error.retry_after_s, self.max_delay_s))
+        """Seconds to wait before retry number ``attempt + 1`` (attempt counts from 0).
+
+        The backoff and the ``Retry-After`` cap are the shared policy's (``core/retry.py``);
+        the jitter here only shortens a wait, so a model call never waits past the cap."""
         base = self.rate_limit_delay_s if error.kind == "rate_limit" else self.base_delay_s
-        delay = min(base * (2**attempt), self.max_delay_s)
+        shared = retry.RetryPolicy(
+            base_delay_s=base, max_delay_s=self.max_delay_s, max_retry_after_s=self.max_delay_s
+        )
+        delay = shared.delay(attempt + 1, error.retry_after_s)
+        if error.retry_after_s is not None:
+            return delay
         return float(delay * random.uniform(0.75, 1.0))
 
 
