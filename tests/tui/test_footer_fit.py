@@ -1,7 +1,8 @@
 """The footer's key hints fit an 80-column terminal: every hint is drawn whole.
 
-Enter (send) and Ctrl+J (new line) are named by the prompt's placeholder, so the footer
-keeps its room for the keys nothing else names (F1 help, Ctrl+P palette last of all).
+Enter (send) and Ctrl+J (new line) are named by the prompt's placeholder and the approval
+keys by the drawer's own last line, so the footer keeps its room for the keys nothing else
+names (F1 help and Ctrl+P palette last of all).
 """
 
 from __future__ import annotations
@@ -9,10 +10,21 @@ from __future__ import annotations
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
+from ml_intern_tui.core import protocol as p
 from ml_intern_tui.tui.app import MLInternApp
+from ml_intern_tui.tui.widgets.approval import CHOOSE_KEYS
 from ml_intern_tui.tui.widgets.prompt import IDLE_PLACEHOLDER
+from tui import scenes
 from tui.conftest import fixed_clock, wait_for
 from tui.fake_runtime import FakeRuntime, make_config
+
+
+def footer_hints(app: MLInternApp) -> tuple[list[str], list[str]]:
+    """Every hint in the footer, and those not drawn whole."""
+    footer = app.screen.query_one(Footer)
+    keys = list(footer.query(FooterKey))
+    cut = [k.description for k in keys if k.region.width == 0 or k.region.right > 80]
+    return [key.description for key in keys], cut
 
 
 async def test_every_footer_hint_is_whole_at_80_columns() -> None:
@@ -20,13 +32,25 @@ async def test_every_footer_hint_is_whole_at_80_columns() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.header.session_id == "s-test")
         await pilot.pause()
-        footer = app.screen.query_one(Footer)
-        keys = list(footer.query(FooterKey))
-        descriptions = [key.description for key in keys]
-        assert "Help" in descriptions and "Palette" in descriptions
-        right_edge = footer.region.right
-        cut = [k.description for k in keys if k.region.width == 0 or k.region.right > right_edge]
+        hints, cut = footer_hints(app)
+        assert "Help" in hints and "Palette" in hints
         assert cut == [], f"hints cut off at 80 columns: {cut}"
         # what left the footer is still said on screen, by the prompt
         assert "Enter sends" in IDLE_PLACEHOLDER and "Ctrl+J new line" in IDLE_PLACEHOLDER
-        assert "Send" not in descriptions and "New line" not in descriptions
+        assert "Send" not in hints and "New line" not in hints
+
+
+async def test_while_an_approval_waits_the_footer_still_fits() -> None:
+    runtime = FakeRuntime(make_config())
+    app = MLInternApp(runtime, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.header.session_id == "s-test")
+        runtime.publish(p.TurnStarted(text="Train it", ts=scenes.at(0)))
+        scenes.approval(runtime, two=True)
+        await wait_for(pilot, lambda: app.drawer.is_open and app.focused is app.drawer)
+        await pilot.pause()
+        hints, cut = footer_hints(app)
+        assert cut == [], f"hints cut off at 80 columns: {cut}"
+        assert "Help" in hints and "Approve" not in hints
+        # the drawer names its keys itself
+        assert all(f"[b]{key}[/]" in CHOOSE_KEYS for key in "ynafr")

@@ -49,12 +49,14 @@ class ApprovalDrawer(Vertical, can_focus=True):
         {"approval_required", "tool_result", "interrupted", "turn_complete", "ready"}
     )
 
+    # The drawer's own last line names these keys (``CHOOSE_KEYS``): kept out of the footer
+    # so its hints still fit in 80 columns while an approval waits.
     BINDINGS = [
-        Binding("y", "approve", "Approve", id="approval.approve"),
-        Binding("n", "reject", "Reject", id="approval.reject"),
-        Binding("a", "approve_all", "Approve all", id="approval.approve_all"),
-        Binding("f", "feedback", "Reject + feedback", id="approval.feedback"),
-        Binding("r", "remember", "Remember…", id="approval.remember"),
+        Binding("y", "approve", "Approve", id="approval.approve", show=False),
+        Binding("n", "reject", "Reject", id="approval.reject", show=False),
+        Binding("a", "approve_all", "Approve all", id="approval.approve_all", show=False),
+        Binding("f", "feedback", "Reject + feedback", id="approval.feedback", show=False),
+        Binding("r", "remember", "Remember…", id="approval.remember", show=False),
         Binding("enter", "confirm", "Confirm", show=False, id="approval.confirm"),
         Binding("escape", "back", "Back", show=False, id="approval.back"),
         Binding("up,k", "scroll(-1)", show=False),
