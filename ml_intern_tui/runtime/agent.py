@@ -181,6 +181,14 @@ class AgentRuntime:
             route = None
         await asyncio.to_thread(warm_provider, route)
 
+    async def warm_ui(self) -> None:
+        """Summarise the saved sessions once in a thread (the app calls it after
+        ``warm_up``), so the sessions browser's first open is as quick as a later one."""
+        from ml_intern_tui.paths import configured_sessions_dir
+        from ml_intern_tui.services.session_browser import warm_listing
+
+        await asyncio.to_thread(warm_listing, configured_sessions_dir(self.settings))
+
     @property
     def stopped(self) -> asyncio.Event:
         return self.loop.stopped

@@ -66,6 +66,15 @@ def listing(directory: Path, current: str) -> list[SessionInfo]:
     return sessions
 
 
+def warm_listing(directory: Path) -> int:
+    """Summarise every saved session once (in a thread, after the app's start-up), so the
+    browser's first open reads only the journals written since; how many were listed."""
+    try:
+        return len(saved_sessions.list_sessions(directory))
+    except OSError:  # the browser says what is wrong when it is opened
+        return 0
+
+
 def export_session(info: SessionInfo, places: list[str]) -> Path:
     """Write a session's Markdown transcript into the first directory that takes it."""
     from ml_intern_tui.core.transcript import export_saved

@@ -33,7 +33,7 @@ from ml_intern_tui.tui.gc_governor import FREEZE_EVERY_S, GcGovernor
 from ml_intern_tui.tui.help_text import help_markdown
 from ml_intern_tui.tui.messages import AgentEvent, AgentHistory
 from ml_intern_tui.tui.palette import AgentCommands
-from ml_intern_tui.tui.preload import preload_markdown
+from ml_intern_tui.tui.preload import preload_markdown, warm_runtime
 from ml_intern_tui.tui.runtime import Runtime
 from ml_intern_tui.tui.screens.mcp import McpBoard
 from ml_intern_tui.tui.screens.permissions import PermissionsScreen
@@ -265,7 +265,7 @@ class MLInternApp(App[int]):
             self.notify(terminal_safe(error), severity="warning", timeout=8, markup=False)
         if self.serve:
             self.run_worker(
-                self.runtime.warm_up(), name="warm-up", group="warm-up", exit_on_error=False
+                warm_runtime(self.runtime), name="warm-up", group="warm-up", exit_on_error=False
             )
 
     async def _serve(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 def preload_markdown() -> None:
     """Load what answers are drawn with, before the first answer."""
@@ -15,3 +17,12 @@ def preload_markdown() -> None:
     for name in ("python", "bash", "json", "yaml", "text"):
         get_lexer_by_name(name)
     markdown_render.warm_up()
+
+
+async def warm_runtime(runtime: Any) -> None:
+    """The runtime's warm-up (the model's call path first: the first token waits on it),
+    then, when the runtime has one, the warm-up of what only the app uses."""
+    await runtime.warm_up()
+    warm_ui = getattr(runtime, "warm_ui", None)
+    if warm_ui is not None:
+        await warm_ui()

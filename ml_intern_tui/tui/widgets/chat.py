@@ -7,6 +7,7 @@ mounted once it is read, only the last ``max_blocks`` of them, the newest first.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from textual import on
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 WELCOME = "Ask the agent for something.  / lists commands · F1 help · Ctrl+P palette"
 FIRST_MOUNT = 40
 """Blocks of a resumed chat mounted at once (more than a screen shows): the rest follow."""
+FOLD_SLICE = 250
+"""History events folded between two yields to the loop (a long history is not one stall)."""
 
 
 class NewOutputHint(Static):
@@ -356,8 +359,11 @@ class ChatView(Vertical):
         history = message.history
         self._folding = []
         try:
-            for event in message.events(self.HISTORY_TYPES, start=history.chat_from):
+            events = message.events(self.HISTORY_TYPES, start=history.chat_from)
+            for count, event in enumerate(events, 1):
                 await getattr(self, f"_on_{getattr(event, 'type', '')}")(event)
+                if count % FOLD_SLICE == 0:  # the screen draws meanwhile; this chat's
+                    await asyncio.sleep(0)  # own messages wait: the fold stays in order
             await self._end_blocks()
             blocks = self._folding[-self.max_blocks :]
         except Exception as exc:  # a damaged history must not take the app down
