@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from ml_intern_tui.core.calibration import TokenCalibration
 from ml_intern_tui.core.fitting import Cut, shrink
-from ml_intern_tui.core.guards import patch_dangling_tool_calls
+from ml_intern_tui.core.guards import DanglingPatcher, patch_dangling_tool_calls
 from ml_intern_tui.core.token_shares import TokenShares
 
 Message = dict[str, Any]
@@ -157,6 +157,8 @@ class ContextManager:
         self._shares = TokenShares(counter)
         """Each message's share of a request, counted once; their running sum."""
         self._counting = asyncio.Lock()
+        self._patcher = DanglingPatcher()
+        """``for_llm``'s patched history, redone only from the last assistant message."""
         self._tokens: int | None = None
         self._version = 0
         """Bumped on every change, so a count made in a thread knows if it is still true."""
@@ -258,7 +260,7 @@ class ContextManager:
 
     def for_llm(self) -> list[Message]:
         """What the model gets: bookkeeping stripped, dangling tool calls answered."""
-        return strip_private(patch_dangling_tool_calls(self._messages))
+        return strip_private(self._patcher.patch(self._messages))
 
     def last_user_text(self) -> str | None:
         for message in reversed(self._messages):
@@ -559,6 +561,7 @@ class ContextManager:
     def _changed(self, record: Record) -> None:
         if record["kind"] != "message":  # removed or replaced: the running sum restarts
             self._shares.rewound(self._messages)
+            self._patcher.reset()
         self._tokens = None
         self._version += 1
         if self.on_change is not None:
