@@ -1,0 +1,37 @@
+"""Red team: remembered redaction answers never outlive the secrets they were made for."""
+
+from __future__ import annotations
+
+from ml_intern_tui.core import known_secrets
+from ml_intern_tui.core.redact import redact_text
+
+
+def test_a_secret_registered_after_a_text_was_scrubbed_is_scrubbed_next_time() -> None:
+    # Scrubbed texts are remembered (the same output is journaled and printed several
+    # times); a value registered later must not slip through a remembered answer.
+    value = "tok-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+    for text in (f"the run printed {value} once", f"{value}\n" + "log line\n" * 600):
+        assert redact_text(text) == text  # not known yet: nothing looks like a secret
+        try:
+            assert known_secrets.register(value, "run_token")
+            scrubbed = redact_text(text)
+            assert value not in scrubbed and "REDACTED" in scrubbed
+        finally:
+            known_secrets.clear()
+        assert redact_text(text) == text
+
+
+def test_an_answer_stored_late_by_another_thread_is_never_used() -> None:
+    # A thread that started scrubbing before a value was registered stores its answer
+    # after the caches were cleared: the answer carries the old generation in its key.
+    from ml_intern_tui.core import redact
+
+    value = "tok-0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+    text = f"step 3 used {value}"
+    before = redact._generation
+    try:
+        assert known_secrets.register(value, "run_token")
+        assert redact._redact_short(text, before) == text  # the late, stale store
+        assert value not in redact_text(text)
+    finally:
+        known_secrets.clear()
