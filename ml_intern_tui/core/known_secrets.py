@@ -39,8 +39,10 @@ _finder: tuple[re.Pattern[str], dict[str, str]] | None = None
 """One alternation of every needle (the regex engine skips ahead by their first
 characters: far faster than a substring test per needle) and each needle's marker."""
 _values: dict[str, str] = {}
-_clean: dict[int, str] = {}
-"""id → string already found clean (the string is kept so its id cannot be reused)."""
+_clean: dict[int, tuple[str, object]] = {}
+"""id → (string, the finder that found it clean): the string is kept so its id cannot be
+reused, the finder so an answer stored late by a thread that scrubbed with the values of
+before a ``register`` is never taken for one about the values now."""
 _listeners: list[Callable[[], None]] = []
 _refreshers: dict[str, Callable[[], None]] = {}
 
@@ -139,14 +141,16 @@ def scrub(text: str) -> str:
     finder = _finder
     if finder is None or len(text) < MIN_LENGTH:
         return text
-    if len(text) >= _CACHE_MIN and _clean.get(id(text)) is text:
-        return text
+    if len(text) >= _CACHE_MIN:
+        known = _clean.get(id(text))
+        if known is not None and known[0] is text and known[1] is finder:
+            return text
     pattern, markers = finder
     if pattern.search(text) is None:
         if len(text) >= _CACHE_MIN:
             if len(_clean) >= _CACHE_SIZE:
                 _clean.clear()
-            _clean[id(text)] = text
+            _clean[id(text)] = (text, finder)
         return text
     return pattern.sub(lambda match: markers[match.group()], text)
 

@@ -41,3 +41,20 @@ def test_an_answer_stored_late_by_another_thread_is_never_used(
         assert value not in redact_text(text)
     finally:
         known_secrets.clear()
+
+
+def test_a_clean_verdict_stored_late_is_never_used_for_new_values() -> None:
+    # Requests scrub every message against the known values; long strings found clean
+    # are remembered. A verdict stored by a scrub that ran with the values of before a
+    # ``register`` must not let the new value out.
+    value = "tok-77aa88bb99cc00dd11ee22ff33aa44bb"
+    text = "x" * 300 + value
+    assert known_secrets.register("tok-unrelated-0123456789abcdef0123", "other")
+    try:
+        old = known_secrets._finder
+        assert known_secrets.register(value, "run_token")
+        known_secrets._clean[id(text)] = (text, old)  # the late, stale verdict
+        assert value not in known_secrets.scrub(text)
+        assert value not in str(known_secrets.scrub_value([{"content": text}]))
+    finally:
+        known_secrets.clear()
