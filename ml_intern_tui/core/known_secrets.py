@@ -166,16 +166,33 @@ _PLAIN = (int, float, bool, type(None))
 
 
 def _scrub_any(value: Any) -> Any:
+    # Every request scrubs the whole history: nothing is built unless something changed
+    # (a copy of each message, made and dropped on every call, was most of the cost).
     if isinstance(value, str):
         return scrub(value)
     if isinstance(value, dict):
-        out = {k: _scrub_any(v) for k, v in value.items()}
-        return out if any(out[k] is not v for k, v in value.items()) else value
+        changed: dict[Any, Any] | None = None
+        for key, item in value.items():
+            if isinstance(item, _PLAIN):
+                continue
+            new = _scrub_any(item)
+            if new is not item:
+                if changed is None:
+                    changed = {}
+                changed[key] = new
+        return value if changed is None else {**value, **changed}
     if isinstance(value, list | tuple):
-        items = [_scrub_any(v) for v in value]
-        if all(new is old for new, old in zip(items, value, strict=True)):
-            return value
-        return items if isinstance(value, list) else tuple(items)
+        for index, item in enumerate(value):
+            if isinstance(item, _PLAIN):
+                continue
+            new = _scrub_any(item)
+            if new is not item:
+                items = list(value)
+                items[index] = new
+                for later in range(index + 1, len(items)):
+                    items[later] = _scrub_any(items[later])
+                return items if isinstance(value, list) else tuple(items)
+        return value
     return value
 
 

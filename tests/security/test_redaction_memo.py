@@ -58,3 +58,26 @@ def test_a_clean_verdict_stored_late_is_never_used_for_new_values() -> None:
         assert value not in str(known_secrets.scrub_value([{"content": text}]))
     finally:
         known_secrets.clear()
+
+
+def test_scrubbing_a_history_copies_only_what_held_a_value() -> None:
+    value = "tok-5566778899aabbccddeeff0011223344"
+    call = {"id": "c1", "type": "function", "function": {"name": "bash", "arguments": value}}
+    leaked = {"role": "assistant", "content": None, "tool_calls": [call], "n": 3}
+    clean = {"role": "tool", "tool_call_id": "c1", "content": "fine " * 80, "ok": True}
+    history = [clean, leaked, ("pair", value), clean]
+    assert known_secrets.register(value, "run_token")
+    try:
+        out = known_secrets.scrub_value(history)
+        assert value not in repr(out)
+        assert out is not history and out[0] is clean and out[3] is clean
+        assert list(out[1]) == list(leaked)  # same keys, same order
+        assert out[1]["n"] == 3 and out[1]["content"] is None
+        assert out[1]["tool_calls"][0]["function"]["arguments"] == "[REDACTED_RUN_TOKEN]"
+        assert out[1]["tool_calls"][0]["id"] == "c1"
+        assert out[2] == ("pair", "[REDACTED_RUN_TOKEN]") and isinstance(out[2], tuple)
+        assert call["function"]["arguments"] == value  # the original is untouched
+        untouched = [clean, {"role": "user", "content": "hello there"}]
+        assert known_secrets.scrub_value(untouched) is untouched
+    finally:
+        known_secrets.clear()
