@@ -173,9 +173,14 @@ def _scrub_any(value: Any) -> Any:
     if isinstance(value, dict):
         changed: dict[Any, Any] | None = None
         for key, item in value.items():
-            if isinstance(item, _PLAIN):
+            if type(item) is str:  # most values: no call through _scrub_any for them
+                if len(item) < MIN_LENGTH:
+                    continue
+                new = scrub(item)
+            elif isinstance(item, _PLAIN):
                 continue
-            new = _scrub_any(item)
+            else:
+                new = _scrub_any(item)
             if new is not item:
                 if changed is None:
                     changed = {}
