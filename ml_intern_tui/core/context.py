@@ -10,8 +10,9 @@ Counting is per message: a request's count is the count of an empty request plus
 message's own share (litellm's counter adds up that way), and a message's share is
 counted once and kept while it is in the history (messages are never changed in place).
 After a model call only the new messages are counted and added to a running sum
-(``token_shares.py``), so the cost does not grow with
-the session; a big new message is counted in a worker thread (``count_in_thread``).
+(``token_shares.py``), so the cost does not grow with the session; a big new message is
+counted in a worker thread (``count_in_thread``). ``for_llm`` likewise re-patches only
+the history since the last assistant message (``guards.DanglingPatcher``).
 """
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ def credential_roots(env: Mapping[str, str] | None = None, home: Path | None = N
     return [Path(root) for root in _resolved_roots(env, home)]
 
 
-_ROOT_PATHS: dict[tuple[str | None, tuple[tuple[str, str], ...]], tuple[str, ...]] = {}
+_ROOT_PATHS: dict[tuple[object, ...], tuple[str, ...]] = {}
 """The roots as written (not resolved), by the environment and home they came from."""
 
 
@@ -130,7 +130,8 @@ def _root_paths(env: Mapping[str, str] | None, home: Path | None) -> tuple[str, 
     from ml_intern_tui.safety.shell_paths import SYSTEM_SECRETS
 
     environ = os.environ if env is None else env
-    key = (None if home is None else str(home), tuple(environ.items()))
+    # ``~`` in a variable is expanded with this process's own HOME, whatever ``env`` says.
+    key = (None if home is None else str(home), tuple(environ.items()), os.environ.get("HOME"))
     known = _ROOT_PATHS.get(key)
     if known is not None:
         return known
