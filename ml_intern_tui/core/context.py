@@ -9,8 +9,10 @@ those records, so a session can be resumed exactly as it was. Token counts are o
 Counting is per message: a request's count is the count of an empty request plus each
 message's own share (litellm's counter adds up that way), and a message's share is
 counted once and kept while it is in the history (messages are never changed in place).
-After a model call only the new messages are counted, so the cost does not grow with
-the session; a big new message is counted in a worker thread (``count_in_thread``).
+After a model call only the new messages are counted and added to a running sum
+(``token_shares.py``), so the cost does not grow with the session; a big new message is
+counted in a worker thread (``count_in_thread``). ``for_llm`` likewise re-patches only
+the history since the last assistant message (``guards.DanglingPatcher``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from typing import Any, Literal
 
 from ml_intern_tui.core.calibration import TokenCalibration
 from ml_intern_tui.core.fitting import Cut, shrink
-from ml_intern_tui.core.guards import patch_dangling_tool_calls
+from ml_intern_tui.core.guards import DanglingPatcher, patch_dangling_tool_calls
+from ml_intern_tui.core.token_shares import TokenShares
 
 Message = dict[str, Any]
 TokenCounter = Callable[[list[dict[str, Any]]], int]
@@ -134,7 +137,6 @@ class ContextManager:
         overhead: Callable[[], int] | None = None,
     ) -> None:
         self._messages: list[Message] = []
-        self._counter = counter
         self._overhead = overhead
         """Our count of what every request carries besides the messages (tool schemas)."""
         self.calibration = TokenCalibration()
@@ -153,12 +155,11 @@ class ContextManager:
         self.base_limit = limit
         """The window before any server said otherwise (config, litellm's model map)."""
         self._checkpoints: list[_Checkpoint] = []
-        self._shares: dict[int, tuple[Message, int]] = {}
-        """Each counted message's share of a request, by ``id`` (the message is kept with
-        it, so an id cannot be reused while its entry lives)."""
-        self._empty: int | None = None
+        self._shares = TokenShares(counter)
+        """Each message's share of a request, counted once; their running sum."""
         self._counting = asyncio.Lock()
-        """The counter's figure for a request without messages."""
+        self._patcher = DanglingPatcher()
+        """``for_llm``'s patched history, redone only from the last assistant message."""
         self._tokens: int | None = None
         self._version = 0
         """Bumped on every change, so a count made in a thread knows if it is still true."""
@@ -200,7 +201,7 @@ class ContextManager:
         """Our own count of a request with the whole history (messages cached until they
         change), tool schemas included."""
         if self._tokens is None:
-            self._tokens = self._count(self._messages)
+            self._tokens = self._shares.history(self._messages)
         return self._tokens + self.overhead()
 
     def overhead(self) -> int:
@@ -238,11 +239,11 @@ class ContextManager:
                 return
             version = self._version
             messages = list(self._messages)
-            new = [m for m in messages if not self._has_share(m)]
+            new = self._shares.unsummed(messages)
             if sum(_size(m) for m in new) > INLINE_COUNT_CHARS:
                 await asyncio.to_thread(self._count, new)
             if version == self._version:
-                self._tokens = self._count(messages)
+                self._tokens = self._shares.history(messages)
 
     def usage(self) -> tuple[int, int, int]:
         """(used, limit, threshold) for the ``context_usage`` event."""
@@ -260,7 +261,7 @@ class ContextManager:
 
     def for_llm(self) -> list[Message]:
         """What the model gets: bookkeeping stripped, dangling tool calls answered."""
-        return strip_private(patch_dangling_tool_calls(self._messages))
+        return strip_private(self._patcher.patch(self._messages))
 
     def last_user_text(self) -> str | None:
         for message in reversed(self._messages):
@@ -295,7 +296,6 @@ class ContextManager:
         self._append({"role": "user", "content": text, "_origin": origin})
 
     def replace_system_prompt(self, text: str) -> None:
-        self._shares.pop(id(self._messages[0]), None)
         self._messages[0] = {"role": "system", "content": text}
         self._changed({"kind": "system", "content": text})
 
@@ -338,7 +338,6 @@ class ContextManager:
             return "compaction", ""
         length = max(1, min(checkpoint.index, len(self._messages)))
         del self._messages[length:]
-        self._forget_shares()
         self._rewrites += 1
         self._changed({"kind": "truncate", "length": length})
         return "turn", checkpoint.text
@@ -545,31 +544,7 @@ class ContextManager:
 
     def _count(self, messages: Sequence[Message]) -> int:
         """Our count of a request with ``messages`` (each message counted once, ever)."""
-        return self._empty_count() + sum(self._share(m) for m in messages)
-
-    def _empty_count(self) -> int:
-        if self._empty is None:
-            self._empty = int(self._counter([]))
-        return self._empty
-
-    def _has_share(self, message: Message) -> bool:
-        entry = self._shares.get(id(message))
-        return entry is not None and entry[0] is message
-
-    def _share(self, message: Message) -> int:
-        """What ``message`` adds to a request's count (cached while it is kept)."""
-        entry = self._shares.get(id(message))
-        if entry is not None and entry[0] is message:
-            return entry[1]
-        share = int(self._counter(strip_private([message]))) - self._empty_count()
-        self._shares[id(message)] = (message, share)
-        return share
-
-    def _forget_shares(self) -> None:
-        """Drop the shares of messages no longer in the history (after a rewrite)."""
-        kept = {id(m) for m in self._messages}
-        for key in [k for k in self._shares if k not in kept]:
-            del self._shares[key]
+        return self._shares.count(messages)
 
     def _total(self, messages: Sequence[Message]) -> int:
         """A request with these messages, on the server's scale when known."""
@@ -581,11 +556,13 @@ class ContextManager:
 
     def _replace(self, messages: list[Message]) -> None:
         self._messages = list(messages)
-        self._forget_shares()
         self._rewrites += 1
         self._changed({"kind": "replace", "messages": [dict(m) for m in messages]})
 
     def _changed(self, record: Record) -> None:
+        if record["kind"] != "message":  # removed or replaced: the running sum restarts
+            self._shares.rewound(self._messages)
+            self._patcher.reset()
         self._tokens = None
         self._version += 1
         if self.on_change is not None:

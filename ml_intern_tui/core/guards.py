@@ -106,6 +106,47 @@ def patch_dangling_tool_calls(messages: Sequence[Message]) -> list[Message]:
     return out
 
 
+class DanglingPatcher:
+    """:func:`patch_dangling_tool_calls` of a history that grows by appends, redone only
+    from the last assistant message on.
+
+    An assistant message's span ends at the next assistant message, so the patched
+    history is the patched part before the last assistant message (final: nothing
+    appended later can change it) followed by the patched rest. That first part is kept;
+    a call looks only at the messages since. Whoever removes or replaces messages calls
+    :meth:`reset`.
+    """
+
+    def __init__(self) -> None:
+        self._head: list[Message] = []
+        """The patched messages before ``_upto`` (an assistant message, or 0)."""
+        self._upto = 0
+        self._last: Message | None = None
+        """``messages[_upto - 1]`` when the head was made (a cheap check of the prefix)."""
+
+    def reset(self) -> None:
+        self._head, self._upto, self._last = [], 0, None
+
+    def patch(self, messages: Sequence[Message]) -> list[Message]:
+        """The same list as ``patch_dangling_tool_calls(messages)`` (a new list)."""
+        upto = self._upto
+        if upto > len(messages) or (upto and messages[upto - 1] is not self._last):
+            self.reset()
+            upto = 0
+        boundary = next(
+            (
+                i
+                for i in range(len(messages) - 1, upto, -1)
+                if messages[i].get("role") == "assistant"
+            ),
+            upto,
+        )
+        if boundary > upto:
+            self._head.extend(patch_dangling_tool_calls(messages[upto:boundary]))
+            self._upto, self._last = boundary, messages[boundary - 1]
+        return self._head + patch_dangling_tool_calls(messages[self._upto :])
+
+
 # ------------------------------------------------------------- repetition guard
 
 

@@ -39,8 +39,10 @@ _finder: tuple[re.Pattern[str], dict[str, str]] | None = None
 """One alternation of every needle (the regex engine skips ahead by their first
 characters: far faster than a substring test per needle) and each needle's marker."""
 _values: dict[str, str] = {}
-_clean: dict[int, str] = {}
-"""id → string already found clean (the string is kept so its id cannot be reused)."""
+_clean: dict[int, tuple[str, object]] = {}
+"""id → (string, the finder that found it clean): the string is kept so its id cannot be
+reused, the finder so an answer stored late by a thread that scrubbed with the values of
+before a ``register`` is never taken for one about the values now."""
 _listeners: list[Callable[[], None]] = []
 _refreshers: dict[str, Callable[[], None]] = {}
 
@@ -139,14 +141,16 @@ def scrub(text: str) -> str:
     finder = _finder
     if finder is None or len(text) < MIN_LENGTH:
         return text
-    if len(text) >= _CACHE_MIN and _clean.get(id(text)) is text:
-        return text
+    if len(text) >= _CACHE_MIN:
+        known = _clean.get(id(text))
+        if known is not None and known[0] is text and known[1] is finder:
+            return text
     pattern, markers = finder
     if pattern.search(text) is None:
         if len(text) >= _CACHE_MIN:
             if len(_clean) >= _CACHE_SIZE:
                 _clean.clear()
-            _clean[id(text)] = text
+            _clean[id(text)] = (text, finder)
         return text
     return pattern.sub(lambda match: markers[match.group()], text)
 
@@ -162,16 +166,38 @@ _PLAIN = (int, float, bool, type(None))
 
 
 def _scrub_any(value: Any) -> Any:
+    # Every request scrubs the whole history: nothing is built unless something changed
+    # (a copy of each message, made and dropped on every call, was most of the cost).
     if isinstance(value, str):
         return scrub(value)
     if isinstance(value, dict):
-        out = {k: _scrub_any(v) for k, v in value.items()}
-        return out if any(out[k] is not v for k, v in value.items()) else value
+        changed: dict[Any, Any] | None = None
+        for key, item in value.items():
+            if type(item) is str:  # most values: no call through _scrub_any for them
+                if len(item) < MIN_LENGTH:
+                    continue
+                new = scrub(item)
+            elif isinstance(item, _PLAIN):
+                continue
+            else:
+                new = _scrub_any(item)
+            if new is not item:
+                if changed is None:
+                    changed = {}
+                changed[key] = new
+        return value if changed is None else {**value, **changed}
     if isinstance(value, list | tuple):
-        items = [_scrub_any(v) for v in value]
-        if all(new is old for new, old in zip(items, value, strict=True)):
-            return value
-        return items if isinstance(value, list) else tuple(items)
+        for index, item in enumerate(value):
+            if isinstance(item, _PLAIN):
+                continue
+            new = _scrub_any(item)
+            if new is not item:
+                items = list(value)
+                items[index] = new
+                for later in range(index + 1, len(items)):
+                    items[later] = _scrub_any(items[later])
+                return items if isinstance(value, list) else tuple(items)
+        return value
     return value
 
 

@@ -229,20 +229,39 @@ LONG_TEXT = 4096
 """Texts at least this long are scrubbed once: a long answer is journaled as a message
 and again as an event, and each pass over it takes milliseconds."""
 
+_generation = 0
+"""Bumped whenever the known secret values change: part of every remembered answer's key,
+so an answer worked out before a value was registered is never used after it (even one
+stored by another thread after the caches were cleared)."""
+
 
 def redact_text(text: str) -> str:
     """``text`` with every recognised secret replaced by a ``[REDACTED…]`` marker."""
     if len(text) >= LONG_TEXT:
-        return _redact_long(text)
-    return _redact_text(text)
+        return _redact_long(text, _generation)
+    # Short texts recur too: a tool's output, its call id and arguments are scrubbed for
+    # the journal's message record, for its event record and for headless output.
+    return _redact_short(text, _generation)
 
 
 @lru_cache(maxsize=8)
-def _redact_long(text: str) -> str:
+def _redact_long(text: str, generation: int) -> str:
     return _redact_text(text)
 
 
-known_secrets.on_change(_redact_long.cache_clear)
+@lru_cache(maxsize=2048)
+def _redact_short(text: str, generation: int) -> str:
+    return _redact_text(text)
+
+
+def _secrets_changed() -> None:
+    global _generation
+    _generation += 1
+    _redact_long.cache_clear()
+    _redact_short.cache_clear()
+
+
+known_secrets.on_change(_secrets_changed)
 
 
 # Literal strings at least one of which each pattern's match contains (lower-cased for the

@@ -186,7 +186,8 @@ class Tool:
         A fresh dict each time (subclasses adjust theirs); the schema behind it is
         generated once per ``Args`` class.
         """
-        schema = _copy_json(_parameters_schema(self.Args))
+        text = _parameters_schema_text(self.Args)
+        schema = json.loads(text) if text is not None else _copy_json(_parameters_schema(self.Args))
         return {
             "type": "function",
             "function": {"name": self.name, "description": self.description, "parameters": schema},
@@ -201,6 +202,17 @@ def _copy_json(value: Any) -> Any:
     if isinstance(value, list):
         return [_copy_json(item) for item in value]
     return value
+
+
+@lru_cache(maxsize=512)
+def _parameters_schema_text(args: type[BaseModel]) -> str | None:
+    """The schema as JSON text: parsing it is the fastest fresh copy (one C call; the
+    recursive copy was about 1 ms per model call for all the tools), or ``None`` when
+    the schema holds something JSON does not (then it is copied as it is)."""
+    try:
+        return json.dumps(_parameters_schema(args), allow_nan=False)
+    except (TypeError, ValueError):
+        return None
 
 
 @lru_cache(maxsize=512)

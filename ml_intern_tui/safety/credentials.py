@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -115,10 +116,25 @@ _PID = re.compile(r"^(\d+|self|thread-self)$")
 
 def credential_roots(env: Mapping[str, str] | None = None, home: Path | None = None) -> list[Path]:
     """Every credential file or directory (resolved), existing or not."""
+    return [Path(root) for root in _resolved_roots(env, home)]
+
+
+_ROOT_PATHS: dict[tuple[object, ...], tuple[str, ...]] = {}
+"""The roots as written (not resolved), by the environment and home they came from."""
+
+
+def _root_paths(env: Mapping[str, str] | None, home: Path | None) -> tuple[str, ...]:
+    """The credential paths named by ``env`` and ``home``, before resolving: a pure
+    function of the two (kept, keyed by the whole environment)."""
     from ml_intern_tui.safety.sandbox_mounts import CREDENTIAL_FILE_VARS, hf_home
     from ml_intern_tui.safety.shell_paths import SYSTEM_SECRETS
 
     environ = os.environ if env is None else env
+    # ``~`` in a variable is expanded with this process's own HOME, whatever ``env`` says.
+    key = (None if home is None else str(home), tuple(environ.items()), os.environ.get("HOME"))
+    known = _ROOT_PATHS.get(key)
+    if known is not None:
+        return known
     base = home if home is not None else Path(environ.get("HOME") or Path.home())
     roots = [base / rel for rel in credential_home_paths()]
     hub = hf_home(environ)
@@ -126,7 +142,18 @@ def credential_roots(env: Mapping[str, str] | None = None, home: Path | None = N
     roots += [paths.config_dir(environ), paths.user_config_path(environ)]
     roots += [Path(environ[v]).expanduser() for v in CREDENTIAL_FILE_VARS if environ.get(v)]
     roots += [Path(p) for p in SYSTEM_SECRETS]
-    return list(dict.fromkeys(_real(p) for p in roots))
+    written = tuple(os.path.expanduser(root) for root in roots)
+    if len(_ROOT_PATHS) >= 8:  # tests use many environments; a session uses one
+        _ROOT_PATHS.clear()
+    _ROOT_PATHS[key] = written
+    return written
+
+
+def _resolved_roots(env: Mapping[str, str] | None, home: Path | None) -> list[str]:
+    """The roots resolved now (never kept: a link made since the last check counts),
+    each shared leading directory looked at once."""
+    resolved: dict[str, str] = {}
+    return list(dict.fromkeys(_real_with(root, resolved) for root in _root_paths(env, home)))
 
 
 def credential_reason(
@@ -144,8 +171,10 @@ def credential_reason(
     proc = _proc_reason(target)
     if proc is not None:
         return proc
-    for root in credential_roots(env, home):
-        if _within(target, root):
+    folded = target.as_posix().casefold()
+    for root in _resolved_roots(env, home):
+        base = root.casefold()
+        if folded == base or folded.startswith(base.rstrip("/") + "/"):
             return f"{target} holds credentials (a model never needs to see them)"
     return None
 
@@ -179,6 +208,29 @@ def _within(path: Path, root: Path) -> bool:
 
 def _real(path: Path) -> Path:
     return Path(os.path.realpath(os.path.expanduser(path)))
+
+
+def _real_with(path: str, resolved: dict[str, str]) -> str:
+    """``os.path.realpath(path)``, reusing ``resolved`` (a real directory plus one name,
+    mapped to its resolution) for the components it has seen."""
+    parts = path.split("/")
+    if not path.startswith("/") or ".." in parts:
+        return os.path.realpath(path)  # relative or with "..": realpath's own walk
+    current = ""
+    for name in parts:
+        if name in ("", "."):
+            continue
+        joined = f"{current}/{name}"  # ``current`` is real, so only ``name`` may be a link
+        real = resolved.get(joined)
+        if real is None:
+            try:
+                link = stat.S_ISLNK(os.lstat(joined).st_mode)
+            except OSError:  # missing (or not a directory): taken as written, like realpath
+                link = False
+            real = os.path.realpath(joined) if link else joined
+            resolved[joined] = real
+        current = real
+    return current or "/"
 
 
 # ----------------------------------------------------------------------------- .env files
