@@ -86,24 +86,12 @@ class StatusLine(Static):
         self._job_states: dict[str, bool] = {}
         self.work = WorkStatus()
         """Elapsed time, tokens so far and the running tool of the turn (``work_status``)."""
-        self._shown: Content | None = None
-        """The line as last drawn: an event that leaves it as it is asks for no redraw."""
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self._tick, name="work-clock")
 
     def _tick(self) -> None:
         if self.busy and self.work.started is not None:
-            self._refresh_if_changed()
-
-    def _refresh_if_changed(self) -> None:
-        """Redraw when the line would read differently (most usage and spend updates do not).
-
-        Drawing the line costs far more than composing it, and a long session sends several
-        such events per tool call.
-        """
-        shown = self._shown
-        if shown is None or not self._fit().is_same(shown):
             self.refresh()
 
     def _attention(self, text: str, urgent: bool) -> None:
@@ -115,9 +103,9 @@ class StatusLine(Static):
         event = message.event
         self.work.fold(event, self._attention)
         if isinstance(event, p.ToolCall | p.ToolResultEvent):  # the running tool changed
-            self._refresh_if_changed()  # (streamed tokens show with the next second's tick)
+            self.refresh()  # (streamed tokens show with the next second's tick)
         elif str(getattr(event, "type", "")) in FOLDED:  # the view changed
-            self._refresh_if_changed()
+            self.refresh()
         elif isinstance(event, p.JobUpdated):
             self._job_states[event.job_id] = job_is_running(event.status)
             self.running_jobs = sum(self._job_states.values())
@@ -164,11 +152,6 @@ class StatusLine(Static):
         return self.view.unpriced_calls
 
     def render(self) -> Content:
-        self._shown = self._fit()
-        return self._shown
-
-    def _fit(self) -> Content:
-        """The line for the widget's width."""
         # Drop the optional details, least useful first, until the line fits.
         for detail in (3, 2, 1, 0):
             line = self._line(detail)
