@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import pytest
 from rich.style import Style
 from textual.app import App, ComposeResult
 from textual.widgets import Tree
@@ -30,12 +31,17 @@ class CountingTree(AppendingTree[int]):
 
 
 class Pair(App[None]):
-    CSS = "Tree { width: 50; height: 12; }"
+    def __init__(self, *, hidden: bool = False) -> None:
+        super().__init__()
+        self.hidden = hidden
+
+    CSS = "Tree { width: 50; height: 12; } .sideways-hidden { overflow-x: hidden; }"
 
     def compose(self) -> ComposeResult:
         self.grown = CountingTree("root")
         self.plain: Tree[int] = Tree("root")
         for tree in (self.grown, self.plain):
+            tree.set_class(self.hidden, "sideways-hidden")  # as the tool tree: no sideways scroll
             tree.show_root = False
             tree.guide_depth = 2
             tree.can_focus = False  # the focused tree would draw its cursor
@@ -97,14 +103,15 @@ def step(app: Pair, rng: random.Random) -> None:
     assert grown.id == plain.id
 
 
-async def test_an_appended_tree_draws_what_a_rebuilt_tree_draws() -> None:
-    app = Pair()
+@pytest.mark.parametrize("hidden", [False, True], ids=["scrolls-sideways", "no-sideways"])
+async def test_an_appended_tree_draws_what_a_rebuilt_tree_draws(hidden: bool) -> None:
+    app = Pair(hidden=hidden)
     async with app.run_test(size=(120, 30)) as pilot:
-        for seed in range(3):
+        for seed in range(2):
             rng = random.Random(seed)
             app.grown.clear()
             app.plain.clear()
-            for number in range(100):
+            for number in range(90):
                 step(app, rng)
                 if rng.random() < 0.7:  # a frame between changes: the lines are built
                     await pilot.pause()
@@ -116,19 +123,22 @@ async def test_an_appended_tree_draws_what_a_rebuilt_tree_draws() -> None:
                 assert line.node.line == y == app.plain.get_node_by_id(line.node.id).line
 
 
-async def test_calls_added_at_the_end_do_not_rebuild_the_tree() -> None:
-    app = Pair()
+@pytest.mark.parametrize("hidden", [False, True], ids=["scrolls-sideways", "no-sideways"])
+async def test_calls_added_at_the_end_do_not_rebuild_the_tree(hidden: bool) -> None:
+    app = Pair(hidden=hidden)
     async with app.run_test(size=(120, 30)) as pilot:
         turn: Any = app.grown.append(app.grown.root, "Turn 1", 0, expand=True)
         app.grown.append(turn, "✓ read " + "x" * 60, 1, allow_expand=False)  # widest line
         await pilot.pause()
         before = app.grown.builds
-        for number in range(80):
-            call = app.grown.append(turn, f"✓ read {number}", 1, expand=True, allow_expand=False)
+        for number in range(50):
+            # Where the tree does not scroll sideways, even a wider line is only appended.
+            label = f"✓ read {number} " + ("z" * number if hidden else "")
+            call = app.grown.append(turn, label, 1, expand=True, allow_expand=False)
             if number % 7 == 0:  # a failed call's reason, as a leaf under it
                 call.allow_expand = True
                 app.grown.append(call, "exit 1", 1, allow_expand=False)
             await pilot.pause()
             assert app.grown._tree_lines[-1].node in (call, *call.children)
         assert app.grown.builds == before
-        assert app.grown.virtual_size.height == 82 + len(range(0, 80, 7))
+        assert app.grown.virtual_size.height == 52 + len(range(0, 50, 7))

@@ -8,7 +8,7 @@ parent expanded and shown, itself the last of its siblings at every level) by ap
 that one line to the built lines: the lines before it keep their place and their drawn
 strips, and only the line above it (whose guide turns from ``└`` to ``├``) is drawn
 again. Anything else (a node in the middle, lines not built yet, the tree wider than
-before) goes through Textual's own ``add`` and rebuild, so the result is always the tree
+before, when the tree scrolls sideways) goes through Textual's own ``add`` and rebuild, so the result is always the tree
 a rebuild makes (``tests/tui/test_appending_tree.py`` checks it after every step).
 
 This leans on ``Tree``'s private line list (``_tree_lines_cached``, ``_TreeLine``,
@@ -69,11 +69,13 @@ class AppendingTree(Tree[TreeDataType], Generic[TreeDataType]):
         node._line = len(lines)
         lines.append(line)
         width = self.get_label_width(node) + line._get_guide_width(self.guide_depth, self.show_root)
-        if width > self.virtual_size.width:
-            # Every drawn line is padded to the tree's width: a wider tree redraws them.
+        if width > self.virtual_size.width and self.styles.overflow_x != "hidden":
+            # Every drawn line is padded to the tree's width, and a tree that scrolls
+            # sideways shows that padding: a wider tree draws its lines again.
             self._invalidate()
             return node
-        self.virtual_size = Size(self.virtual_size.width, len(lines))
+        # (A tree that does not scroll sideways only shows each line's first cells.)
+        self.virtual_size = Size(max(width, self.virtual_size.width), len(lines))
         self._lines_changed()
         return node
 
