@@ -20,6 +20,7 @@ from textual.widgets.tree import TreeNode
 from ml_intern_tui.core import protocol as p
 from ml_intern_tui.tui.formatting import format_duration, one_line, short_args
 from ml_intern_tui.tui.messages import AgentEvent, AgentHistory, history_failed
+from ml_intern_tui.tui.widgets.appending_tree import AppendingTree
 
 GLYPHS: dict[str, tuple[str, str]] = {
     "running": ("●", "$warning"),
@@ -81,8 +82,8 @@ class ToolRecord:
 NodeData = ToolRecord | None
 
 
-class ToolTree(Tree[NodeData]):
-    """Updated in place with ``set_label`` on a kept node map; never rebuilt."""
+class ToolTree(AppendingTree[NodeData]):
+    """Updated in place with ``set_label`` on a kept node map; a new call is one new line."""
 
     EVENT_TYPES = frozenset(
         {
@@ -241,6 +242,13 @@ class ToolTree(Tree[NodeData]):
         finally:
             self._redraw_only = False
 
+    def _lines_changed(self) -> None:
+        self._redraw_only = self._fixed_height()
+        try:
+            super()._lines_changed()
+        finally:
+            self._redraw_only = False
+
     def refresh(
         self,
         *regions: Region,
@@ -319,10 +327,12 @@ class ToolTree(Tree[NodeData]):
         parent = self.nodes.get(record.parent_id or "")
         if parent is None:
             parent = turn if turn is not None else self._new_turn("")
-        else:
-            parent.allow_expand = True
-            parent.expand()
-        node = parent.add(self.label_for(record), data=record, expand=True, allow_expand=False)
+        else:  # a sub-agent's call: its research call opens (each change redraws the tree)
+            if not parent.allow_expand:
+                parent.allow_expand = True
+            if not parent.is_expanded:
+                parent.expand()
+        node = self.append(parent, self.label_for(record), record, expand=True, allow_expand=False)
         self.nodes[record.call_id] = node
         if record.status == "failed":
             self._add_failure(node, record)
@@ -372,9 +382,11 @@ class ToolTree(Tree[NodeData]):
         """A failed call's reason, as a leaf under it."""
         reason = one_line(record.summary or record.output, 70)
         if reason:
-            node.allow_expand = True
-            node.add_leaf(self._text((reason, "$error")), data=record)
-            node.expand()
+            if not node.allow_expand:
+                node.allow_expand = True
+            self.append(node, self._text((reason, "$error")), record, allow_expand=False)
+            if not node.is_expanded:
+                node.expand()
 
     def _on_undone(self, event: p.Undone) -> None:
         if event.what == "turn" and self._turn is not None:
