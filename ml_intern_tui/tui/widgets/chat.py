@@ -1,8 +1,9 @@
 """The chat pane: the conversation as the core reports it, streamed and bounded.
 
 A resumed session's past arrives as one ``history`` event: its events go through the
-same handlers as live ones, but the blocks they make are kept aside (``_folding``) and
-mounted once it is read, only the last ``max_blocks`` of them, the newest first.
+same handlers as live ones, but the blocks they make are kept aside (``_folding``); once
+it is read, the newest of the last ``max_blocks`` are mounted and the older ones wait
+until the view comes near them (``chat_older.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ml_intern_tui.tui.widgets.blocks.notice import Level, NoticeBlock
 from ml_intern_tui.tui.widgets.blocks.shell import ShellBlock
 from ml_intern_tui.tui.widgets.blocks.tools import ToolMention
 from ml_intern_tui.tui.widgets.blocks.user import UserBlock
+from ml_intern_tui.tui.widgets.chat_older import EarlierMarker, OlderBlocks
 from ml_intern_tui.tui.widgets.chat_scroll import ChatScroll
 
 if TYPE_CHECKING:
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
 
 WELCOME = "Ask the agent for something.  / lists commands · F1 help · Ctrl+P palette"
 FIRST_MOUNT = 40
-"""Blocks of a resumed chat mounted at once (more than a screen shows): the rest follow."""
+"""Blocks of a resumed chat mounted at once (more than a screen shows): the rest wait."""
 FOLD_SLICE = 250
 """History events folded between two yields to the loop (a long history is not one stall)."""
 
@@ -118,6 +120,8 @@ class ChatView(Vertical):
         """Blocks made from a resumed session's history, mounted together once it is read."""
         self._folded_reasoning: list[str] | None = None
         """The reasoning stretch being read from a history (made a block once it ends)."""
+        self._older = OlderBlocks(lambda: self.scroller)
+        """A resumed chat's older blocks, mounted as the view comes near them."""
 
     def compose(self) -> ComposeResult:
         with ChatScroll(id="chat-log"):
@@ -134,10 +138,24 @@ class ChatView(Vertical):
 
     @property
     def blocks(self) -> list[Widget]:
-        return [w for w in self.scroller.children if not w.has_class("welcome")]
+        return [
+            w
+            for w in self.scroller.children
+            if not w.has_class("welcome") and not isinstance(w, EarlierMarker)
+        ]
+
+    @property
+    def waiting(self) -> int:
+        """Blocks of a resumed chat not mounted yet (above the mounted ones)."""
+        return len(self._older)
 
     def on_mount(self) -> None:
         self.watch(self.scroller, "away", self._away_changed, init=False)
+        self.watch(self.scroller, "scroll_y", self._scrolled, init=False)
+
+    def _scrolled(self) -> None:
+        if self._older.waiting:
+            self._older.check()
 
     def _away_changed(self, away: bool) -> None:
         if not away:
@@ -166,7 +184,10 @@ class ChatView(Vertical):
 
     async def _prune(self) -> None:
         blocks = self.blocks
-        excess = len(blocks) - self.max_blocks
+        excess = len(blocks) + len(self._older) - self.max_blocks
+        if excess <= 0:
+            return
+        excess -= await self._older.drop(excess)  # the oldest are the unmounted ones
         if excess <= 0:
             return
         live = {self._assistant, self._reasoning, self._tools}
@@ -202,6 +223,7 @@ class ChatView(Vertical):
     async def clear(self) -> None:
         await self._end_blocks()
         await self.scroller.remove_children()
+        self._older.forget()
 
     # ------------------------------------------------------------------- events
 
@@ -346,6 +368,15 @@ class ChatView(Vertical):
                 del self._folding[last_user:]
             elif last_user is not None:
                 await self.scroller.remove_children(blocks[last_user:])
+            elif self._folding is None and self._older.waiting:  # the turn began up there
+                waiting = self._older.waiting
+                older_user = max(
+                    (i for i, b in enumerate(waiting) if isinstance(b, UserBlock)), default=None
+                )
+                if older_user is not None:
+                    await self.scroller.remove_children(blocks)
+                    await self._older.cut_from(older_user)
+                    self._older.check()  # what was above comes down to fill the screen
             await self.add_notice("Undid the last turn.", "success")
         elif event.what == "compaction":
             await self.add_notice("Compaction undone: the full history is back.", "success")
@@ -378,17 +409,12 @@ class ChatView(Vertical):
         answers = [b for b in blocks if isinstance(b, AssistantBlock)]
         if answers:
             self._last_assistant = answers[-1]
-        # The newest blocks first, at the bottom where the view is; the older ones a frame
-        # later, above them (mounting a block costs; the first frame need not wait for all).
+        # The newest blocks, at the bottom where the view is; the older ones wait above
+        # them until the view comes near (mounted, each would lengthen every layout pass).
         recent, older = blocks[-FIRST_MOUNT:], blocks[:-FIRST_MOUNT]
         if recent:
             await self.scroller.mount_all(recent)
+            await self._older.hold(older, recent[0])
         await self._prune()
         self.jump_to_bottom()
-        if older:
-            self.call_after_refresh(self._mount_older, older, recent[0])
-
-    async def _mount_older(self, older: list[Widget], first: Widget) -> None:
-        if first.parent is self.scroller:  # else the chat started over meanwhile
-            await self.scroller.mount_all(older, before=first)
-            await self._prune()
+        self._older.check()
