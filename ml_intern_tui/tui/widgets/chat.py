@@ -36,8 +36,9 @@ if TYPE_CHECKING:
     from ml_intern_tui.tui.widgets.blocks.reasoning import ReasoningBlock
 
 WELCOME = "Ask the agent for something.  / lists commands · F1 help · Ctrl+P palette"
-FIRST_MOUNT = 40
-"""Blocks of a resumed chat mounted at once (more than a screen shows): the rest wait."""
+FIRST_MOUNT = 20
+"""Blocks of a resumed chat mounted at once (about a screen; more follow while the view is
+within a screen of the top): the rest wait above (``chat_older.py``)."""
 FOLD_SLICE = 250
 """History events folded between two yields to the loop (a long history is not one stall)."""
 

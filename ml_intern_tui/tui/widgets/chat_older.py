@@ -18,8 +18,8 @@ from textual.widgets import Static
 
 from ml_intern_tui.tui.widgets.chat_scroll import ChatScroll
 
-CHUNK = 40
-"""Older blocks mounted at a time (more than a screen shows, less than a long stall)."""
+CHUNK = 20
+"""Older blocks mounted at a time (about a screen of them: one short layout pass each)."""
 
 
 class EarlierMarker(Static):
