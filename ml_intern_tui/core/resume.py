@@ -362,8 +362,16 @@ async def restore_off_loop(
 ) -> tuple[list[dict[str, Any]], Any]:
     """``restore_session`` in a worker thread: rebuilding a long conversation from its
     records takes a while (~30 ms for 5,000 messages), and ``session`` is not attached
-    yet (nothing else touches it meanwhile), so the event loop need not wait on it."""
-    return await asyncio.to_thread(restore_session, session, stored, cap=cap)
+    yet (nothing else touches it meanwhile), so the event loop need not wait on it.
+    The tool schemas' token count is taken there too (the session's first, ~40 ms: the
+    usage published once its history is counted would otherwise take it on the loop)."""
+
+    def restore() -> tuple[list[dict[str, Any]], Any]:
+        restored = restore_session(session, stored, cap=cap)
+        session.context.overhead()
+        return restored
+
+    return await asyncio.to_thread(restore)
 
 
 async def build_history(events: Sequence[EventBase], *, chat_blocks: int, jobs: Any) -> History:
