@@ -9,6 +9,7 @@ until the view comes near them (``chat_older.py``).
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import TYPE_CHECKING
 
 from textual import on
@@ -155,7 +156,7 @@ class ChatView(Vertical):
         self.watch(self.scroller, "scroll_y", self._scrolled, init=False)
 
     def _scrolled(self) -> None:
-        if self._older.waiting:
+        if len(self._older):
             self._older.check()
 
     def _away_changed(self, away: bool) -> None:
@@ -197,7 +198,7 @@ class ChatView(Vertical):
             await self.scroller.remove_children(doomed)
 
     async def _note_output(self) -> None:
-        if self.scroller.away and self._folding is None:
+        if self._folding is None and self.scroller.away:  # (a folding chat is not mounted)
             self.add_class("-new-output")
 
     async def add_notice(self, text: str, level: Level = "info", *, hint: str = "") -> None:
@@ -369,8 +370,8 @@ class ChatView(Vertical):
                 del self._folding[last_user:]
             elif last_user is not None:
                 await self.scroller.remove_children(blocks[last_user:])
-            elif self._folding is None and self._older.waiting:  # the turn began up there
-                waiting = self._older.waiting
+            elif self._folding is None and len(self._older):  # the turn began up there
+                waiting = await self._older.made()
                 older_user = max(
                     (i for i, b in enumerate(waiting) if isinstance(b, UserBlock)), default=None
                 )
@@ -387,35 +388,62 @@ class ChatView(Vertical):
     # ------------------------------------------------------------------ resume
 
     async def on_agent_history(self, message: AgentHistory) -> None:
-        """Show a resumed session's chat: its last blocks, made by the live handlers."""
+        """Show a resumed session's chat: its newest blocks, made by the live handlers from
+        where they start; the older ones are made when the view comes near them."""
+        from ml_intern_tui.core.resume import CHAT_MARGIN, ChatCount
+
         history = message.history
+        try:
+            count = ChatCount()  # the core's count of the chat's blocks: where they start
+            for index in range(history.chat_from, len(history.events)):
+                count.add(index, history.events[index])
+            start = max(history.chat_from, count.start_of_last(FIRST_MOUNT + CHAT_MARGIN))
+            recent = (await self._fold(message, start))[-FIRST_MOUNT:]
+        except Exception as exc:  # a damaged history must not take the app down
+            history_failed(self, exc)
+            return
+        for welcome in self.scroller.query(".welcome"):
+            await welcome.remove()
+        if recent:
+            await self.scroller.mount_all(recent)
+            older = min(len(count.starts), self.max_blocks) - len(recent)
+            if start > history.chat_from:
+                await self._older.hold(
+                    recent[0], unfolded=partial(self._fold_older, message, recent), count=older
+                )
+        from ml_intern_tui.tui.widgets.blocks.assistant import AssistantBlock
+
+        answers = [b for b in recent if isinstance(b, AssistantBlock)]
+        if not answers and len(self._older):  # the newest answer is further up: made now
+            answers = [b for b in await self._older.made() if isinstance(b, AssistantBlock)]
+        if answers:
+            self._last_assistant = answers[-1]
+        await self._prune()
+        self.jump_to_bottom()
+        self._older.check()
+
+    async def _fold(self, message: AgentHistory, start: int) -> list[Widget]:
+        """The last ``max_blocks`` blocks the live handlers make of the history's events
+        from ``start`` on, not mounted."""
         self._folding = []
         try:
-            events = message.events(self.HISTORY_TYPES, start=history.chat_from)
+            events = message.events(self.HISTORY_TYPES, start=start)
             for count, event in enumerate(events, 1):
                 await getattr(self, f"_on_{getattr(event, 'type', '')}")(event)
                 if count % FOLD_SLICE == 0:  # the screen draws meanwhile; this chat's
                     await asyncio.sleep(0)  # own messages wait: the fold stays in order
             await self._end_blocks()
-            blocks = self._folding[-self.max_blocks :]
-        except Exception as exc:  # a damaged history must not take the app down
-            history_failed(self, exc)
-            return
+            return self._folding[-self.max_blocks :]
         finally:
             self._folding = self._folded_reasoning = None
-        for welcome in self.scroller.query(".welcome"):
-            await welcome.remove()
-        from ml_intern_tui.tui.widgets.blocks.assistant import AssistantBlock
 
-        answers = [b for b in blocks if isinstance(b, AssistantBlock)]
-        if answers:
-            self._last_assistant = answers[-1]
-        # The newest blocks, at the bottom where the view is; the older ones wait above
-        # them until the view comes near (mounted, each would lengthen every layout pass).
-        recent, older = blocks[-FIRST_MOUNT:], blocks[:-FIRST_MOUNT]
-        if recent:
-            await self.scroller.mount_all(recent)
-            await self._older.hold(older, recent[0])
-        await self._prune()
-        self.jump_to_bottom()
-        self._older.check()
+    async def _fold_older(self, message: AgentHistory, recent: list[Widget]) -> list[Widget]:
+        """The blocks above ``recent`` (the mounted newest), folded by a chat of their own
+        (never mounted: the live chat's state is not touched) from the chat's start."""
+        try:
+            folder = ChatView(max_blocks=self.max_blocks, show_reasoning=self.show_reasoning)
+            blocks = await folder._fold(message, message.history.chat_from)
+        except Exception as exc:  # a damaged history must not take the app down
+            history_failed(self, exc)
+            return []
+        return blocks[: -len(recent)] if recent else blocks
