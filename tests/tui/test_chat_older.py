@@ -219,3 +219,20 @@ async def test_older_blocks_are_made_only_when_the_view_comes_near_them(
         await scroll_all_in(app, pilot)
         assert folds == 2  # the older ones, once
         assert described(app.chat.blocks)[:-1] == whole[:-1]
+
+
+async def test_a_chat_a_little_longer_than_the_first_mount_loses_no_block(
+    runtime: FakeRuntime,
+) -> None:
+    events: list[p.EventBase] = []
+    for i in range(chat.FIRST_MOUNT // 2 + 2):  # two blocks a turn: a few more than mounted
+        events += [p.TurnStarted(text=f"q{i}"), p.AssistantMessage(text=f"a{i}")]
+    app = MLInternApp(runtime, clock=fixed_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.header.session_id == "s-test")
+        await resume(app, runtime, pilot, "short", session_history(events, chat_blocks=BLOCKS))
+        await scroll_all_in(app, pilot)
+        texts = [text for _, text in described(app.chat.blocks)]
+        assert texts == [t for i in range(len(events) // 2) for t in (f"q{i}", f"a{i}")] + [
+            "the end"
+        ]

@@ -398,7 +398,8 @@ class ChatView(Vertical):
             for index in range(history.chat_from, len(history.events)):
                 count.add(index, history.events[index])
             start = max(history.chat_from, count.start_of_last(FIRST_MOUNT + CHAT_MARGIN))
-            recent = (await self._fold(message, start))[-FIRST_MOUNT:]
+            folded = await self._fold(message, start)
+            recent = folded[-FIRST_MOUNT:]
         except Exception as exc:  # a damaged history must not take the app down
             history_failed(self, exc)
             return
@@ -411,6 +412,8 @@ class ChatView(Vertical):
                 await self._older.hold(
                     recent[0], unfolded=partial(self._fold_older, message, recent), count=older
                 )
+            else:  # all of the chat was folded: the rest of it waits, made
+                await self._older.hold(recent[0], folded[: -len(recent)])
         from ml_intern_tui.tui.widgets.blocks.assistant import AssistantBlock
 
         answers = [b for b in recent if isinstance(b, AssistantBlock)]
