@@ -86,7 +86,7 @@ async def test_the_screen_shows_what_the_whole_chat_shows(
             assert app.chat.waiting >= CHUNK
             assert len(app.chat.blocks) + app.chat.waiting == BLOCKS
             marker = app.chat.query_one(EarlierMarker)
-            assert f"{app.chat.waiting} earlier blocks" in str(marker.render())
+            assert f"{app.chat.waiting} earlier entries" in str(marker.render())
             # Scrolled up to the top, all of them come in: the chat the fold made.
             await scroll_all_in(app, pilot)
             assert described(app.chat.blocks) == whole, seed

@@ -251,7 +251,7 @@ async def test_long_sessions_resume_quickly_within_the_block_limit(
         await wait_for(pilot, lambda: len(app.chat.blocks) + app.chat.waiting == limit)
         assert 0 < app.chat.waiting < limit
         marker = app.chat.query_one(EarlierMarker)
-        assert f"{app.chat.waiting} earlier blocks" in str(marker.render())
+        assert f"{app.chat.waiting} earlier entries" in str(marker.render())
         for _ in range(50):  # the user scrolls to the top, again and again: a chunk a time
             if not app.chat.waiting:
                 break

@@ -37,8 +37,8 @@ class EarlierMarker(Static):
 
 
 def marker_text(count: int) -> str:
-    plural = "s" if count != 1 else ""
-    return f"↑ {count} earlier block{plural} of this session: scroll up to show them"
+    entries = "entries" if count != 1 else "entry"
+    return f"↑ {count} earlier {entries} of this session: scroll up to show them"
 
 
 class OlderBlocks:
