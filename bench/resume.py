@@ -200,7 +200,7 @@ def main() -> int:
     print(f"  core: read the journal and build the history  {core:6.3f} s")
     print(f"  /resume to the resumed screen                 {total:6.3f} s  target ≤ {TARGET_S:g} s"
           f"{'' if ok else '  MISS'}")  # fmt: skip
-    print(f"  /resume to all blocks mounted, app idle       {complete:6.3f} s")
+    print(f"  /resume to the chat folded, app idle          {complete:6.3f} s")
     print(f"  worst event-loop stall during it              {stall * 1000:6.0f} ms")
     return 0 if ok else 1
 
