@@ -11,8 +11,8 @@ was running, with a 5,000-line log). The real runtime (scripted model, no networ
 inside a headless app; the clock starts when the ``resume`` op is submitted and stops
 when the chat holds the live "Resumed session" notice after the history and the tool
 tree and the jobs pane are filled (the next refresh draws them). The chat mounts its
-newest blocks first; the time until all of them are mounted and the app is idle again
-is reported too, with the core's share (reading the journal and building the
+newest blocks and keeps the older ones aside until the view nears them; the time until
+all of them are folded and the app is idle again is reported too, with the core's share (reading the journal and building the
 ``history`` event, timed alone) and the event loop's worst stall during the resume (a
 5 ms ticker). Target (issue #12): at most ``TARGET_S`` to a usable prompt; exit 1 when
 the median misses it.
@@ -133,6 +133,10 @@ async def one_run() -> tuple[float, float, float]:
     app = MLInternApp(runtime)
     async with app.run_test(size=(140, 45)) as pilot:
         await wait_until(lambda: app.header.session_id != "")
+        # As a user typing ``/resume`` finds the app: its start-up warm-up done.
+        await wait_until(
+            lambda: not any(w.group == "warm-up" and not w.is_finished for w in app.workers)
+        )
         await pilot.pause(0.2)
         monitor = StallMonitor()
         monitor.start()
@@ -150,7 +154,9 @@ async def one_run() -> tuple[float, float, float]:
 
         await wait_until(shown)  # on screen at the next refresh (every 1/60 s)
         elapsed = time.perf_counter() - started
-        await wait_until(lambda: len(app.chat.blocks) >= app.settings.ui.max_chat_blocks)
+        # Every block folded: the newest mounted, the older ones waiting above them.
+        limit = app.settings.ui.max_chat_blocks
+        await wait_until(lambda: len(app.chat.blocks) + app.chat.waiting >= limit)
         await pilot.pause()  # and everything the app had to do for it is done
         complete = time.perf_counter() - started
         monitor.stop()
@@ -194,7 +200,7 @@ def main() -> int:
     print(f"  core: read the journal and build the history  {core:6.3f} s")
     print(f"  /resume to the resumed screen                 {total:6.3f} s  target ≤ {TARGET_S:g} s"
           f"{'' if ok else '  MISS'}")  # fmt: skip
-    print(f"  /resume to all blocks mounted, app idle       {complete:6.3f} s")
+    print(f"  /resume to the chat folded, app idle          {complete:6.3f} s")
     print(f"  worst event-loop stall during it              {stall * 1000:6.0f} ms")
     return 0 if ok else 1
 

@@ -55,7 +55,7 @@ from ml_intern_tui.core.protocol import (
     UserInput,
     UserShell,
 )
-from ml_intern_tui.core.resume import build_history, last_usage, restore_session
+from ml_intern_tui.core.resume import build_history, last_usage, restore_off_loop
 from ml_intern_tui.core.services import Services
 from ml_intern_tui.core.session import Backend, LoopSettings, Session
 from ml_intern_tui.core.tool import ToolRouter
@@ -367,7 +367,7 @@ class AgentLoop:
             model = self.settings.model
         await self.backend.prepare(model)
         session = self._build_session(stored.session_id, model)
-        messages, stored_system = restore_session(session, stored, cap=self._cap())
+        messages, stored_system = await restore_off_loop(session, stored, cap=self._cap())
         session.journal = await asyncio.to_thread(self.backend.reopen_journal, stored.path)
         self.settings.model = model
         self._attach(session)

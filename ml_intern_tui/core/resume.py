@@ -357,6 +357,23 @@ def restore_spend(spend: SpendTracker, events: Sequence[EventBase]) -> None:
     spend.restore(last or Spend(llm_usd=0.0, jobs_usd=0.0), job_costs=costs)
 
 
+async def restore_off_loop(
+    session: Session, stored: StoredSession, *, cap: int | None
+) -> tuple[list[dict[str, Any]], Any]:
+    """``restore_session`` in a worker thread: rebuilding a long conversation from its
+    records takes a while (~30 ms for 5,000 messages), and ``session`` is not attached
+    yet (nothing else touches it meanwhile), so the event loop need not wait on it.
+    The tool schemas' token count is taken there too (the session's first, ~40 ms: the
+    usage published once its history is counted would otherwise take it on the loop)."""
+
+    def restore() -> tuple[list[dict[str, Any]], Any]:
+        restored = restore_session(session, stored, cap=cap)
+        session.context.overhead()
+        return restored
+
+    return await asyncio.to_thread(restore)
+
+
 async def build_history(events: Sequence[EventBase], *, chat_blocks: int, jobs: Any) -> History:
     """``session_history`` with this process's jobs (``jobs/registry.py``), off the loop.
 

@@ -193,7 +193,7 @@ class MLInternApp(App[int]):
             if getattr(widget, "HISTORY_TYPES", None):
                 self._history_panes.append(widget)
         subscription = self.runtime.bus.subscribe(maxsize=100_000)
-        self.bridge = EventBridge(subscription, self.deliver)
+        self.bridge = EventBridge(subscription, self._route, prepare=safe_event)
         self.run_worker(self.bridge.run(), name="bridge", group="bridge", exit_on_error=False)
         self.prompt.focus()
         demo_intro.install(self)  # --demo: what the demo is, and its one-key goal
@@ -294,14 +294,18 @@ class MLInternApp(App[int]):
     # ------------------------------------------------------------------ events
 
     def deliver(self, event: p.EventBase) -> None:
-        """Route one event (called by the bridge, on the UI loop, in bus order).
+        """Route one event, on the UI loop, in bus order (the bridge does the same).
 
-        Every event is made terminal-safe here, before any widget or the transcript sees
-        it: escape sequences in a model's answer, a tool's output or a server's reply
-        (or a journal's, in a resumed session's history) are shown, never obeyed
-        (``safety/terminal.py``).
+        Every event is made terminal-safe before any widget or the transcript sees it:
+        escape sequences in a model's answer, a tool's output or a server's reply (or a
+        journal's, in a resumed session's history) are shown, never obeyed
+        (``safety/terminal.py``). The bridge does it with ``safe_event`` as its
+        ``prepare`` (a whole history in a worker thread), then calls ``_route``.
         """
-        event = safe_event(event)
+        self._route(safe_event(event))
+
+    def _route(self, event: p.EventBase) -> None:
+        """``deliver`` for an event already made terminal-safe (the bridge's, see there)."""
         if isinstance(event, p.History):
             self._show_history(event)
             return

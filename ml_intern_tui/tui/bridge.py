@@ -3,6 +3,9 @@
 High-rate events (assistant and reasoning deltas, job log lines) are batched to about
 30 flushes a second (fewer while the event loop is behind): text is joined and log lines are concatenated, nothing is dropped.
 Every other event is delivered at once, in bus order, after whatever was batched before it.
+Each event goes through ``prepare`` (the app's: made terminal-safe) before delivery; a
+resumed session's whole history is prepared in a worker thread, the events after it
+waiting their turn, so its thousands of events do not hold the event loop.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from ml_intern_tui.core.bus import Subscription
 from ml_intern_tui.core.protocol import (
     AssistantDelta,
     EventBase,
+    History,
     JobLog,
     ReasoningDelta,
 )
@@ -82,9 +86,11 @@ class EventBridge:
         *,
         on_close: Callable[[], None] | None = None,
         interval: float = FLUSH_INTERVAL_S,
+        prepare: Callable[[EventBase], EventBase] | None = None,
     ) -> None:
         self._sub = subscription
         self._deliver = deliver
+        self._prepare = prepare
         self._on_close = on_close
         self._interval = interval
         self._pace = interval
@@ -114,6 +120,13 @@ class EventBridge:
         else:
             self._pace = max(self._interval, self._pace * 0.8)
 
+    async def _prepared(self, event: EventBase) -> EventBase:
+        if self._prepare is None:
+            return event
+        if isinstance(event, History):  # a whole session: off the loop, still in order
+            return await asyncio.to_thread(self._prepare, event)
+        return self._prepare(event)
+
     async def run(self) -> None:
         """Deliver until the bus closes (or the task is cancelled)."""
         loop = asyncio.get_running_loop()
@@ -134,7 +147,7 @@ class EventBridge:
                     self._drain(batch)
                 self.received += len(batch)
                 for event in coalesce(batch):
-                    self._deliver(event)
+                    self._deliver(await self._prepared(event))
                     self.delivered += 1
                 last_flush = loop.time()
         finally:

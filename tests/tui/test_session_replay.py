@@ -22,6 +22,7 @@ from ml_intern_tui.tui.widgets.blocks.notice import NoticeBlock
 from ml_intern_tui.tui.widgets.blocks.reasoning import ReasoningBlock
 from ml_intern_tui.tui.widgets.blocks.tools import ToolMention
 from ml_intern_tui.tui.widgets.blocks.user import UserBlock
+from ml_intern_tui.tui.widgets.chat_older import EarlierMarker
 from ml_intern_tui.tui.widgets.plan import PlanPanel
 from tui.conftest import fixed_clock, wait_for
 from tui.fake_runtime import T0, FakeRuntime
@@ -245,8 +246,19 @@ async def test_long_sessions_resume_quickly_within_the_block_limit(
         app.run_slash("resume", "20231114-100000-eeeeee")
         await resume_into(app, runtime, pilot, "20231114-100000-eeeeee")
         await wait_for(pilot, lambda: resumed_chat(app))
-        # The newest blocks come first, the older ones a frame later, above them.
-        await wait_for(pilot, lambda: len(app.chat.blocks) == app.settings.ui.max_chat_blocks)
+        limit = app.settings.ui.max_chat_blocks
+        # The newest blocks are mounted; the older ones wait above them, counted.
+        await wait_for(pilot, lambda: len(app.chat.blocks) + app.chat.waiting == limit)
+        assert 0 < app.chat.waiting < limit
+        marker = app.chat.query_one(EarlierMarker)
+        assert f"{app.chat.waiting} earlier entries" in str(marker.render())
+        for _ in range(50):  # the user scrolls to the top, again and again: a chunk a time
+            if not app.chat.waiting:
+                break
+            app.chat.scroller.scroll_home(animate=False, immediate=True)
+            await pilot.pause(0.02)
+        await wait_for(pilot, lambda: len(app.chat.blocks) == limit)
+        assert app.chat.waiting == 0 and len(app.chat.query(EarlierMarker)) == 0
         elapsed = time.monotonic() - started
         assert elapsed < 8, f"resuming 1500 turns took {elapsed:.1f}s"
         assert resumed_chat(app)  # the live notice stays last

@@ -1,13 +1,15 @@
 """The chat pane: the conversation as the core reports it, streamed and bounded.
 
 A resumed session's past arrives as one ``history`` event: its events go through the
-same handlers as live ones, but the blocks they make are kept aside (``_folding``) and
-mounted once it is read, only the last ``max_blocks`` of them, the newest first.
+same handlers as live ones, but the blocks they make are kept aside (``_folding``); once
+it is read, the newest of the last ``max_blocks`` are mounted and the older ones wait
+until the view comes near them (``chat_older.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import TYPE_CHECKING
 
 from textual import on
@@ -27,6 +29,7 @@ from ml_intern_tui.tui.widgets.blocks.notice import Level, NoticeBlock
 from ml_intern_tui.tui.widgets.blocks.shell import ShellBlock
 from ml_intern_tui.tui.widgets.blocks.tools import ToolMention
 from ml_intern_tui.tui.widgets.blocks.user import UserBlock
+from ml_intern_tui.tui.widgets.chat_older import EarlierMarker, OlderBlocks
 from ml_intern_tui.tui.widgets.chat_scroll import ChatScroll
 
 if TYPE_CHECKING:
@@ -34,8 +37,9 @@ if TYPE_CHECKING:
     from ml_intern_tui.tui.widgets.blocks.reasoning import ReasoningBlock
 
 WELCOME = "Ask the agent for something.  / lists commands · F1 help · Ctrl+P palette"
-FIRST_MOUNT = 40
-"""Blocks of a resumed chat mounted at once (more than a screen shows): the rest follow."""
+FIRST_MOUNT = 20
+"""Blocks of a resumed chat mounted at once (about a screen; more follow while the view is
+within a screen of the top): the rest wait above (``chat_older.py``)."""
 FOLD_SLICE = 250
 """History events folded between two yields to the loop (a long history is not one stall)."""
 
@@ -118,6 +122,8 @@ class ChatView(Vertical):
         """Blocks made from a resumed session's history, mounted together once it is read."""
         self._folded_reasoning: list[str] | None = None
         """The reasoning stretch being read from a history (made a block once it ends)."""
+        self._older = OlderBlocks(lambda: self.scroller)
+        """A resumed chat's older blocks, mounted as the view comes near them."""
 
     def compose(self) -> ComposeResult:
         with ChatScroll(id="chat-log"):
@@ -134,10 +140,24 @@ class ChatView(Vertical):
 
     @property
     def blocks(self) -> list[Widget]:
-        return [w for w in self.scroller.children if not w.has_class("welcome")]
+        return [
+            w
+            for w in self.scroller.children
+            if not w.has_class("welcome") and not isinstance(w, EarlierMarker)
+        ]
+
+    @property
+    def waiting(self) -> int:
+        """Blocks of a resumed chat not mounted yet (above the mounted ones)."""
+        return len(self._older)
 
     def on_mount(self) -> None:
         self.watch(self.scroller, "away", self._away_changed, init=False)
+        self.watch(self.scroller, "scroll_y", self._scrolled, init=False)
+
+    def _scrolled(self) -> None:
+        if len(self._older):
+            self._older.check()
 
     def _away_changed(self, away: bool) -> None:
         if not away:
@@ -166,7 +186,10 @@ class ChatView(Vertical):
 
     async def _prune(self) -> None:
         blocks = self.blocks
-        excess = len(blocks) - self.max_blocks
+        excess = len(blocks) + len(self._older) - self.max_blocks
+        if excess <= 0:
+            return
+        excess -= await self._older.drop(excess)  # the oldest are the unmounted ones
         if excess <= 0:
             return
         live = {self._assistant, self._reasoning, self._tools}
@@ -175,7 +198,7 @@ class ChatView(Vertical):
             await self.scroller.remove_children(doomed)
 
     async def _note_output(self) -> None:
-        if self.scroller.away and self._folding is None:
+        if self._folding is None and self.scroller.away:  # (a folding chat is not mounted)
             self.add_class("-new-output")
 
     async def add_notice(self, text: str, level: Level = "info", *, hint: str = "") -> None:
@@ -202,6 +225,7 @@ class ChatView(Vertical):
     async def clear(self) -> None:
         await self._end_blocks()
         await self.scroller.remove_children()
+        self._older.forget()
 
     # ------------------------------------------------------------------- events
 
@@ -346,6 +370,15 @@ class ChatView(Vertical):
                 del self._folding[last_user:]
             elif last_user is not None:
                 await self.scroller.remove_children(blocks[last_user:])
+            elif self._folding is None and len(self._older):  # the turn began up there
+                waiting = await self._older.made()
+                older_user = max(
+                    (i for i, b in enumerate(waiting) if isinstance(b, UserBlock)), default=None
+                )
+                if older_user is not None:
+                    await self.scroller.remove_children(blocks)
+                    await self._older.cut_from(older_user)
+                    self._older.check()  # what was above comes down to fill the screen
             await self.add_notice("Undid the last turn.", "success")
         elif event.what == "compaction":
             await self.add_notice("Compaction undone: the full history is back.", "success")
@@ -355,40 +388,65 @@ class ChatView(Vertical):
     # ------------------------------------------------------------------ resume
 
     async def on_agent_history(self, message: AgentHistory) -> None:
-        """Show a resumed session's chat: its last blocks, made by the live handlers."""
+        """Show a resumed session's chat: its newest blocks, made by the live handlers from
+        where they start; the older ones are made when the view comes near them."""
+        from ml_intern_tui.core.resume import CHAT_MARGIN, ChatCount
+
         history = message.history
+        try:
+            count = ChatCount()  # the core's count of the chat's blocks: where they start
+            for index in range(history.chat_from, len(history.events)):
+                count.add(index, history.events[index])
+            start = max(history.chat_from, count.start_of_last(FIRST_MOUNT + CHAT_MARGIN))
+            folded = await self._fold(message, start)
+            recent = folded[-FIRST_MOUNT:]
+        except Exception as exc:  # a damaged history must not take the app down
+            history_failed(self, exc)
+            return
+        for welcome in self.scroller.query(".welcome"):
+            await welcome.remove()
+        if recent:
+            await self.scroller.mount_all(recent)
+            older = min(len(count.starts), self.max_blocks) - len(recent)
+            if start > history.chat_from:
+                await self._older.hold(
+                    recent[0], unfolded=partial(self._fold_older, message, recent), count=older
+                )
+            else:  # all of the chat was folded: the rest of it waits, made
+                await self._older.hold(recent[0], folded[: -len(recent)])
+        from ml_intern_tui.tui.widgets.blocks.assistant import AssistantBlock
+
+        answers = [b for b in recent if isinstance(b, AssistantBlock)]
+        if not answers and len(self._older):  # the newest answer is further up: made now
+            answers = [b for b in await self._older.made() if isinstance(b, AssistantBlock)]
+        if answers:
+            self._last_assistant = answers[-1]
+        await self._prune()
+        self.jump_to_bottom()
+        self._older.check()
+
+    async def _fold(self, message: AgentHistory, start: int) -> list[Widget]:
+        """The last ``max_blocks`` blocks the live handlers make of the history's events
+        from ``start`` on, not mounted."""
         self._folding = []
         try:
-            events = message.events(self.HISTORY_TYPES, start=history.chat_from)
+            events = message.events(self.HISTORY_TYPES, start=start)
             for count, event in enumerate(events, 1):
                 await getattr(self, f"_on_{getattr(event, 'type', '')}")(event)
                 if count % FOLD_SLICE == 0:  # the screen draws meanwhile; this chat's
                     await asyncio.sleep(0)  # own messages wait: the fold stays in order
             await self._end_blocks()
-            blocks = self._folding[-self.max_blocks :]
-        except Exception as exc:  # a damaged history must not take the app down
-            history_failed(self, exc)
-            return
+            return self._folding[-self.max_blocks :]
         finally:
             self._folding = self._folded_reasoning = None
-        for welcome in self.scroller.query(".welcome"):
-            await welcome.remove()
-        from ml_intern_tui.tui.widgets.blocks.assistant import AssistantBlock
 
-        answers = [b for b in blocks if isinstance(b, AssistantBlock)]
-        if answers:
-            self._last_assistant = answers[-1]
-        # The newest blocks first, at the bottom where the view is; the older ones a frame
-        # later, above them (mounting a block costs; the first frame need not wait for all).
-        recent, older = blocks[-FIRST_MOUNT:], blocks[:-FIRST_MOUNT]
-        if recent:
-            await self.scroller.mount_all(recent)
-        await self._prune()
-        self.jump_to_bottom()
-        if older:
-            self.call_after_refresh(self._mount_older, older, recent[0])
-
-    async def _mount_older(self, older: list[Widget], first: Widget) -> None:
-        if first.parent is self.scroller:  # else the chat started over meanwhile
-            await self.scroller.mount_all(older, before=first)
-            await self._prune()
+    async def _fold_older(self, message: AgentHistory, recent: list[Widget]) -> list[Widget]:
+        """The blocks above ``recent`` (the mounted newest), folded by a chat of their own
+        (never mounted: the live chat's state is not touched) from the chat's start."""
+        try:
+            folder = ChatView(max_blocks=self.max_blocks, show_reasoning=self.show_reasoning)
+            blocks = await folder._fold(message, message.history.chat_from)
+        except Exception as exc:  # a damaged history must not take the app down
+            history_failed(self, exc)
+            return []
+        return blocks[: -len(recent)] if recent else blocks

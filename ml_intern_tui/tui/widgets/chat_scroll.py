@@ -37,6 +37,11 @@ class ChatScroll(VerticalScroll):
         if self.away and new_value >= self.max_scroll_y:
             self.away = False
 
+    @property
+    def following(self) -> bool:
+        """Whether the view follows the bottom (anchored, the user has not moved it)."""
+        return self.is_anchored and not self._anchor_released
+
     def jump_to_bottom(self) -> None:
         """Back to the newest output, and follow it again."""
         self.away = False
