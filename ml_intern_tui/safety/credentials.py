@@ -171,11 +171,8 @@ def credential_reason(
     proc = _proc_reason(target)
     if proc is not None:
         return proc
-    folded = target.as_posix().casefold()
-    for root in _resolved_roots(env, home):
-        base = root.casefold()
-        if folded == base or folded.startswith(base.rstrip("/") + "/"):
-            return f"{target} holds credentials (a model never needs to see them)"
+    if any(_inside(target.as_posix(), root) for root in _resolved_roots(env, home)):
+        return f"{target} holds credentials (a model never needs to see them)"
     return None
 
 
@@ -202,7 +199,12 @@ def _proc_reason(target: Path) -> str | None:
 
 
 def _within(path: Path, root: Path) -> bool:
-    folded, base = path.as_posix().casefold(), root.as_posix().casefold()
+    return _inside(path.as_posix(), root.as_posix())
+
+
+def _inside(path: str, root: str) -> bool:
+    """``path`` is ``root`` or below it, names compared case-insensitively."""
+    folded, base = path.casefold(), root.casefold()
     return folded == base or folded.startswith(base.rstrip("/") + "/")
 
 
